@@ -1,0 +1,1 @@
+"""The Discord runtime: the bot, its command tree and error path, shared embeds and views."""

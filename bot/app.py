@@ -1,0 +1,52 @@
+"""GoLiveBot: the discord.py client, wired to golive's services."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from aiohttp import web
+from discord.ext import commands
+
+from bot.announcer import Announcer
+from bot.sidecar import start_web
+from bot.tree import GoLiveTree
+from bot.views import WatchButton
+from core.services import Services
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.streams", "cogs.setup")
+
+
+class GoLiveBot(commands.Bot):
+    def __init__(self, services: Services, *, serve_web: bool = False) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=discord.Intents.default(),
+            tree_cls=GoLiveTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.services = services
+        self.announcer = Announcer(self)
+        self._serve_web = serve_web
+        self._web_runner: web.AppRunner | None = None
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(WatchButton)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.services.streams.subscribe(self.announcer.on_stream_event)
+        if self._serve_web:
+            self._web_runner = await start_web(self.services)
+
+    async def close(self) -> None:
+        self.services.streams.unsubscribe(self.announcer.on_stream_event)
+        if self._web_runner is not None:
+            await self._web_runner.cleanup()
+            self._web_runner = None
+        await super().close()
+
+    def watch_url(self, slug: str) -> str:
+        return self.announcer.watch_url(slug)

@@ -1,0 +1,62 @@
+"""Embeds shared by several cogs, so a stream looks the same wherever it is shown."""
+
+from __future__ import annotations
+
+import discord
+
+from core.streams import Stream, StreamSession
+from core.timefmt import human_duration
+
+LIVE_RED = discord.Colour.from_rgb(235, 64, 52)
+OFFLINE_GREY = discord.Colour.from_rgb(88, 101, 120)
+GOLIVE_PURPLE = discord.Colour.from_rgb(145, 70, 255)
+
+
+def stream_card(stream: Stream, watch_url: str) -> discord.Embed:
+    """A stream page as `/stream info` shows it."""
+    embed = discord.Embed(
+        title=stream.title,
+        description=stream.description or None,
+        url=watch_url,
+        colour=LIVE_RED if stream.active else OFFLINE_GREY,
+    )
+    embed.set_author(name=stream.owner_name)
+    status = "🔴 Live now" if stream.active else "Offline"
+    if stream.active and stream.live_since:
+        status += f" · since {discord.utils.format_dt(stream.live_since, 'R')}"
+    elif stream.last_live_at:
+        status += f" · last live {discord.utils.format_dt(stream.last_live_at, 'R')}"
+    embed.add_field(name="Status", value=status, inline=True)
+    if stream.location_name:
+        embed.add_field(name="Location", value=stream.location_name, inline=True)
+    embed.set_footer(text=f"golive · {stream.slug}")
+    return embed
+
+
+def live_announcement(stream: Stream, session: StreamSession, watch_url: str) -> discord.Embed:
+    embed = discord.Embed(
+        title=stream.title,
+        description=stream.description[:300] or None,
+        url=watch_url,
+        colour=LIVE_RED,
+        timestamp=session.started_at,
+    )
+    embed.set_author(name=f"🔴 {stream.owner_name} is live")
+    if stream.location_name:
+        embed.add_field(name="Location", value=stream.location_name)
+    embed.set_footer(text="Started")
+    return embed
+
+
+def ended_announcement(stream: Stream, session: StreamSession, watch_url: str) -> discord.Embed:
+    duration = human_duration(session.duration_seconds or 0)
+    embed = discord.Embed(
+        title=stream.title,
+        description=f"{stream.owner_name} was live for **{duration}**.",
+        url=watch_url,
+        colour=OFFLINE_GREY,
+        timestamp=session.ended_at,
+    )
+    embed.set_author(name=f"{stream.owner_name} was live")
+    embed.set_footer(text="Ended")
+    return embed

@@ -1,0 +1,24 @@
+"""Starting and stopping the aiohttp sidecar inside the bot's event loop (or alone)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from core.services import Services
+from web.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+async def start_web(services: Services) -> web.AppRunner:
+    runner = web.AppRunner(create_app(services), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, services.settings.web_host, services.settings.web_port)
+    await site.start()
+    log.info(
+        "web sidecar listening on %s:%s (public address %s)",
+        services.settings.web_host, services.settings.web_port, services.settings.public_url,
+    )
+    return runner

@@ -1,0 +1,171 @@
+"""/stream: create and edit your stream page, go live, end, share it, open your studio."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import GoLiveBot
+from bot.embeds import GOLIVE_PURPLE, stream_card
+from bot.tree import reply_with_error
+from bot.views import identity_of, link_view
+from core.streams import DESCRIPTION_MAX, TITLE_MAX, Stream, StreamDraft
+from core.timefmt import human_duration
+
+Interaction = discord.Interaction[GoLiveBot]
+
+
+class StreamPageModal(discord.ui.Modal):
+    """The form behind /stream create and /stream edit."""
+
+    title_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
+        label="Title", placeholder="What are you streaming?", max_length=TITLE_MAX
+    )
+    description_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
+        label="Description", style=discord.TextStyle.paragraph, required=False,
+        max_length=DESCRIPTION_MAX, placeholder="A few words for people who find your page",
+    )
+
+    def __init__(self, existing: Stream | None) -> None:
+        super().__init__(title="Edit your stream page" if existing else "Create your stream page")
+        self.existing = existing
+        if existing is not None:
+            self.title_input.default = existing.title
+            self.description_input.default = existing.description
+
+    async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot, user = interaction.client, interaction.user
+        draft = StreamDraft(
+            title=self.title_input.value,
+            description=self.description_input.value,
+            location_name=self.existing.location_name if self.existing else None,
+            latitude=self.existing.latitude if self.existing else None,
+            longitude=self.existing.longitude if self.existing else None,
+        )
+        if self.existing is None:
+            stream = await bot.services.streams.create(
+                owner_id=user.id, username=user.name, display_name=user.display_name, draft=draft
+            )
+            note = "Your stream page is ready. Go live with `/stream golive`."
+        else:
+            stream = await bot.services.streams.edit(
+                owner_id=user.id, display_name=user.display_name, draft=draft
+            )
+            note = "Your stream page is updated."
+        await interaction.followup.send(
+            note, embed=stream_card(stream, bot.watch_url(stream.slug)), ephemeral=True
+        )
+
+    async def on_error(self, interaction: Interaction, error: Exception) -> None:  # type: ignore[override]
+        await reply_with_error(interaction, error)
+
+
+class Streams(commands.GroupCog, group_name="stream"):
+    """Your stream page and going live."""
+
+    def __init__(self, bot: GoLiveBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+        super().__init__()
+
+    @app_commands.command(name="create")
+    async def create(self, interaction: Interaction) -> None:
+        """Create your stream page: a title and a description people see before they watch."""
+        if await self.services.streams.find_by_owner(interaction.user.id) is not None:
+            await interaction.response.send_message(
+                "You already have a stream page. Change it with `/stream edit`.", ephemeral=True
+            )
+            return
+        await interaction.response.send_modal(StreamPageModal(existing=None))
+
+    @app_commands.command(name="edit")
+    async def edit(self, interaction: Interaction) -> None:
+        """Change the title or description of your stream page."""
+        stream = await self.services.streams.get_by_owner(interaction.user.id)
+        await interaction.response.send_modal(StreamPageModal(existing=stream))
+
+    @app_commands.command(name="golive")
+    async def golive(self, interaction: Interaction) -> None:
+        """Go live: opens a new room, announces you, and gives you your studio link."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        event = await self.services.streams.go_live(interaction.user.id)
+        problem = await self._announce_here_if_unconfigured(interaction, event)
+        link = await self.services.auth.create_login_link(
+            identity_of(interaction.user), f"/live/{event.stream.slug}/studio"
+        )
+        embed = discord.Embed(
+            title="You're live! 🔴",
+            description=(
+                "Open your studio to turn on your camera and microphone. The studio link is just "
+                f"for you and works once, for {int(link.expires_in.total_seconds() // 60)} minutes "
+                "(`/stream studio` gives you a new one)."
+            ),
+            colour=GOLIVE_PURPLE,
+        )
+        embed.add_field(name="Your stream page", value=self.bot.watch_url(event.stream.slug))
+        if problem:
+            embed.add_field(name="⚠️ Announcement", value=problem, inline=False)
+        view = link_view("Open my studio", link.url, "🎥")
+        await interaction.followup.send(embed=embed, view=view, ephemeral=True)
+
+    @app_commands.command(name="end")
+    async def end(self, interaction: Interaction) -> None:
+        """End your live stream and close its room."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        event = await self.services.streams.end(interaction.user.id)
+        duration = human_duration(event.session.duration_seconds or 0)
+        await interaction.followup.send(f"Your stream has ended. You were live for **{duration}**.", ephemeral=True)
+
+    @app_commands.command(name="info")
+    @app_commands.describe(member="Whose stream page to show (yours if left empty)")
+    async def info(self, interaction: Interaction, member: discord.User | None = None) -> None:
+        """Show a member's stream page, and whether they are live."""
+        await interaction.response.defer(thinking=True)
+        who = member or interaction.user
+        stream = await self.services.streams.find_by_owner(who.id)
+        if stream is None:
+            mine = who.id == interaction.user.id
+            await interaction.followup.send(
+                "You have no stream page yet. Create one with `/stream create`." if mine
+                else f"{who.display_name} has no stream page yet.",
+                ephemeral=True,
+            )
+            return
+        url = self.bot.watch_url(stream.slug)
+        await interaction.followup.send(
+            embed=stream_card(stream, url),
+            view=link_view("Watch" if stream.active else "Stream page", url),
+        )
+
+    @app_commands.command(name="studio")
+    async def studio(self, interaction: Interaction) -> None:
+        """Get a private one-time link to your studio, where you broadcast from the browser."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        stream = await self.services.streams.get_by_owner(interaction.user.id)
+        link = await self.services.auth.create_login_link(
+            identity_of(interaction.user), f"/live/{stream.slug}/studio"
+        )
+        minutes = int(link.expires_in.total_seconds() // 60)
+        await interaction.followup.send(
+            f"Here is your studio. The link signs you in, works once and expires in {minutes} minutes. "
+            "Don't share it.",
+            view=link_view("Open my studio", link.url, "🎥"),
+            ephemeral=True,
+        )
+
+    async def _announce_here_if_unconfigured(self, interaction: Interaction, event: Any) -> str | None:
+        """Guilds with an announcement channel were served by the announcer; others get it here."""
+        guild, channel = interaction.guild, interaction.channel
+        if guild is None or not isinstance(channel, discord.TextChannel):
+            return None
+        if await self.services.guilds.announce_channel(guild.id) is not None:
+            return None
+        return await self.bot.announcer.announce_in(channel, event)
+
+
+async def setup(bot: GoLiveBot) -> None:
+    await bot.add_cog(Streams(bot))

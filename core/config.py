@@ -1,0 +1,201 @@
+"""Settings: config.toml, then a .env file, then the environment (last one wins).
+
+Every setting is declared once in ``_FIELDS`` with its TOML place, its environment variable and its
+parser, so the loader, the error messages and the docs cannot drift apart. A bad value raises
+``ConfigError`` naming the key; the CLI turns that into one line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from core.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config.toml")
+
+
+@dataclass(frozen=True)
+class Settings:
+    discord_token: str | None
+    livekit_url: str
+    livekit_public_url: str
+    livekit_api_key: str
+    livekit_api_secret: str
+    token_ttl: timedelta
+    database_path: Path
+    web_host: str
+    web_port: int
+    public_url: str
+    secret: str | None
+    login_link_ttl: timedelta
+    session_ttl: timedelta
+    max_body_bytes: int
+    log_level: str
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Mark cookies Secure whenever people reach us over HTTPS."""
+        return self.public_url.startswith("https://")
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be a non-empty text")
+    return value.strip()
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _text(value)
+
+
+def _url(*schemes: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _text(value).rstrip("/")
+        parts = urlsplit(text)
+        if parts.scheme not in schemes or not parts.netloc:
+            raise ValueError(f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        return text
+
+    return parse
+
+
+def _int_between(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValueError("must be a whole number") from None
+        if isinstance(value, bool) or not low <= number <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return number
+
+    return parse
+
+
+def _secret(value: Any) -> str | None:
+    text = _optional_text(value)
+    if text is not None and len(text.encode()) < 32:
+        raise ValueError("must be at least 32 characters (try: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    return text
+
+
+def _log_level(value: Any) -> str:
+    level = _text(value).upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+    return level
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str  # attribute of Settings
+    key: str  # "section.key" in config.toml
+    env: str | None
+    default: Any
+    parse: Callable[[Any], Any]
+
+
+_FIELDS: tuple[_Field, ...] = (
+    _Field("discord_token", "discord.token", "DISCORD_TOKEN", None, _optional_text),
+    _Field("livekit_url", "livekit.url", "LIVEKIT_URL", "ws://localhost:7880",
+           _url("ws", "wss", "http", "https")),
+    _Field("livekit_public_url", "livekit.public_url", "LIVEKIT_PUBLIC_URL", None,
+           lambda v: None if v is None else _url("ws", "wss")(v)),
+    _Field("livekit_api_key", "livekit.api_key", "LIVEKIT_API_KEY", "devkey", _text),
+    _Field("livekit_api_secret", "livekit.api_secret", "LIVEKIT_API_SECRET", "secret", _text),
+    _Field("token_ttl", "livekit.token_ttl_minutes", "GOLIVE_TOKEN_TTL_MINUTES", 60,
+           lambda v: timedelta(minutes=_int_between(1, 24 * 60)(v))),
+    _Field("database_path", "database.path", "GOLIVE_DATABASE", "data/golive.db",
+           lambda v: Path(_text(v))),
+    _Field("web_host", "web.host", "GOLIVE_WEB_HOST", "127.0.0.1", _text),
+    _Field("web_port", "web.port", "GOLIVE_WEB_PORT", 8080, _int_between(0, 65535)),
+    _Field("public_url", "web.public_url", "GOLIVE_PUBLIC_URL", None,
+           lambda v: None if v is None else _url("http", "https")(v)),
+    _Field("max_body_bytes", "web.max_body_kib", "GOLIVE_MAX_BODY_KIB", 16,
+           lambda v: _int_between(1, 1024)(v) * 1024),
+    _Field("secret", "security.secret", "GOLIVE_SECRET", None, _secret),
+    _Field("login_link_ttl", "security.login_link_minutes", "GOLIVE_LOGIN_LINK_MINUTES", 10,
+           lambda v: timedelta(minutes=_int_between(1, 60)(v))),
+    _Field("session_ttl", "security.session_days", "GOLIVE_SESSION_DAYS", 30,
+           lambda v: timedelta(days=_int_between(1, 365)(v))),
+    _Field("log_level", "log.level", "GOLIVE_LOG_LEVEL", "INFO", _log_level),
+)
+
+_KNOWN_KEYS = {field.key for field in _FIELDS}
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{key}."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def _read_toml(path: Path, required: bool) -> dict[str, Any]:
+    if not path.exists():
+        if required:
+            raise ConfigError("GOLIVE_CONFIG", f"no config file at {path}")
+        return {}
+    try:
+        flat = _flatten(tomllib.loads(path.read_text(encoding="utf-8")))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(path), f"is not valid TOML ({error})") from None
+    for key in flat:
+        if key not in _KNOWN_KEYS:
+            raise ConfigError(key, f"unknown setting in {path} (known: {', '.join(sorted(_KNOWN_KEYS))})")
+    return flat
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")
+) -> Settings:
+    """Read settings from config.toml (or $GOLIVE_CONFIG), .env and the environment."""
+    env: dict[str, str] = {}
+    if dotenv_path is not None and dotenv_path.exists():
+        env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    env.update(os.environ if environ is None else environ)
+
+    config_path = env.get("GOLIVE_CONFIG")
+    from_file = _read_toml(Path(config_path) if config_path else DEFAULT_CONFIG_PATH,
+                           required=config_path is not None)
+
+    values: dict[str, Any] = {}
+    for field in _FIELDS:
+        raw, source = field.default, field.key
+        if field.key in from_file:
+            raw = from_file[field.key]
+        if field.env and env.get(field.env, "") != "":
+            raw, source = env[field.env], field.env
+        try:
+            values[field.name] = field.parse(raw)
+        except ValueError as error:
+            raise ConfigError(source, str(error)) from None
+
+    if values["livekit_public_url"] is None:
+        # Browsers need a WebSocket URL; derive it from the server-side one.
+        url: str = values["livekit_url"]
+        values["livekit_public_url"] = url.replace("http", "ws", 1) if url.startswith("http") else url
+    if values["public_url"] is None:
+        host = values["web_host"] if values["web_host"] not in {"0.0.0.0", "::"} else "localhost"  # noqa: S104
+        values["public_url"] = f"http://{host}:{values['web_port']}"
+    return Settings(**values)
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(toml key, environment variable, default) for every setting, for docs and `golive check`."""
+    return [(f.key, f.env or "", "" if f.default is None else str(f.default)) for f in _FIELDS]

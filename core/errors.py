@@ -1,0 +1,48 @@
+"""Domain errors. Each front (Discord, HTTP) maps them to its own way of saying no.
+
+The message of every error here is written for the person who caused it: it is shown as is,
+ephemerally in Discord and as ``{"error": message}`` on the API.
+"""
+
+from __future__ import annotations
+
+
+class GoLiveError(Exception):
+    """Base for every error a user can cause or be told about."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(GoLiveError):
+    """The request itself is wrong (bad field, out of range)."""
+
+
+class NotAuthenticated(GoLiveError):
+    """The caller must sign in first."""
+
+
+class Forbidden(GoLiveError):
+    """The caller is known but may not do this."""
+
+
+class NotFound(GoLiveError):
+    """The thing asked for does not exist."""
+
+
+class Conflict(GoLiveError):
+    """The request clashes with the current state (already live, already exists)."""
+
+
+class LiveKitUnavailable(GoLiveError):
+    """LiveKit could not be reached or refused the call; nothing was changed."""
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or wrong. ``key`` names it for the operator."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem

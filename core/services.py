@@ -1,0 +1,87 @@
+"""The composition root: builds every service once, for both fronts (Discord and the web)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from livekit import api
+
+from core.auth import AuthService
+from core.clock import Clock, SystemClock
+from core.config import Settings
+from core.db import Database
+from core.guilds import GuildService
+from core.livekit_gateway import LiveKitGateway, TokenMinter
+from core.streams import StreamService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    clock: Clock
+    db: Database
+    livekit: LiveKitGateway
+    tokens: TokenMinter
+    streams: StreamService
+    guilds: GuildService
+    auth: AuthService
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Services]:
+    clock = clock or SystemClock()
+    timeout = aiohttp.ClientTimeout(total=10, connect=3)
+    async with Database.open(settings.database_path) as db, aiohttp.ClientSession(timeout=timeout) as http:
+        client = api.LiveKitAPI(
+            settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret, session=http
+        )
+        try:
+            livekit = LiveKitGateway(client)
+            yield Services(
+                settings=settings,
+                clock=clock,
+                db=db,
+                livekit=livekit,
+                tokens=TokenMinter(settings.livekit_api_key, settings.livekit_api_secret, settings.token_ttl),
+                streams=StreamService(db, livekit, clock),
+                guilds=GuildService(db, clock),
+                auth=AuthService(
+                    db,
+                    clock,
+                    secret=resolve_secret(settings),
+                    public_url=settings.public_url,
+                    link_ttl=settings.login_link_ttl,
+                    session_ttl=settings.session_ttl,
+                ),
+            )
+        finally:
+            await client.aclose()
+
+
+def resolve_secret(settings: Settings) -> str:
+    """GOLIVE_SECRET, or a random one kept beside the database so `make run` needs no setup.
+
+    The file is shared by every process on this machine (bot, `golive web`, `golive login-link`),
+    so links minted by one are accepted by the others.
+    """
+    if settings.secret:
+        return settings.secret
+    path = Path(settings.database_path).with_name(".golive-secret")
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    log.info("no GOLIVE_SECRET set; generated one in %s", path)
+    return secret

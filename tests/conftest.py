@@ -1,0 +1,80 @@
+"""Shared fixtures: a LiveKit double, a fresh database, the services, the web app and the bot."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestClient, TestServer
+
+from core.auth import Identity
+from core.clock import ManualClock
+from core.config import Settings, load_settings
+from core.services import Services, open_services
+from tests.fakes.livekit import FakeLiveKit
+from web.app import create_app
+from web.keys import SESSION_COOKIE
+
+ROOT = Path(__file__).resolve().parent.parent
+API_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+GOLIVE_SECRET = "golive-test-secret-0123456789-abcdefghijklmnop"
+
+
+@pytest_asyncio.fixture
+async def livekit() -> AsyncIterator[FakeLiveKit]:
+    async with FakeLiveKit(api_key="testkey", api_secret=API_SECRET) as fake:
+        yield fake
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, livekit: FakeLiveKit) -> Settings:
+    return load_settings(
+        {
+            "GOLIVE_CONFIG": str(ROOT / "config.toml"),
+            "GOLIVE_DATABASE": str(tmp_path / "golive.db"),
+            "LIVEKIT_URL": livekit.url,
+            "LIVEKIT_API_KEY": livekit.api_key,
+            "LIVEKIT_API_SECRET": livekit.api_secret,
+            "GOLIVE_SECRET": GOLIVE_SECRET,
+            "GOLIVE_PUBLIC_URL": "http://golive.test",
+        },
+        dotenv_path=None,
+    )
+
+
+@pytest_asyncio.fixture
+async def services(settings: Settings, clock: ManualClock) -> AsyncIterator[Services]:
+    async with open_services(settings, clock) as opened:
+        yield opened
+
+
+@pytest_asyncio.fixture
+async def client(services: Services) -> AsyncIterator[TestClient[object, object]]:
+    async with TestClient(TestServer(create_app(services))) as test_client:
+        yield test_client
+
+
+SignIn = Callable[[TestClient[object, object], Identity], Awaitable[None]]
+
+
+@pytest.fixture
+def sign_in(services: Services) -> SignIn:
+    """Sign a test client in as `identity` the way a member does: by spending a one-time link."""
+
+    async def sign(test_client: TestClient[object, object], identity: Identity) -> None:
+        link = await services.auth.create_login_link(identity, "/live")
+        session_token, _ = await services.auth.redeem_login_link(link.token)
+        test_client.session.cookie_jar.update_cookies({SESSION_COOKIE: session_token})
+
+    return sign
+
+
+ALICE = Identity(user_id=1001, username="alice", display_name="Alice")
+BOB = Identity(user_id=1002, username="bob", display_name="Bob")

@@ -1,0 +1,1 @@
+"""The aiohttp web sidecar: JSON API, LiveKit webhooks later, and the watch/studio pages."""

@@ -1,0 +1,103 @@
+"""The JSON API kept from the system golive replaces (same paths, same shapes)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, cast
+
+from aiohttp import web
+
+from core.auth import Identity
+from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from core.livekit_gateway import Role
+from core.streams import StreamDraft
+from web.body import bool_field, json_object, optional_number, text_field
+from web.keys import SERVICES, identity_of
+from web.serialize import stream_json
+
+routes = web.RouteTableDef()
+
+SIGN_IN_FIRST = "Sign in first: use the link from `/stream studio` in Discord."
+
+
+def _signed_in(request: web.Request) -> Identity:
+    identity = identity_of(request)
+    if identity is None:
+        raise NotAuthenticated(SIGN_IN_FIRST)
+    return identity
+
+
+@routes.post("/api/live/token", name="api_token")
+async def token(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    body = await json_object(request)
+    room_name = text_field(body, "roomName")
+    role = text_field(body, "role", required=False, default="viewer")
+    if role not in ("viewer", "broadcaster"):
+        raise InvalidInput("'role' must be 'viewer' or 'broadcaster'.")
+    stream = await services.streams.find_live_by_room(room_name) if room_name else None
+    if stream is None:
+        raise NotFound("No live stream is using that room. The stream may have ended.")
+    identity = identity_of(request)
+    if role == "broadcaster":
+        if identity is None:
+            raise NotAuthenticated(SIGN_IN_FIRST)
+        if identity.user_id != stream.owner_id:
+            raise Forbidden("Only the streamer can broadcast in this room.")
+        participant, name = f"host-{identity.user_id}", identity.display_name
+    elif identity is not None:
+        # A suffix per token: the same member in two tabs must not kick their other tab out.
+        participant, name = f"viewer-{identity.user_id}-{secrets.token_hex(3)}", identity.display_name
+    else:
+        participant, name = f"guest-{secrets.token_hex(6)}", "Guest"
+    jwt = services.tokens.mint(
+        room=room_name, identity=participant, name=name, role=cast(Role, role)
+    )
+    return web.json_response({"token": jwt, "wsUrl": services.settings.livekit_public_url})
+
+
+@routes.post("/api/live/create", name="api_create")
+async def create(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    identity = _signed_in(request)
+    body = await json_object(request)
+    draft = _draft(body)
+    stream = await services.streams.create(
+        owner_id=identity.user_id,
+        username=identity.username,
+        display_name=identity.display_name,
+        draft=draft,
+    )
+    return web.json_response(_created_shape(stream_json(stream)), status=201)
+
+
+@routes.post("/api/live/toggle-active", name="api_toggle_active")
+async def toggle_active(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    identity = _signed_in(request)
+    body = await json_object(request)
+    active = bool_field(body, "active")
+    if active:
+        event = await services.streams.go_live(identity.user_id)
+    else:
+        event = await services.streams.end(identity.user_id, reason="owner")
+    return web.json_response(stream_json(event.stream))
+
+
+@routes.get("/api/live/{slug}", name="api_stream")
+async def stream_by_slug(request: web.Request) -> web.Response:
+    stream = await request.app[SERVICES].streams.get_by_slug(request.match_info["slug"])
+    return web.json_response(stream_json(stream))
+
+
+def _draft(body: dict[str, Any]) -> StreamDraft:
+    return StreamDraft(
+        title=text_field(body, "title"),
+        description=text_field(body, "description", required=False),
+        latitude=optional_number(body, "latitude"),
+        longitude=optional_number(body, "longitude"),
+    )
+
+
+def _created_shape(stream: dict[str, Any]) -> dict[str, Any]:
+    return {key: stream[key] for key in ("id", "slug", "title", "roomName", "streamKey", "active")}

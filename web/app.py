@@ -1,0 +1,154 @@
+"""create_app(): the aiohttp application, its middlewares and its routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from core.errors import Conflict, Forbidden, GoLiveError, InvalidInput, LiveKitUnavailable, NotAuthenticated, NotFound
+from core.services import Services
+from web import api, pages
+from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_STATUS: dict[type[GoLiveError], int] = {
+    InvalidInput: 400,
+    NotAuthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    LiveKitUnavailable: 503,
+}
+
+
+def status_for(error: GoLiveError) -> int:
+    for kind, status in _STATUS.items():
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def _is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _error(request: web.Request, status: int, message: str) -> web.Response:
+    if _is_api(request):
+        return web.json_response({"error": message}, status=status)
+    heading = {404: "Not found", 401: "Please sign in", 403: "Not allowed"}.get(status, "Something went wrong")
+    return pages.message_page(request, status, heading, message, "See who is live", "/live")
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """One error path: domain errors and HTTP errors become JSON (API) or a page; never a traceback."""
+    try:
+        return await handler(request)
+    except GoLiveError as error:
+        return _error(request, status_for(error), error.message)
+    except web.HTTPRequestEntityTooLarge:
+        return _error(request, 413, "The request body is too large.")
+    except web.HTTPException as error:
+        if error.status >= 400 and (_is_api(request) or error.status in (404, 405)):
+            reason = {404: "There is nothing at this address.", 405: "This method is not allowed here."}
+            return _error(request, error.status, reason.get(error.status, error.reason))
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _error(request, 500, "Something went wrong on our side. Please try again.")
+
+
+@web.middleware
+async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request[IDENTITY] = await request.app[SERVICES].auth.identity_for_session(
+        request.cookies.get(SESSION_COOKIE)
+    )
+    return await handler(request)
+
+
+@web.middleware
+async def same_origin_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse state-changing requests sent by other sites (SameSite cookies are the first line)."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        origin = request.headers.get("Origin")
+        if origin and origin not in _own_origins(request):
+            return _error(request, 403, "Requests from other sites are not accepted.")
+    return await handler(request)
+
+
+def _own_origins(request: web.Request) -> set[str]:
+    public = urlsplit(request.app[SERVICES].settings.public_url)
+    return {f"{public.scheme}://{public.netloc}", f"{request.scheme}://{request.host}"}
+
+
+@web.middleware
+async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        # Redirects are raised; they get the headers too.
+        _add_security_headers(request, error)
+        raise
+    _add_security_headers(request, response)
+    return response
+
+
+def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", request.app[CSP])
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    # Login links carry a token in the path: never leak it through Referer.
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if _is_api(request):
+        headers.setdefault("Cache-Control", "no-store")
+
+
+def content_security_policy(livekit_public_url: str) -> str:
+    parts = urlsplit(livekit_public_url)
+    secure = parts.scheme == "wss"
+    ws_origin = f"{'wss' if secure else 'ws'}://{parts.netloc}"
+    http_origin = f"{'https' if secure else 'http'}://{parts.netloc}"
+    return "; ".join([
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob: mediastream:",
+        f"connect-src 'self' {ws_origin} {http_origin}",
+        "font-src 'self'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+def create_app(services: Services) -> web.Application:
+    app = web.Application(
+        client_max_size=services.settings.max_body_bytes,
+        middlewares=[security_headers_middleware, errors_middleware, same_origin_middleware,
+                     identity_middleware],
+    )
+    app[SERVICES] = services
+    app[CSP] = content_security_policy(services.settings.livekit_public_url)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    app.add_routes(api.routes)
+    app.add_routes(pages.routes)
+    app.router.add_static("/static", HERE / "static", name="static")
+    return app

@@ -1,0 +1,54 @@
+"""Reading JSON request bodies into checked values, with messages a client developer can act on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from core.errors import InvalidInput
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object; anything else is a 400 (size is capped by client_max_size)."""
+    try:
+        text = await request.text()
+    except UnicodeDecodeError:
+        raise InvalidInput("The body must be UTF-8 JSON.") from None
+    if not text.strip():
+        raise InvalidInput("The body must be a JSON object, but it was empty.")
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"The body is not valid JSON ({error.msg} at line {error.lineno}).") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object.")
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, *, required: bool = True, default: str = "") -> str:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidInput(f"'{name}' is required.")
+        return default
+    if not isinstance(value, str):
+        raise InvalidInput(f"'{name}' must be a string.")
+    return value
+
+
+def bool_field(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"'{name}' must be true or false.")
+    return value
+
+
+def optional_number(body: dict[str, Any], name: str) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(f"'{name}' must be a number.")
+    return float(value)

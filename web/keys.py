@@ -1,0 +1,19 @@
+"""Typed keys for what the app and each request carry."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from core.auth import Identity
+from core.services import Services
+
+SERVICES = web.AppKey("services", Services)
+CSP = web.AppKey("csp", str)
+
+SESSION_COOKIE = "golive_session"
+IDENTITY = "golive.identity"  # request key: the signed-in Identity or None
+
+
+def identity_of(request: web.Request) -> Identity | None:
+    identity: Identity | None = request.get(IDENTITY)
+    return identity

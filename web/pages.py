@@ -1,0 +1,136 @@
+"""HTML pages: the live grid, a stream's watch page, the owner's studio, and sign-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from core.errors import NotAuthenticated
+from core.streams import Stream
+from core.timefmt import human_duration
+from web.keys import SERVICES, SESSION_COOKIE, identity_of
+
+routes = web.RouteTableDef()
+
+
+def render(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    context = {"identity": identity_of(request), **context}
+    return aiohttp_jinja2.render_template(template, request, context, status=status)
+
+
+def message_page(
+    request: web.Request, status: int, heading: str, message: str,
+    action_text: str | None = None, action_url: str | None = None,
+) -> web.Response:
+    return render(
+        request, "message.html",
+        {"heading": heading, "message": message, "action_text": action_text, "action_url": action_url},
+        status=status,
+    )
+
+
+@routes.get("/", name="home")
+async def home(request: web.Request) -> web.Response:
+    raise web.HTTPFound(request.app.router["live_index"].url_for())
+
+
+@routes.get("/healthz", name="healthz")
+async def healthz(request: web.Request) -> web.Response:
+    await request.app[SERVICES].db.fetch_one("SELECT 1")
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/live", name="live_index")
+async def live_index(request: web.Request) -> web.Response:
+    streams = await request.app[SERVICES].streams.list_live()
+    return render(request, "live_index.html", {"streams": streams})
+
+
+@routes.get("/live/{slug}", name="watch")
+async def watch(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    stream = await services.streams.get_by_slug(request.match_info["slug"])
+    identity = identity_of(request)
+    sessions = [
+        {"started_at": session.started_at, "duration_text": human_duration(session.duration_seconds or 0)}
+        for session in await services.streams.recent_sessions(stream.id)
+    ]
+    return render(request, "watch.html", {
+        "stream": stream,
+        "sessions": sessions,
+        "is_owner": identity is not None and identity.user_id == stream.owner_id,
+        "page_data": {**_page_data(request, stream), "streamUrl": f"/api/live/{stream.slug}"},
+    })
+
+
+@routes.get("/live/{slug}/studio", name="studio")
+async def studio(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    stream = await services.streams.get_by_slug(request.match_info["slug"])
+    identity = identity_of(request)
+    if identity is None:
+        return message_page(
+            request, 401, "Sign in to open your studio",
+            "Type /stream studio in Discord: the bot sends you a private link that opens this page.",
+        )
+    if identity.user_id != stream.owner_id:
+        return message_page(
+            request, 403, "This studio isn't yours",
+            f"Only {stream.owner_name} can broadcast on this stream page.",
+            "Watch the stream", f"/live/{stream.slug}",
+        )
+    return render(request, "studio.html", {
+        "stream": stream,
+        "page_data": {
+            **_page_data(request, stream),
+            "toggleUrl": str(request.app.router["api_toggle_active"].url_for()),
+            "watchUrl": f"/live/{stream.slug}",
+        },
+    })
+
+
+@routes.get("/login/{token}", name="login")
+async def login_form(request: web.Request) -> web.Response:
+    # Spending the token on GET would let link-preview bots burn it: the page posts it instead.
+    response = render(request, "login.html", {"action": f"/login/{request.match_info['token']}"})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@routes.post("/login/{token}", name="login_submit")
+async def login_submit(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        session_token, next_path = await services.auth.redeem_login_link(request.match_info["token"])
+    except NotAuthenticated as error:
+        return message_page(request, 410, "This link can't be used again", error.message)
+    response = web.HTTPSeeOther(next_path)
+    response.set_cookie(
+        SESSION_COOKIE, session_token,
+        max_age=int(services.auth.session_ttl.total_seconds()),
+        httponly=True, samesite="Lax", secure=services.settings.cookies_secure, path="/",
+    )
+    raise response
+
+
+@routes.post("/logout", name="logout")
+async def logout(request: web.Request) -> web.Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await request.app[SERVICES].auth.end_session(token)
+    response = web.HTTPSeeOther("/live")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+def _page_data(request: web.Request, stream: Stream) -> dict[str, Any]:
+    return {
+        "slug": stream.slug,
+        "title": stream.title,
+        "active": stream.active,
+        "roomName": stream.room_name,
+        "wsUrl": request.app[SERVICES].settings.livekit_public_url,
+        "tokenUrl": str(request.app.router["api_token"].url_for()),
+    }

@@ -1,0 +1,31 @@
+"""JSON shapes of the API we keep from the system golive replaces (camelCase, ISO times)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from core.streams import Stream
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def stream_json(stream: Stream) -> dict[str, Any]:
+    return {
+        "id": stream.id,
+        "slug": stream.slug,
+        "title": stream.title,
+        "description": stream.description,
+        "ownerName": stream.owner_name,
+        "location": stream.location_name,
+        "latitude": stream.latitude,
+        "longitude": stream.longitude,
+        "active": stream.active,
+        "roomName": stream.room_name,
+        "liveSince": _iso(stream.live_since),
+        "lastLiveAt": _iso(stream.last_live_at),
+        # No OBS ingress yet: the stream key appears once RTMP/WHIP ingress exists.
+        "streamKey": None,
+    }
