@@ -22,11 +22,13 @@ class StreamPageModal(discord.ui.Modal):
     """The form behind /stream create and /stream edit."""
 
     title_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
-        label="Title", placeholder="What are you streaming?", max_length=TITLE_MAX
+        label="Title", placeholder="What are you streaming?", max_length=TITLE_MAX,
+        custom_id="stream:title",
     )
     description_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
         label="Description", style=discord.TextStyle.paragraph, required=False,
         max_length=DESCRIPTION_MAX, placeholder="A few words for people who find your page",
+        custom_id="stream:description",
     )
 
     def __init__(self, existing: Stream | None) -> None:
@@ -131,8 +133,7 @@ class Streams(commands.GroupCog, group_name="stream"):
             mine = who.id == interaction.user.id
             await interaction.followup.send(
                 "You have no stream page yet. Create one with `/stream create`." if mine
-                else f"{who.display_name} has no stream page yet.",
-                ephemeral=True,
+                else f"{who.display_name} has no stream page yet."
             )
             return
         url = self.bot.watch_url(stream.slug)

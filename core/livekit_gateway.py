@@ -6,6 +6,7 @@ can act on, so callers never see transport exceptions.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable
 from datetime import timedelta
@@ -25,8 +26,11 @@ _UNREACHABLE = "The streaming server can't be reached right now. Please try agai
 
 
 class LiveKitGateway:
-    def __init__(self, client: api.LiveKitAPI) -> None:
+    def __init__(self, client: api.LiveKitAPI, timeout: float = 5.0) -> None:
         self._client = client
+        # livekit-api sends every request with timeout=None (it overrides the session's), so a
+        # hung server would hang the member's command forever; we bound each call ourselves.
+        self.timeout = timeout
 
     async def create_room(self, name: str, metadata: str) -> None:
         await self._call(
@@ -37,7 +41,8 @@ class LiveKitGateway:
     async def delete_room(self, name: str) -> bool:
         """Delete a room; False when it was already gone (LiveKit closes empty rooms itself)."""
         try:
-            await self._client.room.delete_room(api.DeleteRoomRequest(room=name))
+            async with asyncio.timeout(self.timeout):
+                await self._client.room.delete_room(api.DeleteRoomRequest(room=name))
         except api.TwirpError as error:
             if error.code == api.TwirpErrorCode.NOT_FOUND:
                 return False
@@ -54,7 +59,8 @@ class LiveKitGateway:
 
     async def _call(self, what: str, call: Awaitable[T]) -> T:
         try:
-            return await call
+            async with asyncio.timeout(self.timeout):
+                return await call
         except api.TwirpError as error:
             raise _refused(what, error) from error
         except (aiohttp.ClientError, TimeoutError) as error:

@@ -185,3 +185,12 @@ async def test_unknown_pages_are_not_found(services: Services) -> None:
         await services.streams.get_by_slug("nobody")
     with pytest.raises(NotFound, match="/stream create"):
         await services.streams.go_live(42)
+
+
+async def test_a_hung_livekit_fails_within_the_timeout(services: Services, livekit: FakeLiveKit) -> None:
+    await create_alice(services)
+    services.livekit.timeout = 0.2  # keep the test fast
+    livekit.slow(5)
+    with pytest.raises(LiveKitUnavailable, match="can't be reached"):
+        await services.streams.go_live(1)
+    assert not (await services.streams.get_by_owner(1)).active
