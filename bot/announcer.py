@@ -50,7 +50,9 @@ class Announcer:
             )
         except discord.HTTPException as error:
             await guilds.release_announcement(event.session.id, channel.guild.id)
-            log.warning("could not announce %s in channel %s: %s", event.stream.slug, channel.id, error)
+            log.warning(
+                "could not announce %s in channel %s: %s", event.stream.slug, channel.id, error
+            )
             if isinstance(error, discord.Forbidden):
                 return f"I can't post in {channel.mention}: I need View Channel, Send Messages and Embed Links there."
             return f"Discord didn't accept the announcement in {channel.mention}; it is not posted."
@@ -69,4 +71,6 @@ class Announcer:
                     view=link_view("Stream page", watch_url),
                 )
             except discord.HTTPException as error:
-                log.warning("could not update the announcement %s: %s", announcement.message_id, error)
+                log.warning(
+                    "could not update the announcement %s: %s", announcement.message_id, error
+                )

@@ -27,9 +27,13 @@ No DISCORD_TOKEN is set, so only the web sidecar runs. To add the bot:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="golive", description="golive: livestreams for Discord communities")
+    parser = argparse.ArgumentParser(
+        prog="golive", description="golive: livestreams for Discord communities"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", help="run the bot and the web sidecar (the web sidecar alone without a token)")
+    commands.add_parser(
+        "run", help="run the bot and the web sidecar (the web sidecar alone without a token)"
+    )
     commands.add_parser("web", help="run the web sidecar alone")
     commands.add_parser("migrate", help="apply database migrations and exit")
     sync = commands.add_parser("sync-commands", help="publish the slash commands to Discord")
@@ -39,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--user-id", type=int, required=True, help="the member's Discord user id")
     link.add_argument("--username", required=True, help="the member's Discord username")
     link.add_argument("--display-name", help="the name shown on the web (defaults to the username)")
-    link.add_argument("--next", default=None, help="page to open after signing in (default: their studio)")
+    link.add_argument(
+        "--next", default=None, help="page to open after signing in (default: their studio)"
+    )
     return parser
 
 
@@ -48,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as error:
-        print(f"golive: configuration error: {error.key}: {error.problem}", file=sys.stderr)  # noqa: T201
+        print(f"golive: configuration error: {error.key}: {error.problem}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -72,7 +78,7 @@ async def run(settings: Settings) -> int:
     if not settings.discord_token:
         log.warning("%s", HOW_TO_ADD_THE_BOT)
         return await run_web(settings)
-    from bot.app import GoLiveBot  # noqa: PLC0415 - only the bot needs discord's runtime
+    from bot.app import GoLiveBot
 
     async with open_services(settings) as services:
         await services.streams.reconcile_with_livekit()
@@ -81,13 +87,15 @@ async def run(settings: Settings) -> int:
             try:
                 await bot.start(settings.discord_token)
             except discord.LoginFailure:
-                log.error("Discord rejected DISCORD_TOKEN. Copy the bot token again from the developer portal.")
+                log.error(
+                    "Discord rejected DISCORD_TOKEN. Copy the bot token again from the developer portal."
+                )
                 return 1
     return 0
 
 
 async def run_web(settings: Settings) -> int:
-    from bot.sidecar import start_web  # noqa: PLC0415
+    from bot.sidecar import start_web
 
     async with open_services(settings) as services:
         await services.streams.reconcile_with_livekit()
@@ -111,7 +119,7 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> int:
     if not settings.discord_token:
         log.error("sync-commands needs DISCORD_TOKEN")
         return 2
-    from bot.app import GoLiveBot  # noqa: PLC0415
+    from bot.app import GoLiveBot
 
     async with open_services(settings) as services, GoLiveBot(services) as bot:
         await bot.login(settings.discord_token)
@@ -129,14 +137,14 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> int:
 async def check(settings: Settings) -> int:
     """Say, in plain words, whether golive can work with this configuration."""
     problems: list[str] = []
-    print(f"config        ok (database {settings.database_path}, public URL {settings.public_url})")  # noqa: T201
+    print(f"config        ok (database {settings.database_path}, public URL {settings.public_url})")
     async with open_services(settings) as services:
-        print("database      ok (migrations applied)")  # noqa: T201
+        print("database      ok (migrations applied)")
         problems += await _check_livekit(services)
         problems += await _check_discord(settings)
     for problem in problems:
-        print(f"PROBLEM       {problem}")  # noqa: T201
-    print("all good" if not problems else f"{len(problems)} problem(s) found")  # noqa: T201
+        print(f"PROBLEM       {problem}")
+    print("all good" if not problems else f"{len(problems)} problem(s) found")
     return 1 if problems else 0
 
 
@@ -144,23 +152,27 @@ async def _check_livekit(services: Services) -> list[str]:
     try:
         rooms = await services.livekit.list_room_names()
     except LiveKitUnavailable as error:
-        return [f"LiveKit at {services.settings.livekit_url}: {error.message} "
-                "Is livekit-server running, and are LIVEKIT_API_KEY / LIVEKIT_API_SECRET right?"]
-    print(f"livekit       ok ({services.settings.livekit_url}, {len(rooms)} room(s) open)")  # noqa: T201
+        return [
+            f"LiveKit at {services.settings.livekit_url}: {error.message} "
+            "Is livekit-server running, and are LIVEKIT_API_KEY / LIVEKIT_API_SECRET right?"
+        ]
+    print(f"livekit       ok ({services.settings.livekit_url}, {len(rooms)} room(s) open)")
     return []
 
 
 async def _check_discord(settings: Settings) -> list[str]:
     if not settings.discord_token:
-        print("discord       no DISCORD_TOKEN: the web sidecar runs alone")  # noqa: T201
+        print("discord       no DISCORD_TOKEN: the web sidecar runs alone")
         return []
     client = discord.Client(intents=discord.Intents.none())
     try:
         await client.login(settings.discord_token)
-        print(f"discord       ok (logged in as {client.user})")  # noqa: T201
+        print(f"discord       ok (logged in as {client.user})")
         return []
     except discord.LoginFailure:
-        return ["Discord rejected DISCORD_TOKEN: copy the bot token again from the developer portal."]
+        return [
+            "Discord rejected DISCORD_TOKEN: copy the bot token again from the developer portal."
+        ]
     except discord.HTTPException as error:
         return [f"Discord could not be reached ({error})."]
     finally:
@@ -175,6 +187,8 @@ async def login_link(settings: Settings, args: argparse.Namespace) -> int:
             stream = await services.streams.find_by_owner(identity.user_id)
             next_path = f"/live/{stream.slug}/studio" if stream else "/live"
         link = await services.auth.create_login_link(identity, next_path)
-    print(link.url)  # noqa: T201 - the one place this link is shown
-    print(f"(works once, for {int(link.expires_in.total_seconds() // 60)} minutes)", file=sys.stderr)  # noqa: T201
+    print(link.url)
+    print(
+        f"(works once, for {int(link.expires_in.total_seconds() // 60)} minutes)", file=sys.stderr
+    )
     return 0

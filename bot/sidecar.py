@@ -19,6 +19,8 @@ async def start_web(services: Services) -> web.AppRunner:
     await site.start()
     log.info(
         "web sidecar listening on %s:%s (public address %s)",
-        services.settings.web_host, services.settings.web_port, services.settings.public_url,
+        services.settings.web_host,
+        services.settings.web_port,
+        services.settings.public_url,
     )
     return runner

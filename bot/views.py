@@ -24,8 +24,10 @@ def link_view(label: str, url: str, emoji: str | None = None) -> discord.ui.View
     return view
 
 
-class WatchButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-                  template=r"golive:watch:(?P<stream_id>\d+)"):
+class WatchButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"golive:watch:(?P<stream_id>\d+)",
+):
     """On an announcement: hands the clicker a personal link that signs them in and opens the stream.
 
     Signing in lets viewers chat and tip as themselves; the plain link beside it works without.
@@ -34,7 +36,9 @@ class WatchButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
     def __init__(self, stream_id: int) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Watch", emoji="▶️", style=discord.ButtonStyle.primary,
+                label="Watch",
+                emoji="▶️",
+                style=discord.ButtonStyle.primary,
                 custom_id=f"golive:watch:{stream_id}",
             )
         )
@@ -50,14 +54,16 @@ class WatchButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
         # Component errors bypass the command tree's handler; route them to the same explanation.
         try:
             await self._open_stream(interaction)
-        except Exception as error:  # noqa: BLE001 - reply_with_error logs what it can't explain
+        except Exception as error:
             await reply_with_error(interaction, error)
 
     async def _open_stream(self, interaction: discord.Interaction[GoLiveBot]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot = interaction.client
         stream = await bot.services.streams.get_by_id(self.stream_id)
-        link = await bot.services.auth.create_login_link(identity_of(interaction.user), f"/live/{stream.slug}")
+        link = await bot.services.auth.create_login_link(
+            identity_of(interaction.user), f"/live/{stream.slug}"
+        )
         status = "is live now" if stream.active else "is offline right now"
         await interaction.followup.send(
             f"**{stream.owner_name}** {status}. This link signs you in as yourself and opens the "

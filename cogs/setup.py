@@ -25,7 +25,9 @@ class Setup(commands.GroupCog, group_name="setup"):
     @app_commands.command(name="announce-channel")
     @app_commands.describe(channel="Where go-live announcements are posted")
     @app_commands.checks.has_permissions(manage_guild=True)
-    async def announce_channel(self, interaction: Interaction, channel: discord.TextChannel) -> None:
+    async def announce_channel(
+        self, interaction: Interaction, channel: discord.TextChannel
+    ) -> None:
         """Choose the channel where golive announces streams that go live."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         missing = [

@@ -22,12 +22,17 @@ class StreamPageModal(discord.ui.Modal):
     """The form behind /stream create and /stream edit."""
 
     title_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
-        label="Title", placeholder="What are you streaming?", max_length=TITLE_MAX,
+        label="Title",
+        placeholder="What are you streaming?",
+        max_length=TITLE_MAX,
         custom_id="stream:title",
     )
     description_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
-        label="Description", style=discord.TextStyle.paragraph, required=False,
-        max_length=DESCRIPTION_MAX, placeholder="A few words for people who find your page",
+        label="Description",
+        style=discord.TextStyle.paragraph,
+        required=False,
+        max_length=DESCRIPTION_MAX,
+        placeholder="A few words for people who find your page",
         custom_id="stream:description",
     )
 
@@ -120,7 +125,9 @@ class Streams(commands.GroupCog, group_name="stream"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         event = await self.services.streams.end(interaction.user.id)
         duration = human_duration(event.session.duration_seconds or 0)
-        await interaction.followup.send(f"Your stream has ended. You were live for **{duration}**.", ephemeral=True)
+        await interaction.followup.send(
+            f"Your stream has ended. You were live for **{duration}**.", ephemeral=True
+        )
 
     @app_commands.command(name="info")
     @app_commands.describe(member="Whose stream page to show (yours if left empty)")
@@ -132,7 +139,8 @@ class Streams(commands.GroupCog, group_name="stream"):
         if stream is None:
             mine = who.id == interaction.user.id
             await interaction.followup.send(
-                "You have no stream page yet. Create one with `/stream create`." if mine
+                "You have no stream page yet. Create one with `/stream create`."
+                if mine
                 else f"{who.display_name} has no stream page yet."
             )
             return
@@ -158,7 +166,9 @@ class Streams(commands.GroupCog, group_name="stream"):
             ephemeral=True,
         )
 
-    async def _announce_here_if_unconfigured(self, interaction: Interaction, event: Any) -> str | None:
+    async def _announce_here_if_unconfigured(
+        self, interaction: Interaction, event: Any
+    ) -> str | None:
         """Guilds with an announcement channel were served by the announcer; others get it here."""
         guild, channel = interaction.guild, interaction.channel
         if guild is None or not isinstance(channel, discord.TextChannel):

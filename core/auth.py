@@ -62,13 +62,23 @@ class AuthService:
             await tx.execute(
                 "INSERT INTO login_links (token_hash, user_id, username, display_name, next_path,"
                 " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (self._hash(token), identity.user_id, identity.username, identity.display_name,
-                 next_path, to_db(now), to_db(now + self.link_ttl)),
+                (
+                    self._hash(token),
+                    identity.user_id,
+                    identity.username,
+                    identity.display_name,
+                    next_path,
+                    to_db(now),
+                    to_db(now + self.link_ttl),
+                ),
             )
             # Spent and expired links are worth nothing; keep the table small.
-            await tx.execute("DELETE FROM login_links WHERE expires_at < ?",
-                             (to_db(now - timedelta(days=1)),))
-        return LoginLink(token=token, url=f"{self._public_url}/login/{token}", expires_in=self.link_ttl)
+            await tx.execute(
+                "DELETE FROM login_links WHERE expires_at < ?", (to_db(now - timedelta(days=1)),)
+            )
+        return LoginLink(
+            token=token, url=f"{self._public_url}/login/{token}", expires_in=self.link_ttl
+        )
 
     async def redeem_login_link(self, token: str) -> tuple[str, str]:
         """Spend a link. Returns (session token, next path); refuses used or expired links."""
@@ -85,14 +95,22 @@ class AuthService:
                     "This sign-in link has already been used or has expired. "
                     "Ask the bot for a new one (for example with `/stream studio`)."
                 )
-            row = await tx.fetch_one("SELECT * FROM login_links WHERE token_hash = ?", (token_hash,))
+            row = await tx.fetch_one(
+                "SELECT * FROM login_links WHERE token_hash = ?", (token_hash,)
+            )
             assert row is not None  # noqa: S101 - just updated
             session_token = secrets.token_urlsafe(32)
             await tx.execute(
                 "INSERT INTO web_sessions (token_hash, user_id, username, display_name, created_at,"
                 " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (self._hash(session_token), row["user_id"], row["username"], row["display_name"],
-                 to_db(now), to_db(now + self.session_ttl)),
+                (
+                    self._hash(session_token),
+                    row["user_id"],
+                    row["username"],
+                    row["display_name"],
+                    to_db(now),
+                    to_db(now + self.session_ttl),
+                ),
             )
         return session_token, str(row["next_path"])
 
@@ -110,13 +128,25 @@ class AuthService:
 
     async def end_session(self, session_token: str) -> None:
         async with self._db.transaction() as tx:
-            await tx.execute("DELETE FROM web_sessions WHERE token_hash = ?", (self._hash(session_token),))
+            await tx.execute(
+                "DELETE FROM web_sessions WHERE token_hash = ?", (self._hash(session_token),)
+            )
 
     def _hash(self, token: str) -> str:
-        return hmac.new(self._key, token.encode(), hashlib.sha256).hexdigest()
+        # Tokens come from cookies and URLs: any text, even undecodable bytes (surrogateescape)
+        # or lone surrogates, must hash to "no match" rather than raise.
+        return hmac.new(
+            self._key, token.encode("utf-8", "surrogatepass"), hashlib.sha256
+        ).hexdigest()
 
 
 def _require_local_path(path: str) -> None:
-    # Only paths on this site: a login link must never become an open redirect.
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+    # Only paths on this site: a login link must never become an open redirect. Browsers drop
+    # tabs and newlines from URLs ("/\t/evil.com" becomes "//evil.com"), so no control characters.
+    if (
+        not path.startswith("/")
+        or path.startswith("//")
+        or "\\" in path
+        or any(ord(char) < 0x20 or ord(char) == 0x7F for char in path)
+    ):
         raise InvalidInput("A login link can only lead to a page of this site.")

@@ -64,7 +64,9 @@ def _url(*schemes: str) -> Callable[[Any], str]:
         text = _text(value).rstrip("/")
         parts = urlsplit(text)
         if parts.scheme not in schemes or not parts.netloc:
-            raise ValueError(f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
+            raise ValueError(
+                f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
+            )
         return text
 
     return parse
@@ -86,7 +88,9 @@ def _int_between(low: int, high: int) -> Callable[[Any], int]:
 def _secret(value: Any) -> str | None:
     text = _optional_text(value)
     if text is not None and len(text.encode()) < 32:
-        raise ValueError("must be at least 32 characters (try: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        raise ValueError(
+            "must be at least 32 characters (try: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     return text
 
 
@@ -108,27 +112,67 @@ class _Field:
 
 _FIELDS: tuple[_Field, ...] = (
     _Field("discord_token", "discord.token", "DISCORD_TOKEN", None, _optional_text),
-    _Field("livekit_url", "livekit.url", "LIVEKIT_URL", "ws://localhost:7880",
-           _url("ws", "wss", "http", "https")),
-    _Field("livekit_public_url", "livekit.public_url", "LIVEKIT_PUBLIC_URL", None,
-           lambda v: None if v is None else _url("ws", "wss")(v)),
+    _Field(
+        "livekit_url",
+        "livekit.url",
+        "LIVEKIT_URL",
+        "ws://localhost:7880",
+        _url("ws", "wss", "http", "https"),
+    ),
+    _Field(
+        "livekit_public_url",
+        "livekit.public_url",
+        "LIVEKIT_PUBLIC_URL",
+        None,
+        lambda v: None if v is None else _url("ws", "wss")(v),
+    ),
     _Field("livekit_api_key", "livekit.api_key", "LIVEKIT_API_KEY", "devkey", _text),
     _Field("livekit_api_secret", "livekit.api_secret", "LIVEKIT_API_SECRET", "secret", _text),
-    _Field("token_ttl", "livekit.token_ttl_minutes", "GOLIVE_TOKEN_TTL_MINUTES", 60,
-           lambda v: timedelta(minutes=_int_between(1, 24 * 60)(v))),
-    _Field("database_path", "database.path", "GOLIVE_DATABASE", "data/golive.db",
-           lambda v: Path(_text(v))),
+    _Field(
+        "token_ttl",
+        "livekit.token_ttl_minutes",
+        "GOLIVE_TOKEN_TTL_MINUTES",
+        60,
+        lambda v: timedelta(minutes=_int_between(1, 24 * 60)(v)),
+    ),
+    _Field(
+        "database_path",
+        "database.path",
+        "GOLIVE_DATABASE",
+        "data/golive.db",
+        lambda v: Path(_text(v)),
+    ),
     _Field("web_host", "web.host", "GOLIVE_WEB_HOST", "127.0.0.1", _text),
     _Field("web_port", "web.port", "GOLIVE_WEB_PORT", 8080, _int_between(0, 65535)),
-    _Field("public_url", "web.public_url", "GOLIVE_PUBLIC_URL", None,
-           lambda v: None if v is None else _url("http", "https")(v)),
-    _Field("max_body_bytes", "web.max_body_kib", "GOLIVE_MAX_BODY_KIB", 16,
-           lambda v: _int_between(1, 1024)(v) * 1024),
+    _Field(
+        "public_url",
+        "web.public_url",
+        "GOLIVE_PUBLIC_URL",
+        None,
+        lambda v: None if v is None else _url("http", "https")(v),
+    ),
+    _Field(
+        "max_body_bytes",
+        "web.max_body_kib",
+        "GOLIVE_MAX_BODY_KIB",
+        16,
+        lambda v: _int_between(1, 1024)(v) * 1024,
+    ),
     _Field("secret", "security.secret", "GOLIVE_SECRET", None, _secret),
-    _Field("login_link_ttl", "security.login_link_minutes", "GOLIVE_LOGIN_LINK_MINUTES", 10,
-           lambda v: timedelta(minutes=_int_between(1, 60)(v))),
-    _Field("session_ttl", "security.session_days", "GOLIVE_SESSION_DAYS", 30,
-           lambda v: timedelta(days=_int_between(1, 365)(v))),
+    _Field(
+        "login_link_ttl",
+        "security.login_link_minutes",
+        "GOLIVE_LOGIN_LINK_MINUTES",
+        10,
+        lambda v: timedelta(minutes=_int_between(1, 60)(v)),
+    ),
+    _Field(
+        "session_ttl",
+        "security.session_days",
+        "GOLIVE_SESSION_DAYS",
+        30,
+        lambda v: timedelta(days=_int_between(1, 365)(v)),
+    ),
     _Field("log_level", "log.level", "GOLIVE_LOG_LEVEL", "INFO", _log_level),
 )
 
@@ -157,7 +201,9 @@ def _read_toml(path: Path, required: bool) -> dict[str, Any]:
         raise ConfigError(str(path), f"is not valid TOML ({error})") from None
     for key in flat:
         if key not in _KNOWN_KEYS:
-            raise ConfigError(key, f"unknown setting in {path} (known: {', '.join(sorted(_KNOWN_KEYS))})")
+            raise ConfigError(
+                key, f"unknown setting in {path} (known: {', '.join(sorted(_KNOWN_KEYS))})"
+            )
     return flat
 
 
@@ -171,8 +217,9 @@ def load_settings(
     env.update(os.environ if environ is None else environ)
 
     config_path = env.get("GOLIVE_CONFIG")
-    from_file = _read_toml(Path(config_path) if config_path else DEFAULT_CONFIG_PATH,
-                           required=config_path is not None)
+    from_file = _read_toml(
+        Path(config_path) if config_path else DEFAULT_CONFIG_PATH, required=config_path is not None
+    )
 
     values: dict[str, Any] = {}
     for field in _FIELDS:
@@ -189,7 +236,9 @@ def load_settings(
     if values["livekit_public_url"] is None:
         # Browsers need a WebSocket URL; derive it from the server-side one.
         url: str = values["livekit_url"]
-        values["livekit_public_url"] = url.replace("http", "ws", 1) if url.startswith("http") else url
+        values["livekit_public_url"] = (
+            url.replace("http", "ws", 1) if url.startswith("http") else url
+        )
     if values["public_url"] is None:
         host = values["web_host"] if values["web_host"] not in {"0.0.0.0", "::"} else "localhost"  # noqa: S104
         values["public_url"] = f"http://{host}:{values['web_port']}"

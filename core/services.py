@@ -40,9 +40,15 @@ class Services:
 async def open_services(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Services]:
     clock = clock or SystemClock()
     timeout = aiohttp.ClientTimeout(total=10, connect=3)
-    async with Database.open(settings.database_path) as db, aiohttp.ClientSession(timeout=timeout) as http:
+    async with (
+        Database.open(settings.database_path) as db,
+        aiohttp.ClientSession(timeout=timeout) as http,
+    ):
         client = api.LiveKitAPI(
-            settings.livekit_url, settings.livekit_api_key, settings.livekit_api_secret, session=http
+            settings.livekit_url,
+            settings.livekit_api_key,
+            settings.livekit_api_secret,
+            session=http,
         )
         try:
             livekit = LiveKitGateway(client)
@@ -51,7 +57,9 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
                 clock=clock,
                 db=db,
                 livekit=livekit,
-                tokens=TokenMinter(settings.livekit_api_key, settings.livekit_api_secret, settings.token_ttl),
+                tokens=TokenMinter(
+                    settings.livekit_api_key, settings.livekit_api_secret, settings.token_ttl
+                ),
                 streams=StreamService(db, livekit, clock),
                 guilds=GuildService(db, clock),
                 auth=AuthService(

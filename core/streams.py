@@ -79,7 +79,9 @@ class StreamDraft:
         if not title:
             raise InvalidInput("A stream needs a title.")
         if len(title) > TITLE_MAX:
-            raise InvalidInput(f"The title can be at most {TITLE_MAX} characters (it has {len(title)}).")
+            raise InvalidInput(
+                f"The title can be at most {TITLE_MAX} characters (it has {len(title)})."
+            )
         description = self.description.strip()
         if len(description) > DESCRIPTION_MAX:
             raise InvalidInput(
@@ -181,8 +183,18 @@ class StreamService:
                 "INSERT INTO streams (owner_id, slug, owner_name, title, description, location_name,"
                 " latitude, longitude, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (owner_id, slug, display_name, draft.title, draft.description, draft.location_name,
-                 draft.latitude, draft.longitude, now, now),
+                (
+                    owner_id,
+                    slug,
+                    display_name,
+                    draft.title,
+                    draft.description,
+                    draft.location_name,
+                    draft.latitude,
+                    draft.longitude,
+                    now,
+                    now,
+                ),
             )
         log.info("stream page %s created for user %s", slug, owner_id)
         return await self.get_by_owner(owner_id)
@@ -192,8 +204,16 @@ class StreamService:
             changed = await tx.execute(
                 "UPDATE streams SET title = ?, description = ?, location_name = ?, latitude = ?,"
                 " longitude = ?, owner_name = ?, updated_at = ? WHERE owner_id = ?",
-                (draft.title, draft.description, draft.location_name, draft.latitude,
-                 draft.longitude, display_name, to_db(self._clock.now()), owner_id),
+                (
+                    draft.title,
+                    draft.description,
+                    draft.location_name,
+                    draft.latitude,
+                    draft.longitude,
+                    display_name,
+                    to_db(self._clock.now()),
+                    owner_id,
+                ),
             )
             if not changed:
                 raise NotFound(NO_STREAM_PAGE)
@@ -217,7 +237,9 @@ class StreamService:
             if await self.find_live_by_room(room_name) is None:
                 await self._delete_room_quietly(room_name)
             raise
-        event = StreamEvent("live", await self.get_by_owner(owner_id), await self._get_session(session_id))
+        event = StreamEvent(
+            "live", await self.get_by_owner(owner_id), await self._get_session(session_id)
+        )
         log.info("stream %s went live in room %s", stream.slug, room_name)
         await self._notify(event)
         return event
@@ -240,7 +262,8 @@ class StreamService:
         ended_at = self._clock.now()
         async with self._db.transaction() as tx:
             session_row = await tx.fetch_one(
-                "SELECT * FROM stream_sessions WHERE stream_id = ? AND ended_at IS NULL", (stream.id,)
+                "SELECT * FROM stream_sessions WHERE stream_id = ? AND ended_at IS NULL",
+                (stream.id,),
             )
             changed = await tx.execute(
                 "UPDATE streams SET active = 0, room_name = NULL, live_since = NULL,"
@@ -254,11 +277,17 @@ class StreamService:
             await tx.execute(
                 "UPDATE stream_sessions SET ended_at = ?, end_reason = ?, duration_seconds = ?"
                 " WHERE id = ?",
-                (to_db(ended_at), reason, int((ended_at - started).total_seconds()),
-                 session_row["id"]),
+                (
+                    to_db(ended_at),
+                    reason,
+                    int((ended_at - started).total_seconds()),
+                    session_row["id"],
+                ),
             )
         event = StreamEvent(
-            "ended", await self.get_by_owner(stream.owner_id), await self._get_session(session_row["id"])
+            "ended",
+            await self.get_by_owner(stream.owner_id),
+            await self._get_session(session_row["id"]),
         )
         log.info("stream %s ended (%s)", stream.slug, reason)
         await self._notify(event)
@@ -281,7 +310,9 @@ class StreamService:
             if stream.room_name not in rooms
         ]
         live_rooms = {stream.room_name for stream in await self.list_live(limit=1_000_000)}
-        for orphan in sorted(name for name in rooms if name.startswith("live-") and name not in live_rooms):
+        for orphan in sorted(
+            name for name in rooms if name.startswith("live-") and name not in live_rooms
+        ):
             await self._delete_room_quietly(orphan)
         return ended
 
@@ -328,7 +359,9 @@ class StreamService:
                 await listener(event)
             except Exception:
                 # A failing listener (say, Discord is down) must not undo a committed go-live.
-                log.exception("stream listener failed for %s event of %s", event.kind, event.stream.slug)
+                log.exception(
+                    "stream listener failed for %s event of %s", event.kind, event.stream.slug
+                )
 
 
 async def _free_slug(tx: Transaction, wanted: str) -> str:

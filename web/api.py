@@ -47,7 +47,10 @@ async def token(request: web.Request) -> web.Response:
         participant, name = f"host-{identity.user_id}", identity.display_name
     elif identity is not None:
         # A suffix per token: the same member in two tabs must not kick their other tab out.
-        participant, name = f"viewer-{identity.user_id}-{secrets.token_hex(3)}", identity.display_name
+        participant, name = (
+            f"viewer-{identity.user_id}-{secrets.token_hex(3)}",
+            identity.display_name,
+        )
     else:
         participant, name = f"guest-{secrets.token_hex(6)}", "Guest"
     jwt = services.tokens.mint(

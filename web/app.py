@@ -11,7 +11,15 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from core.errors import Conflict, Forbidden, GoLiveError, InvalidInput, LiveKitUnavailable, NotAuthenticated, NotFound
+from core.errors import (
+    Conflict,
+    Forbidden,
+    GoLiveError,
+    InvalidInput,
+    LiveKitUnavailable,
+    NotAuthenticated,
+    NotFound,
+)
 from core.services import Services
 from web import api, pages
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
@@ -45,7 +53,9 @@ def _is_api(request: web.Request) -> bool:
 def _error(request: web.Request, status: int, message: str) -> web.Response:
     if _is_api(request):
         return web.json_response({"error": message}, status=status)
-    heading = {404: "Not found", 401: "Please sign in", 403: "Not allowed"}.get(status, "Something went wrong")
+    heading = {404: "Not found", 401: "Please sign in", 403: "Not allowed"}.get(
+        status, "Something went wrong"
+    )
     return pages.message_page(request, status, heading, message, "See who is live", "/live")
 
 
@@ -60,7 +70,10 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return _error(request, 413, "The request body is too large.")
     except web.HTTPException as error:
         if error.status >= 400 and (_is_api(request) or error.status in (404, 405)):
-            reason = {404: "There is nothing at this address.", 405: "This method is not allowed here."}
+            reason = {
+                404: "There is nothing at this address.",
+                405: "This method is not allowed here.",
+            }
             return _error(request, error.status, reason.get(error.status, error.reason))
         raise
     except Exception:
@@ -121,25 +134,31 @@ def content_security_policy(livekit_public_url: str) -> str:
     secure = parts.scheme == "wss"
     ws_origin = f"{'wss' if secure else 'ws'}://{parts.netloc}"
     http_origin = f"{'https' if secure else 'http'}://{parts.netloc}"
-    return "; ".join([
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "media-src 'self' blob: mediastream:",
-        f"connect-src 'self' {ws_origin} {http_origin}",
-        "font-src 'self'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
+            "media-src 'self' blob: mediastream:",
+            f"connect-src 'self' {ws_origin} {http_origin}",
+            "font-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 def create_app(services: Services) -> web.Application:
     app = web.Application(
         client_max_size=services.settings.max_body_bytes,
-        middlewares=[security_headers_middleware, errors_middleware, same_origin_middleware,
-                     identity_middleware],
+        middlewares=[
+            security_headers_middleware,
+            errors_middleware,
+            same_origin_middleware,
+            identity_middleware,
+        ],
     )
     app[SERVICES] = services
     app[CSP] = content_security_policy(services.settings.livekit_public_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from aiohttp import web
@@ -12,8 +13,10 @@ from core.errors import InvalidInput
 
 async def json_object(request: web.Request) -> dict[str, Any]:
     """The body as a JSON object; anything else is a 400 (size is capped by client_max_size)."""
+    # JSON is UTF-8 (RFC 8259): decode it ourselves rather than trust a charset parameter,
+    # since request.text() raises LookupError on an unknown one.
     try:
-        text = await request.text()
+        text = (await request.read()).decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("The body must be UTF-8 JSON.") from None
     if not text.strip():
@@ -21,7 +24,12 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     try:
         body = json.loads(text)
     except json.JSONDecodeError as error:
-        raise InvalidInput(f"The body is not valid JSON ({error.msg} at line {error.lineno}).") from None
+        raise InvalidInput(
+            f"The body is not valid JSON ({error.msg} at line {error.lineno})."
+        ) from None
+    except (ValueError, RecursionError):
+        # Valid JSON that Python refuses: integers over 4300 digits, or nesting too deep.
+        raise InvalidInput("The body has a number too long or nesting too deep to read.") from None
     if not isinstance(body, dict):
         raise InvalidInput("The body must be a JSON object.")
     return body
@@ -35,6 +43,11 @@ def text_field(body: dict[str, Any], name: str, *, required: bool = True, defaul
         return default
     if not isinstance(value, str):
         raise InvalidInput(f"'{name}' must be a string.")
+    try:
+        # JSON escapes can smuggle in lone surrogates, which SQLite (and UTF-8) cannot store.
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"'{name}' contains characters that are not valid Unicode.") from None
     return value
 
 
@@ -51,4 +64,10 @@ def optional_number(body: dict[str, Any], name: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInput(f"'{name}' must be a number.")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        raise InvalidInput(f"'{name}' must be a finite number.") from None
+    if not math.isfinite(number):  # Python's json accepts NaN and Infinity
+        raise InvalidInput(f"'{name}' must be a finite number.")
+    return number

@@ -15,18 +15,30 @@ from web.keys import SERVICES, SESSION_COOKIE, identity_of
 routes = web.RouteTableDef()
 
 
-def render(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
+def render(
+    request: web.Request, template: str, context: dict[str, Any], status: int = 200
+) -> web.Response:
     context = {"identity": identity_of(request), **context}
     return aiohttp_jinja2.render_template(template, request, context, status=status)
 
 
 def message_page(
-    request: web.Request, status: int, heading: str, message: str,
-    action_text: str | None = None, action_url: str | None = None,
+    request: web.Request,
+    status: int,
+    heading: str,
+    message: str,
+    action_text: str | None = None,
+    action_url: str | None = None,
 ) -> web.Response:
     return render(
-        request, "message.html",
-        {"heading": heading, "message": message, "action_text": action_text, "action_url": action_url},
+        request,
+        "message.html",
+        {
+            "heading": heading,
+            "message": message,
+            "action_text": action_text,
+            "action_url": action_url,
+        },
         status=status,
     )
 
@@ -54,15 +66,22 @@ async def watch(request: web.Request) -> web.Response:
     stream = await services.streams.get_by_slug(request.match_info["slug"])
     identity = identity_of(request)
     sessions = [
-        {"started_at": session.started_at, "duration_text": human_duration(session.duration_seconds or 0)}
+        {
+            "started_at": session.started_at,
+            "duration_text": human_duration(session.duration_seconds or 0),
+        }
         for session in await services.streams.recent_sessions(stream.id)
     ]
-    return render(request, "watch.html", {
-        "stream": stream,
-        "sessions": sessions,
-        "is_owner": identity is not None and identity.user_id == stream.owner_id,
-        "page_data": {**_page_data(request, stream), "streamUrl": f"/api/live/{stream.slug}"},
-    })
+    return render(
+        request,
+        "watch.html",
+        {
+            "stream": stream,
+            "sessions": sessions,
+            "is_owner": identity is not None and identity.user_id == stream.owner_id,
+            "page_data": {**_page_data(request, stream), "streamUrl": f"/api/live/{stream.slug}"},
+        },
+    )
 
 
 @routes.get("/live/{slug}/studio", name="studio")
@@ -72,23 +91,32 @@ async def studio(request: web.Request) -> web.Response:
     identity = identity_of(request)
     if identity is None:
         return message_page(
-            request, 401, "Sign in to open your studio",
+            request,
+            401,
+            "Sign in to open your studio",
             "Type /stream studio in Discord: the bot sends you a private link that opens this page.",
         )
     if identity.user_id != stream.owner_id:
         return message_page(
-            request, 403, "This studio isn't yours",
+            request,
+            403,
+            "This studio isn't yours",
             f"Only {stream.owner_name} can broadcast on this stream page.",
-            "Watch the stream", f"/live/{stream.slug}",
+            "Watch the stream",
+            f"/live/{stream.slug}",
         )
-    return render(request, "studio.html", {
-        "stream": stream,
-        "page_data": {
-            **_page_data(request, stream),
-            "toggleUrl": str(request.app.router["api_toggle_active"].url_for()),
-            "watchUrl": f"/live/{stream.slug}",
+    return render(
+        request,
+        "studio.html",
+        {
+            "stream": stream,
+            "page_data": {
+                **_page_data(request, stream),
+                "toggleUrl": str(request.app.router["api_toggle_active"].url_for()),
+                "watchUrl": f"/live/{stream.slug}",
+            },
         },
-    })
+    )
 
 
 @routes.get("/login/{token}", name="login")
@@ -103,14 +131,20 @@ async def login_form(request: web.Request) -> web.Response:
 async def login_submit(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     try:
-        session_token, next_path = await services.auth.redeem_login_link(request.match_info["token"])
+        session_token, next_path = await services.auth.redeem_login_link(
+            request.match_info["token"]
+        )
     except NotAuthenticated as error:
         return message_page(request, 410, "This link can't be used again", error.message)
     response = web.HTTPSeeOther(next_path)
     response.set_cookie(
-        SESSION_COOKIE, session_token,
+        SESSION_COOKIE,
+        session_token,
         max_age=int(services.auth.session_ttl.total_seconds()),
-        httponly=True, samesite="Lax", secure=services.settings.cookies_secure, path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=services.settings.cookies_secure,
+        path="/",
     )
     raise response
 

@@ -12,12 +12,16 @@ from tests.bot.test_streams_cog import create_page
 
 
 async def test_admin_sets_the_announcement_channel(world: World, services: Services) -> None:
-    result = await world.admin.slash(world.general, "setup announce-channel", channel=world.announcements)
+    result = await world.admin.slash(
+        world.general, "setup announce-channel", channel=world.announcements
+    )
     assert result.ephemeral and world.announcements.mention in result.response.content
     assert await services.guilds.announce_channel(world.guild.id) == world.announcements.id
 
 
-async def test_members_without_manage_server_cannot_see_setup(world: World, services: Services) -> None:
+async def test_members_without_manage_server_cannot_see_setup(
+    world: World, services: Services
+) -> None:
     with pytest.raises(SetupError, match="default-member-permissions"):
         await world.bob.slash(world.general, "setup announce-channel", channel=world.announcements)
     assert await services.guilds.announce_channel(world.guild.id) is None
@@ -39,7 +43,9 @@ async def test_a_channel_the_bot_cannot_post_in_is_refused_with_what_to_fix(
 async def test_going_live_still_works_when_discord_refuses_the_announcement(world: World) -> None:
     await world.admin.slash(world.general, "setup announce-channel", channel=world.announcements)
     await create_page(world, world.alice)
-    world.env.inject_error("POST", "/channels/*/messages", status=403, code=50013, message="Missing Permissions")
+    world.env.inject_error(
+        "POST", "/channels/*/messages", status=403, code=50013, message="Missing Permissions"
+    )
     result = await world.alice.slash(world.general, "stream golive")
     # Going live still worked; the configured channel's failure is logged for operators.
     assert result.response.embeds[0].title.startswith("You're live")

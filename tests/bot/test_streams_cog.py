@@ -11,8 +11,11 @@ from tests.fakes.livekit import FakeLiveKit
 
 
 def buttons(message: Any) -> list[dict[str, Any]]:
-    return [c for row in message.components for c in row["components"]] if isinstance(
-        message.components[0], dict) else [c.to_dict() for row in message.components for c in row.children]
+    return (
+        [c for row in message.components for c in row["components"]]
+        if isinstance(message.components[0], dict)
+        else [c.to_dict() for row in message.components for c in row.children]
+    )
 
 
 def domain_errors(world: World) -> list[type[BaseException]]:
@@ -23,19 +26,27 @@ def domain_errors(world: World) -> list[type[BaseException]]:
 async def create_page(world: World, member: Any, title: str = "Painting live") -> None:
     shown = await member.slash(world.general, "stream create")
     assert shown.modal is not None
-    done = await member.submit_modal(shown, {"stream:title": title, "stream:description": "Watercolours"})
+    done = await member.submit_modal(
+        shown, {"stream:title": title, "stream:description": "Watercolours"}
+    )
     assert done.ephemeral
 
 
 async def test_create_opens_a_form_and_makes_the_page(world: World, services: Services) -> None:
     shown = await world.alice.slash(world.general, "stream create")
     assert shown.modal["title"] == "Create your stream page"
-    done = await world.alice.submit_modal(shown, {"stream:title": "Painting live", "stream:description": "Watercolours"})
+    done = await world.alice.submit_modal(
+        shown, {"stream:title": "Painting live", "stream:description": "Watercolours"}
+    )
     assert done.ephemeral
     assert "/stream golive" in done.response.content
     assert done.response.embeds[0].title == "Painting live"
     stream = await services.streams.get_by_owner(world.alice.id)
-    assert (stream.slug, stream.title, stream.description) == ("alice", "Painting live", "Watercolours")
+    assert (stream.slug, stream.title, stream.description) == (
+        "alice",
+        "Painting live",
+        "Watercolours",
+    )
 
 
 async def test_create_twice_points_to_edit(world: World) -> None:
@@ -48,7 +59,9 @@ async def test_edit_prefills_the_form_and_saves(world: World, services: Services
     await create_page(world, world.alice)
     shown = await world.alice.slash(world.general, "stream edit")
     assert shown.modal["title"] == "Edit your stream page"
-    done = await world.alice.submit_modal(shown, {"stream:title": "Oils tonight", "stream:description": ""})
+    done = await world.alice.submit_modal(
+        shown, {"stream:title": "Oils tonight", "stream:description": ""}
+    )
     assert "updated" in done.response.content
     assert (await services.streams.get_by_owner(world.alice.id)).title == "Oils tonight"
 
@@ -67,7 +80,9 @@ async def test_golive_announces_in_the_announcement_channel_and_hands_a_private_
     result = await world.alice.slash(world.general, "stream golive")
     assert result.ephemeral and result.response.embeds[0].title.startswith("You're live")
     [studio] = buttons(result.response)
-    assert studio["label"] == "Open my studio" and studio["url"].startswith("http://golive.test/login/")
+    assert studio["label"] == "Open my studio" and studio["url"].startswith(
+        "http://golive.test/login/"
+    )
 
     stream = await services.streams.get_by_owner(world.alice.id)
     assert stream.room_name in livekit.rooms
@@ -105,7 +120,9 @@ async def test_watch_button_survives_a_bot_restart(world: World, make_bot: Any) 
     assert "is live now" in clicked.response.content
 
 
-async def test_end_edits_the_announcement_into_a_summary(world: World, services: Services, clock: Any) -> None:
+async def test_end_edits_the_announcement_into_a_summary(
+    world: World, services: Services, clock: Any
+) -> None:
     await create_page(world, world.alice)
     await world.alice.slash(world.general, "stream golive")
     clock.advance(72 * 60)

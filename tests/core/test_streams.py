@@ -20,11 +20,16 @@ async def create_alice(services: Services, title: str = "Painting live") -> None
     )
 
 
-async def test_create_gives_one_page_per_member_with_the_username_as_slug(services: Services) -> None:
+async def test_create_gives_one_page_per_member_with_the_username_as_slug(
+    services: Services,
+) -> None:
     await create_alice(services)
     stream = await services.streams.get_by_slug("alice")
     assert (stream.owner_id, stream.title, stream.description, stream.active) == (
-        1, "Painting live", "Watercolours", False
+        1,
+        "Painting live",
+        "Watercolours",
+        False,
     )
     with pytest.raises(Conflict, match="already have a stream page"):
         await create_alice(services)
@@ -32,7 +37,9 @@ async def test_create_gives_one_page_per_member_with_the_username_as_slug(servic
 
 async def test_a_taken_slug_gets_a_suffix(services: Services) -> None:
     await create_alice(services)
-    await services.streams.create(owner_id=2, username="Alice", display_name="A2", draft=StreamDraft("x"))
+    await services.streams.create(
+        owner_id=2, username="Alice", display_name="A2", draft=StreamDraft("x")
+    )
     assert (await services.streams.get_by_owner(2)).slug == "alice-2"
 
 
@@ -66,7 +73,9 @@ async def test_go_live_opens_a_fresh_room_with_metadata_and_a_session(
     assert event.stream.active and event.stream.room_name == room_name
     assert event.session.room_name == room_name and event.session.ended_at is None
     assert json.loads(livekit.rooms[room_name].metadata) == {
-        "streamId": event.stream.id, "slug": "alice", "title": "Painting live"
+        "streamId": event.stream.id,
+        "slug": "alice",
+        "title": "Painting live",
     }
     with pytest.raises(Conflict, match="already live"):
         await services.streams.go_live(1)
@@ -94,7 +103,9 @@ async def test_every_go_live_gets_a_new_room(services: Services, clock: ManualCl
     assert first.session.room_name != second.session.room_name
 
 
-async def test_livekit_down_means_nothing_is_written(services: Services, livekit: FakeLiveKit) -> None:
+async def test_livekit_down_means_nothing_is_written(
+    services: Services, livekit: FakeLiveKit
+) -> None:
     await create_alice(services)
     await livekit.down()
     with pytest.raises(LiveKitUnavailable, match="can't be reached"):
@@ -103,7 +114,9 @@ async def test_livekit_down_means_nothing_is_written(services: Services, livekit
     assert not stream.active and await services.streams.current_session(stream.id) is None
 
 
-async def test_livekit_refusing_means_nothing_is_written(services: Services, livekit: FakeLiveKit) -> None:
+async def test_livekit_refusing_means_nothing_is_written(
+    services: Services, livekit: FakeLiveKit
+) -> None:
     await create_alice(services)
     livekit.fail_next("CreateRoom", code="resource_exhausted", status=429)
     with pytest.raises(LiveKitUnavailable, match="refused"):
@@ -112,7 +125,9 @@ async def test_livekit_refusing_means_nothing_is_written(services: Services, liv
     assert livekit.rooms == {}
 
 
-async def test_two_go_lives_at_once_make_one_session(services: Services, livekit: FakeLiveKit) -> None:
+async def test_two_go_lives_at_once_make_one_session(
+    services: Services, livekit: FakeLiveKit
+) -> None:
     await create_alice(services)
     results = await asyncio.gather(
         services.streams.go_live(1), services.streams.go_live(1), return_exceptions=True
@@ -122,7 +137,9 @@ async def test_two_go_lives_at_once_make_one_session(services: Services, livekit
     assert list(livekit.rooms) == [stream.room_name]
 
 
-async def test_ending_works_even_when_livekit_is_down(services: Services, livekit: FakeLiveKit) -> None:
+async def test_ending_works_even_when_livekit_is_down(
+    services: Services, livekit: FakeLiveKit
+) -> None:
     await create_alice(services)
     await services.streams.go_live(1)
     await livekit.down()
@@ -134,7 +151,9 @@ async def test_startup_reconcile_ends_streams_whose_room_is_gone(
     services: Services, livekit: FakeLiveKit
 ) -> None:
     await create_alice(services)
-    await services.streams.create(owner_id=2, username="bob", display_name="Bob", draft=StreamDraft("b"))
+    await services.streams.create(
+        owner_id=2, username="bob", display_name="Bob", draft=StreamDraft("b")
+    )
     alice = await services.streams.go_live(1)
     bob = await services.streams.go_live(2)
     livekit.close_room(alice.session.room_name)
@@ -187,7 +206,9 @@ async def test_unknown_pages_are_not_found(services: Services) -> None:
         await services.streams.go_live(42)
 
 
-async def test_a_hung_livekit_fails_within_the_timeout(services: Services, livekit: FakeLiveKit) -> None:
+async def test_a_hung_livekit_fails_within_the_timeout(
+    services: Services, livekit: FakeLiveKit
+) -> None:
     await create_alice(services)
     services.livekit.timeout = 0.2  # keep the test fast
     livekit.slow(5)

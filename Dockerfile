@@ -1,0 +1,24 @@
+# golive: the bot and its web sidecar in one image.
+FROM node:20-bookworm-slim AS web-assets
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+COPY web/scripts ./scripts
+RUN npm ci --no-audit --no-fund && npm run build
+
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    GOLIVE_WEB_HOST=0.0.0.0 GOLIVE_DATABASE=/data/golive.db
+WORKDIR /app
+COPY pyproject.toml README.md config.toml ./
+COPY bot ./bot
+COPY cogs ./cogs
+COPY core ./core
+COPY web ./web
+COPY --from=web-assets /src/web/static/vendor ./web/static/vendor
+RUN pip install --no-cache-dir . && useradd --system --home /app golive \
+    && mkdir /data && chown golive /data
+USER golive
+VOLUME /data
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)" || exit 1
+CMD ["golive", "run"]
