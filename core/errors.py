@@ -39,6 +39,10 @@ class LiveKitUnavailable(GoLiveError):
     """LiveKit could not be reached or refused the call; nothing was changed."""
 
 
+class PaymentRefused(Conflict):
+    """No money moved: not enough credits, a tip to yourself, a limit, a payment not set up."""
+
+
 class ConfigError(Exception):
     """A configuration value is missing or wrong. ``key`` names it for the operator."""
 
