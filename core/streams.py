@@ -14,6 +14,7 @@ import aiosqlite
 from core.clock import Clock
 from core.db import Database, Transaction
 from core.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
+from core.live_rooms import DEFAULT_TTL_SECONDS, LiveRoomCache
 from core.livekit_gateway import LiveKitGateway
 from core.timefmt import from_db, to_db
 
@@ -104,11 +105,21 @@ def slug_for(username: str) -> str:
 
 
 class StreamService:
-    def __init__(self, db: Database, livekit: LiveKitGateway, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        livekit: LiveKitGateway,
+        clock: Clock,
+        *,
+        live_rooms_ttl: float = DEFAULT_TTL_SECONDS,
+    ) -> None:
         self._db = db
         self._livekit = livekit
         self._clock = clock
         self._listeners: list[StreamListener] = []
+        self._live_rooms = LiveRoomCache(
+            lambda: self.list_live(limit=10_000), self.find_live_by_room, ttl=live_rooms_ttl
+        )
 
     def subscribe(self, listener: StreamListener) -> None:
         """Be told after a stream went live or ended (after the change is committed)."""
@@ -147,6 +158,14 @@ class StreamService:
             "SELECT * FROM streams WHERE room_name = ? AND active = 1", (room_name,)
         )
         return _stream(row) if row else None
+
+    async def find_live_by_room_cached(self, room_name: str) -> Stream | None:
+        """Like find_live_by_room, from memory (the token endpoint's hot path).
+
+        Exact for go-lives and ends of this process; a stream ended by another process may be
+        answered as live for up to `live_rooms_ttl` seconds (core/live_rooms.py).
+        """
+        return await self._live_rooms.find(room_name)
 
     async def list_live(self, limit: int = 48) -> list[Stream]:
         rows = await self._db.fetch_all(
@@ -237,6 +256,7 @@ class StreamService:
             if await self.find_live_by_room(room_name) is None:
                 await self._delete_room_quietly(room_name)
             raise
+        self._live_rooms.invalidate()
         event = StreamEvent(
             "live", await self.get_by_owner(owner_id), await self._get_session(session_id)
         )
@@ -284,6 +304,7 @@ class StreamService:
                     session_row["id"],
                 ),
             )
+        self._live_rooms.invalidate()
         event = StreamEvent(
             "ended",
             await self.get_by_owner(stream.owner_id),

@@ -35,7 +35,7 @@ async def token(request: web.Request) -> web.Response:
     role = text_field(body, "role", required=False, default="viewer")
     if role not in ("viewer", "broadcaster"):
         raise InvalidInput("'role' must be 'viewer' or 'broadcaster'.")
-    stream = await services.streams.find_live_by_room(room_name) if room_name else None
+    stream = await services.streams.find_live_by_room_cached(room_name) if room_name else None
     if stream is None:
         raise NotFound("No live stream is using that room. The stream may have ended.")
     identity = identity_of(request)
