@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,7 @@ import aiosqlite
 from core.clock import Clock
 from core.db import Database, Transaction
 from core.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
+from core.golive_gate import GoLiveGate, OpenGate
 from core.live_rooms import DEFAULT_TTL_SECONDS, LiveRoomCache
 from core.livekit_gateway import LiveKitGateway
 from core.timefmt import from_db, to_db
@@ -112,10 +114,13 @@ class StreamService:
         clock: Clock,
         *,
         live_rooms_ttl: float = DEFAULT_TTL_SECONDS,
+        gate: GoLiveGate | None = None,
     ) -> None:
         self._db = db
         self._livekit = livekit
         self._clock = clock
+        # Asked before every go-live (a fee or a pass, see core/golive_gate.py).
+        self._gate: GoLiveGate = gate or OpenGate()
         self._listeners: list[StreamListener] = []
         self._live_rooms = LiveRoomCache(
             lambda: self.list_live(limit=10_000), self.find_live_by_room, ttl=live_rooms_ttl
@@ -240,26 +245,40 @@ class StreamService:
 
     # -- going live and ending -----------------------------------------------------------------
 
-    async def go_live(self, owner_id: int) -> StreamEvent:
-        """Open a fresh LiveKit room and a session. LiveKit first: if it says no, nothing is written."""
+    async def go_live(self, owner_id: int, request_key: str | None = None) -> StreamEvent:
+        """Open a fresh LiveKit room and a session. LiveKit first: if it says no, nothing is written.
+
+        `request_key` identifies the request (a Discord interaction id) so a retry is charged
+        once; the gate is paid before the room opens and refunded if the stream can't go live.
+        """
         stream = await self.get_by_owner(owner_id)
         if stream.active:
             raise Conflict("You are already live. End the stream first with `/stream end`.")
-        now = self._clock.now()
-        room_name = await self._free_room_name(stream.slug, now)
-        metadata = json.dumps({"streamId": stream.id, "slug": stream.slug, "title": stream.title})
-        await self._livekit.create_room(room_name, metadata)
+        ticket = await self._gate.admit(
+            stream, request_key or f"golive:{owner_id}:{secrets.token_hex(8)}"
+        )
         try:
-            session_id = await self._open_session(stream.id, room_name, now)
+            now = self._clock.now()
+            room_name = await self._free_room_name(stream.slug, now)
+            metadata = json.dumps(
+                {"streamId": stream.id, "slug": stream.slug, "title": stream.title}
+            )
+            await self._livekit.create_room(room_name, metadata)
+            try:
+                session_id = await self._open_session(stream.id, room_name, now)
+            except BaseException:
+                # A racing go-live of the same member may have opened (and now owns) the same room.
+                if await self.find_live_by_room(room_name) is None:
+                    await self._delete_room_quietly(room_name)
+                raise
         except BaseException:
-            # A racing go-live of the same member may have opened (and now owns) the same room.
-            if await self.find_live_by_room(room_name) is None:
-                await self._delete_room_quietly(room_name)
+            await self._gate.failed(ticket)
             raise
         self._live_rooms.invalidate()
         event = StreamEvent(
             "live", await self.get_by_owner(owner_id), await self._get_session(session_id)
         )
+        await self._gate.opened(ticket, event.session)
         log.info("stream %s went live in room %s", stream.slug, room_name)
         await self._notify(event)
         return event
@@ -391,6 +410,11 @@ async def _free_slug(tx: Transaction, wanted: str) -> str:
         suffix += 1
         slug = f"{wanted[:28]}-{suffix}"
     return slug
+
+
+def stream_from_row(row: aiosqlite.Row) -> Stream:
+    """A `streams` row (SELECT *) as a Stream; for other core modules that read the table."""
+    return _stream(row)
 
 
 def _stream(row: aiosqlite.Row) -> Stream:
