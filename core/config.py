@@ -40,6 +40,8 @@ class Settings:
     session_ttl: timedelta
     max_body_bytes: int
     log_level: str
+    auto_end_grace: timedelta
+    reconcile_interval: timedelta
 
     @property
     def cookies_secure(self) -> bool:
@@ -174,6 +176,20 @@ _FIELDS: tuple[_Field, ...] = (
         lambda v: timedelta(days=_int_between(1, 365)(v)),
     ),
     _Field("log_level", "log.level", "GOLIVE_LOG_LEVEL", "INFO", _log_level),
+    _Field(
+        "auto_end_grace",
+        "live.auto_end_grace_seconds",
+        "GOLIVE_AUTO_END_GRACE_SECONDS",
+        120,
+        lambda v: timedelta(seconds=_int_between(10, 3600)(v)),
+    ),
+    _Field(
+        "reconcile_interval",
+        "live.reconcile_seconds",
+        "GOLIVE_RECONCILE_SECONDS",
+        30,
+        lambda v: timedelta(seconds=_int_between(5, 600)(v)),
+    ),
 )
 
 _KNOWN_KEYS = {field.key for field in _FIELDS}

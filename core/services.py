@@ -15,11 +15,16 @@ from livekit import api
 
 from core.auth import AuthService
 from core.clock import Clock, SystemClock
+from core.community import CommunityService
 from core.config import Settings
 from core.db import Database
+from core.follows import FollowService
 from core.guilds import GuildService
+from core.live_events import LiveEventService
 from core.livekit_gateway import LiveKitGateway, TokenMinter
+from core.stats import StatsService
 from core.streams import StreamService
+from core.webhooks import WebhookInbox
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +39,11 @@ class Services:
     streams: StreamService
     guilds: GuildService
     auth: AuthService
+    webhooks: WebhookInbox
+    live: LiveEventService
+    follows: FollowService
+    community: CommunityService
+    stats: StatsService
 
 
 @asynccontextmanager
@@ -52,6 +62,8 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
         )
         try:
             livekit = LiveKitGateway(client)
+            streams = StreamService(db, livekit, clock)
+            webhooks = WebhookInbox(db, clock)
             yield Services(
                 settings=settings,
                 clock=clock,
@@ -60,7 +72,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
                 tokens=TokenMinter(
                     settings.livekit_api_key, settings.livekit_api_secret, settings.token_ttl
                 ),
-                streams=StreamService(db, livekit, clock),
+                streams=streams,
                 guilds=GuildService(db, clock),
                 auth=AuthService(
                     db,
@@ -70,6 +82,13 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
                     link_ttl=settings.login_link_ttl,
                     session_ttl=settings.session_ttl,
                 ),
+                webhooks=webhooks,
+                live=LiveEventService(
+                    db, clock, livekit, streams, webhooks, grace=settings.auto_end_grace
+                ),
+                follows=FollowService(db, clock, streams),
+                community=CommunityService(db, clock),
+                stats=StatsService(db),
             )
         finally:
             await client.aclose()

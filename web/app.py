@@ -21,7 +21,7 @@ from core.errors import (
     NotFound,
 )
 from core.services import Services
-from web import api, pages
+from web import api, pages, webhooks
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -169,5 +169,6 @@ def create_app(services: Services) -> web.Application:
     )
     app.add_routes(api.routes)
     app.add_routes(pages.routes)
+    app.add_routes(webhooks.routes)
     app.router.add_static("/static", HERE / "static", name="static")
     return app
