@@ -42,6 +42,15 @@ class Settings:
     log_level: str
     auto_end_grace: timedelta
     reconcile_interval: timedelta
+    chat_max_length: int
+    chat_allow_guests: bool
+    chat_allow_links: bool
+    chat_blocked_words: tuple[str, ...]
+    chat_person_burst: int
+    chat_person_per_minute: int
+    chat_ip_burst: int
+    chat_ip_per_minute: int
+    kick_block: timedelta
 
     @property
     def cookies_secure(self) -> bool:
@@ -101,6 +110,25 @@ def _log_level(value: Any) -> str:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
     return level
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _word_list(value: Any) -> tuple[str, ...]:
+    """A TOML list of words, or a comma-separated text (environment); compared case-insensitively."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+        raise ValueError("must be a list of words")
+    return tuple(sorted({item.strip().lower() for item in items if item.strip()}))
 
 
 @dataclass(frozen=True)
@@ -189,6 +217,23 @@ _FIELDS: tuple[_Field, ...] = (
         "GOLIVE_RECONCILE_SECONDS",
         30,
         lambda v: timedelta(seconds=_int_between(5, 600)(v)),
+    ),
+    _Field(
+        "chat_max_length", "chat.max_length", "GOLIVE_CHAT_MAX_LENGTH", 500, _int_between(1, 2000)
+    ),
+    _Field("chat_allow_guests", "chat.allow_guests", "GOLIVE_CHAT_ALLOW_GUESTS", False, _flag),
+    _Field("chat_allow_links", "chat.allow_links", "GOLIVE_CHAT_ALLOW_LINKS", False, _flag),
+    _Field("chat_blocked_words", "chat.blocked_words", "GOLIVE_CHAT_BLOCKED_WORDS", [], _word_list),
+    _Field("chat_person_burst", "chat.person_burst", None, 5, _int_between(1, 1000)),
+    _Field("chat_person_per_minute", "chat.person_per_minute", None, 20, _int_between(1, 60_000)),
+    _Field("chat_ip_burst", "chat.ip_burst", None, 20, _int_between(1, 10_000)),
+    _Field("chat_ip_per_minute", "chat.ip_per_minute", None, 120, _int_between(1, 600_000)),
+    _Field(
+        "kick_block",
+        "moderation.kick_block_minutes",
+        "GOLIVE_KICK_BLOCK_MINUTES",
+        10,
+        lambda v: timedelta(minutes=_int_between(1, 24 * 60)(v)),
     ),
 )
 

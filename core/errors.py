@@ -43,6 +43,14 @@ class PaymentRefused(Conflict):
     """No money moved: not enough credits, a tip to yourself, a limit, a payment not set up."""
 
 
+class RateLimited(GoLiveError):
+    """Too much, too fast (chat flood, slow mode): try again later."""
+
+
+class TooLarge(InvalidInput):
+    """The thing sent is bigger than allowed (a chat message over the length limit)."""
+
+
 class ConfigError(Exception):
     """A configuration value is missing or wrong. ``key`` names it for the operator."""
 

@@ -14,6 +14,7 @@ import aiohttp
 from livekit import api
 
 from core.auth import AuthService
+from core.chat import ChatRules, ChatService
 from core.clock import Clock, SystemClock
 from core.community import CommunityService
 from core.config import Settings
@@ -22,6 +23,7 @@ from core.follows import FollowService
 from core.guilds import GuildService
 from core.live_events import LiveEventService
 from core.livekit_gateway import LiveKitGateway, TokenMinter
+from core.moderation import ModerationService
 from core.stats import StatsService
 from core.streams import StreamService
 from core.webhooks import WebhookInbox
@@ -39,6 +41,8 @@ class Services:
     streams: StreamService
     guilds: GuildService
     auth: AuthService
+    moderation: ModerationService
+    chat: ChatService
     webhooks: WebhookInbox
     live: LiveEventService
     follows: FollowService
@@ -63,6 +67,11 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
         try:
             livekit = LiveKitGateway(client)
             streams = StreamService(db, livekit, clock)
+            moderation = ModerationService(
+                db, clock, livekit, streams, kick_block=settings.kick_block
+            )
+            # A member banned from streaming can't go live (from Discord or the web).
+            streams.add_go_live_check(moderation.check_may_stream)
             webhooks = WebhookInbox(db, clock)
             yield Services(
                 settings=settings,
@@ -74,6 +83,8 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
                 ),
                 streams=streams,
                 guilds=GuildService(db, clock),
+                moderation=moderation,
+                chat=ChatService(db, clock, livekit, streams, moderation, chat_rules(settings)),
                 auth=AuthService(
                     db,
                     clock,
@@ -92,6 +103,19 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
             )
         finally:
             await client.aclose()
+
+
+def chat_rules(settings: Settings) -> ChatRules:
+    return ChatRules(
+        max_length=settings.chat_max_length,
+        allow_guests=settings.chat_allow_guests,
+        allow_links=settings.chat_allow_links,
+        blocked_words=settings.chat_blocked_words,
+        person_burst=settings.chat_person_burst,
+        person_per_minute=settings.chat_person_per_minute,
+        ip_burst=settings.chat_ip_burst,
+        ip_per_minute=settings.chat_ip_per_minute,
+    )
 
 
 def resolve_secret(settings: Settings) -> str:

@@ -122,6 +122,7 @@ class StreamService:
         # Asked before every go-live (a fee or a pass, see core/golive_gate.py).
         self._gate: GoLiveGate = gate or OpenGate()
         self._listeners: list[StreamListener] = []
+        self._go_live_checks: list[Callable[[int], Awaitable[None]]] = []
         self._live_rooms = LiveRoomCache(
             lambda: self.list_live(limit=10_000), self.find_live_by_room, ttl=live_rooms_ttl
         )
@@ -133,6 +134,10 @@ class StreamService:
     def unsubscribe(self, listener: StreamListener) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def add_go_live_check(self, check: Callable[[int], Awaitable[None]]) -> None:
+        """Ask `check(owner_id)` before every go-live; it raises a domain error to refuse."""
+        self._go_live_checks.append(check)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -254,6 +259,8 @@ class StreamService:
         stream = await self.get_by_owner(owner_id)
         if stream.active:
             raise Conflict("You are already live. End the stream first with `/stream end`.")
+        for check in self._go_live_checks:
+            await check(owner_id)
         ticket = await self._gate.admit(
             stream, request_key or f"golive:{owner_id}:{secrets.token_hex(8)}"
         )

@@ -19,6 +19,8 @@ from core.errors import (
     LiveKitUnavailable,
     NotAuthenticated,
     NotFound,
+    RateLimited,
+    TooLarge,
 )
 from core.services import Services
 from web import api, pages, webhooks
@@ -30,12 +32,14 @@ HERE = Path(__file__).parent
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _STATUS: dict[type[GoLiveError], int] = {
+    TooLarge: 413,  # before InvalidInput, its base class
     InvalidInput: 400,
     NotAuthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
     LiveKitUnavailable: 503,
+    RateLimited: 429,
 }
 
 
