@@ -23,6 +23,8 @@ from core.follows import FollowService
 from core.guilds import GuildService
 from core.live_events import LiveEventService
 from core.livekit_gateway import LiveKitGateway, TokenMinter
+from core.places import PlaceDirectory
+from core.search import SearchService
 from core.moderation import ModerationService
 from core.stats import StatsService
 from core.streams import StreamService
@@ -41,6 +43,8 @@ class Services:
     streams: StreamService
     guilds: GuildService
     auth: AuthService
+    places: PlaceDirectory
+    search: SearchService
     moderation: ModerationService
     chat: ChatService
     webhooks: WebhookInbox
@@ -93,6 +97,8 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
                     link_ttl=settings.login_link_ttl,
                     session_ttl=settings.session_ttl,
                 ),
+                places=PlaceDirectory(),
+                search=SearchService(db),
                 webhooks=webhooks,
                 live=LiveEventService(
                     db, clock, livekit, streams, webhooks, grace=settings.auto_end_grace

@@ -424,6 +424,11 @@ def stream_from_row(row: aiosqlite.Row) -> Stream:
     return _stream(row)
 
 
+def stream_from_row(row: aiosqlite.Row) -> Stream:
+    """A `streams` row (SELECT *) as a Stream; for other core modules that read the table."""
+    return _stream(row)
+
+
 def _stream(row: aiosqlite.Row) -> Stream:
     return Stream(
         id=row["id"],

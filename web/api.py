@@ -10,6 +10,7 @@ from aiohttp import web
 from core.auth import Identity
 from core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from core.livekit_gateway import Role
+from core.places import PlaceDirectory
 from core.streams import StreamDraft
 from web.body import bool_field, json_object, optional_number, text_field
 from web.keys import SERVICES, identity_of
@@ -64,7 +65,7 @@ async def create(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     identity = _signed_in(request)
     body = await json_object(request)
-    draft = _draft(body)
+    draft = await _draft(body, services.places)
     stream = await services.streams.create(
         owner_id=identity.user_id,
         username=identity.username,
@@ -93,12 +94,32 @@ async def stream_by_slug(request: web.Request) -> web.Response:
     return web.json_response(stream_json(stream))
 
 
-def _draft(body: dict[str, Any]) -> StreamDraft:
+async def _draft(body: dict[str, Any], places: PlaceDirectory) -> StreamDraft:
+    """Title and description, placed in a listed city: named, or the nearest to given coordinates.
+
+    Never more precise than a city: coordinates are snapped, so a page can't reveal a home.
+    """
+    title = text_field(body, "title")
+    description = text_field(body, "description", required=False)
+    city_name = text_field(body, "city", required=False)
+    latitude = optional_number(body, "latitude")
+    longitude = optional_number(body, "longitude")
+    has_point = latitude is not None or longitude is not None
+    if city_name and has_point:
+        raise InvalidInput("Give 'city', or 'latitude' and 'longitude', not both.")
+    city = None
+    if city_name:
+        city = await places.resolve(city_name)
+    elif has_point:
+        if latitude is None or longitude is None:
+            raise InvalidInput("Give both 'latitude' and 'longitude', or neither.")
+        city = await places.nearest(latitude, longitude)
     return StreamDraft(
-        title=text_field(body, "title"),
-        description=text_field(body, "description", required=False),
-        latitude=optional_number(body, "latitude"),
-        longitude=optional_number(body, "longitude"),
+        title=title,
+        description=description,
+        location_name=city.label if city else None,
+        latitude=city.latitude if city else None,
+        longitude=city.longitude if city else None,
     )
 
 

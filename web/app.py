@@ -23,7 +23,7 @@ from core.errors import (
     TooLarge,
 )
 from core.services import Services
-from web import api, pages, webhooks
+from web import api, pages, search, webhooks
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -173,6 +173,7 @@ def create_app(services: Services) -> web.Application:
     )
     app.add_routes(api.routes)
     app.add_routes(pages.routes)
+    app.add_routes(search.routes)
     app.add_routes(webhooks.routes)
     app.router.add_static("/static", HERE / "static", name="static")
     return app

@@ -1,0 +1,346 @@
+"""Finding streams: by name (prefix first, then close spellings) and by place (nearest first).
+
+Both searches answer one page at a time with a total, in an order that never changes while the
+data does not, so paging neither repeats nor skips a stream: (tier, name, id) for names and
+(distance, id) for places.
+
+Names. A prefix of the slug or the display name is an index range (see migration 0002). Close
+spellings are names whose beginning is one typo (a letter wrong, missing, extra, or two letters
+swapped) away from what was typed; they are looked for among the names that share the first half
+of it, so a typo in the first half of a short name is not caught. Case is folded for ASCII letters
+only (SQLite's lower()), so "Émile" is found by "Émile" or "É", not by "émile".
+
+Places. R*Tree boxes around the point, grown until they hold enough streams, then the exact
+great-circle distance in SQL (the same formula as core.places.haversine_km).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from core.db import Database
+from core.errors import InvalidInput
+from core.places import EARTH_RADIUS_KM
+from core.streams import Stream, stream_from_row
+
+PAGE_SIZE = 8
+LIMIT_MAX = 50
+QUERY_MAX = 64
+# Close spellings need this many letters: shorter queries would match half the community.
+TYPO_MIN_LENGTH = 4
+# How many names sharing the first half are checked for close spellings (index order).
+TYPO_CANDIDATES_MAX = 2000
+FIRST_RADIUS_KM = 50.0
+HALF_EARTH_KM = math.pi * EARTH_RADIUS_KM  # no two points are further apart
+_PREFIX_END = "\U0010ffff"  # sorts after every character: [q, q + this) is "starts with q"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+_DISTANCE_SQL = (
+    "2 * 6371.0088 * asin(sqrt(min(1.0,"
+    " pow(sin((radians(s.latitude) - :phi) / 2), 2)"
+    " + :cos_phi * cos(radians(s.latitude)) * pow(sin((radians(s.longitude) - :lam) / 2), 2))))"
+)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    stream: Stream
+    distance_km: float | None = None  # set by place searches
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[SearchHit]
+    total: int
+    page: int
+    limit: int
+
+    @property
+    def total_pages(self) -> int:
+        return math.ceil(self.total / self.limit)
+
+
+@dataclass(frozen=True)
+class _Paging:
+    page: int
+    limit: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+
+def _paging(page: int, limit: int) -> _Paging:
+    if page < 1:
+        raise InvalidInput("'page' starts at 1.")
+    if not 1 <= limit <= LIMIT_MAX:
+        raise InvalidInput(f"'limit' must be between 1 and {LIMIT_MAX}.")
+    return _Paging(page, limit)
+
+
+def name_key(text: str) -> str:
+    """What a typed name is compared as: trimmed, ASCII letters lowered (as SQLite's lower())."""
+    return text.strip().translate(_ASCII_LOWER)
+
+
+def typo_distance(typed: str, name: str) -> int:
+    """Edits (optimal string alignment) between `typed` and the best-fitting beginning of `name`."""
+    length = len(typed)
+    return min(
+        _osa_distance(typed, name[:cut]) for cut in (length - 1, length, length + 1) if cut >= 0
+    )
+
+
+def _osa_distance(a: str, b: str) -> int:
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
+
+
+class SearchService:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- by name -------------------------------------------------------------------------------
+
+    async def by_name(
+        self, text: str, *, page: int = 1, limit: int = PAGE_SIZE, include_offline: bool = False
+    ) -> SearchPage:
+        """Streams whose slug or display name starts with `text`, then close spellings.
+
+        An empty `text` lists every (live) stream by slug: the /live grid uses it.
+        """
+        paging = _paging(page, limit)
+        typed = name_key(text)
+        if len(typed) > QUERY_MAX:
+            raise InvalidInput(f"A name to search for can be at most {QUERY_MAX} characters.")
+        if not typed:
+            return await self._everyone(paging, include_offline)
+        live = "" if include_offline else "active = 1 AND "
+        prefix_sql, prefix_params = _prefix_condition(typed, "q")
+        total_row = await self._fetch_one(
+            f"SELECT count(*) FROM streams WHERE {live}{prefix_sql}",  # noqa: S608 - fixed SQL
+            prefix_params,
+        )
+        prefix_total = int(total_row[0]) if total_row else 0
+        close = await self._close_spellings(typed, live)
+        ids: list[int] = []
+        if paging.offset < prefix_total:
+            rows = await self._fetch_all(
+                f"SELECT id, CASE WHEN slug >= :q_lo AND slug < :q_hi THEN lower(slug)"  # noqa: S608
+                f" ELSE lower(owner_name) END AS name_key FROM streams WHERE {live}{prefix_sql}"
+                " ORDER BY name_key, id LIMIT :limit OFFSET :offset",
+                {**prefix_params, "limit": paging.limit, "offset": paging.offset},
+            )
+            ids = [row["id"] for row in rows]
+        start = max(0, paging.offset - prefix_total)
+        ids += close[start : start + paging.limit - len(ids)]
+        hits = [SearchHit(stream) for stream in await self._streams_by_ids(ids)]
+        return SearchPage(hits, prefix_total + len(close), paging.page, paging.limit)
+
+    async def _everyone(self, paging: _Paging, include_offline: bool) -> SearchPage:
+        live = "" if include_offline else "WHERE active = 1"
+        rows = await self._fetch_all(
+            f"SELECT * FROM streams {live} ORDER BY slug, id LIMIT ? OFFSET ?",  # noqa: S608
+            (paging.limit, paging.offset),
+        )
+        total = await self._count("all" if include_offline else "live")
+        return SearchPage(
+            [SearchHit(stream_from_row(row)) for row in rows], total, paging.page, paging.limit
+        )
+
+    async def _close_spellings(self, typed: str, live: str) -> list[int]:
+        """Ids of names one typo away from `typed` (and not starting with it), best first."""
+        if len(typed) < TYPO_MIN_LENGTH:
+            return []
+        first_half_sql, first_half_params = _prefix_condition(typed[: len(typed) // 2], "h")
+        rows = await self._fetch_all(
+            f"SELECT id, lower(slug) AS slug_key, lower(owner_name) AS owner_key FROM streams"  # noqa: S608
+            f" WHERE {live}{first_half_sql} ORDER BY id LIMIT :cap",
+            {**first_half_params, "cap": TYPO_CANDIDATES_MAX},
+        )
+        found: list[tuple[int, str, int]] = []
+        for row in rows:
+            names = (row["slug_key"], row["owner_key"])
+            if any(name.startswith(typed) for name in names):
+                continue  # already listed among the prefix matches
+            distance, name = min((typo_distance(typed, name), name) for name in names)
+            if distance <= 1:
+                found.append((distance, name, row["id"]))
+        return [stream_id for _, _, stream_id in sorted(found)]
+
+    async def suggest_names(self, text: str, limit: int = 25) -> list[Stream]:
+        """Live streams for an autocomplete box (prefix and close spellings)."""
+        if not name_key(text):
+            return []
+        found = await self.by_name(text[:QUERY_MAX], limit=min(limit, LIMIT_MAX))
+        return [hit.stream for hit in found.hits]
+
+    # -- by place ------------------------------------------------------------------------------
+
+    async def near(
+        self,
+        latitude: float,
+        longitude: float,
+        *,
+        page: int = 1,
+        limit: int = PAGE_SIZE,
+        include_offline: bool = False,
+        radius_km: float | None = None,
+    ) -> SearchPage:
+        """Placed streams nearest first, each with its distance; within `radius_km` if given."""
+        paging = _paging(page, limit)
+        _check_point(latitude, longitude)
+        if radius_km is not None and not 0 < radius_km <= HALF_EARTH_KM:
+            raise InvalidInput(f"The radius must be between 0 and {HALF_EARTH_KM:.0f} km.")
+        table = "stream_places" if include_offline else "live_stream_places"
+        point = _Point(latitude, longitude)
+        wanted = paging.offset + paging.limit
+        if radius_km is not None:
+            total = await self._count_within(table, point, radius_km)
+            ranked = await self._nearest_within(table, point, radius_km, wanted)
+        else:
+            total = await self._count("placed" if include_offline else "placed_live")
+            ranked = await self._nearest(table, point, min(wanted, total))
+        page_rows = ranked[paging.offset : wanted]
+        streams = await self._streams_by_ids([stream_id for stream_id, _ in page_rows])
+        hits = [
+            SearchHit(stream, distance)
+            for stream, (_, distance) in zip(streams, page_rows, strict=True)
+        ]
+        return SearchPage(hits, total, paging.page, paging.limit)
+
+    async def _nearest(self, table: str, point: _Point, wanted: int) -> list[tuple[int, float]]:
+        """The `wanted` nearest, growing the circle until it holds them (or covers the Earth)."""
+        radius = FIRST_RADIUS_KM
+        while True:
+            ranked = await self._nearest_within(table, point, radius, wanted)
+            if len(ranked) >= wanted or radius >= HALF_EARTH_KM:
+                return ranked
+            radius = min(radius * 4, HALF_EARTH_KM)
+
+    async def _nearest_within(
+        self, table: str, point: _Point, radius_km: float, wanted: int
+    ) -> list[tuple[int, float]]:
+        if wanted <= 0:
+            return []
+        ranked: list[tuple[int, float]] = []
+        for box in _boxes(point, radius_km):
+            rows = await self._fetch_all(
+                f"SELECT s.id AS id, {_DISTANCE_SQL} AS distance"  # noqa: S608 - fixed SQL
+                f" FROM {table} AS p JOIN streams AS s ON s.id = p.id"
+                " WHERE p.min_lat <= :lat_hi AND p.max_lat >= :lat_lo"
+                " AND p.min_lng <= :lng_hi AND p.max_lng >= :lng_lo AND distance <= :radius"
+                " ORDER BY distance, s.id LIMIT :wanted",
+                {**point.params(), **box, "radius": radius_km, "wanted": wanted},
+            )
+            ranked += [(row["id"], row["distance"]) for row in rows]
+        # Boxes never overlap, so merging their best keeps the global best.
+        return sorted(ranked, key=lambda item: (item[1], item[0]))[:wanted]
+
+    async def _count_within(self, table: str, point: _Point, radius_km: float) -> int:
+        total = 0
+        for box in _boxes(point, radius_km):
+            row = await self._fetch_one(
+                f"SELECT count(*) FROM {table} AS p JOIN streams AS s ON s.id = p.id"  # noqa: S608
+                " WHERE p.min_lat <= :lat_hi AND p.max_lat >= :lat_lo"
+                f" AND p.min_lng <= :lng_hi AND p.max_lng >= :lng_lo AND {_DISTANCE_SQL} <= :radius",
+                {**point.params(), **box, "radius": radius_km},
+            )
+            total += int(row[0]) if row else 0
+        return total
+
+    # -- shared --------------------------------------------------------------------------------
+
+    async def _fetch_all(self, sql: str, params: tuple[Any, ...] | dict[str, Any]) -> list[Any]:
+        return await self._db.fetch_all(*_numbered(sql, params))
+
+    async def _fetch_one(self, sql: str, params: tuple[Any, ...] | dict[str, Any]) -> Any:
+        return await self._db.fetch_one(*_numbered(sql, params))
+
+    async def _count(self, name: str) -> int:
+        row = await self._db.fetch_one("SELECT value FROM discovery_counts WHERE name = ?", (name,))
+        return int(row[0]) if row else 0
+
+    async def _streams_by_ids(self, ids: list[int]) -> list[Stream]:
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM streams WHERE id IN ({marks})",  # noqa: S608 - placeholders only
+            ids,
+        )
+        by_id = {row["id"]: stream_from_row(row) for row in rows}
+        # A stream deleted between the two reads is simply left out.
+        return [by_id[stream_id] for stream_id in ids if stream_id in by_id]
+
+
+def _numbered(sql: str, params: tuple[Any, ...] | dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """`:name` parameters as `?N` (Database passes parameters as a tuple; ?N may repeat)."""
+    if not isinstance(params, dict):
+        return sql, params
+    names = list(params)
+    numbered = re.sub(r":([a-z_]+)", lambda match: f"?{names.index(match[1]) + 1}", sql)
+    return numbered, tuple(params[name] for name in names)
+
+
+def _prefix_condition(prefix: str, name: str) -> tuple[str, dict[str, Any]]:
+    """Slug or display name starting with `prefix`, as two index ranges."""
+    lo, hi = f"{name}_lo", f"{name}_hi"
+    sql = (
+        f"((slug >= :{lo} AND slug < :{hi})"
+        f" OR (lower(owner_name) >= :{lo} AND lower(owner_name) < :{hi}))"
+    )
+    return sql, {lo: prefix, hi: prefix + _PREFIX_END}
+
+
+def _check_point(latitude: float, longitude: float) -> None:
+    if not (math.isfinite(latitude) and -90 <= latitude <= 90):
+        raise InvalidInput("'latitude' must be between -90 and 90.")
+    if not (math.isfinite(longitude) and -180 <= longitude <= 180):
+        raise InvalidInput("'longitude' must be between -180 and 180.")
+
+
+@dataclass(frozen=True)
+class _Point:
+    latitude: float
+    longitude: float
+
+    def params(self) -> dict[str, float]:
+        phi = math.radians(self.latitude)
+        return {"phi": phi, "cos_phi": math.cos(phi), "lam": math.radians(self.longitude)}
+
+
+def _boxes(point: _Point, radius_km: float) -> list[dict[str, float]]:
+    """Latitude/longitude boxes that together hold every point within `radius_km`.
+
+    Longitude reach from J. Matuschek's method; a circle over a pole takes every longitude, and
+    one crossing the antimeridian becomes two boxes.
+    """
+    angle = radius_km / EARTH_RADIUS_KM
+    lat_lo = point.latitude - math.degrees(angle)
+    lat_hi = point.latitude + math.degrees(angle)
+    if lat_lo <= -90 or lat_hi >= 90 or angle >= math.pi / 2:
+        return [_box(max(lat_lo, -90), min(lat_hi, 90), -180, 180)]
+    reach = math.degrees(math.asin(math.sin(angle) / math.cos(math.radians(point.latitude))))
+    lng_lo, lng_hi = point.longitude - reach, point.longitude + reach
+    if lng_lo < -180:
+        return [_box(lat_lo, lat_hi, lng_lo + 360, 180), _box(lat_lo, lat_hi, -180, lng_hi)]
+    if lng_hi > 180:
+        return [_box(lat_lo, lat_hi, lng_lo, 180), _box(lat_lo, lat_hi, -180, lng_hi - 360)]
+    return [_box(lat_lo, lat_hi, lng_lo, lng_hi)]
+
+
+def _box(lat_lo: float, lat_hi: float, lng_lo: float, lng_hi: float) -> dict[str, float]:
+    return {"lat_lo": lat_lo, "lat_hi": lat_hi, "lng_lo": lng_lo, "lng_hi": lng_hi}

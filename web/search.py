@@ -1,0 +1,108 @@
+"""Discovery on the web: POST /api/live/search (shape kept from the replaced system) and cities."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from aiohttp import web
+
+from core.errors import InvalidInput
+from core.search import LIMIT_MAX, PAGE_SIZE, SearchPage
+from web.body import json_object, optional_number, text_field
+from web.keys import SERVICES
+from web.serialize import stream_json
+
+routes = web.RouteTableDef()
+
+SAY_WHAT = "Give 'slug' to search by name, or 'latitude' and 'longitude' to search near a place."
+
+
+@routes.post("/api/live/search", name="api_search")
+async def search(request: web.Request) -> web.Response:
+    """`{"slug"}` or `{"latitude", "longitude"}`, with optional page, limit, includeOffline, radiusKm."""
+    search_service = request.app[SERVICES].search
+    body = await json_object(request)
+    page = _whole_number(body, "page", default=1, low=1, high=1_000_000)
+    limit = _whole_number(body, "limit", default=PAGE_SIZE, low=1, high=LIMIT_MAX)
+    include_offline = _optional_bool(body, "includeOffline")
+    latitude = optional_number(body, "latitude")
+    longitude = optional_number(body, "longitude")
+    has_place = latitude is not None or longitude is not None
+    if "slug" in body and has_place:
+        raise InvalidInput("Search by 'slug' or by 'latitude' and 'longitude', not both.")
+    if has_place:
+        if latitude is None or longitude is None:
+            raise InvalidInput("Give both 'latitude' and 'longitude'.")
+        found = await search_service.near(
+            latitude,
+            longitude,
+            page=page,
+            limit=limit,
+            include_offline=include_offline,
+            radius_km=optional_number(body, "radiusKm"),
+        )
+    elif "slug" in body:
+        found = await search_service.by_name(
+            text_field(body, "slug"), page=page, limit=limit, include_offline=include_offline
+        )
+    else:
+        raise InvalidInput(SAY_WHAT)
+    return web.json_response(search_json(found))
+
+
+@routes.get("/api/places", name="api_places")
+async def places(request: web.Request) -> web.Response:
+    """Cities whose name starts with `?q=`, for the search form's suggestions."""
+    text = request.query.get("q", "")[:64]
+    cities = await request.app[SERVICES].places.suggest(text, limit=10)
+    return web.json_response(
+        {
+            "places": [
+                {
+                    "id": city.id,
+                    "label": city.label,
+                    "latitude": city.latitude,
+                    "longitude": city.longitude,
+                }
+                for city in cities
+            ]
+        }
+    )
+
+
+def search_json(found: SearchPage) -> dict[str, Any]:
+    streams = []
+    for hit in found.hits:
+        shown = {
+            **stream_json(hit.stream),
+            # No live viewer count is stored yet (stream_sessions.peak_viewers is not kept up
+            # to date); 0 until one is.
+            "viewers": 0,
+        }
+        shown.pop("streamKey", None)  # never list anyone's key, even once ingress exists
+        if hit.distance_km is not None:
+            shown["distanceKm"] = round(hit.distance_km, 2)
+        streams.append(shown)
+    return {"streams": streams, "total": found.total, "totalPages": found.total_pages}
+
+
+def _whole_number(body: dict[str, Any], name: str, *, default: int, low: int, high: int) -> int:
+    value = body.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(f"'{name}' must be a whole number.")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise InvalidInput(f"'{name}' must be a whole number.")
+    number = int(value)
+    if not low <= number <= high:
+        raise InvalidInput(f"'{name}' must be between {low} and {high}.")
+    return number
+
+
+def _optional_bool(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"'{name}' must be true or false.")
+    return value
