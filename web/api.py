@@ -47,6 +47,8 @@ async def token(request: web.Request) -> web.Response:
             raise Forbidden("Only the streamer can broadcast in this room.")
         participant, name = f"host-{identity.user_id}", identity.display_name
     elif identity is not None:
+        # A kicked member gets no new token for a while (their open tabs were removed).
+        await services.moderation.check_may_watch(identity.user_id)
         # A suffix per token: the same member in two tabs must not kick their other tab out.
         participant, name = (
             f"viewer-{identity.user_id}-{secrets.token_hex(3)}",

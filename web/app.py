@@ -23,7 +23,7 @@ from core.errors import (
     TooLarge,
 )
 from core.services import Services
-from web import api, pages, search, webhooks
+from web import api, chat, pages, search, webhooks
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ HERE = Path(__file__).parent
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _STATUS: dict[type[GoLiveError], int] = {
+    TooLarge: 413,  # before InvalidInput, its base class
     TooLarge: 413,  # before InvalidInput, its base class
     InvalidInput: 400,
     NotAuthenticated: 401,
@@ -172,6 +173,7 @@ def create_app(services: Services) -> web.Application:
         autoescape=jinja2.select_autoescape(default=True),
     )
     app.add_routes(api.routes)
+    app.add_routes(chat.routes)
     app.add_routes(pages.routes)
     app.add_routes(search.routes)
     app.add_routes(webhooks.routes)

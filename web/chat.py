@@ -1,0 +1,81 @@
+"""The chat API of the watch page: history for late joiners, posting, and a moderator's hide."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from core.chat import ChatAuthor, message_json
+from core.errors import Forbidden, InvalidInput, NotAuthenticated
+from web.body import json_object, text_field
+from web.keys import SERVICES, identity_of
+
+routes = web.RouteTableDef()
+
+SIGN_IN_TO_CHAT = "Sign in to chat: use the Watch button on the stream's announcement in Discord."
+
+
+@routes.get("/api/live/{slug}/chat", name="api_chat_history")
+async def history(request: web.Request) -> web.Response:
+    """The last 50 visible messages, oldest first, and what this viewer may do."""
+    services = request.app[SERVICES]
+    stream = await services.streams.get_by_slug(request.match_info["slug"])
+    identity = identity_of(request)
+    moderator = identity is not None and (
+        identity.user_id == stream.owner_id
+        or await services.moderation.is_moderator(identity.user_id)
+    )
+    rules = services.chat.rules
+    return web.json_response(
+        {
+            "live": stream.active,
+            "messages": [message_json(m) for m in await services.chat.history(stream)],
+            "slowModeSeconds": await services.chat.slowmode(stream.id),
+            "viewer": {
+                "signedIn": identity is not None,
+                "name": None if identity is None else identity.display_name,
+                "canModerate": moderator,
+                "guestsAllowed": rules.allow_guests,
+                "maxLength": rules.max_length,
+            },
+        }
+    )
+
+
+@routes.post("/api/live/{slug}/chat", name="api_chat_post")
+async def post(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    stream = await services.streams.get_by_slug(request.match_info["slug"])
+    body = await json_object(request)
+    text = text_field(body, "text")
+    identity = identity_of(request)
+    if identity is not None:
+        author = ChatAuthor(identity.user_id, identity.display_name)
+    elif services.chat.rules.allow_guests:
+        name = text_field(body, "name", required=False).strip()
+        if not name:
+            raise InvalidInput("Choose a name to chat as a guest.")
+        author = ChatAuthor(None, name)
+    else:
+        raise NotAuthenticated(SIGN_IN_TO_CHAT)
+    message = await services.chat.post(stream, author, text, ip=request.remote)
+    return web.json_response({"message": message_json(message)}, status=201)
+
+
+@routes.post("/api/live/{slug}/chat/{message_id:\\d+}/hide", name="api_chat_hide")
+async def hide(request: web.Request) -> web.Response:
+    """A moderator (or the streamer, on their own stream) hides a message everywhere."""
+    services = request.app[SERVICES]
+    stream = await services.streams.get_by_slug(request.match_info["slug"])
+    identity = identity_of(request)
+    if identity is None:
+        raise NotAuthenticated("Sign in as a moderator to hide messages.")
+    if identity.user_id != stream.owner_id and not await services.moderation.is_moderator(
+        identity.user_id
+    ):
+        raise Forbidden("Only moderators and the streamer can hide messages.")
+    try:
+        message_id = int(request.match_info["message_id"])
+    except ValueError:
+        raise InvalidInput("That is not a message id.") from None
+    message = await services.chat.hide(message_id, moderator_id=identity.user_id, stream=stream)
+    return web.json_response({"hidden": message.id})
