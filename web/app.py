@@ -33,7 +33,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _STATUS: dict[type[GoLiveError], int] = {
     TooLarge: 413,  # before InvalidInput, its base class
-    TooLarge: 413,  # before InvalidInput, its base class
     InvalidInput: 400,
     NotAuthenticated: 401,
     Forbidden: 403,
