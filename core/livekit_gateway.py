@@ -147,7 +147,7 @@ class TokenMinter:
     ) -> None:
         if not api_key or not api_secret:
             raise ValueError("api_key and api_secret must be set")
-        self._issuer_json = _json(api_key)
+        self._issuer_json = _json_text(api_key)
         self._ttl_seconds = ttl.total_seconds()
         # LiveKit checks nbf/exp against its own wall clock, so tokens use real time, not the
         # injected Clock that tests move around.
@@ -161,11 +161,11 @@ class TokenMinter:
             raise ValueError("identity and room must be set when joining a room")
         now = self._wall_clock()
         # The same claims, in the same order, as AccessToken: empty strings are left out.
-        name_part = f'"name":{_json(name)},' if name else ""
+        name_part = f'"name":{_json_text(name)},' if name else ""
         payload = (
-            f'{{{name_part}"video":{{"roomJoin":true,"room":{_json(room)},'
+            f'{{{name_part}"video":{{"roomJoin":true,"room":{_json_text(room)},'
             f"{self._grants_tail[role]},"
-            f'"sub":{_json(identity)},"iss":{self._issuer_json},'
+            f'"sub":{_json_text(identity)},"iss":{self._issuer_json},'
             f'"nbf":{int(now)},"exp":{int(now + self._ttl_seconds)}}}'
         )
         signing_input = _JWT_HEADER + b"." + _b64url(payload.encode("ascii"))
@@ -206,6 +206,10 @@ def _grants_tail(grants: api.VideoGrants) -> str:
 def _json(value: object) -> str:
     # Compact, ASCII-only JSON, as PyJWT writes it (so the payload is pure ASCII).
     return json.dumps(value, separators=(",", ":"))
+
+
+# What json.dumps does for a str (ensure_ascii), without building an encoder on every call.
+_json_text: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
 def _b64url(data: bytes) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -87,8 +88,12 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 @web.middleware
 async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request[IDENTITY] = await request.app[SERVICES].auth.identity_for_session(
-        request.cookies.get(SESSION_COOKIE)
+    session_token = request.cookies.get(SESSION_COOKIE)
+    # Most token requests at a go-live come from guests: no cookie, nothing to look up.
+    request[IDENTITY] = (
+        await request.app[SERVICES].auth.identity_for_session(session_token)
+        if session_token
+        else None
     )
     return await handler(request)
 
@@ -104,8 +109,17 @@ async def same_origin_middleware(request: web.Request, handler: Handler) -> web.
 
 
 def _own_origins(request: web.Request) -> set[str]:
-    public = urlsplit(request.app[SERVICES].settings.public_url)
-    return {f"{public.scheme}://{public.netloc}", f"{request.scheme}://{request.host}"}
+    return {
+        _origin(request.app[SERVICES].settings.public_url),
+        f"{request.scheme}://{request.host}",
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def _origin(url: str) -> str:
+    # Every browser POST carries an Origin: parse the (fixed) public URL once, not per request.
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @web.middleware
