@@ -10,13 +10,14 @@ from discord.ext import commands
 
 from bot.announcer import Announcer
 from bot.sidecar import start_web
+from bot.tip_views import TipButton
 from bot.tree import GoLiveTree
 from bot.views import WatchButton
 from core.services import Services
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.streams", "cogs.setup")
+EXTENSIONS = ("cogs.streams", "cogs.setup", "cogs.tips", "cogs.wallet", "cogs.credits")
 
 
 class GoLiveBot(commands.Bot):
@@ -34,7 +35,7 @@ class GoLiveBot(commands.Bot):
         self._web_runner: web.AppRunner | None = None
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(WatchButton)
+        self.add_dynamic_items(WatchButton, TipButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.services.streams.subscribe(self.announcer.on_stream_event)

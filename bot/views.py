@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.tip_views import TipButton
 from bot.tree import reply_with_error
 from core.auth import Identity
 
@@ -76,5 +77,6 @@ class WatchButton(
 def announcement_view(stream_id: int, watch_url: str) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(WatchButton(stream_id))
+    view.add_item(TipButton(stream_id))
     view.add_item(discord.ui.Button(label="Open in browser", url=watch_url))
     return view

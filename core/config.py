@@ -38,6 +38,22 @@ class Settings:
     secret: str | None
     login_link_ttl: timedelta
     session_ttl: timedelta
+    fee_mode: str
+    golive_fee: int
+    pass_price: int
+    pass_days: int
+    tip_min: int
+    tip_max: int
+    tip_message_max: int
+    tip_blocked_words: tuple[str, ...]
+    topup_min: int
+    topup_max: int
+    payout_min: int
+    stripe_secret_key: str | None
+    stripe_webhook_secret: str | None
+    stripe_currency: str
+    stripe_cents_per_credit: int
+    stripe_api_base: str | None
     max_body_bytes: int
     log_level: str
     auto_end_grace: timedelta
@@ -131,6 +147,20 @@ def _word_list(value: Any) -> tuple[str, ...]:
     return tuple(sorted({item.strip().lower() for item in items if item.strip()}))
 
 
+def _fee_mode(value: Any) -> str:
+    mode = _text(value).lower()
+    if mode not in {"per_golive", "pass"}:
+        raise ValueError('must be "per_golive" or "pass"')
+    return mode
+
+
+def _currency(value: Any) -> str:
+    code = _text(value).lower()
+    if len(code) != 3 or not code.isalpha():
+        raise ValueError('must be a three-letter ISO currency code such as "usd" or "eur"')
+    return code
+
+
 @dataclass(frozen=True)
 class _Field:
     name: str  # attribute of Settings
@@ -202,6 +232,35 @@ _FIELDS: tuple[_Field, ...] = (
         "GOLIVE_SESSION_DAYS",
         30,
         lambda v: timedelta(days=_int_between(1, 365)(v)),
+    ),
+    # -- money (core/ledger.py, docs/architecture.md "Money") --
+    _Field("fee_mode", "fees.mode", "GOLIVE_FEE_MODE", "per_golive", _fee_mode),
+    _Field("golive_fee", "fees.golive_fee", "GOLIVE_FEE", 0, _int_between(0, 1_000_000)),
+    _Field("pass_price", "fees.pass_price", "GOLIVE_PASS_PRICE", 500, _int_between(1, 1_000_000)),
+    _Field("pass_days", "fees.pass_days", "GOLIVE_PASS_DAYS", 30, _int_between(1, 366)),
+    _Field("tip_min", "tips.min", "GOLIVE_TIP_MIN", 10, _int_between(1, 1_000_000)),
+    _Field("tip_max", "tips.max", "GOLIVE_TIP_MAX", 10_000, _int_between(1, 1_000_000_000)),
+    _Field("tip_message_max", "tips.message_max", None, 200, _int_between(0, 500)),
+    _Field("tip_blocked_words", "tips.blocked_words", "GOLIVE_TIP_BLOCKED_WORDS", [], _word_list),
+    _Field("topup_min", "wallet.topup_min", None, 100, _int_between(1, 1_000_000_000)),
+    _Field("topup_max", "wallet.topup_max", None, 100_000, _int_between(1, 1_000_000_000)),
+    _Field("payout_min", "wallet.payout_min", None, 1_000, _int_between(1, 1_000_000_000)),
+    _Field("stripe_secret_key", "stripe.secret_key", "STRIPE_SECRET_KEY", None, _optional_text),
+    _Field(
+        "stripe_webhook_secret",
+        "stripe.webhook_secret",
+        "STRIPE_WEBHOOK_SECRET",
+        None,
+        _optional_text,
+    ),
+    _Field("stripe_currency", "stripe.currency", "STRIPE_CURRENCY", "usd", _currency),
+    _Field("stripe_cents_per_credit", "stripe.cents_per_credit", None, 1, _int_between(1, 10_000)),
+    _Field(
+        "stripe_api_base",
+        "stripe.api_base",
+        "STRIPE_API_BASE",
+        None,
+        lambda v: None if v is None else _url("http", "https")(v),
     ),
     _Field("log_level", "log.level", "GOLIVE_LOG_LEVEL", "INFO", _log_level),
     _Field(

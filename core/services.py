@@ -19,15 +19,20 @@ from core.clock import Clock, SystemClock
 from core.community import CommunityService
 from core.config import Settings
 from core.db import Database
+from core.fees import FeePolicy, GoLiveFees, PassService
 from core.follows import FollowService
 from core.guilds import GuildService
+from core.ledger import Ledger
 from core.live_events import LiveEventService
 from core.livekit_gateway import LiveKitGateway, TokenMinter
+from core.payouts import PayoutService
 from core.places import PlaceDirectory
 from core.search import SearchService
 from core.moderation import ModerationService
 from core.stats import StatsService
 from core.streams import StreamService
+from core.tips import TipPolicy, TipService
+from core.topups import StripeConfig, TopupService
 from core.webhooks import WebhookInbox
 
 log = logging.getLogger(__name__)
@@ -43,6 +48,11 @@ class Services:
     streams: StreamService
     guilds: GuildService
     auth: AuthService
+    ledger: Ledger
+    tips: TipService
+    passes: PassService
+    payouts: PayoutService
+    topups: TopupService
     places: PlaceDirectory
     search: SearchService
     moderation: ModerationService
@@ -70,7 +80,13 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
         )
         try:
             livekit = LiveKitGateway(client)
-            streams = StreamService(db, livekit, clock)
+            ledger = Ledger(db, clock)
+            fee_policy = FeePolicy.from_settings(settings)
+            passes = PassService(db, ledger, clock, fee_policy)
+            # The fee (or pass) is checked and charged before a go-live opens its room.
+            streams = StreamService(
+                db, livekit, clock, gate=GoLiveFees(ledger, passes, clock, fee_policy)
+            )
             moderation = ModerationService(
                 db, clock, livekit, streams, kick_block=settings.kick_block
             )
@@ -86,6 +102,20 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
                     settings.livekit_api_key, settings.livekit_api_secret, settings.token_ttl
                 ),
                 streams=streams,
+                ledger=ledger,
+                tips=TipService(
+                    db, ledger, streams, livekit, clock, TipPolicy.from_settings(settings)
+                ),
+                passes=passes,
+                payouts=PayoutService(db, ledger, clock, minimum=settings.payout_min),
+                topups=TopupService(
+                    db,
+                    ledger,
+                    clock,
+                    http,
+                    StripeConfig.from_settings(settings),
+                    settings.public_url,
+                ),
                 guilds=GuildService(db, clock),
                 moderation=moderation,
                 chat=ChatService(db, clock, livekit, streams, moderation, chat_rules(settings)),

@@ -19,8 +19,9 @@ import aiosqlite
 
 from core.auth import Identity
 from core.clock import Clock
+from core.config import Settings
 from core.db import Database
-from core.errors import InvalidInput, LiveKitUnavailable, NotFound, PaymentRefused
+from core.errors import ConfigError, InvalidInput, LiveKitUnavailable, NotFound, PaymentRefused
 from core.ledger import Ledger, Tip, credits_text
 from core.livekit_gateway import LiveKitGateway
 from core.streams import Stream, StreamService
@@ -48,6 +49,17 @@ class TipPolicy:
     maximum: int = 10_000
     message_max: int = 200
     blocked_words: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TipPolicy:
+        if settings.tip_min > settings.tip_max:
+            raise ConfigError("tips.min", f"must not be above tips.max ({settings.tip_max})")
+        return cls(
+            settings.tip_min,
+            settings.tip_max,
+            settings.tip_message_max,
+            settings.tip_blocked_words,
+        )
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from core.errors import (
     TooLarge,
 )
 from core.services import Services
-from web import api, chat, pages, search, webhooks
+from web import api, chat, pages, search, stripe_webhook, tips, webhooks
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ def _add_security_headers(request: web.Request, response: web.StreamResponse) ->
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     # Login links carry a token in the path: never leak it through Referer.
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if _is_api(request):
@@ -190,5 +190,7 @@ def create_app(services: Services) -> web.Application:
     app.add_routes(pages.routes)
     app.add_routes(search.routes)
     app.add_routes(webhooks.routes)
+    app.add_routes(tips.routes)
+    app.add_routes(stripe_webhook.routes)
     app.router.add_static("/static", HERE / "static", name="static")
     return app

@@ -90,7 +90,7 @@ async def test_golive_announces_in_the_announcement_channel_and_hands_a_private_
     assert announcement.embeds[0].author.name == "🔴 Alice is live"
     assert announcement.embeds[0].url == "http://golive.test/live/alice"
     labels = [b.label for row in announcement.components for b in row.children]
-    assert labels == ["Watch", "Open in browser"]
+    assert labels == ["Watch", "Tip", "Open in browser"]
     assert world.general.history() == []  # announced where configured, not where typed
 
 

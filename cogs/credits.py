@@ -1,0 +1,173 @@
+"""/credits: moderators grant, revoke and refund credits and settle payout requests.
+
+Every change here is a ledger transaction that records the moderator and their reason, so
+`/credits audit` (and the database) can always say who moved what, and why.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import GoLiveBot
+from bot.embeds import GOLIVE_PURPLE
+from bot.tip_views import NO_MENTIONS
+from cogs.wallet import wallet_line
+from core.ledger import credits_text
+from core.payouts import PayoutRequest
+
+Interaction = discord.Interaction[GoLiveBot]
+Amount = app_commands.Range[int, 1, 1_000_000_000]
+Reason = app_commands.Range[str, 1, 200]
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class Credits(commands.GroupCog, group_name="credits"):
+    """Moderate credits and payouts."""
+
+    def __init__(self, bot: GoLiveBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+        super().__init__()
+
+    @app_commands.command(name="grant")
+    @app_commands.describe(
+        member="Who receives the credits",
+        amount="How many credits",
+        reason="Why (kept on record)",
+    )
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def grant(
+        self, interaction: Interaction, member: discord.User, amount: Amount, reason: Reason
+    ) -> None:
+        """Give a member credits from the platform."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        posted = await self.services.ledger.grant(
+            member.id,
+            amount,
+            moderator_id=interaction.user.id,
+            reason=reason,
+            key=f"discord:{interaction.id}",
+        )
+        balance = await self.services.ledger.balance(member.id)
+        await interaction.followup.send(
+            f"Granted **{credits_text(amount)}** to {member.mention} (transaction "
+            f"#{posted.transaction_id}). Their balance: {credits_text(balance)}.",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @app_commands.command(name="revoke")
+    @app_commands.describe(
+        member="Whose credits to take back",
+        amount="How many credits",
+        reason="Why (kept on record)",
+    )
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def revoke(
+        self, interaction: Interaction, member: discord.User, amount: Amount, reason: Reason
+    ) -> None:
+        """Take credits back from a member (never more than they hold)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        posted = await self.services.ledger.revoke(
+            member.id,
+            amount,
+            moderator_id=interaction.user.id,
+            reason=reason,
+            key=f"discord:{interaction.id}",
+        )
+        balance = await self.services.ledger.balance(member.id)
+        await interaction.followup.send(
+            f"Took back **{credits_text(amount)}** from {member.mention} (transaction "
+            f"#{posted.transaction_id}). Their balance: {credits_text(balance)}.",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @app_commands.command(name="refund-tip")
+    @app_commands.describe(tip="The tip number (from the streamer's alert)", reason="Why")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def refund_tip(
+        self, interaction: Interaction, tip: app_commands.Range[int, 1], reason: Reason
+    ) -> None:
+        """Give a tip back to the member who sent it."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        refunded = await self.services.tips.refund(tip, interaction.user.id, reason)
+        await interaction.followup.send(
+            f"Tip #{refunded.id} ({credits_text(refunded.amount)} from "
+            f"{discord.utils.escape_markdown(refunded.donor_name)}) is refunded.",
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+    @app_commands.command(name="payouts")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def payouts(self, interaction: Interaction) -> None:
+        """Open payout requests, oldest first."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        pending = await self.services.payouts.pending()
+        embed = discord.Embed(title="Open payout requests", colour=GOLIVE_PURPLE)
+        embed.description = "\n".join(map(_payout_line, pending)) or "None. All settled."
+        embed.set_footer(text="/credits payout-paid or /credits payout-reject with the number")
+        await interaction.followup.send(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="payout-paid")
+    @app_commands.describe(request="The request number", note="e.g. the bank reference")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def payout_paid(
+        self,
+        interaction: Interaction,
+        request: app_commands.Range[int, 1],
+        note: app_commands.Range[str, 0, 200] = "",
+    ) -> None:
+        """Mark a payout request as paid (you sent the money outside golive)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        paid = await self.services.payouts.mark_paid(request, interaction.user.id, note)
+        await interaction.followup.send(
+            f"Payout request #{paid.id} ({credits_text(paid.amount)} to "
+            f"{discord.utils.escape_markdown(paid.member_name)}) is marked paid.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="payout-reject")
+    @app_commands.describe(request="The request number", reason="Why (the member can ask)")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def payout_reject(
+        self, interaction: Interaction, request: app_commands.Range[int, 1], reason: Reason
+    ) -> None:
+        """Reject a payout request; its credits go back to the member's wallet."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        rejected = await self.services.payouts.reject(request, interaction.user.id, reason)
+        await interaction.followup.send(
+            f"Payout request #{rejected.id} is rejected; {credits_text(rejected.amount)} went "
+            "back to the member's wallet.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="audit")
+    @app_commands.describe(member="Whose moderator changes to show")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def audit(self, interaction: Interaction, member: discord.User) -> None:
+        """Moderator grants, revokes and refunds for a member, with who did them."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        trail = await self.services.ledger.audit_trail(member.id)
+        embed = discord.Embed(
+            title=f"Credit changes by moderators for {member.display_name}", colour=GOLIVE_PURPLE
+        )
+        embed.description = (
+            "\n".join(f"{wallet_line(line)} · by <@{moderator}>" for line, moderator in trail)
+            or "None."
+        )
+        await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+
+def _payout_line(request: PayoutRequest) -> str:
+    when = discord.utils.format_dt(request.requested_at, "R")
+    name = discord.utils.escape_markdown(request.member_name)
+    return f"**#{request.id}** · {name} (<@{request.member_id}>) · {credits_text(request.amount)} · {when}"
+
+
+async def setup(bot: GoLiveBot) -> None:
+    await bot.add_cog(Credits(bot))
