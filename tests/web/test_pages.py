@@ -1,0 +1,793 @@
+"""The pages in a real browser: headless Debian Chromium driven by Playwright (Python).
+
+There is no LiveKit media server here (the LiveKit double speaks only the Twirp API), so a live
+page cannot really connect. What matters is what people see: the page fetched a token, tried to
+connect, and calmly says it is retrying — with no uncaught errors in the page.
+
+Set GOLIVE_SCREENSHOTS=1 to also refresh docs/screenshots/ (README pictures).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import pytest_asyncio
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, Page, Route, async_playwright, expect
+
+from core.auth import Identity
+from core.clock import ManualClock
+from core.services import Services
+from core.streams import Stream, StreamDraft
+from tests.conftest import ALICE, BOB
+from tests.fakes.livekit import FakeLiveKit
+from web.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 375, "height": 667}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+WAIT_MS = 15_000  # generous: a busy CI machine is slow to start a browser and fail a WebSocket
+
+RETRYING = "Can't reach the stream — retrying"
+MEDIA_UNREACHABLE = "Live on golive, but the media server can't be reached"
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    return CHROMIUM
+
+
+@pytest_asyncio.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest_asyncio.fixture
+async def web_server(services: Services) -> AsyncIterator[TestServer]:
+    """The sidecar on 127.0.0.1 and a random port (a local stand-in for a shared live_server)."""
+    server = TestServer(create_app(services), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+@dataclass
+class Tab:
+    """A page plus what it did: uncaught errors and every URL it asked for."""
+
+    page: Page
+    base: str
+    errors: list[str] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+    websockets: list[str] = field(default_factory=list)
+
+    async def goto(self, path: str) -> None:
+        await self.page.goto(self.base + path)
+
+    def status(self) -> object:
+        return self.page.get_by_test_id("status")
+
+
+OpenTab = Callable[..., Awaitable[Tab]]
+
+
+@pytest_asyncio.fixture
+async def open_tab(browser: Browser, web_server: TestServer) -> AsyncIterator[OpenTab]:
+    base = str(web_server.make_url("")).rstrip("/")
+    contexts = []
+
+    async def open_(viewport: dict[str, int] = DESKTOP) -> Tab:
+        context = await browser.new_context(viewport=viewport)
+        contexts.append(context)
+        page = await context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        tab = Tab(page, base)
+        page.on("pageerror", lambda error: tab.errors.append(str(error)))
+        page.on("request", lambda request: tab.urls.append(request.url))
+        page.on("websocket", lambda socket: tab.websockets.append(socket.url))
+        return tab
+
+    yield open_
+    for context in contexts:
+        await context.close()
+
+
+async def create_stream(services: Services, who: Identity = ALICE, **draft: object) -> Stream:
+    fields: dict[str, object] = {
+        "title": "Sunset over the river",
+        "description": "Slow TV from the balcony. Say hi in the chat!",
+        "location_name": "Lisbon",
+    }
+    fields.update(draft)
+    return await services.streams.create(
+        owner_id=who.user_id,
+        username=who.username,
+        display_name=who.display_name,
+        draft=StreamDraft(**fields),  # type: ignore[arg-type]
+    )
+
+
+async def add_past_session(
+    services: Services, clock: ManualClock, who: Identity, seconds: int
+) -> None:
+    await services.streams.go_live(who.user_id)
+    clock.advance(seconds)
+    await services.streams.end(who.user_id)
+    clock.advance(86_400)
+
+
+async def sign_in_via_link(services: Services, tab: Tab, who: Identity, next_path: str) -> None:
+    """Open a one-time link the way a member does: login.js posts it and we land on next_path."""
+    link = await services.auth.create_login_link(who, next_path)
+    async with tab.page.expect_response(
+        lambda r: r.request.method == "POST" and "/login/" in r.url
+    ):
+        await tab.goto(f"/login/{link.token}")
+    await tab.page.wait_for_url(re.compile(re.escape(next_path) + "$"))
+
+
+def foreign_urls(tab: Tab, livekit: FakeLiveKit) -> list[str]:
+    """Everything the page fetched that is neither this site nor the configured media server."""
+    lk = urlsplit(livekit.url).netloc
+    allowed = {("http", urlsplit(tab.base).netloc), ("http", lk), ("ws", lk)}
+    return [
+        url
+        for url in tab.urls + tab.websockets
+        if not url.startswith(("data:", "blob:"))
+        and (urlsplit(url).scheme, urlsplit(url).netloc) not in allowed
+    ]
+
+
+async def use_stub_livekit(tab: Tab) -> None:
+    """Serve a scripted stand-in for livekit-client, to act out what a media server would do."""
+
+    async def fulfil(route: Route) -> None:
+        await route.fulfill(body=STUB_LIVEKIT_CLIENT, content_type="text/javascript")
+
+    await tab.page.route("**/static/vendor/livekit-client.umd.js", fulfil)
+
+
+async def lk(tab: Tab, script: str) -> object:
+    """Run `script` with the stub's controls in scope as `lk`."""
+    return await tab.page.evaluate(f"async () => {{ const lk = window.__lk; return {script}; }}")
+
+
+async def no_horizontal_scroll(page: Page) -> bool:
+    return bool(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+async def screenshot(page: Page, name: str) -> None:
+    if os.environ.get("GOLIVE_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOTS / name))
+
+
+# ---------------------------------------------------------------------------- watch page
+
+
+async def test_offline_watch_page_shows_the_profile(
+    services: Services, clock: ManualClock, open_tab: OpenTab
+) -> None:
+    await create_stream(services)
+    await add_past_session(services, clock, ALICE, 72 * 60)
+    await add_past_session(services, clock, ALICE, 25 * 60)
+    tab = await open_tab()
+
+    await tab.goto("/live/alice")
+
+    offline = tab.page.get_by_test_id("offline")
+    await expect(offline).to_be_visible()
+    await expect(tab.page.get_by_test_id("title")).to_have_text("Sunset over the river")
+    await expect(offline).to_contain_text("Alice")
+    await expect(offline).to_contain_text("Lisbon")
+    await expect(offline).to_contain_text("Slow TV from the balcony")
+    await expect(offline).to_contain_text("Last live")
+    await expect(tab.page.locator(".sessions__item")).to_have_count(2)
+    await expect(tab.page.locator(".sessions__duration").first).to_have_text("25m")
+    await expect(tab.page.locator(".sessions__duration").nth(1)).to_have_text("1h 12m")
+    await expect(tab.page.get_by_test_id("player")).to_have_count(0)
+    await expect(tab.page.get_by_role("link", name=re.compile("studio", re.I))).to_have_count(0)
+    await screenshot(tab.page, "watch-offline.png")
+    assert tab.errors == []
+
+
+async def test_offline_page_of_a_new_streamer_says_they_have_not_streamed(
+    services: Services, open_tab: OpenTab
+) -> None:
+    await create_stream(services, location_name=None, description="")
+    tab = await open_tab()
+
+    await tab.goto("/live/alice")
+
+    await expect(tab.page.get_by_test_id("offline")).to_contain_text("Hasn't streamed yet")
+    await expect(tab.page.get_by_test_id("offline")).not_to_contain_text("Lisbon")
+    assert tab.errors == []
+
+
+async def test_owner_sees_a_studio_link_on_their_offline_page(
+    services: Services, open_tab: OpenTab
+) -> None:
+    await create_stream(services)
+    tab = await open_tab()
+
+    await sign_in_via_link(services, tab, ALICE, "/live/alice")
+
+    await expect(tab.page.get_by_text("Signed in as")).to_contain_text("Alice")
+    await tab.page.get_by_role("link", name=re.compile("studio", re.I)).click()
+    await tab.page.wait_for_url(re.compile(r"/live/alice/studio$"))
+    assert tab.errors == []
+
+
+async def test_live_watch_page_fetches_a_token_and_calmly_retries(
+    services: Services, livekit: FakeLiveKit, open_tab: OpenTab
+) -> None:
+    await create_stream(services)
+    live = (await services.streams.go_live(ALICE.user_id)).stream
+    tab = await open_tab()
+
+    async with tab.page.expect_response("**/api/live/token") as token_info:
+        await tab.goto("/live/alice")
+    token = await token_info.value
+    assert token.status == 200
+    assert json.loads(token.request.post_data or "{}") == {
+        "roomName": live.room_name,
+        "role": "viewer",
+    }
+    assert (await token.json())["token"]
+
+    await expect(tab.page.get_by_test_id("live-badge")).to_be_visible()
+    await expect(tab.page.get_by_test_id("title")).to_have_text("Sunset over the river")
+    await expect(tab.page.get_by_test_id("player")).to_be_visible()
+    await expect(tab.page.get_by_test_id("quality")).to_have_value("auto")
+    await expect(tab.status()).to_contain_text(RETRYING)
+    # It really tried the media server's signalling socket, at the URL golive handed out.
+    assert any(
+        url.startswith(livekit.url.replace("http", "ws", 1) + "/rtc") for url in tab.websockets
+    )
+
+    # The next attempt fetches a fresh token (backoff starts at one second).
+    async with tab.page.expect_response("**/api/live/token"):
+        pass
+    await screenshot(tab.page, "watch-live.png")
+    assert tab.errors == []
+    assert foreign_urls(tab, livekit) == []
+
+
+async def test_watch_page_says_when_the_stream_has_ended(
+    services: Services, open_tab: OpenTab
+) -> None:
+    await create_stream(services)
+    await services.streams.go_live(ALICE.user_id)
+    tab = await open_tab()
+    await tab.goto("/live/alice")
+    await expect(tab.status()).to_contain_text(RETRYING)
+
+    await services.streams.end(ALICE.user_id)
+
+    await expect(tab.status()).to_contain_text("The stream has ended")
+    await expect(tab.page.get_by_role("link", name="Reload")).to_be_visible()
+    assert tab.errors == []
+
+
+async def test_watch_page_backs_off_between_attempts(services: Services, open_tab: OpenTab) -> None:
+    """1 s, 2 s, 4 s … at most 30 s (plus up to 20 % jitter), each attempt with a fresh token."""
+    await create_stream(services)
+    await services.streams.go_live(ALICE.user_id)
+    tab = await open_tab()
+    await tab.page.clock.install()
+    await tab.goto("/live/alice")
+    status, detail = tab.status(), tab.page.locator("#status-detail")
+
+    waits = []
+    for attempt in range(1, 8):
+        await expect(status).to_have_attribute("data-attempt", str(attempt))
+        await expect(status).to_contain_text(RETRYING)
+        text = await detail.text_content() or ""
+        match = re.fullmatch(r"Next try in (\d+) s\.", text)
+        assert match, text
+        waits.append(int(match[1]))
+        async with tab.page.expect_response("**/api/live/token"):
+            await tab.page.clock.fast_forward((waits[-1] + 1) * 1000)
+
+    for seconds, base in zip(waits, [1, 2, 4, 8, 16, 30, 30], strict=True):
+        assert base <= seconds <= round(base * 1.2), waits
+    assert tab.errors == []
+
+
+async def test_quality_choice_is_remembered(services: Services, open_tab: OpenTab) -> None:
+    await create_stream(services)
+    await services.streams.go_live(ALICE.user_id)
+    tab = await open_tab()
+    await tab.goto("/live/alice")
+
+    await tab.page.get_by_test_id("quality").select_option("low")
+    await tab.page.reload()
+
+    await expect(tab.page.get_by_test_id("quality")).to_have_value("low")
+    assert tab.errors == []
+
+
+async def test_watch_page_plays_the_broadcaster_counts_viewers_and_sets_quality(
+    services: Services, open_tab: OpenTab
+) -> None:
+    await create_stream(services)
+    await services.streams.go_live(ALICE.user_id)
+    tab = await open_tab()
+    await use_stub_livekit(tab)
+    await tab.goto("/live/alice")
+    await tab.page.wait_for_function(
+        "() => window.__lk && window.__lk.room()?.state === 'connected'"
+    )
+    viewers, player = tab.page.get_by_test_id("viewer-count"), tab.page.get_by_test_id("player")
+
+    await expect(viewers).to_have_text("1 watching")  # you
+    await expect(tab.status()).to_contain_text("Waiting for the streamer")
+    await lk(tab, "lk.join('host-1001')")
+    await expect(tab.status()).to_contain_text("Waiting for the video")
+    await lk(tab, "lk.publishCamera('host-1001')")
+    await expect(player).to_have_class(re.compile(r"\bis-playing\b"))
+    await tab.page.wait_for_function("() => document.getElementById('player-video').videoWidth > 0")
+    await expect(tab.status()).to_have_text("")
+    await expect(viewers).to_have_text("1 watching")  # the broadcaster is not a viewer
+
+    await lk(tab, "lk.join('viewer-1002-abc123')")
+    await lk(tab, "lk.join('guest-0a1b2c3d4e5f')")
+    await expect(viewers).to_have_text("3 watching")
+    await lk(tab, "lk.leave('guest-0a1b2c3d4e5f')")
+    await expect(viewers).to_have_text("2 watching")
+
+    # Browsers block sound until the viewer interacts with the page.
+    unmute = tab.page.get_by_role("button", name="Tap to unmute")
+    await expect(unmute).to_be_visible()
+    await unmute.click()
+    await expect(unmute).to_be_hidden()
+    assert await lk(tab, "lk.audioStarted") == 1
+
+    assert await lk(tab, "lk.qualities") == ["HIGH"]  # Auto: adaptive stream decides
+    for choice, quality in (
+        ("low", "LOW"),
+        ("medium", "MEDIUM"),
+        ("high", "HIGH"),
+        ("auto", "HIGH"),
+    ):
+        await tab.page.get_by_test_id("quality").select_option(choice)
+        assert (await lk(tab, "lk.qualities"))[-1] == quality  # type: ignore[index]
+
+    await lk(tab, "lk.emit('reconnecting')")
+    await expect(tab.status()).to_contain_text("Reconnecting…")
+    await lk(tab, "lk.emit('reconnected')")
+    await expect(tab.status()).to_have_text("")
+
+    await lk(tab, "lk.emit('disconnected', 5)")  # DisconnectReason.ROOM_DELETED
+    await expect(tab.status()).to_contain_text("The stream has ended")
+    await expect(player).not_to_have_class(re.compile(r"\bis-playing\b"))
+    assert tab.errors == []
+
+
+async def test_watch_page_rejoins_after_an_unexpected_disconnect(
+    services: Services, open_tab: OpenTab
+) -> None:
+    await create_stream(services)
+    await services.streams.go_live(ALICE.user_id)
+    tab = await open_tab()
+    await use_stub_livekit(tab)
+    await tab.goto("/live/alice")
+    await tab.page.wait_for_function(
+        "() => window.__lk && window.__lk.room()?.state === 'connected'"
+    )
+
+    async with tab.page.expect_response("**/api/live/token"):
+        await lk(tab, "lk.emit('disconnected', 9)")  # SIGNAL_CLOSE: the network blinked
+        await expect(tab.status()).to_contain_text(RETRYING)
+
+    await tab.page.wait_for_function(
+        "() => window.__lk.rooms.length === 2 && window.__lk.room().state === 'connected'"
+    )
+    await expect(tab.status()).to_contain_text("Waiting for the streamer")
+    assert tab.errors == []
+
+
+# ---------------------------------------------------------------------------- studio
+
+
+async def test_owner_goes_live_and_ends_from_the_studio(
+    services: Services, livekit: FakeLiveKit, open_tab: OpenTab
+) -> None:
+    await create_stream(services)
+    tab = await open_tab()
+    await sign_in_via_link(services, tab, ALICE, "/live/alice/studio")
+
+    # The fake camera shows up in the preview and Go live becomes available.
+    await tab.page.wait_for_function(
+        "() => document.querySelector('[data-testid=preview]').videoWidth > 0", timeout=WAIT_MS
+    )
+    go_live = tab.page.get_by_test_id("go-live")
+    await expect(go_live).to_be_enabled()
+    await expect(tab.page.get_by_test_id("end")).to_be_hidden()
+
+    async with tab.page.expect_response("**/api/live/toggle-active") as toggled:
+        await go_live.click()
+    assert (await toggled.value).status == 200
+    assert json.loads((await toggled.value).request.post_data or "{}") == {"active": True}
+    stream = await services.streams.get_by_owner(ALICE.user_id)
+    assert stream.active
+    await expect(tab.page.get_by_test_id("end")).to_be_visible()
+    await expect(go_live).to_be_hidden()
+    # No media server in tests: the stream stays live on golive and the studio keeps trying.
+    await expect(tab.status()).to_contain_text(MEDIA_UNREACHABLE)
+    assert (await services.streams.get_by_owner(ALICE.user_id)).active
+
+    async with tab.page.expect_response("**/api/live/toggle-active") as ended:
+        await tab.page.get_by_test_id("end").click()
+    assert (await ended.value).status == 200
+    await expect(tab.status()).to_contain_text("Your stream has ended")
+    await expect(go_live).to_be_visible()
+    await expect(go_live).to_be_enabled()
+    assert (
+        await tab.page.evaluate("() => document.querySelector('[data-testid=preview]').videoWidth")
+        > 0
+    )
+    assert not (await services.streams.get_by_owner(ALICE.user_id)).active
+    assert tab.errors == []
+    assert foreign_urls(tab, livekit) == []
+
+
+async def test_studio_of_a_live_stream_shows_the_live_state(
+    services: Services, open_tab: OpenTab
+) -> None:
+    await create_stream(services)
+    await services.streams.go_live(ALICE.user_id)
+    tab = await open_tab()
+
+    async with tab.page.expect_request(
+        lambda r: r.url.endswith("/api/live/token") and "broadcaster" in (r.post_data or "")
+    ):
+        await sign_in_via_link(services, tab, ALICE, "/live/alice/studio")
+
+    await expect(tab.page.get_by_test_id("end")).to_be_visible()
+    await expect(tab.page.get_by_test_id("go-live")).to_be_hidden()
+    await expect(tab.status()).to_contain_text(MEDIA_UNREACHABLE)
+    assert tab.errors == []
+
+
+async def test_studio_publishes_camera_and_mic_with_simulcast(
+    services: Services, open_tab: OpenTab
+) -> None:
+    await create_stream(services)
+    tab = await open_tab()
+    await use_stub_livekit(tab)
+    await sign_in_via_link(services, tab, ALICE, "/live/alice/studio")
+    await expect(tab.page.get_by_test_id("go-live")).to_be_enabled()
+
+    async with tab.page.expect_request(
+        lambda r: r.url.endswith("/api/live/token") and "broadcaster" in (r.post_data or "")
+    ) as token_request:
+        await tab.page.get_by_test_id("go-live").click()
+    live = await services.streams.get_by_owner(ALICE.user_id)
+    assert json.loads((await token_request.value).post_data or "{}") == {
+        "roomName": live.room_name,
+        "role": "broadcaster",
+    }
+    await expect(tab.status()).to_have_text("You are live · 0 viewers")
+    await expect(tab.page.get_by_test_id("live-badge")).to_be_visible()
+    published = await lk(tab, "lk.published")
+    assert sorted(published, key=str) == [  # type: ignore[arg-type]
+        {"kind": "audio", "simulcast": True},
+        {"kind": "video", "simulcast": True},
+    ]
+    await lk(tab, "lk.join('viewer-1002-abc123')")
+    await lk(tab, "lk.join('host-1001')")  # the studio's own identity in another tab: not a viewer
+    await expect(tab.status()).to_have_text("You are live · 1 viewer")
+
+    # Ended elsewhere (Discord, a moderator): the room is deleted and the studio goes back to preview.
+    await services.streams.end(ALICE.user_id)
+    await lk(tab, "lk.emit('disconnected', 5)")
+    await expect(tab.status()).to_contain_text("Your stream was ended")
+    await expect(tab.page.get_by_test_id("go-live")).to_be_visible()
+    await expect(tab.page.get_by_test_id("live-badge")).to_be_hidden()
+    # The camera keeps running for the next go-live.
+    await tab.page.wait_for_function(
+        "() => document.querySelector('[data-testid=preview]').videoWidth > 0"
+    )
+    assert await lk(tab, "lk.localTracksStopped") == 0
+    assert tab.errors == []
+
+
+async def test_studio_of_someone_else_is_refused(services: Services, open_tab: OpenTab) -> None:
+    await create_stream(services)
+    tab = await open_tab()
+
+    await sign_in_via_link(services, tab, BOB, "/live/alice/studio")
+
+    await expect(tab.page.get_by_role("heading", level=1)).to_have_text("This studio isn't yours")
+    await expect(tab.page.get_by_test_id("preview")).to_have_count(0)
+    await expect(tab.page.get_by_role("link", name="Watch the stream")).to_have_attribute(
+        "href", "/live/alice"
+    )
+    assert tab.errors == []
+
+
+async def test_studio_without_signing_in_explains_how(
+    services: Services, open_tab: OpenTab
+) -> None:
+    await create_stream(services)
+    tab = await open_tab()
+
+    response = await tab.page.goto(tab.base + "/live/alice/studio")
+
+    assert response is not None
+    assert response.status == 401
+    await expect(tab.page.get_by_role("heading", level=1)).to_contain_text("Sign in")
+    assert tab.errors == []
+
+
+# ---------------------------------------------------------------------------- sign-in and messages
+
+
+async def test_used_login_link_shows_a_clear_message(services: Services, open_tab: OpenTab) -> None:
+    await create_stream(services)
+    link = await services.auth.create_login_link(ALICE, "/live/alice/studio")
+    await services.auth.redeem_login_link(link.token)
+    tab = await open_tab()
+
+    async with tab.page.expect_response(lambda r: r.request.method == "POST") as posted:
+        await tab.goto(f"/login/{link.token}")
+
+    assert (await posted.value).status == 410
+    await expect(tab.page.get_by_role("heading", level=1)).to_have_text(
+        "This link can't be used again"
+    )
+    await expect(tab.page.get_by_test_id("message")).to_contain_text("already been used")
+    assert tab.errors == []
+
+
+async def test_login_page_without_javascript_still_has_a_button(
+    services: Services, browser: Browser, web_server: TestServer
+) -> None:
+    """Link-preview bots run no scripts: the GET alone must not spend the link."""
+    link = await services.auth.create_login_link(ALICE, "/live")
+    context = await browser.new_context(java_script_enabled=False)
+    try:
+        page = await context.new_page()
+        await page.goto(str(web_server.make_url(f"/login/{link.token}")))
+        await expect(page.get_by_role("button", name="Continue")).to_be_visible()
+        await page.get_by_role("button", name="Continue").click()
+        await page.wait_for_url(re.compile(r"/live$"))
+        await expect(page.get_by_text("Signed in as")).to_contain_text("Alice")
+    finally:
+        await context.close()
+
+
+async def test_unknown_stream_is_a_friendly_404(open_tab: OpenTab) -> None:
+    tab = await open_tab()
+
+    response = await tab.page.goto(tab.base + "/live/nobody-here")
+
+    assert response is not None
+    assert response.status == 404
+    await expect(tab.page.get_by_role("heading", level=1)).to_have_text("Not found")
+    await expect(tab.page.get_by_role("link", name=re.compile("live", re.I)).first).to_be_visible()
+
+
+# ---------------------------------------------------------------------------- index, hosts, phones
+
+
+async def test_live_index_lists_live_streams_and_has_an_empty_state(
+    services: Services, open_tab: OpenTab
+) -> None:
+    tab = await open_tab()
+    await tab.goto("/live")
+    await expect(tab.page.get_by_test_id("empty")).to_contain_text("Nobody is live right now")
+
+    await create_stream(services)
+    await create_stream(services, BOB, title="Night market", location_name="Taipei")
+    await services.streams.go_live(BOB.user_id)
+    await tab.page.reload()
+
+    cards = tab.page.locator(".card")
+    await expect(cards).to_have_count(1)
+    await expect(cards.first).to_contain_text("Night market")
+    await expect(cards.first).to_contain_text("Bob")
+    await expect(cards.first).to_contain_text("Taipei")
+    await expect(cards.first).to_contain_text("Live since")
+    await cards.first.get_by_role("link").click()
+    await tab.page.wait_for_url(re.compile(r"/live/bob$"))
+    assert tab.errors == []
+
+
+async def test_pages_load_nothing_from_other_hosts(
+    services: Services, livekit: FakeLiveKit, open_tab: OpenTab
+) -> None:
+    await create_stream(services)
+    await create_stream(services, BOB, title="Night market")
+    await services.streams.go_live(BOB.user_id)
+    tab = await open_tab()
+
+    for path in ("/live", "/live/alice", "/live/bob", "/live/nobody"):
+        await tab.goto(path)
+        await tab.page.wait_for_load_state("networkidle")
+    await sign_in_via_link(services, tab, ALICE, "/live/alice/studio")
+    await tab.page.wait_for_function(
+        "() => document.querySelector('[data-testid=preview]').videoWidth > 0", timeout=WAIT_MS
+    )
+
+    assert len(tab.urls) > 10  # the recorder saw the pages, their CSS, scripts and API calls
+    assert foreign_urls(tab, livekit) == []
+    assert tab.errors == []
+
+
+@pytest.mark.parametrize("width", [375, 320])
+async def test_pages_fit_a_phone_screen(
+    services: Services, clock: ManualClock, open_tab: OpenTab, width: int
+) -> None:
+    await create_stream(
+        services,
+        title="A rather long stream title that has to wrap on a small phone screen",
+        description="x" * 300,
+    )
+    await add_past_session(services, clock, ALICE, 3_000)
+    await create_stream(services, BOB, title="Night market", location_name="Taipei")
+    await services.streams.go_live(BOB.user_id)
+    tab = await open_tab({**PHONE, "width": width})
+
+    for path in ("/live", "/live/alice", "/live/bob", "/live/nobody"):
+        await tab.goto(path)
+        assert await no_horizontal_scroll(tab.page), f"{path} scrolls sideways on a phone"
+    await sign_in_via_link(services, tab, ALICE, "/live/alice/studio")
+    await expect(tab.page.get_by_test_id("go-live")).to_be_visible()
+    assert await no_horizontal_scroll(tab.page), "the studio scrolls sideways on a phone"
+    assert tab.errors == []
+
+
+# A scripted stand-in for the parts of livekit-client 2.23 that watch.js and studio.js use.
+# Tests steer it through window.__lk; the video is Chromium's fake camera.
+STUB_LIVEKIT_CLIENT = """
+(() => {
+  const QUALITY = { LOW: 0, MEDIUM: 1, HIGH: 2 };
+  const QUALITY_NAME = ["LOW", "MEDIUM", "HIGH"];
+  const fake = { rooms: [], published: [], qualities: [], audioStarted: 0, localTracksStopped: 0 };
+  fake.room = () => fake.rooms[fake.rooms.length - 1];
+  window.__lk = fake;
+
+  class Emitter {
+    constructor() { this.handlers = new Map(); }
+    on(event, fn) {
+      if (!this.handlers.has(event)) this.handlers.set(event, []);
+      this.handlers.get(event).push(fn);
+      return this;
+    }
+    emit(event, ...args) { for (const fn of this.handlers.get(event) || []) fn(...args); }
+    removeAllListeners() { this.handlers.clear(); return this; }
+  }
+  class RemoteTrack {
+    constructor(kind, stream) { this.kind = kind; this.stream = stream; this.elements = []; }
+    attach(element) {
+      element = element || document.createElement(this.kind);
+      element.srcObject = this.stream;
+      this.elements.push(element);
+      return element;
+    }
+    detach() { const gone = this.elements; this.elements = []; return gone; }
+  }
+  class RemotePublication {
+    constructor(kind, track) { this.kind = kind; this.track = track; this.isSubscribed = true; }
+    setVideoQuality(quality) { fake.qualities.push(QUALITY_NAME[quality]); }
+  }
+  class Participant {
+    constructor(identity) {
+      this.identity = identity;
+      this.trackPublications = new Map();
+      this.videoTrackPublications = new Map();
+    }
+  }
+  class LocalTrack extends Emitter {
+    constructor(mediaStreamTrack) { super(); this.mediaStreamTrack = mediaStreamTrack; this.kind = mediaStreamTrack.kind; }
+    attach(element) { element.srcObject = new MediaStream([this.mediaStreamTrack]); return element; }
+    stop() { fake.localTracksStopped += 1; this.mediaStreamTrack.stop(); }
+  }
+  class Room extends Emitter {
+    constructor(options) {
+      super();
+      this.options = options;
+      this.remoteParticipants = new Map();
+      this.state = "disconnected";
+      this.canPlaybackAudio = false;
+      this.localParticipant = {
+        publishTrack: async (track, opts) => {
+          fake.published.push({ kind: track.kind, simulcast: Boolean(opts && opts.simulcast) });
+        },
+      };
+      fake.rooms.push(this);
+    }
+    async connect(url, token) { this.url = url; this.token = token; this.state = "connected"; }
+    async disconnect() { this.state = "disconnected"; }
+    async startAudio() {
+      fake.audioStarted += 1;
+      this.canPlaybackAudio = true;
+      this.emit("audioPlaybackChanged", true);
+    }
+  }
+
+  fake.join = (identity) => {
+    const participant = new Participant(identity);
+    fake.room().remoteParticipants.set(identity, participant);
+    fake.room().emit("participantConnected", participant);
+  };
+  fake.leave = (identity) => {
+    const participant = fake.room().remoteParticipants.get(identity);
+    fake.room().remoteParticipants.delete(identity);
+    fake.room().emit("participantDisconnected", participant);
+  };
+  fake.publishCamera = async (identity) => {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+    const track = new RemoteTrack("video", stream);
+    const publication = new RemotePublication("video", track);
+    const participant = fake.room().remoteParticipants.get(identity);
+    participant.trackPublications.set("TR_video", publication);
+    participant.videoTrackPublications.set("TR_video", publication);
+    fake.room().emit("trackSubscribed", track, publication, participant);
+  };
+  fake.emit = (event, ...args) => {
+    const room = fake.room();
+    if (event === "disconnected") room.state = "disconnected";
+    room.emit(event, ...args);
+  };
+
+  window.LivekitClient = {
+    Room,
+    RoomEvent: {
+      TrackSubscribed: "trackSubscribed", TrackUnsubscribed: "trackUnsubscribed",
+      ParticipantConnected: "participantConnected", ParticipantDisconnected: "participantDisconnected",
+      AudioPlaybackStatusChanged: "audioPlaybackChanged", Reconnecting: "reconnecting",
+      SignalReconnecting: "signalReconnecting", Reconnected: "reconnected", Disconnected: "disconnected",
+    },
+    Track: { Kind: { Video: "video", Audio: "audio" } },
+    TrackEvent: { Ended: "ended" },
+    VideoQuality: QUALITY,
+    ConnectionState: { Connected: "connected", Disconnected: "disconnected" },
+    DisconnectReason: {
+      CLIENT_INITIATED: 1, DUPLICATE_IDENTITY: 2, PARTICIPANT_REMOVED: 4, ROOM_DELETED: 5, SIGNAL_CLOSE: 9,
+    },
+    VideoPresets: { h720: { resolution: { width: 1280, height: 720 } } },
+    createLocalTracks: async (options) => {
+      const stream = await navigator.mediaDevices.getUserMedia({
+        audio: Boolean(options.audio), video: Boolean(options.video),
+      });
+      return stream.getTracks().map((track) => new LocalTrack(track));
+    },
+  };
+})();
+"""

@@ -1,0 +1,503 @@
+// The studio: camera + mic preview, Go live / End, and publishing to LiveKit.
+// golive decides whether a stream is live (toggle-active); the media connection only follows
+// that decision. If the media server can't be reached the stream stays live and we keep trying
+// until the streamer presses End. Nothing here may throw past its own handler.
+"use strict";
+
+(() => {
+  const LK = window.LivekitClient;
+  const data = readPageData();
+  if (!data) return;
+
+  const el = {
+    preview: document.getElementById("preview"),
+    previewBox: document.getElementById("preview").closest(".player"),
+    previewOverlay: document.getElementById("preview-overlay"),
+    previewHint: document.getElementById("preview-hint"),
+    camera: document.getElementById("device-camera"),
+    cameraText: document.getElementById("device-camera-text"),
+    mic: document.getElementById("device-mic"),
+    micText: document.getElementById("device-mic-text"),
+    status: document.getElementById("status"),
+    statusText: document.getElementById("status-text"),
+    help: document.getElementById("permission-help"),
+    retryDevices: document.getElementById("retry-devices"),
+    goLive: document.getElementById("go-live"),
+    end: document.getElementById("end"),
+    badge: document.getElementById("studio-live-badge"),
+  };
+
+  const HOST_PREFIX = "host-";
+  const RETRY_FIRST_MS = 1000;
+  const RETRY_MAX_MS = 30000;
+  const MEDIA_UNREACHABLE = "Live on golive, but the media server can't be reached — retrying…";
+
+  const state = {
+    live: Boolean(data.active), // what golive says: the stream page is live
+    roomName: data.roomName || null,
+    tracks: [], // local camera/mic tracks; kept across connections
+    devicesPending: false,
+    room: null,
+    published: false,
+    generation: 0, // bumped whenever a connection is abandoned; stale async work checks it
+    connecting: false,
+    attempt: 0,
+    retryTimer: null,
+    busy: null, // the button whose request is in flight
+  };
+
+  // ---------------------------------------------------------------- rendering
+
+  function setStatus(text, { busy = false, tone = "" } = {}) {
+    el.statusText.textContent = text;
+    el.status.classList.toggle("is-busy", busy);
+    el.status.classList.toggle("is-error", tone === "error");
+    el.status.classList.toggle("is-warn", tone === "warn");
+    el.status.classList.toggle("is-ok", tone === "ok");
+  }
+
+  function render() {
+    const hasVideo = state.tracks.some((t) => t.kind === "video");
+    el.goLive.hidden = state.live;
+    el.end.hidden = !state.live;
+    el.badge.hidden = !state.live;
+    el.previewBox.classList.toggle("is-live", state.live);
+    el.goLive.disabled = state.busy !== null || !hasVideo;
+    el.end.disabled = state.busy !== null;
+    for (const button of [el.goLive, el.end]) {
+      button.classList.toggle("is-busy", state.busy === button);
+      button.setAttribute("aria-busy", String(state.busy === button));
+    }
+  }
+
+  function setDevice(item, textElement, ok, text) {
+    item.dataset.state = ok === null ? "pending" : ok ? "ok" : "error";
+    textElement.textContent = text;
+  }
+
+  function viewerCount(room) {
+    let viewers = 0;
+    for (const participant of room.remoteParticipants.values()) {
+      if (!participant.identity.startsWith(HOST_PREFIX)) viewers += 1;
+    }
+    return viewers;
+  }
+
+  function showLiveStatus() {
+    const room = state.room;
+    if (!state.live || !room || !state.published) return;
+    const viewers = viewerCount(room);
+    setStatus(`You are live · ${viewers} ${viewers === 1 ? "viewer" : "viewers"}`, { tone: "ok" });
+  }
+
+  // ---------------------------------------------------------------- camera and microphone
+
+  async function startDevices() {
+    if (state.devicesPending) return;
+    state.devicesPending = true;
+    el.help.hidden = true;
+    el.previewOverlay.hidden = false;
+    el.previewHint.textContent = "Starting your camera…";
+    setDevice(el.camera, el.cameraText, null, "waiting for permission…");
+    setDevice(el.mic, el.micText, null, "waiting for permission…");
+    if (!state.live) setStatus("Getting your camera and microphone ready…", { busy: true });
+    try {
+      const tracks = await openTracks();
+      stopTracks(state.tracks);
+      state.tracks = tracks;
+      for (const track of tracks) watchForUnplug(track);
+      showDevices();
+      if (!state.live) setStatus("Ready when you are. Press Go live to start streaming.");
+    } catch (error) {
+      explainDeviceError(error);
+    } finally {
+      state.devicesPending = false;
+      render();
+    }
+  }
+
+  async function openTracks() {
+    if (!window.isSecureContext || !navigator.mediaDevices) {
+      throw new DOMException("insecure context", "SecurityError");
+    }
+    const video = { resolution: LK.VideoPresets.h720.resolution };
+    try {
+      return await LK.createLocalTracks({ audio: true, video });
+    } catch (error) {
+      // A webcam without a microphone (or the other way round) can still stream.
+      if (error && (error.name === "NotFoundError" || error.name === "OverconstrainedError")) {
+        for (const options of [{ video }, { audio: true }]) {
+          try {
+            return await LK.createLocalTracks(options);
+          } catch {
+            // try the next combination
+          }
+        }
+      }
+      throw error;
+    }
+  }
+
+  function showDevices() {
+    const video = state.tracks.find((t) => t.kind === "video");
+    const audio = state.tracks.find((t) => t.kind === "audio");
+    if (video) {
+      video.attach(el.preview);
+      el.preview.play().catch(() => {});
+      el.previewOverlay.hidden = true;
+      setDevice(el.camera, el.cameraText, true, video.mediaStreamTrack.label || "on");
+    } else {
+      el.previewOverlay.hidden = false;
+      el.previewHint.textContent = "No camera found.";
+      setDevice(el.camera, el.cameraText, false, "not found");
+    }
+    if (audio) {
+      setDevice(el.mic, el.micText, true, audio.mediaStreamTrack.label || "on");
+    } else {
+      setDevice(el.mic, el.micText, false, "not found");
+    }
+  }
+
+  function watchForUnplug(track) {
+    track.on(LK.TrackEvent.Ended, () => {
+      if (!state.tracks.includes(track)) return;
+      const video = track.kind === "video";
+      setDevice(video ? el.camera : el.mic, video ? el.cameraText : el.micText, false,
+        "disconnected — press Try again");
+      el.help.hidden = false;
+    });
+  }
+
+  function explainDeviceError(error) {
+    const name = (error && error.name) || "";
+    let message;
+    if (name === "NotAllowedError" || name === "PermissionDeniedError") {
+      message = "Camera and microphone access is blocked. Allow it in your browser, then press Try again.";
+    } else if (name === "NotFoundError" || name === "OverconstrainedError") {
+      message = "No camera or microphone was found. Plug one in, then press Try again.";
+    } else if (name === "NotReadableError" || name === "AbortError") {
+      message = "Your camera or microphone is busy in another app. Close that app, then press Try again.";
+    } else if (name === "SecurityError") {
+      message = "Your browser only allows the camera on a secure (https) page.";
+    } else {
+      message = "Your camera and microphone could not be started. Press Try again.";
+    }
+    el.previewOverlay.hidden = false;
+    el.previewHint.textContent = "No camera preview";
+    setDevice(el.camera, el.cameraText, false, "not available");
+    setDevice(el.mic, el.micText, false, "not available");
+    el.help.hidden = false;
+    setStatus(state.live ? `You are live, but nothing is being sent. ${message}` : message, { tone: "warn" });
+  }
+
+  function stopTracks(tracks) {
+    for (const track of tracks) {
+      try {
+        track.stop();
+      } catch {
+        // already stopped
+      }
+    }
+  }
+
+  function tracksUsable() {
+    return (
+      state.tracks.length > 0 &&
+      state.tracks.every((t) => t.mediaStreamTrack && t.mediaStreamTrack.readyState === "live")
+    );
+  }
+
+  // ---------------------------------------------------------------- API calls
+
+  async function postJSON(url, body) {
+    let response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body),
+      });
+    } catch {
+      return { ok: false, status: 0, body: null, error: "golive can't be reached. Check your connection." };
+    }
+    const json = await response.json().catch(() => null);
+    const error =
+      json && typeof json.error === "string" ? json.error : `Something went wrong (${response.status}).`;
+    return { ok: response.ok, status: response.status, body: json, error };
+  }
+
+  async function goLive() {
+    if (state.busy || state.live) return;
+    state.busy = el.goLive;
+    render();
+    setStatus("Going live…", { busy: true });
+    try {
+      const result = await postJSON(data.toggleUrl, { active: true });
+      if (!result.ok || !result.body || typeof result.body.roomName !== "string") {
+        setStatus(result.error, { tone: "error" });
+        return;
+      }
+      state.live = true;
+      state.roomName = result.body.roomName;
+      state.attempt = 0;
+    } finally {
+      state.busy = null;
+      render();
+    }
+    await connectAndPublish();
+  }
+
+  async function endStream() {
+    if (state.busy || !state.live) return;
+    state.busy = el.end;
+    render();
+    setStatus("Ending your stream…", { busy: true });
+    try {
+      const result = await postJSON(data.toggleUrl, { active: false });
+      // 409 = it already ended (from Discord, or by a moderator): the outcome the streamer wants.
+      if (!result.ok && result.status !== 409) {
+        setStatus(result.error, { tone: "error" });
+        return;
+      }
+      await backToPreview("Your stream has ended. Go live again whenever you're ready.", "ok");
+    } finally {
+      state.busy = null;
+      render();
+    }
+  }
+
+  async function backToPreview(message, tone = "") {
+    state.live = false;
+    state.roomName = null;
+    await dropConnection();
+    if (state.tracks.length && !tracksUsable()) await startDevices();
+    else if (state.tracks.length) showDevices();
+    setStatus(message, { tone });
+    render();
+  }
+
+  // ---------------------------------------------------------------- media connection
+
+  async function connectAndPublish() {
+    if (!state.live || state.connecting || state.room) return;
+    clearRetry();
+    if (!LK) {
+      setStatus("The streaming library could not load. Reload the page.", { tone: "error" });
+      return;
+    }
+    if (!tracksUsable()) {
+      if (!state.devicesPending) await startDevices();
+      if (!tracksUsable()) return; // explainDeviceError told the streamer what to do
+    }
+    const generation = state.generation;
+    const stale = () => generation !== state.generation || !state.live;
+    state.connecting = true;
+    let room = null;
+    try {
+      setStatus(state.attempt === 0 ? "You are live. Connecting to the media server…" : MEDIA_UNREACHABLE, {
+        busy: true,
+      });
+      const token = await postJSON(data.tokenUrl, { roomName: state.roomName, role: "broadcaster" });
+      if (stale()) return;
+      if (!token.ok) {
+        await handleTokenFailure(token);
+        return;
+      }
+
+      room = new LK.Room({ dynacast: true, stopLocalTrackOnUnpublish: false });
+      state.room = room;
+      wireRoom(room);
+      await room.connect(token.body.wsUrl || data.wsUrl, token.body.token);
+      if (stale()) return;
+      for (const track of state.tracks) {
+        await room.localParticipant.publishTrack(track, { simulcast: true });
+        if (stale()) return;
+      }
+      state.published = true;
+      state.attempt = 0;
+      render();
+      showLiveStatus();
+    } catch (error) {
+      console.warn("golive: media connection failed", error);
+      if (!stale() && state.room === room) {
+        state.room = null;
+        state.published = false;
+        if (room) await quietlyDisconnect(room);
+        retryLater();
+      }
+    } finally {
+      state.connecting = false;
+      if (room && stale() && state.room !== room) await quietlyDisconnect(room);
+    }
+  }
+
+  async function handleTokenFailure(result) {
+    if (result.status === 404) {
+      // golive no longer has this stream live (ended from Discord, by a moderator, or by LiveKit).
+      await backToPreview("Your stream is no longer live. Go live again whenever you're ready.", "warn");
+    } else if (result.status === 401 || result.status === 403) {
+      setStatus(`${result.error} Your stream is still live; end it from Discord or sign in again.`, {
+        tone: "error",
+      });
+    } else {
+      retryLater(result.error);
+    }
+  }
+
+  function retryLater(reason = "") {
+    if (!state.live || state.retryTimer !== null) return;
+    const base = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** state.attempt);
+    const delay = Math.round(base * (1 + Math.random() * 0.2));
+    state.attempt += 1;
+    state.published = false;
+    render();
+    setStatus(reason && reason !== MEDIA_UNREACHABLE ? `${MEDIA_UNREACHABLE} (${reason})` : MEDIA_UNREACHABLE, {
+      busy: true,
+      tone: "warn",
+    });
+    state.retryTimer = window.setTimeout(() => {
+      state.retryTimer = null;
+      connectAndPublish();
+    }, delay);
+  }
+
+  function clearRetry() {
+    if (state.retryTimer !== null) {
+      window.clearTimeout(state.retryTimer);
+      state.retryTimer = null;
+    }
+  }
+
+  async function dropConnection() {
+    state.generation += 1;
+    clearRetry();
+    const room = state.room;
+    state.room = null;
+    state.published = false;
+    if (room) await quietlyDisconnect(room);
+  }
+
+  async function quietlyDisconnect(room) {
+    try {
+      room.removeAllListeners();
+      await room.disconnect(false); // keep the camera running for the preview
+    } catch {
+      // already gone
+    }
+  }
+
+  function wireRoom(room) {
+    const E = LK.RoomEvent;
+    const mine = (handler) => (...args) => {
+      if (state.room !== room) return;
+      try {
+        const result = handler(...args);
+        if (result && typeof result.catch === "function") {
+          result.catch((error) => console.warn("golive: studio handler failed", error));
+        }
+      } catch (error) {
+        console.warn("golive: studio handler failed", error);
+      }
+    };
+    room
+      .on(E.ParticipantConnected, mine(showLiveStatus))
+      .on(E.ParticipantDisconnected, mine(showLiveStatus))
+      .on(E.Reconnecting, mine(() => setStatus("You are live. Connection hiccup — reconnecting…", { busy: true, tone: "warn" })))
+      .on(E.Reconnected, mine(showLiveStatus))
+      .on(E.Disconnected, mine((reason) => onDisconnected(room, reason)));
+  }
+
+  async function onDisconnected(room, reason) {
+    const R = LK.DisconnectReason || {};
+    state.room = null;
+    state.published = false;
+    render();
+    if (reason === R.CLIENT_INITIATED || !state.live) return;
+    if (reason === R.ROOM_DELETED) {
+      await backToPreview("Your stream was ended (from Discord or by a moderator).", "warn");
+    } else if (reason === R.DUPLICATE_IDENTITY) {
+      setStatus("Your studio is open in another tab, which is now sending. Reload here to send from this one.", {
+        tone: "warn",
+      });
+    } else if (reason === R.PARTICIPANT_REMOVED) {
+      setStatus("The media server removed you from your stream. Press End, or reload to try again.", {
+        tone: "error",
+      });
+    } else {
+      retryLater();
+    }
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  el.goLive.addEventListener("click", () => {
+    goLive().catch((error) => {
+      console.warn("golive: go live failed", error);
+      setStatus("Something went wrong. Please try again.", { tone: "error" });
+    });
+  });
+
+  el.end.addEventListener("click", () => {
+    endStream().catch((error) => {
+      console.warn("golive: end failed", error);
+      setStatus("Something went wrong. Please try again.", { tone: "error" });
+    });
+  });
+
+  el.retryDevices.addEventListener("click", async () => {
+    try {
+      await startDevices();
+      if (state.live && tracksUsable() && !state.room) {
+        state.attempt = 0;
+        await connectAndPublish();
+      }
+    } catch (error) {
+      console.warn("golive: device retry failed", error);
+    }
+  });
+
+  window.addEventListener("online", () => {
+    if (state.retryTimer !== null) {
+      clearRetry();
+      connectAndPublish().catch(() => {});
+    }
+  });
+
+  window.addEventListener("pagehide", () => {
+    // Leaving the studio does not end the stream (golive decides that), it only stops sending.
+    dropConnection().catch(() => {});
+  });
+
+  window.addEventListener("pageshow", (event) => {
+    // Back from the bfcache while live: start sending again.
+    if (event.persisted && state.live) {
+      state.attempt = 0;
+      connectAndPublish().catch(() => {});
+    }
+  });
+
+  function readPageData() {
+    try {
+      return JSON.parse(document.getElementById("page-data").textContent);
+    } catch {
+      return null;
+    }
+  }
+
+  async function start() {
+    render();
+    if (!LK) {
+      setStatus("The streaming library could not load. Reload the page.", { tone: "error" });
+      return;
+    }
+    if (state.live) setStatus("You are live.", { tone: "ok" });
+    await startDevices();
+    if (state.live) await connectAndPublish();
+  }
+
+  start().catch((error) => {
+    console.warn("golive: studio failed to start", error);
+    setStatus("The studio could not start. Reload the page.", { tone: "error" });
+  });
+})();
