@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import logging
 from typing import TYPE_CHECKING
 
 import discord
 
+from bot.delivery import send_once, with_retries
 from bot.embeds import ended_announcement, live_announcement
 from bot.views import announcement_view, link_view
+from core.chart import viewers_chart
+from core.community import CountToShow
 from core.streams import StreamEvent
 
 if TYPE_CHECKING:
@@ -17,6 +22,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NO_MENTIONS = discord.AllowedMentions.none()
+CHART_FILE = "viewers.png"
 
 
 class Announcer:
@@ -42,11 +48,21 @@ class Announcer:
         if not await guilds.claim_announcement(event.session.id, channel.guild.id, channel.id):
             return None
         watch_url = self.watch_url(event.stream.slug)
+        # The ping role is mentioned in the announcement itself, so it pings once per session
+        # and guild (the claim above), and the allowed mentions name that role and nothing else.
+        ping_role = await self._ping_role(channel.guild)
+        embed = live_announcement(event.stream, event.session, watch_url)
         try:
-            message = await channel.send(
-                embed=live_announcement(event.stream, event.session, watch_url),
+            message = await send_once(
+                channel,
+                is_ours=lambda m: self._is_announcement(m, embed),
+                what=f"announce {event.stream.slug}",
+                content=ping_role.mention if ping_role else None,
+                embed=embed,
                 view=announcement_view(event.stream.id, watch_url),
-                allowed_mentions=NO_MENTIONS,
+                allowed_mentions=discord.AllowedMentions(
+                    everyone=False, users=False, roles=[ping_role] if ping_role else False
+                ),
             )
         except discord.HTTPException as error:
             await guilds.release_announcement(event.session.id, channel.guild.id)
@@ -54,23 +70,72 @@ class Announcer:
                 "could not announce %s in channel %s: %s", event.stream.slug, channel.id, error
             )
             if isinstance(error, discord.Forbidden):
-                return f"I can't post in {channel.mention}: I need View Channel, Send Messages and Embed Links there."
+                problem = f"I can't post in {channel.mention}: I need View Channel, Send Messages and Embed Links there."
+                await self._bot.live_alerts.report_problem(channel.guild, "announce", problem)
+                return problem
             return f"Discord didn't accept the announcement in {channel.mention}; it is not posted."
         await guilds.record_announcement(event.session.id, channel.guild.id, message.id)
         return None
 
+    def _is_announcement(self, message: discord.Message, embed: discord.Embed) -> bool:
+        """The announcement an earlier, seemingly failed attempt posted after all."""
+        return (
+            self._bot.user is not None
+            and message.author.id == self._bot.user.id
+            and any(e.url == embed.url and e.timestamp == embed.timestamp for e in message.embeds)
+        )
+
+    async def _ping_role(self, guild: discord.Guild) -> discord.Role | None:
+        role_id = (await self._services.community.roles(guild.id)).ping_role_id
+        return guild.get_role(role_id) if role_id else None
+
+    async def show_viewer_count(self, item: CountToShow) -> None:
+        """Edit a live announcement to show how many are watching now."""
+        channel = self._bot.get_channel(item.channel_id)
+        session = await self._services.streams.current_session(item.stream_id)
+        if not isinstance(channel, discord.TextChannel) or session is None:
+            return
+        stream = await self._services.streams.get_by_id(item.stream_id)
+        watch_url = self.watch_url(stream.slug)
+        embed = live_announcement(stream, session, watch_url, viewers=item.viewers)
+        message = channel.get_partial_message(item.message_id)
+        try:
+            await with_retries(
+                lambda: message.edit(embed=embed), what=f"show viewers of {stream.slug}"
+            )
+        except discord.HTTPException as error:
+            log.warning("could not update the viewer count on %s: %s", item.message_id, error)
+            return
+        await self._services.community.count_shown(item.session_id, item.guild_id, item.viewers)
+
     async def _summarise(self, event: StreamEvent) -> None:
         watch_url = self.watch_url(event.stream.slug)
+        audience = await self._services.live.audience(event.session.id)
+        minutes = (event.session.duration_seconds or 0) // 60 + 1
+        chart = viewers_chart(await self._services.live.viewer_samples(event.session.id), minutes)
         for announcement in await self._services.guilds.announcements(event.session.id):
             channel = self._bot.get_channel(announcement.channel_id)
             if not isinstance(channel, discord.TextChannel) or announcement.message_id is None:
                 continue
+            message = channel.get_partial_message(announcement.message_id)
+            embed = ended_announcement(event.stream, event.session, watch_url, audience, CHART_FILE)
             try:
-                await channel.get_partial_message(announcement.message_id).edit(
-                    embed=ended_announcement(event.stream, event.session, watch_url),
-                    view=link_view("Stream page", watch_url),
+                await with_retries(
+                    functools.partial(
+                        _edit_with_chart, message, embed, chart, link_view("Stream page", watch_url)
+                    ),
+                    what=f"summarise {event.stream.slug}",
                 )
             except discord.HTTPException as error:
                 log.warning(
                     "could not update the announcement %s: %s", announcement.message_id, error
                 )
+
+
+async def _edit_with_chart(
+    message: discord.PartialMessage, embed: discord.Embed, chart: bytes, view: discord.ui.View
+) -> None:
+    # A fresh File per attempt: a retried upload must not start from an exhausted stream.
+    await message.edit(
+        embed=embed, attachments=[discord.File(io.BytesIO(chart), CHART_FILE)], view=view
+    )

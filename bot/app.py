@@ -9,6 +9,7 @@ from aiohttp import web
 from discord.ext import commands
 
 from bot.announcer import Announcer
+from bot.live_alerts import LiveAlerts
 from bot.sidecar import start_web
 from bot.tip_views import TipButton
 from bot.tree import GoLiveTree
@@ -17,7 +18,15 @@ from core.services import Services
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.streams", "cogs.setup", "cogs.tips", "cogs.wallet", "cogs.credits")
+EXTENSIONS = (
+    "cogs.streams",
+    "cogs.setup",
+    "cogs.tips",
+    "cogs.wallet",
+    "cogs.credits",
+    "cogs.follows",
+    "cogs.stats",
+)
 
 
 class GoLiveBot(commands.Bot):
@@ -31,6 +40,7 @@ class GoLiveBot(commands.Bot):
         )
         self.services = services
         self.announcer = Announcer(self)
+        self.live_alerts = LiveAlerts(self)
         self._serve_web = serve_web
         self._web_runner: web.AppRunner | None = None
 
@@ -39,11 +49,15 @@ class GoLiveBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.services.streams.subscribe(self.announcer.on_stream_event)
+        self.services.streams.subscribe(self.live_alerts.on_stream_event)
+        self.live_alerts.start_ticking()
         if self._serve_web:
             self._web_runner = await start_web(self.services)
 
     async def close(self) -> None:
         self.services.streams.unsubscribe(self.announcer.on_stream_event)
+        self.services.streams.unsubscribe(self.live_alerts.on_stream_event)
+        await self.live_alerts.stop_ticking()
         if self._web_runner is not None:
             await self._web_runner.cleanup()
             self._web_runner = None

@@ -82,6 +82,7 @@ async def run(settings: Settings) -> int:
 
     async with open_services(settings) as services:
         await services.streams.reconcile_with_livekit()
+        await services.live.reconcile_once()
         bot = GoLiveBot(services, serve_web=True)
         async with bot:
             try:
@@ -99,13 +100,25 @@ async def run_web(settings: Settings) -> int:
 
     async with open_services(settings) as services:
         await services.streams.reconcile_with_livekit()
+        await services.live.reconcile_once()
         runner = await start_web(services)
         log.info("open %s/live in a browser", settings.public_url)
         try:
-            await asyncio.Event().wait()
+            await reconcile_forever(services)
         finally:
             await runner.cleanup()
     return 0
+
+
+async def reconcile_forever(services: Services) -> None:
+    """Without a bot, the sidecar still repairs counts and ends abandoned streams."""
+    interval = services.settings.reconcile_interval.total_seconds()
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await services.live.reconcile_once()
+        except Exception:
+            log.exception("reconciling with LiveKit failed; trying again in %ss", interval)
 
 
 async def migrate(settings: Settings) -> int:
@@ -141,6 +154,7 @@ async def check(settings: Settings) -> int:
     async with open_services(settings) as services:
         print("database      ok (migrations applied)")
         problems += await _check_livekit(services)
+        problems += await guild_problem_lines(services)
         problems += await _check_discord(settings)
     for problem in problems:
         print(f"PROBLEM       {problem}")
@@ -158,6 +172,15 @@ async def _check_livekit(services: Services) -> list[str]:
         ]
     print(f"livekit       ok ({services.settings.livekit_url}, {len(rooms)} room(s) open)")
     return []
+
+
+async def guild_problem_lines(services: Services) -> list[str]:
+    """Permissions the bot found missing in a server (kept until /setup is run again there)."""
+    return [
+        f"server {problem.guild_id} ({problem.what.replace('_', ' ')}, since "
+        f"{problem.noticed_at:%Y-%m-%d %H:%M} UTC): {problem.detail}"
+        for problem in await services.community.problems()
+    ]
 
 
 async def _check_discord(settings: Settings) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import discord
 
+from core.live_events import Audience
 from core.streams import Stream, StreamSession
 from core.timefmt import human_duration
 
@@ -33,7 +34,9 @@ def stream_card(stream: Stream, watch_url: str) -> discord.Embed:
     return embed
 
 
-def live_announcement(stream: Stream, session: StreamSession, watch_url: str) -> discord.Embed:
+def live_announcement(
+    stream: Stream, session: StreamSession, watch_url: str, viewers: int | None = None
+) -> discord.Embed:
     embed = discord.Embed(
         title=stream.title,
         description=stream.description[:300] or None,
@@ -44,11 +47,19 @@ def live_announcement(stream: Stream, session: StreamSession, watch_url: str) ->
     embed.set_author(name=f"🔴 {stream.owner_name} is live")
     if stream.location_name:
         embed.add_field(name="Location", value=stream.location_name)
+    if viewers is not None:
+        embed.add_field(name="Watching now", value=f"👀 {viewers}")
     embed.set_footer(text="Started")
     return embed
 
 
-def ended_announcement(stream: Stream, session: StreamSession, watch_url: str) -> discord.Embed:
+def ended_announcement(
+    stream: Stream,
+    session: StreamSession,
+    watch_url: str,
+    audience: Audience | None = None,
+    chart_file: str | None = None,
+) -> discord.Embed:
     duration = human_duration(session.duration_seconds or 0)
     embed = discord.Embed(
         title=stream.title,
@@ -58,5 +69,10 @@ def ended_announcement(stream: Stream, session: StreamSession, watch_url: str) -
         timestamp=session.ended_at,
     )
     embed.set_author(name=f"{stream.owner_name} was live")
+    if audience is not None:
+        embed.add_field(name="Peak viewers", value=str(audience.peak_viewers))
+        embed.add_field(name="Viewers", value=str(audience.unique_viewers))
+    if chart_file is not None:
+        embed.set_image(url=f"attachment://{chart_file}")
     embed.set_footer(text="Ended")
     return embed

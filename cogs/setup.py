@@ -44,9 +44,85 @@ class Setup(commands.GroupCog, group_name="setup"):
             return
         assert interaction.guild_id is not None  # noqa: S101 - guild_only
         await self.bot.services.guilds.set_announce_channel(interaction.guild_id, channel.id)
+        await self.bot.services.community.note_configured_by(
+            interaction.guild_id, interaction.user.id
+        )
+        await self.bot.services.community.clear_problem(interaction.guild_id, "announce")
         await interaction.followup.send(
             f"Go-live announcements will be posted in {channel.mention}.", ephemeral=True
         )
+
+    @app_commands.command(name="ping-role")
+    @app_commands.describe(role="Mentioned once in each go-live announcement")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def ping_role(self, interaction: Interaction, role: discord.Role) -> None:
+        """Choose a role that is pinged (once per stream) when someone goes live."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild = role.guild
+        problem = _unusable_role(role) or await self._cannot_ping(guild, role)
+        if problem:
+            await interaction.followup.send(f"{problem} Nothing was changed.", ephemeral=True)
+            return
+        community = self.bot.services.community
+        await community.set_ping_role(guild.id, role.id, by=interaction.user.id)
+        await community.clear_problem(guild.id, "ping_role")
+        await interaction.followup.send(
+            f"{role.mention} will be pinged once when a stream goes live; no other mention "
+            "in an announcement can ping anyone.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="live-role")
+    @app_commands.describe(role="Given to members while they are live, taken back when they end")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def live_role(self, interaction: Interaction, role: discord.Role) -> None:
+        """Choose a role that streamers wear while they are live."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild = role.guild
+        problem = _unusable_role(role) or _cannot_assign(guild, role)
+        if problem:
+            await interaction.followup.send(f"{problem} Nothing was changed.", ephemeral=True)
+            return
+        community = self.bot.services.community
+        await community.set_live_role(guild.id, role.id, by=interaction.user.id)
+        await community.clear_problem(guild.id, "live_role")
+        await interaction.followup.send(
+            f"Members get {role.mention} while they are live.", ephemeral=True
+        )
+
+    async def _cannot_ping(self, guild: discord.Guild, role: discord.Role) -> str | None:
+        if role.mentionable:
+            return None
+        channel_id = await self.bot.services.guilds.announce_channel(guild.id)
+        channel = guild.get_channel(channel_id) if channel_id else None
+        perms = channel.permissions_for(guild.me) if channel else guild.me.guild_permissions
+        if perms.mention_everyone:
+            return None
+        return (
+            f"I can't ping {role.mention}: make it mentionable (Server Settings → Roles → "
+            "Allow anyone to @mention this role), or give me **Mention @everyone, @here and "
+            "All Roles**."
+        )
+
+
+def _unusable_role(role: discord.Role) -> str | None:
+    if role.is_default():
+        return "@everyone can't be used here: pick or create a role for it."
+    if role.managed:
+        return f"{role.mention} belongs to an integration; pick a role of your own."
+    return None
+
+
+def _cannot_assign(guild: discord.Guild, role: discord.Role) -> str | None:
+    me = guild.me
+    if not me.guild_permissions.manage_roles:
+        return "I need the **Manage Roles** permission to hand out a live role."
+    if role >= me.top_role:
+        return (
+            f"I can't give {role.mention}: it is above my own role. Drag my role above it in "
+            "Server Settings → Roles."
+        )
+    return None
 
 
 async def setup(bot: GoLiveBot) -> None:

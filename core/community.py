@@ -161,6 +161,15 @@ class CommunityService:
             LiveRoleGrant(r["session_id"], r["guild_id"], r["user_id"], r["role_id"]) for r in rows
         ]
 
+    async def sessions_with_roles_to_take_back(self) -> list[int]:
+        """Ended sessions whose live role could not be taken back yet."""
+        rows = await self._db.fetch_all(
+            "SELECT DISTINCT r.session_id FROM live_roles r"
+            " JOIN stream_sessions s ON s.id = r.session_id"
+            " WHERE r.removed = 0 AND s.ended_at IS NOT NULL"
+        )
+        return [row["session_id"] for row in rows]
+
     async def mark_live_role_removed(self, grant: LiveRoleGrant) -> None:
         async with self._db.transaction() as tx:
             await tx.execute(

@@ -1,0 +1,208 @@
+"""Around a go-live, beyond the announcement: follower DMs, the live role, problems told to the
+admin, and the periodic tick (reconcile, viewer counts, catching up on what failed).
+
+Every Discord action that must happen once is claimed in the database first (a follower's DM
+per session, a live role per session and guild), so a retry, a flap or a restart never repeats
+it. Claims whose action failed are given back, and the tick tries them again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.delivery import send_once, with_retries
+from bot.embeds import LIVE_RED
+from bot.views import link_view
+from core.community import LiveRoleGrant
+from core.errors import GoLiveError
+from core.streams import StreamEvent
+
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
+
+log = logging.getLogger(__name__)
+
+
+class LiveAlerts:
+    def __init__(self, bot: GoLiveBot) -> None:
+        self._bot = bot
+        self._services = bot.services
+        self._background: set[asyncio.Task[None]] = set()
+        self._ticker: asyncio.Task[None] | None = None
+
+    # -- stream events -------------------------------------------------------------------------
+
+    async def on_stream_event(self, event: StreamEvent) -> None:
+        if event.kind == "live":
+            await self.give_live_roles(event)
+            # Many followers means many DMs: never make the streamer's command wait for them.
+            self._spawn(self.alert_followers(event))
+        elif event.kind == "ended":
+            await self.take_live_roles(event.session.id)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def alert_followers(self, event: StreamEvent) -> None:
+        follows = self._services.follows
+        watch_url = self._bot.watch_url(event.stream.slug)
+        embed = discord.Embed(
+            title=event.stream.title,
+            description=f"**{event.stream.owner_name}**, whom you follow, is live now.",
+            url=watch_url,
+            colour=LIVE_RED,
+            timestamp=event.session.started_at,
+        )
+        embed.set_footer(text="Turn these off with /notifications")
+        for user_id in await follows.followers_to_alert(event.session.id, event.stream.owner_id):
+            if not await follows.claim_alert(event.session.id, user_id):
+                continue
+            try:
+                user = self._bot.get_user(user_id) or await self._bot.fetch_user(user_id)
+                await send_once(
+                    await user.create_dm(),
+                    is_ours=lambda m: any(
+                        e.url == embed.url and e.timestamp == embed.timestamp for e in m.embeds
+                    ),
+                    what=f"DM a follower of {event.stream.slug}",
+                    embed=embed,
+                    view=link_view("Watch", watch_url, "▶️"),
+                )
+            except discord.Forbidden:
+                # DMs closed, or no shared server: asking again won't help. Keep the claim.
+                log.info("follower %s does not accept DMs", user_id)
+            except discord.HTTPException as error:
+                log.warning("could not DM follower %s: %s", user_id, error)
+                await follows.release_alert(event.session.id, user_id)
+                continue
+            await follows.record_alert_sent(event.session.id, user_id)
+
+    # -- the live role -------------------------------------------------------------------------
+
+    async def give_live_roles(self, event: StreamEvent) -> None:
+        for settings in await self._services.community.guilds_with_live_role():
+            guild = self._bot.get_guild(settings.guild_id)
+            role = (
+                guild.get_role(settings.live_role_id) if guild and settings.live_role_id else None
+            )
+            if guild is None or role is None:
+                continue
+            grant = LiveRoleGrant(event.session.id, guild.id, event.stream.owner_id, role.id)
+            if not await self._services.community.claim_live_role(grant):
+                continue
+            try:
+                member = guild.get_member(grant.user_id) or await guild.fetch_member(grant.user_id)
+                await with_retries(
+                    functools.partial(member.add_roles, role, reason="live on golive"),
+                    what="give the live role",
+                )
+            except discord.NotFound:
+                await self._services.community.release_live_role(grant)  # not in this guild
+            except discord.HTTPException as error:
+                await self._services.community.release_live_role(grant)
+                if isinstance(error, discord.Forbidden):
+                    await self.report_problem(
+                        guild,
+                        "live_role",
+                        f"I can't give the live role {role.mention}: I need **Manage Roles**, and "
+                        "my own role must be above it in Server Settings → Roles.",
+                    )
+                else:
+                    log.warning("could not give the live role in %s: %s", guild.id, error)
+
+    async def take_live_roles(self, session_id: int) -> None:
+        for grant in await self._services.community.live_roles_to_remove(session_id):
+            guild = self._bot.get_guild(grant.guild_id)
+            if guild is None:
+                continue
+            try:
+                await with_retries(
+                    functools.partial(
+                        self._bot.http.remove_role,
+                        guild.id,
+                        grant.user_id,
+                        grant.role_id,
+                        reason="stream ended",
+                    ),
+                    what="take the live role back",
+                )
+            except discord.NotFound:
+                pass  # the member or the role is gone: nothing left to take back
+            except discord.HTTPException as error:
+                log.warning("could not take the live role back in %s: %s", guild.id, error)
+                continue  # the tick tries again
+            await self._services.community.mark_live_role_removed(grant)
+
+    # -- problems ------------------------------------------------------------------------------
+
+    async def report_problem(self, guild: discord.Guild, what: str, detail: str) -> None:
+        """Remember a problem for `golive check` and tell whoever set golive up here, once."""
+        community = self._services.community
+        if not await community.report_problem(guild.id, what, detail):
+            return
+        admin_id = (await community.roles(guild.id)).configured_by
+        if admin_id is None:
+            return
+        try:
+            admin = self._bot.get_user(admin_id) or await self._bot.fetch_user(admin_id)
+            await admin.send(
+                f"golive has a problem in **{guild.name}**: {detail}",
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+        except discord.HTTPException as error:
+            log.warning("could not tell the admin of %s about %s: %s", guild.id, what, error)
+
+    # -- the tick ------------------------------------------------------------------------------
+
+    def start_ticking(self) -> None:
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.create_task(self._tick_forever(), name="golive-live-tick")
+
+    async def stop_ticking(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+
+    async def _tick_forever(self) -> None:
+        interval = self._services.settings.reconcile_interval.total_seconds()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("live tick failed; trying again in %ss", interval)
+
+    async def tick(self) -> None:
+        """Repair counts and states from LiveKit, end abandoned streams, refresh what members see."""
+        await self._services.live.reconcile_once()
+        for item in await self._services.community.counts_to_show():
+            await self._bot.announcer.show_viewer_count(item)
+        await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        """Retry what failed earlier: announcements, follower DMs, live roles to take back."""
+        services = self._services
+        channels = await services.guilds.announce_channels()
+        for stream in await services.streams.list_live(limit=1_000_000):
+            session = await services.streams.current_session(stream.id)
+            if session is None:
+                continue
+            event = StreamEvent("live", stream, session)
+            for guild_id, channel_id in channels.items():
+                channel = self._bot.get_channel(channel_id)
+                if isinstance(channel, discord.TextChannel) and channel.guild.id == guild_id:
+                    try:
+                        await self._bot.announcer.announce_in(channel, event)
+                    except GoLiveError:
+                        log.warning("catch-up announcement of %s failed", stream.slug)
+            await self.alert_followers(event)
+        for session_id in await services.community.sessions_with_roles_to_take_back():
+            await self.take_live_roles(session_id)

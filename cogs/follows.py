@@ -1,0 +1,97 @@
+"""/follow, /unfollow, /following, /notifications: hear when the streamers you like go live."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import GoLiveBot
+from bot.embeds import GOLIVE_PURPLE
+
+Interaction = discord.Interaction[GoLiveBot]
+
+FOLLOWING_SHOWN = 25
+
+
+class Follows(commands.Cog):
+    """Following streamers and go-live DMs."""
+
+    def __init__(self, bot: GoLiveBot) -> None:
+        self.bot = bot
+        self.follows = bot.services.follows
+
+    @app_commands.command(name="follow")
+    @app_commands.describe(member="The streamer you want to hear from when they go live")
+    async def follow(self, interaction: Interaction, member: discord.User) -> None:
+        """Follow a streamer: golive sends you a DM when they go live."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        stream, added = await self.follows.follow(interaction.user.id, member.id)
+        if not added:
+            text = f"You already follow **{stream.owner_name}**."
+        elif await self.follows.dms_enabled(interaction.user.id):
+            text = f"You follow **{stream.owner_name}** now: I'll DM you when they go live."
+        else:
+            text = (
+                f"You follow **{stream.owner_name}** now. Your go-live DMs are off; "
+                "turn them on with `/notifications on`."
+            )
+        await interaction.followup.send(text, ephemeral=True)
+
+    @app_commands.command(name="unfollow")
+    @app_commands.describe(member="The streamer you no longer want DMs about")
+    async def unfollow(self, interaction: Interaction, member: discord.User) -> None:
+        """Stop following a streamer."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        removed = await self.follows.unfollow(interaction.user.id, member.id)
+        await interaction.followup.send(
+            f"You no longer follow **{member.display_name}**."
+            if removed
+            else f"You weren't following **{member.display_name}**.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="following")
+    async def following(self, interaction: Interaction) -> None:
+        """The streamers you follow, and who of them is live now."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        streams = await self.follows.following(interaction.user.id)
+        if not streams:
+            await interaction.followup.send(
+                "You don't follow anyone yet. Try `/follow` with a streamer's name.",
+                ephemeral=True,
+            )
+            return
+        lines = [
+            f"{'🔴' if s.active else '⚫'} [{s.owner_name}]({self.bot.watch_url(s.slug)}) · {s.title}"
+            for s in streams[:FOLLOWING_SHOWN]
+        ]
+        if len(streams) > FOLLOWING_SHOWN:
+            lines.append(f"… and {len(streams) - FOLLOWING_SHOWN} more")
+        embed = discord.Embed(
+            title=f"You follow {len(streams)} streamer{'s' if len(streams) != 1 else ''}",
+            description="\n".join(lines),
+            colour=GOLIVE_PURPLE,
+        )
+        dms = await self.follows.dms_enabled(interaction.user.id)
+        embed.set_footer(text=f"Go-live DMs are {'on' if dms else 'off'} · /notifications")
+        await interaction.followup.send(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="notifications")
+    @app_commands.describe(dms="Whether golive DMs you when someone you follow goes live")
+    async def notifications(self, interaction: Interaction, dms: Literal["on", "off"]) -> None:
+        """Turn go-live DMs from streamers you follow on or off."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.follows.set_dms(interaction.user.id, dms == "on")
+        await interaction.followup.send(
+            "Go-live DMs are on."
+            if dms == "on"
+            else "Go-live DMs are off. You still follow everyone; `/following` shows who is live.",
+            ephemeral=True,
+        )
+
+
+async def setup(bot: GoLiveBot) -> None:
+    await bot.add_cog(Follows(bot))

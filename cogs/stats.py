@@ -1,0 +1,76 @@
+"""/stats: a streamer's numbers, and the community's most active streamers."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import GoLiveBot
+from bot.embeds import GOLIVE_PURPLE
+from core.stats import StreamerStats
+from core.timefmt import human_duration
+
+Interaction = discord.Interaction[GoLiveBot]
+
+TOP_SHOWN = 10
+
+
+class Stats(commands.GroupCog, group_name="stats"):
+    """Streaming statistics."""
+
+    def __init__(self, bot: GoLiveBot) -> None:
+        self.bot = bot
+        self.stats = bot.services.stats
+        super().__init__()
+
+    @app_commands.command(name="member")
+    @app_commands.describe(member="Whose numbers to show (yours if left empty)")
+    async def member(self, interaction: Interaction, member: discord.User | None = None) -> None:
+        """A streamer's streams, hours live, viewers and followers."""
+        await interaction.response.defer(thinking=True)
+        who = member or interaction.user
+        stats = await self.stats.for_member(who.id)
+        if stats is None:
+            mine = who.id == interaction.user.id
+            await interaction.followup.send(
+                "You have no stream page yet. Create one with `/stream create`."
+                if mine
+                else f"{who.display_name} has no stream page yet."
+            )
+            return
+        await interaction.followup.send(embed=member_card(stats))
+
+    @app_commands.command(name="top")
+    async def top(self, interaction: Interaction) -> None:
+        """The community's streamers with the most hours live."""
+        await interaction.response.defer(thinking=True)
+        top = await self.stats.top(TOP_SHOWN)
+        if not top:
+            await interaction.followup.send(
+                "Nobody has streamed yet. Be the first: `/stream golive`."
+            )
+            return
+        lines = [
+            f"**{rank}.** {s.owner_name} · {human_duration(s.seconds_live)} live · "
+            f"peak {s.peak_viewers} · {s.followers} follower{'s' if s.followers != 1 else ''}"
+            for rank, s in enumerate(top, start=1)
+        ]
+        embed = discord.Embed(
+            title="Top streamers", description="\n".join(lines), colour=GOLIVE_PURPLE
+        )
+        await interaction.followup.send(embed=embed)
+
+
+def member_card(stats: StreamerStats) -> discord.Embed:
+    embed = discord.Embed(title=f"{stats.owner_name}'s streams", colour=GOLIVE_PURPLE)
+    embed.add_field(name="Streams", value=str(stats.streams))
+    embed.add_field(name="Time live", value=human_duration(stats.seconds_live))
+    embed.add_field(name="Average viewers", value=f"{stats.average_viewers:.1f}")
+    embed.add_field(name="Peak viewers", value=str(stats.peak_viewers))
+    embed.add_field(name="Followers", value=str(stats.followers))
+    return embed
+
+
+async def setup(bot: GoLiveBot) -> None:
+    await bot.add_cog(Stats(bot))
