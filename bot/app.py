@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.announcer import Announcer
 from bot.live_alerts import LiveAlerts
+from bot.search_views import SearchPageButton
 from bot.sidecar import start_web
 from bot.tip_views import TipButton
 from bot.tree import GoLiveTree
@@ -45,7 +46,7 @@ class GoLiveBot(commands.Bot):
         self._web_runner: web.AppRunner | None = None
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(WatchButton, TipButton)
+        self.add_dynamic_items(WatchButton, TipButton, SearchPageButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.services.streams.subscribe(self.announcer.on_stream_event)

@@ -10,8 +10,11 @@ from discord.ext import commands
 
 from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE, stream_card
+from bot.search_views import NAME_MAX, StreamSearch, city_choices, name_choices, render
 from bot.tree import reply_with_error
 from bot.views import identity_of, link_view
+from core.errors import InvalidInput
+from core.places import City
 from core.streams import DESCRIPTION_MAX, TITLE_MAX, Stream, StreamDraft
 from core.timefmt import human_duration
 
@@ -36,9 +39,10 @@ class StreamPageModal(discord.ui.Modal):
         custom_id="stream:description",
     )
 
-    def __init__(self, existing: Stream | None) -> None:
+    def __init__(self, existing: Stream | None, city: City | None = None) -> None:
         super().__init__(title="Edit your stream page" if existing else "Create your stream page")
         self.existing = existing
+        self.city = city  # chosen in the command's `city` option; None keeps the current place
         if existing is not None:
             self.title_input.default = existing.title
             self.description_input.default = existing.description
@@ -46,12 +50,17 @@ class StreamPageModal(discord.ui.Modal):
     async def on_submit(self, interaction: Interaction) -> None:  # type: ignore[override]
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot, user = interaction.client, interaction.user
+        place: tuple[str | None, float | None, float | None] = (None, None, None)
+        if self.city is not None:
+            place = (self.city.label, self.city.latitude, self.city.longitude)
+        elif self.existing is not None:
+            place = (self.existing.location_name, self.existing.latitude, self.existing.longitude)
         draft = StreamDraft(
             title=self.title_input.value,
             description=self.description_input.value,
-            location_name=self.existing.location_name if self.existing else None,
-            latitude=self.existing.latitude if self.existing else None,
-            longitude=self.existing.longitude if self.existing else None,
+            location_name=place[0],
+            latitude=place[1],
+            longitude=place[2],
         )
         if self.existing is None:
             stream = await bot.services.streams.create(
@@ -80,20 +89,60 @@ class Streams(commands.GroupCog, group_name="stream"):
         super().__init__()
 
     @app_commands.command(name="create")
-    async def create(self, interaction: Interaction) -> None:
+    @app_commands.describe(city="The city you stream from, so people nearby find you (optional)")
+    @app_commands.autocomplete(city=city_choices)
+    async def create(self, interaction: Interaction, city: str | None = None) -> None:
         """Create your stream page: a title and a description people see before they watch."""
         if await self.services.streams.find_by_owner(interaction.user.id) is not None:
             await interaction.response.send_message(
                 "You already have a stream page. Change it with `/stream edit`.", ephemeral=True
             )
             return
-        await interaction.response.send_modal(StreamPageModal(existing=None))
+        place = await self.services.places.resolve(city) if city else None
+        await interaction.response.send_modal(StreamPageModal(existing=None, city=place))
 
     @app_commands.command(name="edit")
-    async def edit(self, interaction: Interaction) -> None:
-        """Change the title or description of your stream page."""
+    @app_commands.describe(city="Move your stream page to another city (left empty: unchanged)")
+    @app_commands.autocomplete(city=city_choices)
+    async def edit(self, interaction: Interaction, city: str | None = None) -> None:
+        """Change the title, description or city of your stream page."""
         stream = await self.services.streams.get_by_owner(interaction.user.id)
-        await interaction.response.send_modal(StreamPageModal(existing=stream))
+        place = await self.services.places.resolve(city) if city else None
+        await interaction.response.send_modal(StreamPageModal(existing=stream, city=place))
+
+    @app_commands.command(name="search")
+    @app_commands.describe(
+        user="A streamer's username or display name (the start is enough)",
+        near="A city: streams nearest to it come first",
+        within_km="With near: only streams this close to the city",
+        include_offline="Also list stream pages that are not live right now",
+    )
+    @app_commands.autocomplete(user=name_choices, near=city_choices)
+    async def search(
+        self,
+        interaction: Interaction,
+        user: app_commands.Range[str, 1, NAME_MAX] | None = None,
+        near: str | None = None,
+        within_km: app_commands.Range[int, 1, 20000] | None = None,
+        include_offline: bool = False,
+    ) -> None:
+        """Find live streams by a streamer's name or near a city."""
+        if (user is None) == (near is None):
+            raise InvalidInput("Search with `user:` (a name) or `near:` (a city), one of the two.")
+        if within_km is not None and near is None:
+            raise InvalidInput("`within_km` goes with `near:` (a city).")
+        # Resolved before deferring: an unknown city is then answered privately, not in public.
+        city = await self.services.places.resolve(near) if near else None
+        search = StreamSearch(
+            searcher_id=interaction.user.id,
+            kind="near" if city else "user",
+            text=str(city.id) if city else (user or "").strip(),
+            include_offline=include_offline,
+            within_km=within_km,
+        )
+        await interaction.response.defer(thinking=True)
+        embed, view = await render(self.bot, search, page=1)
+        await interaction.followup.send(embed=embed, view=view)
 
     @app_commands.command(name="golive")
     async def golive(self, interaction: Interaction) -> None:

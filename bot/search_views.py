@@ -1,0 +1,228 @@
+"""What /stream search shows: an embed of 8 streams, Watch buttons and ◀ ▶ page buttons.
+
+The page buttons carry the whole search in their custom_id (who searched, what, which page), so
+they keep working after a restart and need no memory; only the member who searched may use them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import discord
+from discord import app_commands
+
+from bot.embeds import GOLIVE_PURPLE
+from bot.tree import reply_with_error
+from bot.views import WatchButton
+from core.places import City
+from core.search import PAGE_SIZE, SearchHit, SearchPage
+
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction["GoLiveBot"]
+NAME_MAX = 32  # Discord names are at most 32 characters; keeps the custom_id under 100
+NOT_YOURS = "Only the member who searched can turn these pages. Run `/stream search` for your own."
+
+
+@dataclass(frozen=True)
+class StreamSearch:
+    """One search as a member asked for it: by name (`user`) or near a city (`near`)."""
+
+    searcher_id: int
+    kind: Literal["user", "near"]
+    text: str  # the name typed, or the city's GeoNames id
+    include_offline: bool = False
+    within_km: int | None = None
+
+    def custom_id(self, page: int) -> str:
+        kind = "u" if self.kind == "user" else "n"
+        return (
+            f"golive:search:{self.searcher_id}:{page}:{kind}:{int(self.include_offline)}"
+            f":{self.within_km or 0}:{self.text}"
+        )
+
+
+async def city_choices(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete for a `city`/`near` option: the biggest cities starting with what was typed."""
+    cities = await interaction.client.services.places.suggest(current)
+    return [app_commands.Choice(name=city.label[:100], value=str(city.id)) for city in cities]
+
+
+async def name_choices(interaction: Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete for the `user` option: live streamers whose name starts like what was typed."""
+    streams = await interaction.client.services.search.suggest_names(current[:NAME_MAX])
+    return [
+        app_commands.Choice(name=f"{stream.owner_name} ({stream.slug})"[:100], value=stream.slug)
+        for stream in streams
+    ]
+
+
+async def render(
+    bot: GoLiveBot, search: StreamSearch, page: int
+) -> tuple[discord.Embed, discord.ui.View]:
+    """Run the search for `page` (moved back to the last page if the results shrank)."""
+    found, city = await _run(bot, search, page)
+    if found.total_pages and page > found.total_pages:
+        found, city = await _run(bot, search, found.total_pages)
+    return _embed(bot, search, found, city), _view(search, found)
+
+
+async def _run(bot: GoLiveBot, search: StreamSearch, page: int) -> tuple[SearchPage, City | None]:
+    services = bot.services
+    if search.kind == "user":
+        found = await services.search.by_name(
+            search.text, page=page, limit=PAGE_SIZE, include_offline=search.include_offline
+        )
+        return found, None
+    city = await services.places.resolve(search.text)
+    found = await services.search.near(
+        city.latitude,
+        city.longitude,
+        page=page,
+        limit=PAGE_SIZE,
+        include_offline=search.include_offline,
+        radius_km=search.within_km,
+    )
+    return found, city
+
+
+def _embed(
+    bot: GoLiveBot, search: StreamSearch, found: SearchPage, city: City | None
+) -> discord.Embed:
+    which = "Streams" if search.include_offline else "Live streams"
+    if city is not None:
+        where = f" within {search.within_km} km of" if search.within_km else " near"
+        title = f"{which}{where} {city.label}"
+    else:
+        title = f"{which} matching “{search.text}”"
+    embed = discord.Embed(title=title[:256], colour=GOLIVE_PURPLE)
+    if not found.hits:
+        embed.description = _nothing_found(search)
+        return embed
+    offset = (found.page - 1) * found.limit
+    embed.description = "\n".join(
+        _line(bot, offset + number, hit) for number, hit in enumerate(found.hits, start=1)
+    )
+    plural = "stream" if found.total == 1 else "streams"
+    embed.set_footer(text=f"Page {found.page} of {found.total_pages} · {found.total} {plural}")
+    return embed
+
+
+def _line(bot: GoLiveBot, number: int, hit: SearchHit) -> str:
+    stream = hit.stream
+    title = discord.utils.escape_markdown(stream.title)
+    parts = [f"**{number}. [{title}]({bot.watch_url(stream.slug)})**"]
+    parts.append(discord.utils.escape_markdown(stream.owner_name))
+    if stream.location_name:
+        place = discord.utils.escape_markdown(stream.location_name)
+        if hit.distance_km is not None:
+            place += f" · {_distance(hit.distance_km)}"
+        parts.append(place)
+    if stream.active and stream.live_since:
+        parts.append(f"🔴 live {discord.utils.format_dt(stream.live_since, 'R')}")
+    elif not stream.active:
+        parts.append("offline")
+    return " — ".join(parts[:2]) + "".join(f" · {part}" for part in parts[2:])
+
+
+def _distance(km: float) -> str:
+    return f"{km:.1f} km" if km < 100 else f"{km:,.0f} km"
+
+
+def _nothing_found(search: StreamSearch) -> str:
+    offline_hint = "" if search.include_offline else " or add `include_offline: True`"
+    if search.kind == "user":
+        return (
+            f"Nobody live matches “{search.text}”. Try fewer letters{offline_hint}."
+            if not search.include_offline
+            else f"No stream page matches “{search.text}”. Try fewer letters."
+        )
+    if search.within_km:
+        return (
+            f"Nobody is live within {search.within_km} km. Widen the search with a larger "
+            f"`within_km`, or leave it out to see the nearest anywhere{offline_hint}."
+        )
+    return f"No stream has been placed on the map yet. Search by name with `user:`{offline_hint}."
+
+
+def _view(search: StreamSearch, found: SearchPage) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for number, hit in enumerate(found.hits, start=1):
+        watch = WatchButton(hit.stream.id)
+        offset = (found.page - 1) * found.limit
+        watch.item.label = f"{offset + number}. {hit.stream.owner_name}"[:80]
+        watch.item.row = 0 if number <= 4 else 1
+        view.add_item(watch)
+    if found.total_pages > 1:
+        view.add_item(SearchPageButton(search, found.page - 1, "◀", disabled=found.page <= 1))
+        view.add_item(
+            discord.ui.Button(
+                label=f"{found.page} / {found.total_pages}",
+                disabled=True,
+                custom_id="golive:search-position",
+                row=2,
+            )
+        )
+        view.add_item(
+            SearchPageButton(search, found.page + 1, "▶", disabled=found.page >= found.total_pages)
+        )
+    return view
+
+
+class SearchPageButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=(
+        r"golive:search:(?P<searcher>\d+):(?P<page>\d+):(?P<kind>[un]):(?P<offline>[01])"
+        r":(?P<within>\d+):(?P<text>.*)"
+    ),
+):
+    """◀ or ▶ under search results: shows another page, for the member who searched only."""
+
+    def __init__(
+        self, search: StreamSearch, page: int, emoji: str = "▶", *, disabled: bool = False
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                emoji=emoji,
+                style=discord.ButtonStyle.secondary,
+                custom_id=search.custom_id(page),
+                disabled=disabled,
+                row=2,
+            )
+        )
+        self.search = search
+        self.page = page
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> SearchPageButton:
+        search = StreamSearch(
+            searcher_id=int(match["searcher"]),
+            kind="user" if match["kind"] == "u" else "near",
+            text=match["text"],
+            include_offline=match["offline"] == "1",
+            within_km=int(match["within"]) or None,
+        )
+        return cls(search, int(match["page"]))
+
+    async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
+        # Component errors bypass the command tree's handler; route them to the same explanation.
+        try:
+            await self._turn_page(interaction)
+        except Exception as error:
+            await reply_with_error(interaction, error)
+
+    async def _turn_page(self, interaction: Interaction) -> None:
+        if interaction.user.id != self.search.searcher_id:
+            await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+            return
+        await interaction.response.defer()
+        embed, view = await render(interaction.client, self.search, max(1, self.page))
+        await interaction.edit_original_response(embed=embed, view=view)
