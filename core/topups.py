@@ -143,7 +143,7 @@ class TopupService:
             raise BadSignature(str(error)) from error
         if event.type not in CREDITING_EVENTS:
             return "ignored"
-        session: Any = event.data.object
+        session: dict[str, Any] = event.data.object.to_dict()
         if session.get("payment_status") != "paid":
             # e.g. a bank transfer still pending: async_payment_succeeded will follow.
             return "ignored"
