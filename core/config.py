@@ -101,6 +101,9 @@ def _url(*schemes: str) -> Callable[[Any], str]:
 
 def _int_between(low: int, high: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
+        # TOML floats (8080.5, inf, nan) must not be truncated into a port, nor crash int().
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError("must be a whole number")
         try:
             number = int(value)
         except (TypeError, ValueError):

@@ -48,6 +48,9 @@ def text_field(body: dict[str, Any], name: str, *, required: bool = True, defaul
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput(f"'{name}' contains characters that are not valid Unicode.") from None
+    if "\x00" in value:
+        # SQLite's length() stops at a NUL, so it would slip past (or trip) the length CHECKs.
+        raise InvalidInput(f"'{name}' must not contain NUL characters.")
     return value
 
 
