@@ -86,6 +86,9 @@ class StreamDraft:
                 f"The title can be at most {TITLE_MAX} characters (it has {len(title)})."
             )
         description = self.description.strip()
+        if "\x00" in title or "\x00" in description:
+            # SQLite's length() stops at a NUL: it would slip past the length CHECKs.
+            raise InvalidInput("The title and description can't contain NUL characters.")
         if len(description) > DESCRIPTION_MAX:
             raise InvalidInput(
                 f"The description can be at most {DESCRIPTION_MAX} characters (it has {len(description)})."
@@ -411,17 +414,18 @@ class StreamService:
                 )
 
 
+# Slugs that would shadow fixed routes under /api/live/ and /live/.
+RESERVED_SLUGS = frozenset({"token", "create", "toggle-active", "search", "static", "api"})
+
+
 async def _free_slug(tx: Transaction, wanted: str) -> str:
     slug, suffix = wanted, 1
-    while await tx.fetch_one("SELECT 1 FROM streams WHERE slug = ?", (slug,)):
+    while slug in RESERVED_SLUGS or await tx.fetch_one(
+        "SELECT 1 FROM streams WHERE slug = ?", (slug,)
+    ):
         suffix += 1
         slug = f"{wanted[:28]}-{suffix}"
     return slug
-
-
-def stream_from_row(row: aiosqlite.Row) -> Stream:
-    """A `streams` row (SELECT *) as a Stream; for other core modules that read the table."""
-    return _stream(row)
 
 
 def stream_from_row(row: aiosqlite.Row) -> Stream:

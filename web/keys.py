@@ -11,7 +11,8 @@ SERVICES = web.AppKey("services", Services)
 CSP = web.AppKey("csp", str)
 
 SESSION_COOKIE = "golive_session"
-IDENTITY = "golive.identity"  # request key: the signed-in Identity or None
+# The signed-in member, or None.
+IDENTITY: web.RequestKey[Identity | None] = web.RequestKey("identity")
 
 
 def identity_of(request: web.Request) -> Identity | None:

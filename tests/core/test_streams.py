@@ -215,3 +215,13 @@ async def test_a_hung_livekit_fails_within_the_timeout(
     with pytest.raises(LiveKitUnavailable, match="can't be reached"):
         await services.streams.go_live(1)
     assert not (await services.streams.get_by_owner(1)).active
+
+
+async def test_usernames_that_shadow_api_routes_get_a_suffix(services: Services) -> None:
+    await services.streams.create(owner_id=7, username="token", display_name="T", draft=StreamDraft("t"))
+    assert (await services.streams.get_by_owner(7)).slug == "token-2"
+
+
+def test_nul_characters_are_refused() -> None:
+    with pytest.raises(InvalidInput, match="NUL"):
+        StreamDraft("bad\x00title")
