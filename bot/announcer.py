@@ -75,6 +75,7 @@ class Announcer:
                 return problem
             return f"Discord didn't accept the announcement in {channel.mention}; it is not posted."
         await guilds.record_announcement(event.session.id, channel.guild.id, message.id)
+        await self._bot.chat_bridge.open_thread(message, event)
         return None
 
     def _is_announcement(self, message: discord.Message, embed: discord.Embed) -> bool:

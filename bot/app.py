@@ -9,7 +9,10 @@ from aiohttp import web
 from discord.ext import commands
 
 from bot.announcer import Announcer
+from bot.chat_bridge import ChatBridge
 from bot.live_alerts import LiveAlerts
+from bot.moderators import ModeratorRegistry
+from bot.report_views import ReportButton
 from bot.search_views import SearchPageButton
 from bot.sidecar import start_web
 from bot.tip_views import TipButton
@@ -27,29 +30,44 @@ EXTENSIONS = (
     "cogs.credits",
     "cogs.follows",
     "cogs.stats",
+    "cogs.chat",
+    "cogs.moderation",
 )
+
+
+def golive_intents() -> discord.Intents:
+    intents = discord.Intents.default()
+    # Privileged: read what members write in stream chat threads (enable it in the Developer
+    # Portal, Bot → Privileged Gateway Intents → Message Content).
+    intents.message_content = True
+    return intents
 
 
 class GoLiveBot(commands.Bot):
     def __init__(self, services: Services, *, serve_web: bool = False) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
-            intents=discord.Intents.default(),
+            intents=golive_intents(),
             tree_cls=GoLiveTree,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
         )
         self.services = services
         self.announcer = Announcer(self)
+        self.chat_bridge = ChatBridge(self)
+        self.moderators = ModeratorRegistry(self)
         self.live_alerts = LiveAlerts(self)
         self._serve_web = serve_web
         self._web_runner: web.AppRunner | None = None
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(WatchButton, TipButton, SearchPageButton)
+        self.add_dynamic_items(ReportButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.services.streams.subscribe(self.announcer.on_stream_event)
+        self.services.streams.subscribe(self.chat_bridge.on_stream_event)
+        self.services.chat.subscribe(self.chat_bridge.on_chat_event)
         self.services.streams.subscribe(self.live_alerts.on_stream_event)
         self.live_alerts.start_ticking()
         if self._serve_web:
@@ -57,6 +75,8 @@ class GoLiveBot(commands.Bot):
 
     async def close(self) -> None:
         self.services.streams.unsubscribe(self.announcer.on_stream_event)
+        self.services.streams.unsubscribe(self.chat_bridge.on_stream_event)
+        self.services.chat.unsubscribe(self.chat_bridge.on_chat_event)
         self.services.streams.unsubscribe(self.live_alerts.on_stream_event)
         await self.live_alerts.stop_ticking()
         if self._web_runner is not None:

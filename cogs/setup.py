@@ -90,6 +90,44 @@ class Setup(commands.GroupCog, group_name="setup"):
             f"Members get {role.mention} while they are live.", ephemeral=True
         )
 
+    @app_commands.command(name="mod-log")
+    @app_commands.describe(channel="Where reports and moderator actions are posted")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def mod_log(self, interaction: Interaction, channel: discord.TextChannel) -> None:
+        """Choose the private channel where /report lands and moderator actions are logged."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        missing = [
+            name.replace("_", " ").title()
+            for name in ANNOUNCE_NEEDS
+            if not getattr(channel.permissions_for(channel.guild.me), name)
+        ]
+        if missing:
+            await interaction.followup.send(
+                f"I can't post in {channel.mention} yet: I need **{', '.join(missing)}** there. "
+                "Nothing was changed.",
+                ephemeral=True,
+            )
+            return
+        assert interaction.guild_id is not None  # noqa: S101 - guild_only
+        await self.bot.services.moderation.set_mod_log_channel(interaction.guild_id, channel.id)
+        await interaction.followup.send(
+            f"Reports and moderator actions will be posted in {channel.mention}. "
+            "Keep it visible to moderators only.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="mod-role")
+    @app_commands.describe(role="Members with this role may use /mod and hide chat messages")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def mod_role(self, interaction: Interaction, role: discord.Role) -> None:
+        """Let a role moderate golive (besides Manage Server and Moderate Members)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        assert interaction.guild_id is not None  # noqa: S101 - guild_only
+        await self.bot.services.moderation.set_moderator_role(interaction.guild_id, role.id)
+        await interaction.followup.send(
+            f"Members with {role.mention} can now moderate streams and chat.", ephemeral=True
+        )
+
     async def _cannot_ping(self, guild: discord.Guild, role: discord.Role) -> str | None:
         if role.mentionable:
             return None

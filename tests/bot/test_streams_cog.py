@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import discord
+
 from core.errors import Conflict, LiveKitUnavailable, NotFound
 from core.services import Services
 from tests.bot.conftest import World
@@ -16,6 +18,12 @@ def buttons(message: Any) -> list[dict[str, Any]]:
         if isinstance(message.components[0], dict)
         else [c.to_dict() for row in message.components for c in row.children]
     )
+
+
+def posts(channel: Any) -> list[Any]:
+    """A channel's messages without "started a thread" notices (each announcement opens a chat
+    thread; SimCord adds such a notice to the parent channel)."""
+    return [m for m in channel.history() if m.type is not discord.MessageType.thread_created]
 
 
 def domain_errors(world: World) -> list[type[BaseException]]:
@@ -86,7 +94,7 @@ async def test_golive_announces_in_the_announcement_channel_and_hands_a_private_
 
     stream = await services.streams.get_by_owner(world.alice.id)
     assert stream.room_name in livekit.rooms
-    [announcement] = world.announcements.history()
+    [announcement] = posts(world.announcements)
     assert announcement.embeds[0].author.name == "🔴 Alice is live"
     assert announcement.embeds[0].url == "http://golive.test/live/alice"
     labels = [b.label for row in announcement.components for b in row.children]
@@ -97,14 +105,14 @@ async def test_golive_announces_in_the_announcement_channel_and_hands_a_private_
 async def test_golive_in_a_guild_without_setup_announces_where_it_was_typed(world: World) -> None:
     await create_page(world, world.alice)
     await world.alice.slash(world.general, "stream golive")
-    [announcement] = world.general.history()
+    [announcement] = posts(world.general)
     assert announcement.embeds[0].title == "Painting live"
 
 
 async def test_watch_button_gives_the_clicker_a_personal_one_time_link(world: World) -> None:
     await create_page(world, world.alice)
     await world.alice.slash(world.general, "stream golive")
-    announcement = world.general.last_message
+    announcement = posts(world.general)[-1]
     clicked = await world.bob.click(announcement, label="Watch")
     assert clicked.ephemeral and "Alice** is live now" in clicked.response.content
     [open_button] = buttons(clicked.response)
@@ -114,7 +122,7 @@ async def test_watch_button_gives_the_clicker_a_personal_one_time_link(world: Wo
 async def test_watch_button_survives_a_bot_restart(world: World, make_bot: Any) -> None:
     await create_page(world, world.alice)
     await world.alice.slash(world.general, "stream golive")
-    announcement = world.general.last_message
+    announcement = posts(world.general)[-1]
     await world.env.restart_bot(make_bot())
     clicked = await world.bob.click(announcement, label="Watch")
     assert "is live now" in clicked.response.content
@@ -128,7 +136,7 @@ async def test_end_edits_the_announcement_into_a_summary(
     clock.advance(72 * 60)
     ended = await world.alice.slash(world.general, "stream end")
     assert ended.ephemeral and "1h 12m" in ended.response.content
-    [announcement] = world.general.history()
+    [announcement] = posts(world.general)
     assert announcement.embeds[0].description == "Alice was live for **1h 12m**."
     assert [b.label for row in announcement.components for b in row.children] == ["Stream page"]
     assert not (await services.streams.get_by_owner(world.alice.id)).active

@@ -1,0 +1,202 @@
+"""The Discord half of the chat: a thread per announcement, and copies of web messages in it.
+
+When a stream goes live, each announcement gets a thread. Messages written on the watch page are
+posted into the session's threads through a channel webhook carrying the viewer's name (or, when
+the bot lacks Manage Webhooks, by the bot as "**name**: text"). Messages written in a thread go
+the other way through `cogs/chat.py`. Hidden messages are deleted from the threads; when the
+stream ends the threads are closed.
+
+Posting to Discord never holds up the web request: each copy is its own task (Discord rate
+limits webhooks to a few messages a second per channel; discord.py waits those out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from core.chat import ChatEvent, ChatMessage, ChatThread
+from core.streams import StreamEvent
+
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+WEBHOOK_NAME = "golive chat"
+# Discord refuses these in webhook usernames.
+_FORBIDDEN_IN_NAMES = re.compile(r"(?i)discord|clyde|[@#:]|```")
+
+
+def webhook_username(message: ChatMessage) -> str:
+    name = _FORBIDDEN_IN_NAMES.sub("", message.author_name).strip() or "viewer"
+    suffix = " (guest)" if message.author_role == "guest" else ""
+    return f"{name[: 80 - len(suffix)]}{suffix}"
+
+
+class ChatBridge:
+    def __init__(self, bot: GoLiveBot) -> None:
+        self._bot = bot
+        self._services = bot.services
+        # channel id -> its webhook, or None when we may not manage webhooks there.
+        self._webhooks: dict[int, discord.Webhook | None] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- threads -------------------------------------------------------------------------------
+
+    async def open_thread(self, announcement: discord.Message, event: StreamEvent) -> None:
+        """Open the chat thread on a fresh announcement. A failure leaves the page chat working."""
+        if announcement.guild is None:
+            return
+        try:
+            thread = await announcement.create_thread(
+                name=f"💬 {event.stream.owner_name} — live chat"[:100],
+                auto_archive_duration=1440,
+            )
+        except discord.HTTPException as error:
+            log.warning(
+                "could not open a chat thread for %s in channel %s: %s",
+                event.stream.slug,
+                announcement.channel.id,
+                error,
+            )
+            return
+        await self._services.chat.record_thread(
+            thread_id=thread.id,
+            session_id=event.session.id,
+            stream_id=event.stream.id,
+            guild_id=announcement.guild.id,
+            channel_id=announcement.channel.id,
+        )
+
+    async def on_stream_event(self, event: StreamEvent) -> None:
+        """Close a session's threads when its stream ends."""
+        if event.kind != "ended":
+            return
+        for record in await self._services.chat.threads_for_session(event.session.id):
+            thread = await self._thread(record)
+            if thread is None:
+                continue
+            try:
+                await thread.send(
+                    "The stream has ended, so this chat is closed. Thanks for watching!",
+                    allowed_mentions=NO_MENTIONS,
+                )
+                await thread.edit(archived=True, locked=True)
+            except discord.HTTPException as error:
+                log.warning("could not close chat thread %s: %s", record.thread_id, error)
+
+    # -- web → Discord -------------------------------------------------------------------------
+
+    async def on_chat_event(self, event: ChatEvent) -> None:
+        """A ChatService listener: copy new page messages into the threads, delete hidden ones."""
+        if event.message.session_id is None:
+            return
+        threads = await self._services.chat.threads_for_session(event.message.session_id)
+        for record in threads:
+            if event.kind == "message" and record.thread_id != event.origin_thread_id:
+                self._spawn(self._copy_into(record, event.message))
+            elif event.kind == "hidden" and event.message.discord_message_id is not None:
+                self._spawn(self._delete_from(record, event.message.discord_message_id))
+
+    async def drain(self) -> None:
+        """Wait for the copies in flight (tests; shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _copy_into(self, record: ChatThread, message: ChatMessage) -> None:
+        thread = await self._thread(record)
+        if thread is None:
+            return
+        try:
+            posted = await self._post(record, thread, message)
+        except discord.HTTPException as error:
+            log.warning("could not copy chat message %s to Discord: %s", message.id, error)
+            return
+        if message.discord_message_id is None:
+            await self._services.chat.set_discord_message_id(message.id, posted.id)
+
+    async def _post(
+        self, record: ChatThread, thread: discord.Thread, message: ChatMessage
+    ) -> discord.Message:
+        webhook = await self._webhook(record.channel_id)
+        if webhook is not None:
+            try:
+                return await webhook.send(
+                    message.body,
+                    username=webhook_username(message),
+                    thread=thread,
+                    allowed_mentions=NO_MENTIONS,
+                    wait=True,
+                )
+            except discord.NotFound:
+                # Someone deleted the webhook: make a new one next time, post as the bot now.
+                self._webhooks.pop(record.channel_id, None)
+        name = discord.utils.escape_markdown(message.author_name)
+        return await thread.send(f"**{name}**: {message.body}", allowed_mentions=NO_MENTIONS)
+
+    async def _webhook(self, channel_id: int) -> discord.Webhook | None:
+        if channel_id in self._webhooks:
+            return self._webhooks[channel_id]
+        channel = self._bot.get_channel(channel_id)
+        webhook: discord.Webhook | None = None
+        if isinstance(channel, discord.TextChannel):
+            try:
+                webhook = next(
+                    (
+                        hook
+                        for hook in await channel.webhooks()
+                        if hook.name == WEBHOOK_NAME
+                        and hook.token
+                        and hook.user is not None
+                        and self._bot.user is not None
+                        and hook.user.id == self._bot.user.id
+                    ),
+                    None,
+                ) or await channel.create_webhook(name=WEBHOOK_NAME, reason="golive live chat")
+            except discord.Forbidden:
+                log.info(
+                    "no Manage Webhooks in channel %s: chat copies are posted by the bot",
+                    channel_id,
+                )
+        self._webhooks[channel_id] = webhook
+        return webhook
+
+    async def _delete_from(self, record: ChatThread, discord_message_id: int) -> None:
+        thread = await self._thread(record)
+        if thread is None:
+            return
+        webhook = self._webhooks.get(record.channel_id)
+        try:
+            if webhook is not None:
+                # Our webhook's copies: the webhook may delete them without Manage Messages.
+                try:
+                    await webhook.delete_message(discord_message_id, thread=thread)
+                    return
+                except discord.NotFound:
+                    pass  # not one of its messages: written in Discord by a member
+            await thread.get_partial_message(discord_message_id).delete()
+        except discord.NotFound:
+            pass  # not in this thread, or gone already
+        except discord.HTTPException as error:
+            log.warning("could not delete hidden message %s: %s", discord_message_id, error)
+
+    async def _thread(self, record: ChatThread) -> discord.Thread | None:
+        channel = self._bot.get_channel(record.thread_id)
+        if channel is None:
+            try:
+                channel = await self._bot.fetch_channel(record.thread_id)
+            except discord.HTTPException:
+                return None
+        return channel if isinstance(channel, discord.Thread) else None

@@ -1,0 +1,58 @@
+"""The Discord side of the live chat: thread messages go to the watch page, deletions hide them.
+
+Reading what members write needs the privileged **message_content** intent (enabled in
+bot/app.py; switch it on in the Developer Portal too). Only messages in a live stream's chat
+thread are read; everything else is ignored at once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord.ext import commands
+
+from bot.app import GoLiveBot
+from core.chat import ChatAuthor
+from core.errors import GoLiveError
+
+log = logging.getLogger(__name__)
+
+
+class Chat(commands.Cog):
+    def __init__(self, bot: GoLiveBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if (
+            not isinstance(message.channel, discord.Thread)
+            or message.author.bot
+            or message.webhook_id is not None  # our own copies of page messages
+            or not message.content
+        ):
+            return
+        if await self.services.chat.thread(message.channel.id) is None:
+            return
+        if isinstance(message.author, discord.Member):
+            await self.bot.moderators.is_moderator(message.author)
+        try:
+            await self.services.chat.post_from_thread(
+                message.channel.id,
+                ChatAuthor(message.author.id, message.author.display_name),
+                message.clean_content,
+                discord_message_id=message.id,
+            )
+        except GoLiveError as refused:
+            # Discord has its own tools for its side; the page just doesn't get this one.
+            log.info("thread message %s not relayed: %s", message.id, refused.message)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        """Deleting a bridged message in Discord hides it on the page."""
+        await self.services.chat.hide_discord_message(payload.message_id)
+
+
+async def setup(bot: GoLiveBot) -> None:
+    await bot.add_cog(Chat(bot))

@@ -1,0 +1,317 @@
+"""/mod: bans, timeouts, slow mode, ending streams, kicks and the audit log; and /report.
+
+Who may use /mod is decided at run time (Manage Server, Moderate Members, or the guild's
+moderator role from `/setup mod-role`), not with default permissions: a role-based moderator
+has neither permission, and Discord would hide the command from them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import GoLiveBot
+from bot.embeds import GOLIVE_PURPLE
+from bot.report_views import report_embed, report_view
+from core.errors import Conflict, Forbidden, InvalidInput
+from core.moderation import REASON_MAX, REPORT_REASON_MAX
+from core.streams import Stream
+from core.timefmt import human_duration
+
+Interaction = discord.Interaction[GoLiveBot]
+NO_MENTIONS = discord.AllowedMentions.none()
+
+BAN_DURATIONS = [
+    app_commands.Choice(name="1 hour", value=3600),
+    app_commands.Choice(name="1 day", value=86400),
+    app_commands.Choice(name="1 week", value=7 * 86400),
+    app_commands.Choice(name="30 days", value=30 * 86400),
+]
+TIMEOUT_DURATIONS = [
+    app_commands.Choice(name="1 minute", value=60),
+    app_commands.Choice(name="5 minutes", value=300),
+    app_commands.Choice(name="10 minutes", value=600),
+    app_commands.Choice(name="1 hour", value=3600),
+    app_commands.Choice(name="1 day", value=86400),
+]
+SCOPE_WORDS = {"chat": "the chat", "streaming": "streaming", "both": "the chat and streaming"}
+
+
+@app_commands.guild_only()
+class Moderation(commands.GroupCog, group_name="mod"):
+    """Moderator tools for golive's chat and streams."""
+
+    def __init__(self, bot: GoLiveBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+        super().__init__()
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction[GoLiveBot]) -> None:
+        # Keep the web's view of who moderates fresh: any command or button a member uses.
+        if isinstance(interaction.user, discord.Member):
+            await self.bot.moderators.is_moderator(interaction.user)
+
+    @app_commands.command(name="ban")
+    @app_commands.describe(
+        member="Who to ban",
+        scope="From the chat, from streaming, or both (default: both)",
+        duration="How long (default: until unbanned)",
+        reason="Why (kept in the audit log)",
+    )
+    @app_commands.choices(duration=BAN_DURATIONS)
+    async def ban(
+        self,
+        interaction: Interaction,
+        member: discord.User,
+        scope: Literal["chat", "streaming", "both"] = "both",
+        duration: app_commands.Choice[int] | None = None,
+        reason: app_commands.Range[str, 0, REASON_MAX] = "",
+    ) -> None:
+        """Ban a member from the chat, from streaming, or both. Hides their chat messages."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        moderator = await self._moderator_acting_on(interaction, member)
+        sanction = await self.services.moderation.ban(
+            moderator_id=moderator.id,
+            user_id=member.id,
+            scope=scope,
+            duration=None if duration is None else timedelta(seconds=duration.value),
+            reason=reason,
+        )
+        how_long = "until unbanned" if duration is None else f"for {duration.name}"
+        text = f"{member.mention} is banned from {SCOPE_WORDS[scope]} {how_long}."
+        await self._done(interaction, text, f"{moderator.mention}: {text} {sanction.reason}")
+
+    @app_commands.command(name="unban")
+    @app_commands.describe(
+        member="Whose ban to lift", scope="Which ban to lift (default: every ban and timeout)"
+    )
+    async def unban(
+        self,
+        interaction: Interaction,
+        member: discord.User,
+        scope: Literal["chat", "streaming", "both"] | None = None,
+    ) -> None:
+        """Lift a member's ban (and chat timeout)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        moderator = await self.bot.moderators.require(interaction)
+        await self.services.moderation.unban(
+            moderator_id=moderator.id, user_id=member.id, scope=scope
+        )
+        text = f"{member.mention} may chat and stream again."
+        await self._done(interaction, text, f"{moderator.mention}: {text}")
+
+    @app_commands.command(name="timeout")
+    @app_commands.describe(member="Who to silence", duration="For how long")
+    @app_commands.choices(duration=TIMEOUT_DURATIONS)
+    async def timeout(
+        self, interaction: Interaction, member: discord.User, duration: app_commands.Choice[int]
+    ) -> None:
+        """Keep a member out of the chat for a while."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        moderator = await self._moderator_acting_on(interaction, member)
+        await self.services.moderation.timeout(
+            moderator_id=moderator.id,
+            user_id=member.id,
+            duration=timedelta(seconds=duration.value),
+        )
+        text = f"{member.mention} can't chat for {duration.name}."
+        await self._done(interaction, text, f"{moderator.mention}: {text}")
+
+    @app_commands.command(name="slowmode")
+    @app_commands.describe(
+        seconds="Seconds between two messages of a viewer (0 turns slow mode off)",
+        streamer="Whose stream (not needed inside a stream's chat thread)",
+    )
+    async def slowmode(
+        self,
+        interaction: Interaction,
+        seconds: app_commands.Range[int, 0, 21600],
+        streamer: discord.User | None = None,
+    ) -> None:
+        """Set slow mode on a live stream's chat."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        moderator = await self.bot.moderators.require(interaction)
+        stream = await self._stream_in_question(interaction, streamer)
+        await self.services.chat.set_slowmode(
+            moderator_id=moderator.id, stream=stream, seconds=seconds
+        )
+        text = (
+            f"Slow mode on {stream.owner_name}'s chat: one message every {human_duration(seconds)}."
+            if seconds
+            else f"Slow mode is off on {stream.owner_name}'s chat."
+        )
+        await self._done(interaction, text, f"{moderator.mention}: {text}")
+
+    @app_commands.command(name="end")
+    @app_commands.describe(member="The streamer whose live stream to end", reason="Why")
+    async def end(
+        self,
+        interaction: Interaction,
+        member: discord.User,
+        reason: app_commands.Range[str, 0, REASON_MAX] = "",
+    ) -> None:
+        """Force-end a member's live stream."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        moderator = await self._moderator_acting_on(interaction, member)
+        await self.services.moderation.end_stream(
+            moderator_id=moderator.id, owner_id=member.id, reason=reason
+        )
+        text = f"{member.mention}'s stream was ended."
+        await self._done(interaction, text, f"{moderator.mention}: {text} {reason}")
+
+    @app_commands.command(name="kick")
+    @app_commands.describe(member="The viewer to remove from live streams", reason="Why")
+    async def kick(
+        self,
+        interaction: Interaction,
+        member: discord.User,
+        reason: app_commands.Range[str, 0, REASON_MAX] = "",
+    ) -> None:
+        """Remove a viewer from every live stream and keep them out for a while."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        moderator = await self._moderator_acting_on(interaction, member)
+        removed = await self.services.moderation.kick(
+            moderator_id=moderator.id, user_id=member.id, reason=reason
+        )
+        block = human_duration(self.services.moderation.kick_block.total_seconds())
+        text = (
+            f"{member.mention} was removed from {removed} viewer connection(s) "
+            f"and can't watch for {block}."
+        )
+        await self._done(interaction, text, f"{moderator.mention}: {text} {reason}")
+
+    @app_commands.command(name="log")
+    @app_commands.describe(member="Only actions about this member (default: all)")
+    async def log(self, interaction: Interaction, member: discord.User | None = None) -> None:
+        """Show the latest moderator actions."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.bot.moderators.require(interaction)
+        actions = await self.services.moderation.audit_log(
+            target_id=None if member is None else member.id
+        )
+        embed = discord.Embed(
+            title="Moderation log" + (f" — {member.display_name}" if member else ""),
+            colour=GOLIVE_PURPLE,
+        )
+        lines = [
+            f"{discord.utils.format_dt(action.created_at, 'R')} <@{action.moderator_id}> "
+            f"**{action.action}**"
+            + (f" <@{action.target_id}>" if action.target_id else "")
+            + (f" — {discord.utils.escape_markdown(action.details[:80])}" if action.details else "")
+            for action in actions
+        ]
+        embed.description = "\n".join(lines) or "No moderator actions yet."
+        await interaction.followup.send(embed=embed, ephemeral=True)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    async def _moderator_acting_on(
+        self, interaction: Interaction, target: discord.User | discord.Member
+    ) -> discord.Member:
+        moderator = await self.bot.moderators.require(interaction)
+        if target.bot:
+            raise InvalidInput("Bots aren't moderated with /mod.")
+        if target.id != moderator.id and await self._is_moderator(moderator.guild, target):
+            raise Forbidden("You can't use this on another moderator.")
+        return moderator
+
+    async def _is_moderator(
+        self, guild: discord.Guild, target: discord.User | discord.Member
+    ) -> bool:
+        """Judged from the member's permissions now; from the last record if they left."""
+        member = target if isinstance(target, discord.Member) else guild.get_member(target.id)
+        if member is None:
+            try:
+                member = await guild.fetch_member(target.id)
+            except discord.HTTPException:
+                return await self.services.moderation.is_moderator(target.id)
+        return await self.bot.moderators.is_moderator(member)
+
+    async def _stream_in_question(
+        self, interaction: Interaction, streamer: discord.User | None
+    ) -> Stream:
+        if streamer is not None:
+            return await self.services.streams.get_by_owner(streamer.id)
+        channel = interaction.channel
+        if isinstance(channel, discord.Thread):
+            record = await self.services.chat.thread(channel.id)
+            if record is not None:
+                return await self.services.streams.get_by_id(record.stream_id)
+        raise InvalidInput("Name the streamer, or use this inside their stream's chat thread.")
+
+    async def _done(self, interaction: Interaction, answer: str, log_line: str) -> None:
+        await interaction.followup.send(answer, ephemeral=True)
+        await post_to_mod_log(self.bot, interaction.guild, log_line)
+
+
+async def post_to_mod_log(
+    bot: GoLiveBot,
+    guild: discord.Guild | None,
+    content: str | None = None,
+    *,
+    embed: discord.Embed | None = None,
+    view: discord.ui.View | None = None,
+) -> discord.Message | None:
+    """Best effort: a line (or a report) in the guild's mod-log channel, if one is set."""
+    if guild is None:
+        return None
+    channel_id = await bot.services.moderation.mod_log_channel(guild.id)
+    channel = guild.get_channel(channel_id) if channel_id else None
+    if not isinstance(channel, discord.TextChannel):
+        return None
+    try:
+        if embed is not None and view is not None:
+            return await channel.send(content, embed=embed, view=view, allowed_mentions=NO_MENTIONS)
+        return await channel.send(content, allowed_mentions=NO_MENTIONS)
+    except discord.HTTPException:
+        return None
+
+
+class Reports(commands.Cog):
+    def __init__(self, bot: GoLiveBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+
+    @app_commands.command(name="report")
+    @app_commands.guild_only()
+    @app_commands.describe(member="Who you are reporting", reason="What happened")
+    async def report(
+        self,
+        interaction: Interaction,
+        member: discord.User,
+        reason: app_commands.Range[str, 1, REPORT_REASON_MAX],
+    ) -> None:
+        """Tell the moderators about a member who breaks the rules (privately)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild = interaction.guild
+        assert guild is not None  # noqa: S101 - guild_only
+        if await self.services.moderation.mod_log_channel(guild.id) is None:
+            raise Conflict(
+                "This server has no mod-log channel yet, so nobody would see your report. "
+                "Ask an admin to run `/setup mod-log`."
+            )
+        report = await self.services.moderation.file_report(
+            guild_id=guild.id, reporter_id=interaction.user.id, member_id=member.id, reason=reason
+        )
+        posted = await post_to_mod_log(
+            self.bot, guild, embed=report_embed(report), view=report_view(report.id)
+        )
+        if posted is None:
+            await self.services.moderation.withdraw_report(report.id)
+            raise Conflict(
+                "I couldn't post in the mod-log channel; your report was not sent. "
+                "Please tell a moderator directly."
+            )
+        await interaction.followup.send(
+            "Thanks — the moderators have your report. Only they can see it.", ephemeral=True
+        )
+
+
+async def setup(bot: GoLiveBot) -> None:
+    await bot.add_cog(Moderation(bot))
+    await bot.add_cog(Reports(bot))

@@ -1,0 +1,266 @@
+"""/mod, /report and the report buttons as moderators and members use them, through SimCord."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+import pytest
+
+from core.chat import ChatAuthor
+from core.errors import Conflict, Forbidden
+from core.services import Services
+from core.streams import Stream
+from tests.bot.conftest import World
+from tests.bot.test_streams_cog import buttons, create_page, domain_errors
+from tests.fakes.livekit import FakeLiveKit
+
+
+async def alice_live(world: World, services: Services) -> Stream:
+    await create_page(world, world.alice)
+    await world.alice.slash(world.general, "stream golive")
+    return await services.streams.get_by_owner(world.alice.id)
+
+
+async def set_mod_log(world: World) -> Any:
+    mod_log = world.guild.create_text_channel("mod-log")
+    result = await world.admin.slash(world.general, "setup mod-log", channel=mod_log)
+    assert mod_log.mention in result.response.content
+    return mod_log
+
+
+# -- every /mod command refuses members who don't moderate, and changes nothing ----------------
+
+REFUSED_COMMANDS: list[tuple[str, dict[str, Any]]] = [
+    ("mod ban", {"scope": "chat"}),
+    ("mod unban", {}),
+    ("mod timeout", {"duration": 600}),
+    ("mod end", {}),
+    ("mod kick", {}),
+]
+
+
+@pytest.mark.parametrize(("command", "options"), REFUSED_COMMANDS)
+async def test_members_who_dont_moderate_are_refused(
+    world: World, services: Services, command: str, options: dict[str, Any]
+) -> None:
+    stream = await alice_live(world, services)
+    result = await world.bob.slash(world.general, command, member=world.alice.user, **options)
+    assert result.ephemeral and "Only moderators" in result.response.content
+    assert domain_errors(world) == [Forbidden]
+    assert await services.moderation.audit_log() == []
+    assert await services.moderation.active_sanctions(world.alice.id) == []
+    assert (await services.streams.get_by_owner(world.alice.id)).active == stream.active
+
+
+async def test_slowmode_and_log_refuse_members_too(world: World, services: Services) -> None:
+    await alice_live(world, services)
+    slow = await world.bob.slash(
+        world.general, "mod slowmode", seconds=30, streamer=world.alice.user
+    )
+    log = await world.bob.slash(world.general, "mod log")
+    assert "Only moderators" in slow.response.content and "Only moderators" in log.response.content
+    assert domain_errors(world) == [Forbidden, Forbidden]
+    stream = await services.streams.get_by_owner(world.alice.id)
+    assert await services.chat.slowmode(stream.id) == 0
+
+
+# -- what moderators do ------------------------------------------------------------------------
+
+
+async def test_a_ban_blocks_chat_hides_messages_and_is_logged(
+    world: World, services: Services, livekit: FakeLiveKit
+) -> None:
+    stream = await alice_live(world, services)
+    mod_log = await set_mod_log(world)
+    await services.chat.post(stream, ChatAuthor(world.bob.id, "bob"), "spam spam")
+    result = await world.admin.slash(
+        world.general,
+        "mod ban",
+        member=world.bob.user,
+        scope="chat",
+        duration=86400,
+        reason="spamming links",
+    )
+    assert result.ephemeral and "banned from the chat for 1 day" in result.response.content
+    assert await services.chat.history(stream) == []
+    with pytest.raises(Forbidden):
+        await services.chat.post(stream, ChatAuthor(world.bob.id, "bob"), "let me back")
+    assert "banned from the chat" in mod_log.last_message.content
+    [action] = await services.moderation.audit_log(target_id=world.bob.id)
+    assert action.action == "ban:chat" and "spamming links" in action.details
+
+    unbanned = await world.admin.slash(world.general, "mod unban", member=world.bob.user)
+    assert "may chat and stream again" in unbanned.response.content
+    await services.chat.post(stream, ChatAuthor(world.bob.id, "bob"), "sorry")
+
+
+async def test_a_streaming_ban_ends_the_stream_and_refuses_the_next_golive(
+    world: World, services: Services
+) -> None:
+    await alice_live(world, services)
+    await world.admin.slash(world.general, "mod ban", member=world.alice.user, scope="streaming")
+    assert not (await services.streams.get_by_owner(world.alice.id)).active
+    again = await world.alice.slash(world.general, "stream golive")
+    assert "banned you from streaming" in again.response.content
+    assert domain_errors(world) == [Forbidden]
+
+
+async def test_moderators_cannot_be_banned_by_moderators(world: World, services: Services) -> None:
+    mods = world.guild.create_role("Mods", permissions=discord.Permissions(moderate_members=True))
+    other_admin = world.guild.add_member(world.env.create_user("othermod"), roles=[mods])
+    result = await world.admin.slash(world.general, "mod ban", member=other_admin.user)
+    assert "another moderator" in result.response.content
+    assert domain_errors(world) == [Forbidden]
+    assert await services.moderation.active_sanctions(other_admin.id) == []
+
+
+async def test_timeout_keeps_a_member_out_of_the_chat_for_a_while(
+    world: World, services: Services, clock: Any
+) -> None:
+    stream = await alice_live(world, services)
+    result = await world.admin.slash(
+        world.general, "mod timeout", member=world.bob.user, duration=300
+    )
+    assert "can't chat for 5 minutes" in result.response.content
+    with pytest.raises(Forbidden, match="timed you out"):
+        await services.chat.post(stream, ChatAuthor(world.bob.id, "bob"), "hi")
+    clock.advance(301)
+    await services.chat.post(stream, ChatAuthor(world.bob.id, "bob"), "hi again")
+
+
+async def test_slowmode_inside_the_chat_thread_needs_no_streamer(
+    world: World, services: Services
+) -> None:
+    await world.admin.slash(world.general, "setup announce-channel", channel=world.announcements)
+    stream = await alice_live(world, services)
+    [thread] = world.announcements.threads
+    result = await world.admin.slash(thread, "mod slowmode", seconds=30)
+    assert "one message every 30s" in result.response.content
+    assert await services.chat.slowmode(stream.id) == 30
+    off = await world.admin.slash(world.general, "mod slowmode", seconds=0)
+    assert "Name the streamer" in off.response.content
+    assert domain_errors(world)[-1].__name__ == "InvalidInput"
+    assert await services.chat.slowmode(stream.id) == 30
+
+
+async def test_end_force_ends_a_live_stream(world: World, services: Services) -> None:
+    await alice_live(world, services)
+    result = await world.admin.slash(world.general, "mod end", member=world.alice.user)
+    assert "stream was ended" in result.response.content
+    stream = await services.streams.get_by_owner(world.alice.id)
+    assert not stream.active
+    [session] = await services.streams.recent_sessions(stream.id)
+    assert session.end_reason == "moderator"
+    again = await world.admin.slash(world.general, "mod end", member=world.alice.user)
+    assert "not live" in again.response.content
+    assert domain_errors(world) == [Conflict]
+
+
+async def test_kick_removes_the_viewers_connections(
+    world: World, services: Services, livekit: FakeLiveKit
+) -> None:
+    stream = await alice_live(world, services)
+    assert stream.room_name is not None
+    livekit.add_participant(stream.room_name, f"viewer-{world.bob.id}-a1b2c3")
+    result = await world.admin.slash(world.general, "mod kick", member=world.bob.user)
+    assert "removed from 1 viewer connection(s)" in result.response.content
+    assert "can't watch for 10m" in result.response.content
+    assert livekit.participants[stream.room_name] == {}
+    with pytest.raises(Forbidden):
+        await services.moderation.check_may_watch(world.bob.id)
+
+
+async def test_the_log_lists_actions_newest_first(world: World, services: Services) -> None:
+    await alice_live(world, services)
+    await world.admin.slash(world.general, "mod timeout", member=world.bob.user, duration=60)
+    await world.admin.slash(world.general, "mod end", member=world.alice.user)
+    everything = await world.admin.slash(world.general, "mod log")
+    lines = everything.response.embeds[0].description.splitlines()
+    assert "**end_stream**" in lines[0] and "**timeout**" in lines[1]
+    about_bob = await world.admin.slash(world.general, "mod log", member=world.bob.user)
+    assert len(about_bob.response.embeds[0].description.splitlines()) == 1
+
+
+async def test_a_configured_role_makes_moderators_and_the_web_knows(
+    world: World, services: Services
+) -> None:
+    helpers = world.guild.create_role("Helpers")
+    await world.admin.slash(world.general, "setup mod-role", role=helpers)
+    helper = world.guild.add_member(world.env.create_user("helper"), roles=[helpers])
+    assert not await services.moderation.is_moderator(helper.id)
+    result = await helper.slash(world.general, "mod log")
+    assert result.response.embeds[0].title == "Moderation log"
+    assert await services.moderation.is_moderator(helper.id)
+
+
+# -- /report and its buttons -------------------------------------------------------------------
+
+
+async def test_report_without_a_mod_log_channel_says_so(world: World, services: Services) -> None:
+    result = await world.bob.slash(
+        world.general, "report", member=world.alice.user, reason="rude in chat"
+    )
+    assert result.ephemeral and "/setup mod-log" in result.response.content
+    assert domain_errors(world) == [Conflict]
+
+
+async def test_a_report_lands_in_the_mod_log_with_buttons_that_survive_a_restart(
+    world: World, services: Services, make_bot: Any
+) -> None:
+    mod_log = await set_mod_log(world)
+    result = await world.bob.slash(
+        world.general, "report", member=world.alice.user, reason="rude in chat"
+    )
+    assert result.ephemeral and "moderators have your report" in result.response.content
+    report_message = mod_log.last_message
+    assert report_message.embeds[0].title == "Report #1"
+    assert report_message.embeds[0].description == "rude in chat"
+    assert [b["custom_id"] for b in buttons(report_message)] == [
+        "golive:report:dismiss:1",
+        "golive:report:end:1",
+        "golive:report:ban:1",
+    ]
+
+    await world.env.restart_bot(make_bot())
+    refused = await world.bob.click(report_message, custom_id="golive:report:dismiss:1")
+    assert refused.ephemeral and "Only moderators" in refused.response.content
+    assert (await services.moderation.get_report(1)).status == "open"
+
+    done = await world.admin.click(report_message, custom_id="golive:report:dismiss:1")
+    assert done.ephemeral and "dismissed" in done.response.content
+    handled = mod_log.history()[-1]
+    assert handled.components == []
+    assert "Dismissed by" in handled.embeds[0].fields[-1].value
+    assert (await services.moderation.get_report(1)).status == "dismissed"
+
+
+async def test_report_buttons_ban_and_end_streams(world: World, services: Services) -> None:
+    mod_log = await set_mod_log(world)
+    await alice_live(world, services)
+    await world.bob.slash(world.general, "report", member=world.alice.user, reason="bad stream")
+    first = mod_log.last_message
+    await world.admin.click(first, custom_id="golive:report:end:1")
+    assert not (await services.streams.get_by_owner(world.alice.id)).active
+
+    await world.alice.slash(world.general, "report", member=world.bob.user, reason="spam")
+    second = mod_log.last_message
+    await world.admin.click(second, custom_id="golive:report:ban:2")
+    [ban] = await services.moderation.active_sanctions(world.bob.id)
+    assert (ban.kind, ban.scope, ban.expires_at) == ("ban", "both", None)
+    actions = [a.action for a in await services.moderation.audit_log()]
+    assert actions[:2] == ["report:banned", "ban:both"]
+
+
+async def test_a_member_cannot_report_themselves(world: World) -> None:
+    await set_mod_log(world)
+    result = await world.bob.slash(world.general, "report", member=world.bob.user, reason="me")
+    assert "can't report yourself" in result.response.content
+    assert [e.__name__ for e in domain_errors(world)] == ["InvalidInput"]
+
+
+def test_the_bot_asks_for_the_message_content_intent() -> None:
+    from bot.app import golive_intents
+
+    assert golive_intents().message_content
+    assert isinstance(golive_intents(), discord.Intents)
