@@ -148,7 +148,10 @@ class Streams(commands.GroupCog, group_name="stream"):
     async def golive(self, interaction: Interaction) -> None:
         """Go live: opens a new room, announces you, and gives you your studio link."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        event = await self.services.streams.go_live(interaction.user.id)
+        # The interaction id names this request: a retried delivery pays the go-live fee once.
+        event = await self.services.streams.go_live(
+            interaction.user.id, request_key=f"discord:{interaction.id}"
+        )
         problem = await self._announce_here_if_unconfigured(interaction, event)
         link = await self.services.auth.create_login_link(
             identity_of(interaction.user), f"/live/{event.stream.slug}/studio"
