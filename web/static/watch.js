@@ -240,7 +240,15 @@
       .on(E.Reconnecting, mine(() => setStatus("Reconnecting…", { busy: true })))
       .on(E.SignalReconnecting, mine(() => setStatus("Reconnecting…", { busy: true })))
       .on(E.Reconnected, mine(() => showPlaybackState(room)))
+      .on(E.DataReceived, mine(onData))
       .on(E.Disconnected, mine((reason) => onDisconnected(room, reason)));
+  }
+
+  // Packets the server sends into the room (tips, on topic "tips") go to the page's other
+  // scripts as a DOM event, so each feature keeps its own file and this one stays about playback.
+  function onData(payload, participant, kind, topic) {
+    const text = new TextDecoder().decode(payload);
+    document.dispatchEvent(new CustomEvent("golive:data", { detail: { topic, text } }));
   }
 
   function onConnected(room) {
