@@ -25,10 +25,10 @@ from core.guilds import GuildService
 from core.ledger import Ledger
 from core.live_events import LiveEventService
 from core.livekit_gateway import LiveKitGateway, TokenMinter
+from core.moderation import ModerationService
 from core.payouts import PayoutService
 from core.places import PlaceDirectory
 from core.search import SearchService
-from core.moderation import ModerationService
 from core.stats import StatsService
 from core.streams import StreamService
 from core.tips import TipPolicy, TipService
