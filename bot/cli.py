@@ -7,7 +7,8 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 import discord
 
@@ -70,8 +71,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "login-link": lambda: login_link(settings, args),
     }
     with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(runners[command]())
+        return run_event_loop(runners[command]())
     return 0
+
+
+def run_event_loop(main: Coroutine[Any, Any, int]) -> int:
+    """Run on uvloop where it exists (Linux, macOS), else on asyncio's own loop.
+
+    uvloop makes the web sidecar's token endpoint cheaper per request (bench/token_endpoint.py,
+    docs/architecture.md "Token minting"); discord.py, aiohttp and aiosqlite all run on it.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 async def run(settings: Settings) -> int:

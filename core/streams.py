@@ -172,7 +172,7 @@ class StreamService:
         )
         return _stream(row) if row else None
 
-    async def find_live_by_room_cached(self, room_name: str) -> Stream | None:
+    def find_live_by_room_cached(self, room_name: str) -> Awaitable[Stream | None]:
         """Like find_live_by_room, from memory (the token endpoint's hot path).
 
         Exact for go-lives and ends of this process; a stream ended by another process may be

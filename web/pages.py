@@ -10,6 +10,7 @@ from aiohttp import web
 from core.errors import NotAuthenticated
 from core.streams import Stream
 from core.timefmt import human_duration
+from web import search
 from web.keys import SERVICES, SESSION_COOKIE, identity_of
 
 routes = web.RouteTableDef()
@@ -56,8 +57,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/live", name="live_index")
 async def live_index(request: web.Request) -> web.Response:
-    streams = await request.app[SERVICES].streams.list_live()
-    return render(request, "live_index.html", {"streams": streams})
+    # The grid and its two searches (by name, near a city) are discovery's: see web/search.py.
+    return render(request, "live_index.html", await search.live_grid(request))
 
 
 @routes.get("/live/{slug}", name="watch")
