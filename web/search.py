@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from core.errors import InvalidInput
-from core.search import LIMIT_MAX, PAGE_SIZE, SearchPage
+from core.search import LIMIT_MAX, PAGE_SIZE, QUERY_MAX, SearchPage
 from web.body import json_object, optional_number, text_field
 from web.keys import SERVICES
 from web.serialize import stream_json
@@ -69,6 +69,55 @@ async def places(request: web.Request) -> web.Response:
             ]
         }
     )
+
+
+GRID_SIZE = 48  # streams on one page of /live: fills rows of 2, 3, 4 or 6 cards
+
+
+async def live_grid(request: web.Request) -> dict[str, Any]:
+    """What /live shows: everyone live, or the result of its name or city search (query string).
+
+    The page's script asks POST /api/live/search the same question every few seconds, so the
+    grid stays current without a reload; `query` below is that question.
+    """
+    services = request.app[SERVICES]
+    user = request.query.get("user", "").strip()[:QUERY_MAX]
+    near = request.query.get("near", "").strip()[:200]
+    page = _page_from_query(request.query.get("page", "1"))
+    query: dict[str, Any] = {"page": page, "limit": GRID_SIZE}
+    problem = None
+    city = None
+    if near:
+        try:
+            city = await services.places.resolve(near)
+        except InvalidInput as error:
+            problem = error.message
+    if city is not None:
+        query |= {"latitude": city.latitude, "longitude": city.longitude}
+        found = await services.search.near(
+            city.latitude, city.longitude, page=page, limit=GRID_SIZE
+        )
+    else:
+        query["slug"] = user
+        found = await services.search.by_name(user, page=page, limit=GRID_SIZE)
+    return {
+        "results": search_json(found),
+        "user": user,
+        "near": city.label if city else near,
+        "city": city,
+        "problem": problem,
+        "page": page,
+        "page_data": {
+            "searchUrl": str(request.app.router["api_search"].url_for()),
+            "placesUrl": str(request.app.router["api_places"].url_for()),
+            "query": query,
+            "refreshSeconds": 10,
+        },
+    }
+
+
+def _page_from_query(text: str) -> int:
+    return int(text) if text.isdigit() and 1 <= int(text) <= 1000 else 1
 
 
 def search_json(found: SearchPage) -> dict[str, Any]:
