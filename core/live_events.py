@@ -26,7 +26,7 @@ from livekit.protocol import models as lk_models
 from livekit.protocol.webhook import WebhookEvent
 
 from core.clock import Clock
-from core.db import Database, Transaction
+from core.db import Database, SyncTransaction
 from core.errors import Conflict, LiveKitUnavailable, NotFound
 from core.livekit_gateway import LiveKitGateway
 from core.streams import Stream, StreamEvent, StreamService
@@ -154,28 +154,34 @@ class LiveEventService:
 
     # -- webhooks ------------------------------------------------------------------------------
 
-    async def _on_joined(self, tx: Transaction, event: WebhookEvent) -> AfterCommit | None:
-        await self._apply_presence(tx, event, present=True, rank=JOINED)
+    # Handlers run on the database's thread inside the event's transaction (WebhookInbox).
+
+    def _on_joined(
+        self, tx: SyncTransaction, event: WebhookEvent, now: datetime
+    ) -> AfterCommit | None:
+        self._apply_presence(tx, event, now, present=True, rank=JOINED)
         return None
 
-    async def _on_left(self, tx: Transaction, event: WebhookEvent) -> AfterCommit | None:
-        await self._apply_presence(tx, event, present=False, rank=LEFT)
+    def _on_left(
+        self, tx: SyncTransaction, event: WebhookEvent, now: datetime
+    ) -> AfterCommit | None:
+        self._apply_presence(tx, event, now, present=False, rank=LEFT)
         return None
 
-    async def _apply_presence(
-        self, tx: Transaction, event: WebhookEvent, *, present: bool, rank: int
+    def _apply_presence(
+        self, tx: SyncTransaction, event: WebhookEvent, now: datetime, *, present: bool, rank: int
     ) -> None:
-        live = await _live_room(tx, event.room.name)
+        live = _live_room(tx, event.room.name)
         participant = event.participant
         if live is None or not participant.identity:
             return
         role = role_of(participant.identity, live.owner_id, participant.kind)
         if present and role == "viewer":
             # Counted even when the join is late news: this person did watch.
-            await _count_viewer(tx, live.session_id, participant.identity)
+            _count_viewer(tx, live.session_id, participant.identity)
         key = _order_key(event, rank)
-        row = await tx.fetch_one(
-            "SELECT order_at, order_joined, order_rank FROM room_participants"
+        row = tx.fetch_one(
+            "SELECT present, order_at, order_joined, order_rank FROM room_participants"
             " WHERE room_name = ? AND identity = ?",
             (event.room.name, participant.identity),
         )
@@ -185,7 +191,7 @@ class LiveEventService:
             )
             return
         video = present and sends_video(participant)
-        await tx.execute(
+        tx.execute(
             "INSERT INTO room_participants (room_name, identity, role, present, order_at,"
             " order_joined, order_rank, video, video_order_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (room_name, identity) DO UPDATE SET present = excluded.present,"
@@ -194,10 +200,16 @@ class LiveEventService:
             " video_order_at = MAX(video_order_at, excluded.video_order_at)",
             (event.room.name, participant.identity, role, int(present), *key, int(video), key[0]),
         )
-        await self._refresh_audience(tx, event.room.name, live)
+        was_present = row is not None and bool(row["present"])
+        if role == "viewer":
+            self._move_viewer_count(tx, event.room.name, live, now, int(present) - int(was_present))
+        else:
+            self._refresh_audience(tx, event.room.name, live, now, viewer_delta=0)
 
-    async def _on_track(self, tx: Transaction, event: WebhookEvent) -> AfterCommit | None:
-        live = await _live_room(tx, event.room.name)
+    def _on_track(
+        self, tx: SyncTransaction, event: WebhookEvent, now: datetime
+    ) -> AfterCommit | None:
+        live = _live_room(tx, event.room.name)
         participant = event.participant
         if live is None or event.track.type != lk_models.TrackType.VIDEO:
             return None
@@ -207,27 +219,63 @@ class LiveEventService:
             video = not event.track.muted
         else:
             video = sends_video(participant, without_track=event.track.sid)
-        changed = await tx.execute(
+        changed = tx.execute(
             "UPDATE room_participants SET video = ?, video_order_at = ?"
             " WHERE room_name = ? AND identity = ? AND present = 1 AND video_order_at <= ?",
             (int(video), event.created_at, event.room.name, participant.identity, event.created_at),
         )
         if changed:
-            await self._refresh_audience(tx, event.room.name, live)
+            self._refresh_audience(tx, event.room.name, live, now, viewer_delta=0)
         return None
 
-    async def _on_room_finished(self, tx: Transaction, event: WebhookEvent) -> AfterCommit | None:
-        live = await _live_room(tx, event.room.name)
+    def _on_room_finished(
+        self, tx: SyncTransaction, event: WebhookEvent, now: datetime
+    ) -> AfterCommit | None:
+        live = _live_room(tx, event.room.name)
         if live is None:
             return None
         # LiveKit closed the room (everyone gone). The stream ends after the grace unless the
         # broadcaster comes back (joining re-creates the room), as if they had left.
-        await tx.execute(
+        tx.execute(
             "UPDATE room_participants SET present = 0, video = 0 WHERE room_name = ?",
             (event.room.name,),
         )
-        await self._refresh_audience(tx, event.room.name, live, room_gone=True)
+        self._refresh_audience(tx, event.room.name, live, now, room_gone=True)
         return None
+
+    # -- broadcasters LiveKit reports outside participant events (OBS ingress, core/ingress.py) --
+
+    def broadcaster_publishing(
+        self, tx: SyncTransaction, room_name: str, identity: str, now: datetime
+    ) -> None:
+        """LiveKit says this broadcaster (an OBS ingress) publishes into the live room."""
+        live = _live_room(tx, room_name)
+        if live is None:
+            return
+        tx.execute(
+            "INSERT INTO room_participants (room_name, identity, role, present, video)"
+            " VALUES (?, ?, 'broadcaster', 1, 1) ON CONFLICT (room_name, identity) DO UPDATE SET"
+            " present = 1, video = 1",
+            (room_name, identity),
+        )
+        self._refresh_audience(tx, room_name, live, now)
+
+    def broadcaster_stopped(
+        self, tx: SyncTransaction, room_name: str, identity: str, now: datetime
+    ) -> None:
+        """A broadcaster stopped sending (OBS ingress ended): the grace starts, as if they left.
+
+        Viewers may keep the room open, so LiveKit's room_finished would never come.
+        """
+        live = _live_room(tx, room_name)
+        if live is None:
+            return
+        tx.execute(
+            "UPDATE room_participants SET present = 0, video = 0"
+            " WHERE room_name = ? AND identity = ?",
+            (room_name, identity),
+        )
+        self._refresh_audience(tx, room_name, live, now, room_gone=True)
 
     # -- reconciling ---------------------------------------------------------------------------
 
@@ -259,16 +307,20 @@ class LiveEventService:
                 participants = await self._livekit.list_participants(room)
             except LiveKitUnavailable:
                 return
-        async with self._db.transaction() as tx:
-            live = await _live_room(tx, room)
-            if live is None:
-                return
-            await self._apply_snapshot(tx, room, live, participants)
-            await self._refresh_audience(tx, room, live, room_gone=room not in rooms)
+        now = self._clock.now()
 
-    async def _apply_snapshot(
+        def repair(tx: SyncTransaction) -> None:
+            live = _live_room(tx, room)
+            if live is None:
+                return  # ended meanwhile
+            self._apply_snapshot(tx, room, live, participants)
+            self._refresh_audience(tx, room, live, now, room_gone=room not in rooms)
+
+        await self._db.run_transaction(repair)
+
+    def _apply_snapshot(
         self,
-        tx: Transaction,
+        tx: SyncTransaction,
         room: str,
         live: _LiveRoom,
         participants: list[lk_models.ParticipantInfo],
@@ -276,21 +328,21 @@ class LiveEventService:
         listed = {p.identity: p for p in participants if p.identity}
         # '' is never an identity; it keeps `NOT IN (...)` valid when the room is empty.
         kept = [*listed] or [""]
-        await tx.execute(
+        tx.execute(
             "UPDATE room_participants SET present = 0, video = 0"  # noqa: S608 - only placeholders
             f" WHERE room_name = ? AND present = 1 AND identity NOT IN ({', '.join('?' * len(kept))})",
             (room, *kept),
         )
         for identity, participant in listed.items():
             role = role_of(identity, live.owner_id, participant.kind)
-            await tx.execute(
+            tx.execute(
                 "INSERT INTO room_participants (room_name, identity, role, present, video)"
                 " VALUES (?, ?, ?, 1, ?) ON CONFLICT (room_name, identity) DO UPDATE SET"
                 " present = 1, video = excluded.video",
                 (room, identity, role, int(sends_video(participant))),
             )
             if role == "viewer":
-                await _count_viewer(tx, live.session_id, identity)
+                _count_viewer(tx, live.session_id, identity)
 
     async def end_overdue(self) -> list[StreamEvent]:
         """End the streams whose broadcaster stayed away longer than the grace."""
@@ -314,31 +366,87 @@ class LiveEventService:
 
     # -- the audience row ----------------------------------------------------------------------
 
-    async def _refresh_audience(
-        self, tx: Transaction, room: str, live: _LiveRoom, *, room_gone: bool = False
+    def _move_viewer_count(
+        self, tx: SyncTransaction, room: str, live: _LiveRoom, now: datetime, delta: int
     ) -> None:
-        counts = await tx.fetch_one(
-            "SELECT"
-            " COALESCE(SUM(role = 'viewer' AND present = 1), 0) AS viewers,"
-            " COALESCE(MAX(role = 'broadcaster' AND present = 1), 0) AS broadcaster,"
-            " COALESCE(MAX(role = 'broadcaster' AND present = 1 AND video = 1), 0) AS video"
-            " FROM room_participants WHERE room_name = ?",
-            (room,),
+        """A viewer came or went: the hot path of a popular stream, so as few statements as can be.
+
+        Viewers don't change the broadcaster's state or the deadline, so only the count moves
+        (and the peak and this minute's sample when it went up).
+        """
+        if delta == 0:
+            return
+        row = tx.fetch_one(
+            "UPDATE session_audience SET current_viewers = MAX(0, current_viewers + ?),"
+            " updated_at = ? WHERE session_id = ? RETURNING current_viewers",
+            (delta, to_db(now), live.session_id),
         )
-        assert counts is not None  # noqa: S101 - an aggregate always has a row
-        viewers, present = int(counts["viewers"]), bool(counts["broadcaster"])
-        now = self._clock.now()
-        previous = await tx.fetch_one(
-            "SELECT broadcaster_seen, auto_end_at FROM session_audience WHERE session_id = ?",
+        if row is None:  # the session's first news: build the row from scratch
+            self._refresh_audience(tx, room, live, now)
+            return
+        self._record_viewers(tx, live, now, int(row["current_viewers"]), rising=delta > 0)
+
+    def _record_viewers(
+        self, tx: SyncTransaction, live: _LiveRoom, now: datetime, viewers: int, *, rising: bool
+    ) -> None:
+        if rising:
+            tx.execute(
+                "UPDATE stream_sessions SET peak_viewers = ? WHERE id = ? AND peak_viewers < ?",
+                (viewers, live.session_id, viewers),
+            )
+        minute = max(0, int((now - live.started_at).total_seconds() // 60))
+        tx.execute(
+            "INSERT INTO viewer_samples (session_id, minute, viewers) VALUES (?, ?, ?)"
+            " ON CONFLICT (session_id, minute) DO UPDATE SET"
+            " viewers = MAX(viewers, excluded.viewers)",
+            (live.session_id, minute, viewers),
+        )
+
+    def _refresh_audience(
+        self,
+        tx: SyncTransaction,
+        room: str,
+        live: _LiveRoom,
+        now: datetime,
+        *,
+        viewer_delta: int | None = None,
+        room_gone: bool = False,
+    ) -> None:
+        """Bring the session's audience row up to date with room_participants.
+
+        With ``viewer_delta`` (one webhook's change) the viewer count moves by it: a popular
+        room has thousands of rows and counting them on every event would be the hot path's
+        main cost. Without it (reconciler, room closed) the viewers are counted afresh, which
+        also repairs any drift.
+        """
+        previous = tx.fetch_one(
+            "SELECT current_viewers, broadcaster_seen, auto_end_at FROM session_audience"
+            " WHERE session_id = ?",
             (live.session_id,),
         )
+        if viewer_delta is None or previous is None:
+            counted = tx.fetch_one(
+                "SELECT COUNT(*) AS n FROM room_participants"
+                " WHERE room_name = ? AND role = 'viewer' AND present = 1",
+                (room,),
+            )
+            viewers = int(counted["n"]) if counted else 0
+        else:
+            viewers = max(0, int(previous["current_viewers"]) + viewer_delta)
+        broadcaster = tx.fetch_one(
+            "SELECT COUNT(*) AS present, COALESCE(MAX(video), 0) AS video FROM room_participants"
+            " WHERE room_name = ? AND role = 'broadcaster' AND present = 1",
+            (room,),
+        )
+        assert broadcaster is not None  # noqa: S101 - an aggregate always has a row
+        present = bool(broadcaster["present"])
         seen = present or bool(previous and previous["broadcaster_seen"])
         deadline = previous["auto_end_at"] if previous else None
         if present:
             deadline = None
         elif deadline is None and (seen or room_gone):
             deadline = to_db(now + self.grace)
-        await tx.execute(
+        tx.execute(
             "INSERT INTO session_audience (session_id, current_viewers, broadcaster_present,"
             " broadcaster_seen, broadcaster_video, auto_end_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET"
@@ -352,29 +460,19 @@ class LiveEventService:
                 viewers,
                 int(present),
                 int(seen),
-                int(counts["video"]),
+                int(broadcaster["video"]),
                 deadline,
                 to_db(now),
             ),
         )
-        await tx.execute(
-            "UPDATE stream_sessions SET peak_viewers = ? WHERE id = ? AND peak_viewers < ?",
-            (viewers, live.session_id, viewers),
-        )
-        minute = max(0, int((now - live.started_at).total_seconds() // 60))
-        await tx.execute(
-            "INSERT INTO viewer_samples (session_id, minute, viewers) VALUES (?, ?, ?)"
-            " ON CONFLICT (session_id, minute) DO UPDATE SET"
-            " viewers = MAX(viewers, excluded.viewers)",
-            (live.session_id, minute, viewers),
-        )
+        self._record_viewers(tx, live, now, viewers, rising=True)
 
 
-async def _live_room(tx: Transaction, room_name: str) -> _LiveRoom | None:
+def _live_room(tx: SyncTransaction, room_name: str) -> _LiveRoom | None:
     """The open session using this room, or None (a room of an ended session, or not ours)."""
     if not room_name:
         return None
-    row = await tx.fetch_one(
+    row = tx.fetch_one(
         "SELECT s.id, s.started_at, st.owner_id FROM stream_sessions s"
         " JOIN streams st ON st.id = s.stream_id"
         " WHERE s.room_name = ? AND s.ended_at IS NULL",
@@ -387,8 +485,8 @@ async def _live_room(tx: Transaction, room_name: str) -> _LiveRoom | None:
     return _LiveRoom(session_id=row["id"], started_at=started, owner_id=row["owner_id"])
 
 
-async def _count_viewer(tx: Transaction, session_id: int, identity: str) -> None:
-    await tx.execute(
+def _count_viewer(tx: SyncTransaction, session_id: int, identity: str) -> None:
+    tx.execute(
         "INSERT INTO session_viewers (session_id, viewer) VALUES (?, ?)"
         " ON CONFLICT (session_id, viewer) DO NOTHING",
         (session_id, viewer_key(identity)),

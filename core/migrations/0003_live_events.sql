@@ -25,6 +25,8 @@ CREATE TABLE room_participants (
     video_order_at INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (room_name, identity)
 );
+-- Counting who is present by role stays cheap however many have come and gone.
+CREATE INDEX room_participants_present ON room_participants (room_name, role, present);
 
 -- The audience of one session while it runs (peak_viewers stays on stream_sessions).
 CREATE TABLE session_audience (
