@@ -4,10 +4,11 @@ Both searches answer one page at a time with a total, in an order that never cha
 data does not, so paging neither repeats nor skips a stream: (tier, name, id) for names and
 (distance, id) for places.
 
-Names. A prefix of the slug or the display name is an index range (see migration 0002). Close
-spellings are names whose beginning is one typo (a letter wrong, missing, extra, or two letters
-swapped) away from what was typed; they are looked for among the names that share the first half
-of it, so a typo in the first half of a short name is not caught. Case is folded for ASCII letters
+Names. A prefix of the slug or the display name is an index range (see migration 0002). When
+fewer than a page of names start with what was typed (4 letters or more), close spellings follow:
+names whose beginning is one typo (a letter wrong, missing, extra, or two neighbours swapped) away.
+They are looked for among the names that share the first half of what was typed (an index range
+again), so a typo in the first half of a short name is not caught. Case is folded for ASCII letters
 only (SQLite's lower()), so "Émile" is found by "Émile" or "É", not by "émile".
 
 Places. R*Tree boxes around the point, grown until they hold enough streams, then the exact
@@ -86,26 +87,28 @@ def name_key(text: str) -> str:
     return text.strip().translate(_ASCII_LOWER)
 
 
-def typo_distance(typed: str, name: str) -> int:
-    """Edits (optimal string alignment) between `typed` and the best-fitting beginning of `name`."""
+def one_typo_away(typed: str, name: str) -> bool:
+    """Whether the beginning of `name` is `typed` with one letter wrong, missing, extra or two
+    neighbours swapped (optimal string alignment distance <= 1 against name[:n-1..n+1]).
+
+    The first difference is where the typo is, so each kind of typo is one slice comparison.
+    """
     length = len(typed)
-    return min(
-        _osa_distance(typed, name[:cut]) for cut in (length - 1, length, length + 1) if cut >= 0
+    same = 0
+    while same < min(length, len(name)) and typed[same] == name[same]:
+        same += 1
+    if same >= length - 1:
+        return True  # all typed letters match, or only the last is wrong or missing
+    return (
+        typed[same + 1 :] == name[same + 1 : length]  # one letter wrong
+        or typed[same:] == name[same + 1 : length + 1]  # a letter left out while typing
+        or typed[same + 1 :] == name[same : length - 1]  # one letter too many typed
+        or (
+            typed[same] == name[same + 1 : same + 2]
+            and typed[same + 1] == name[same : same + 1]
+            and typed[same + 2 :] == name[same + 2 : length]
+        )  # two neighbours swapped
     )
-
-
-def _osa_distance(a: str, b: str) -> int:
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[len(b)]
 
 
 class SearchService:
@@ -134,7 +137,10 @@ class SearchService:
             prefix_params,
         )
         prefix_total = int(total_row[0]) if total_row else 0
-        close = await self._close_spellings(typed, live)
+        # Close spellings only fill in when few names start with what was typed: a member who
+        # typed "ali" and sees eight Ali-something streams does not need "aly" too. The choice
+        # depends on the data only, not on the page, so paging stays stable.
+        close = await self._close_spellings(typed, live) if prefix_total < PAGE_SIZE else []
         ids: list[int] = []
         if paging.offset < prefix_total:
             rows = await self._fetch_all(
@@ -170,15 +176,15 @@ class SearchService:
             f" WHERE {live}{first_half_sql} ORDER BY id LIMIT :cap",
             {**first_half_params, "cap": TYPO_CANDIDATES_MAX},
         )
-        found: list[tuple[int, str, int]] = []
+        found: list[tuple[str, int]] = []
         for row in rows:
             names = (row["slug_key"], row["owner_key"])
             if any(name.startswith(typed) for name in names):
                 continue  # already listed among the prefix matches
-            distance, name = min((typo_distance(typed, name), name) for name in names)
-            if distance <= 1:
-                found.append((distance, name, row["id"]))
-        return [stream_id for _, _, stream_id in sorted(found)]
+            close = [name for name in names if one_typo_away(typed, name)]
+            if close:
+                found.append((min(close), row["id"]))
+        return [stream_id for _, stream_id in sorted(found)]
 
     async def suggest_names(self, text: str, limit: int = 25) -> list[Stream]:
         """Live streams for an autocomplete box (prefix and close spellings)."""

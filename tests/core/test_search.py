@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from core.db import Database
 from core.errors import InvalidInput
 from core.places import haversine_km
-from core.search import SearchService, typo_distance
+from core.search import SearchService, one_typo_away
 
 Place = tuple[float, float]
 
@@ -138,22 +138,47 @@ async def test_names_rank_prefixes_then_one_typo_and_page_stably() -> None:
         assert pages[0].total_pages == 2
 
 
+def _osa_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance, the slow textbook way (the reference)."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]
+
+
+def _reference_one_typo(typed: str, name: str) -> bool:
+    n = len(typed)
+    return min(_osa_distance(typed, name[:cut]) for cut in (n - 1, n, n + 1) if cut >= 0) <= 1
+
+
 @pytest.mark.parametrize(
-    ("typed", "name", "edits"),
+    ("typed", "name", "close"),
     [
-        ("alice", "alice", 0),
-        ("alcie", "alice", 1),  # two letters swapped
-        ("alce", "alice", 1),  # a letter missing
-        ("alicee", "alice", 1),  # one too many
-        ("alixe", "alice", 1),  # one wrong
-        ("alice", "alicebeth", 0),  # a prefix of a longer name
-        ("bob", "alice", 3),
+        ("alice", "alice", True),
+        ("alcie", "alice", True),  # two letters swapped
+        ("alce", "alice", True),  # a letter left out
+        ("alicee", "alice", True),  # one too many
+        ("alixe", "alice", True),  # one wrong
+        ("alice", "alicebeth", True),  # a prefix of a longer name
+        ("alxxe", "alice", False),
+        ("bob", "alice", False),
     ],
 )
-def test_typo_distance_compares_with_the_beginning_of_a_name(
-    typed: str, name: str, edits: int
-) -> None:
-    assert typo_distance(typed, name) == edits
+def test_one_typo_away_examples(typed: str, name: str, close: bool) -> None:
+    assert one_typo_away(typed, name) is close
+
+
+@settings(max_examples=500, deadline=None)
+@given(typed=st.text("abc", min_size=1, max_size=7), name=st.text("abc", max_size=9))
+def test_one_typo_away_agrees_with_edit_distance(typed: str, name: str) -> None:
+    assert one_typo_away(typed, name) == _reference_one_typo(typed, name)
 
 
 async def test_bad_arguments_are_domain_errors() -> None:
