@@ -59,7 +59,11 @@ class TipModal(discord.ui.Modal):
         self.stream_id = stream_id
         # The click that opened this form names the tip: submitting it twice tips once.
         self.request_key = request_key
-        self.message_input.max_length = max(1, limit)
+        self.with_message = limit > 0
+        if self.with_message:
+            self.message_input.max_length = limit
+        else:  # this community turned tip messages off (tips.message_max = 0)
+            self.remove_item(self.message_input)
 
     async def on_submit(self, interaction: discord.Interaction[GoLiveBot]) -> None:  # type: ignore[override]
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -67,7 +71,7 @@ class TipModal(discord.ui.Modal):
             identity_of(interaction.user),
             self.stream_id,
             parse_credits(self.amount_input.value),
-            self.message_input.value,
+            self.message_input.value if self.with_message else "",
             self.request_key,
         )
         await interaction.followup.send(

@@ -6,6 +6,8 @@ Every change here is a ledger transaction that records the moderator and their r
 
 from __future__ import annotations
 
+import logging
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -16,6 +18,8 @@ from bot.tip_views import NO_MENTIONS
 from cogs.wallet import wallet_line
 from core.ledger import credits_text
 from core.payouts import PayoutRequest
+
+log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction[GoLiveBot]
 Amount = app_commands.Range[int, 1, 1_000_000_000]
@@ -125,6 +129,11 @@ class Credits(commands.GroupCog, group_name="credits"):
         """Mark a payout request as paid (you sent the money outside golive)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         paid = await self.services.payouts.mark_paid(request, interaction.user.id, note)
+        await self._tell(
+            paid.member_id,
+            f"Your payout request #{paid.id} for {credits_text(paid.amount)} was paid."
+            + (f" Note: {note}" if note else ""),
+        )
         await interaction.followup.send(
             f"Payout request #{paid.id} ({credits_text(paid.amount)} to "
             f"{discord.utils.escape_markdown(paid.member_name)}) is marked paid.",
@@ -140,6 +149,11 @@ class Credits(commands.GroupCog, group_name="credits"):
         """Reject a payout request; its credits go back to the member's wallet."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         rejected = await self.services.payouts.reject(request, interaction.user.id, reason)
+        await self._tell(
+            rejected.member_id,
+            f"Your payout request #{rejected.id} was rejected ({reason}); "
+            f"{credits_text(rejected.amount)} went back to your wallet.",
+        )
         await interaction.followup.send(
             f"Payout request #{rejected.id} is rejected; {credits_text(rejected.amount)} went "
             "back to the member's wallet.",
@@ -161,6 +175,14 @@ class Credits(commands.GroupCog, group_name="credits"):
             or "None."
         )
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
+
+    async def _tell(self, user_id: int, text: str) -> None:
+        """A DM to the member about their payout; closed DMs are fine (`/wallet` shows it)."""
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            await user.send(text, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as error:
+            log.info("could not DM %s about their payout: %s", user_id, error)
 
 
 def _payout_line(request: PayoutRequest) -> str:

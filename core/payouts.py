@@ -16,7 +16,7 @@ import aiosqlite
 
 from core.clock import Clock
 from core.db import Database
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, PaymentRefused
 from core.ledger import Ledger, Leg, credits_text, fingerprint, require_credits
 from core.timefmt import from_db, to_db
 
@@ -55,6 +55,11 @@ class PayoutService:
         async with self._db.transaction() as tx:
             existing = await ledger.find_replay(tx, key, fp)
             if existing is None:
+                if not await tx.fetch_one("SELECT 1 FROM streams WHERE owner_id = ?", (member_id,)):
+                    raise PaymentRefused(
+                        "Payouts are for streamers, from credits they earned. "
+                        "Create your stream page with `/stream create` first."
+                    )
                 wallet = await ledger.member_account(tx, member_id)
                 await ledger.require_funds(tx, wallet, amount)
                 existing = await ledger.post(

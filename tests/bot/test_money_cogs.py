@@ -125,6 +125,9 @@ async def test_payouts_are_requested_listed_paid_and_rejected(
     world: World, services: Services
 ) -> None:
     await fund(services, world.bob, 2500)
+    no_page = await world.bob.slash(world.general, "wallet payout", amount=1000)
+    assert no_page.response.content.startswith("Payouts are for streamers")
+    await page_for(services, world.bob, "Bob")
     small = await world.bob.slash(world.general, "wallet payout", amount=10)
     assert small.response.content == "A payout is at least 1,000 credits."
     first = await world.bob.slash(world.general, "wallet payout", amount=1000)
@@ -147,7 +150,12 @@ async def test_payouts_are_requested_listed_paid_and_rejected(
     assert again.response.content == "Payout request #1 is already paid."
     assert await services.ledger.balance(world.bob.id) == 1500
     assert (await services.ledger.platform_balances())["payouts"] == 1000
-    assert domain_errors(world) == [InvalidInput, PaymentRefused, Conflict]
+    assert [m.content.split(" for ")[0].split(" was ")[0] for m in dms(world.bob)] == [
+        "Your payout request #1",
+        "Your payout request #2",
+    ]
+    assert "IBAN ok" in dms(world.bob)[0].content
+    assert domain_errors(world) == [PaymentRefused, InvalidInput, PaymentRefused, Conflict]
 
 
 async def test_moderators_grant_revoke_refund_and_audit(world: World, services: Services) -> None:
