@@ -5,7 +5,8 @@ session) and remembers what it offered. The webhook handler verifies Stripe's si
 records the event id (a replayed event changes nothing), and credits the member once per
 Checkout Session: the ledger key is the session id, so `checkout.session.completed` and a later
 `checkout.session.async_payment_succeeded` for the same payment credit once between them.
-The number of credits comes from our own record of the session, never from the event alone.
+The number of credits comes from our own record of the session; only if we died before
+recording it do we fall back on the metadata we set on it (signed by Stripe like the rest).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import aiohttp
+import aiosqlite
 import stripe
 
 from core.clock import Clock
 from core.config import Settings
-from core.db import Database
+from core.db import Database, Transaction
 from core.errors import InvalidInput, PaymentRefused
 from core.ledger import Ledger, Leg, credits_text, fingerprint, require_credits
 from core.timefmt import to_db
@@ -147,9 +149,11 @@ class TopupService:
         if session.get("payment_status") != "paid":
             # e.g. a bank transfer still pending: async_payment_succeeded will follow.
             return "ignored"
-        return await self._credit(event.id, event.type, str(session.get("id")))
+        return await self._credit(event.id, event.type, str(session.get("id")), session)
 
-    async def _credit(self, event_id: str, event_type: str, session_id: str) -> WebhookResult:
+    async def _credit(
+        self, event_id: str, event_type: str, session_id: str, session: dict[str, Any]
+    ) -> WebhookResult:
         ledger, now = self._ledger, to_db(self._clock.now())
         async with self._db.transaction() as tx:
             fresh = await tx.execute(
@@ -162,6 +166,10 @@ class TopupService:
             offer = await tx.fetch_one(
                 "SELECT * FROM stripe_checkouts WHERE session_id = ?", (session_id,)
             )
+            if offer is None:
+                # We died between Stripe creating the session and our recording it: the signed
+                # metadata we set on the session still says who pays for what.
+                offer = await self._offer_from_metadata(tx, session_id, session, now)
             if offer is None:
                 log.warning("Stripe event %s is for an unknown checkout session", event_id)
                 return "ignored"
@@ -198,6 +206,24 @@ class TopupService:
             )
         log.info("credited %s credits for Stripe session %s", offer["credits"], session_id)
         return "credited"
+
+    async def _offer_from_metadata(
+        self, tx: Transaction, session_id: str, session: dict[str, Any], now: str
+    ) -> aiosqlite.Row | None:
+        metadata = session.get("metadata") or {}
+        member, credits = str(metadata.get("member_id", "")), str(metadata.get("credits", ""))
+        if not (member.isdigit() and credits.isdigit() and int(credits) > 0):
+            return None
+        if session.get("client_reference_id") != member:
+            return None
+        await tx.execute(
+            "INSERT INTO stripe_checkouts (session_id, member_id, credits, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (session_id, int(member), int(credits), now),
+        )
+        return await tx.fetch_one(
+            "SELECT * FROM stripe_checkouts WHERE session_id = ?", (session_id,)
+        )
 
     def _client(self) -> stripe.StripeClient:
         assert self.config.secret_key is not None  # noqa: S101 - checked by `enabled`

@@ -152,6 +152,20 @@ async def test_webhook_refuses_bad_signatures_and_ignores_other_events(
     assert await services.ledger.balance(ALICE.user_id) == 0
 
 
+async def test_a_session_we_never_recorded_is_credited_from_its_metadata(
+    services: Services, client: TestClient[Any, Any]
+) -> None:
+    """We crashed after Stripe made the session: its metadata (set by us, signed) still counts."""
+    payload = json.loads(event("evt_1", "cs_lost"))
+    payload["data"]["object"].update(
+        client_reference_id=str(BOB.user_id),
+        metadata={"member_id": str(BOB.user_id), "credits": "250"},
+    )
+    text = json.dumps(payload)
+    assert (await deliver(client, text, signed(text)))[1]["result"] == "credited"
+    assert await services.ledger.balance(BOB.user_id) == 250
+
+
 async def test_topup_limits_and_a_stripe_outage_are_explained(
     services: Services, stripe_api: FakeStripe
 ) -> None:
