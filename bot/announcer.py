@@ -104,6 +104,8 @@ class Announcer:
             await with_retries(
                 lambda: message.edit(embed=embed), what=f"show viewers of {stream.slug}"
             )
+        except discord.NotFound:
+            pass  # the announcement was deleted: remember the count so it isn't tried again
         except discord.HTTPException as error:
             log.warning("could not update the viewer count on %s: %s", item.message_id, error)
             return

@@ -76,9 +76,10 @@ class LiveAlerts:
                     embed=embed,
                     view=link_view("Watch", watch_url, "▶️"),
                 )
-            except discord.Forbidden:
-                # DMs closed, or no shared server: asking again won't help. Keep the claim.
-                log.info("follower %s does not accept DMs", user_id)
+            except (discord.Forbidden, discord.NotFound):
+                # DMs closed, no shared server, or the account is gone: asking again won't
+                # help. Keep the claim.
+                log.info("follower %s can't be sent DMs", user_id)
             except discord.HTTPException as error:
                 log.warning("could not DM follower %s: %s", user_id, error)
                 await follows.release_alert(event.session.id, user_id)

@@ -37,10 +37,16 @@ class LiveKitGateway:
         # hung server would hang the member's command forever; we bound each call ourselves.
         self.timeout = timeout
 
-    async def create_room(self, name: str, metadata: str) -> None:
+    async def create_room(self, name: str, metadata: str, *, departure_timeout: int = 0) -> None:
+        """Create (or get) a room. ``departure_timeout``: seconds LiveKit keeps it open after the
+        last participant left (0: LiveKit's default, 20 s)."""
         await self._call(
             "create the room",
-            self._client.room.create_room(api.CreateRoomRequest(name=name, metadata=metadata)),
+            self._client.room.create_room(
+                api.CreateRoomRequest(
+                    name=name, metadata=metadata, departure_timeout=departure_timeout
+                )
+            ),
         )
 
     async def delete_room(self, name: str) -> bool:

@@ -85,7 +85,11 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
             passes = PassService(db, ledger, clock, fee_policy)
             # The fee (or pass) is checked and charged before a go-live opens its room.
             streams = StreamService(
-                db, livekit, clock, gate=GoLiveFees(ledger, passes, clock, fee_policy)
+                db,
+                livekit,
+                clock,
+                gate=GoLiveFees(ledger, passes, clock, fee_policy),
+                room_departure_timeout=int(settings.auto_end_grace.total_seconds()),
             )
             moderation = ModerationService(
                 db, clock, livekit, streams, kick_block=settings.kick_block

@@ -118,10 +118,14 @@ class StreamService:
         *,
         live_rooms_ttl: float = DEFAULT_TTL_SECONDS,
         gate: GoLiveGate | None = None,
+        room_departure_timeout: int = 0,
     ) -> None:
         self._db = db
         self._livekit = livekit
         self._clock = clock
+        # Rooms stay open this long after everyone left, so a broadcaster who drops comes back
+        # to the same room within the auto-end grace (core/live_events.py).
+        self._room_departure_timeout = room_departure_timeout
         # Asked before every go-live (a fee or a pass, see core/golive_gate.py).
         self._gate: GoLiveGate = gate or OpenGate()
         self._listeners: list[StreamListener] = []
@@ -273,7 +277,9 @@ class StreamService:
             metadata = json.dumps(
                 {"streamId": stream.id, "slug": stream.slug, "title": stream.title}
             )
-            await self._livekit.create_room(room_name, metadata)
+            await self._livekit.create_room(
+                room_name, metadata, departure_timeout=self._room_departure_timeout
+            )
             try:
                 session_id = await self._open_session(stream.id, room_name, now)
             except BaseException:

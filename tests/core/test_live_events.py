@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from core.clock import ManualClock
-from core.config import Settings
+from core.config import Settings, load_settings
+from core.errors import ConfigError
 from core.services import Services, open_services
 from core.streams import Stream, StreamDraft
 from tests.conftest import ALICE
@@ -304,3 +308,26 @@ async def test_an_event_a_handler_chokes_on_does_not_sink_the_others(
     assert (await services.live.audience(await session_id(services, stream))).current_viewers == 2
     # The failed event was not remembered, so LiveKit's retry is applied when the bug is gone.
     assert await services.webhooks.receive(joined) is False
+
+
+async def test_rooms_stay_open_through_the_grace_after_everyone_left(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    # LiveKit would otherwise close the room 20 s after the broadcaster dropped.
+    stream = await go_live(services)
+    assert stream.room_name is not None
+    assert livekit.rooms[stream.room_name].departure_timeout == 120
+
+
+def test_the_grace_and_the_tick_are_settings(settings: Settings) -> None:
+    tuned = load_settings(
+        {"GOLIVE_AUTO_END_GRACE_SECONDS": "300", "GOLIVE_RECONCILE_SECONDS": "10"},
+        dotenv_path=None,
+    )
+    assert (tuned.auto_end_grace, tuned.reconcile_interval) == (
+        timedelta(minutes=5),
+        timedelta(seconds=10),
+    )
+    assert settings.auto_end_grace == timedelta(minutes=2)
+    with pytest.raises(ConfigError, match="GOLIVE_AUTO_END_GRACE_SECONDS"):
+        load_settings({"GOLIVE_AUTO_END_GRACE_SECONDS": "0"}, dotenv_path=None)
