@@ -252,6 +252,7 @@
   }
 
   function onConnected(room) {
+    announceConnection(true);
     onParticipantsChanged(room);
     updateUnmute(room);
     // Tracks that were subscribed while connect() was still resolving.
@@ -290,7 +291,13 @@
     if (state.room) showPlaybackState(state.room);
   }
 
+  // Other scripts of the page (chat.js) poll the server while the room is not connected.
+  function announceConnection(connected) {
+    document.dispatchEvent(new CustomEvent("golive:connection", { detail: { connected } }));
+  }
+
   function onDisconnected(room, reason) {
+    announceConnection(false);
     state.room = null;
     detachAll();
     const R = LK.DisconnectReason || {};

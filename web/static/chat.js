@@ -1,0 +1,221 @@
+// Live chat on the watch page. History comes from GET /api/live/<slug>/chat; new messages and
+// hides arrive in the LiveKit room on the "chat" topic (watch.js re-dispatches room data packets
+// as "golive:data" events and the connection state as "golive:connection"). While the page is
+// not connected to the room (no media server, a network blip), it polls the history instead, so
+// the chat keeps moving either way. Posting always goes through the server, which moderates.
+(function () {
+  "use strict";
+
+  const section = document.querySelector("[data-testid=chat]");
+  const dataTag = document.getElementById("page-data");
+  if (!section || !dataTag) return;
+  const page = JSON.parse(dataTag.textContent || "{}");
+  const chatUrl = `/api/live/${encodeURIComponent(page.slug)}/chat`;
+  const POLL_MS = 3000;
+
+  const list = document.getElementById("chat-list");
+  const empty = document.getElementById("chat-empty");
+  const form = document.getElementById("chat-form");
+  const input = document.getElementById("chat-input");
+  const nameInput = document.getElementById("chat-name");
+  const signIn = document.getElementById("chat-sign-in");
+  const statusLine = document.getElementById("chat-status");
+
+  const shown = new Map(); // message id -> <li>
+  let canModerate = false;
+  let connected = false;
+  let pollTimer = null;
+
+  const BADGES = { streamer: "Streamer", moderator: "Mod", guest: "Guest" };
+
+  function say(text, isError) {
+    statusLine.textContent = text || "";
+    statusLine.classList.toggle("chat__status--error", Boolean(isError));
+  }
+
+  function timeOf(iso) {
+    const when = new Date(iso);
+    return Number.isNaN(when.getTime())
+      ? ""
+      : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function render(message) {
+    const item = document.createElement("li");
+    item.className = "chat__message";
+    item.dataset.id = String(message.id);
+    item.setAttribute("data-testid", "chat-message");
+
+    const time = document.createElement("time");
+    time.className = "chat__time";
+    time.dateTime = message.createdAt;
+    time.textContent = timeOf(message.createdAt);
+    item.append(time);
+
+    const role = message.author && message.author.role;
+    if (BADGES[role]) {
+      const badge = document.createElement("span");
+      badge.className = `chat__badge chat__badge--${role}`;
+      badge.textContent = BADGES[role];
+      item.append(badge);
+    }
+    const author = document.createElement("span");
+    author.className = "chat__author";
+    author.textContent = (message.author && message.author.name) || "someone";
+    item.append(author);
+
+    const text = document.createElement("span");
+    text.className = "chat__text";
+    text.textContent = message.text;
+    item.append(text);
+
+    if (message.source === "discord") {
+      const via = document.createElement("span");
+      via.className = "chat__via";
+      via.textContent = "via Discord";
+      item.append(via);
+    }
+    if (canModerate) {
+      const hide = document.createElement("button");
+      hide.type = "button";
+      hide.className = "chat__hide";
+      hide.textContent = "Hide";
+      hide.setAttribute("aria-label", `Hide this message from ${author.textContent}`);
+      hide.addEventListener("click", () => hideMessage(message.id));
+      item.append(hide);
+    }
+    return item;
+  }
+
+  function nearBottom() {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  }
+
+  function add(message) {
+    if (shown.has(message.id)) return;
+    const stick = nearBottom();
+    const item = render(message);
+    // Keep id order even when a packet and a poll race.
+    const later = [...shown.entries()].find(([id]) => id > message.id);
+    if (later) list.insertBefore(item, later[1]);
+    else list.append(item);
+    shown.set(message.id, item);
+    afterChange(stick);
+  }
+
+  function remove(id) {
+    const item = shown.get(id);
+    if (!item) return;
+    item.remove();
+    shown.delete(id);
+    afterChange(false);
+  }
+
+  function afterChange(stick) {
+    empty.hidden = shown.size > 0;
+    if (stick) list.scrollTop = list.scrollHeight;
+  }
+
+  function replaceAll(messages) {
+    const keep = new Set(messages.map((m) => m.id));
+    for (const id of [...shown.keys()]) if (!keep.has(id)) remove(id);
+    for (const message of messages) add(message);
+    afterChange(true);
+  }
+
+  async function loadHistory() {
+    try {
+      const response = await fetch(chatUrl, { credentials: "same-origin", cache: "no-store" });
+      if (!response.ok) return;
+      const body = await response.json();
+      const moderatorNow = Boolean(body.viewer && body.viewer.canModerate);
+      if (moderatorNow !== canModerate) {
+        canModerate = moderatorNow;
+        for (const id of [...shown.keys()]) remove(id); // re-render with hide buttons
+      }
+      if (form && form.dataset.guest && body.viewer && body.viewer.guestsAllowed) {
+        form.hidden = false;
+        if (signIn) signIn.hidden = true;
+      }
+      if (input && body.viewer && body.viewer.maxLength) input.maxLength = body.viewer.maxLength;
+      replaceAll(body.messages || []);
+    } catch (error) {
+      console.warn("golive: could not load the chat", error);
+    }
+  }
+
+  function schedulePoll() {
+    window.clearTimeout(pollTimer);
+    pollTimer = window.setTimeout(async () => {
+      if (!connected && !document.hidden) await loadHistory();
+      schedulePoll();
+    }, POLL_MS);
+  }
+
+  async function hideMessage(id) {
+    try {
+      const response = await fetch(`${chatUrl}/${id}/hide`, {
+        method: "POST",
+        credentials: "same-origin",
+      });
+      if (response.ok) remove(id);
+      else say((await response.json()).error || "Could not hide that message.", true);
+    } catch (error) {
+      say("Couldn't reach golive. Try again.", true);
+    }
+  }
+
+  if (form) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const text = input.value.trim();
+      if (!text) return;
+      const body = { text };
+      if (nameInput) body.name = nameInput.value.trim();
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        const response = await fetch(chatUrl, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        const answer = await response.json();
+        if (response.ok) {
+          input.value = "";
+          say("");
+          add(answer.message);
+        } else {
+          say(answer.error || "Your message was not sent.", true);
+        }
+      } catch (error) {
+        say("Couldn't reach golive. Your message was not sent.", true);
+      } finally {
+        button.disabled = false;
+        input.focus();
+      }
+    });
+  }
+
+  document.addEventListener("golive:data", (event) => {
+    if (event.detail.topic !== "chat") return;
+    try {
+      for (const item of JSON.parse(event.detail.text).events || []) {
+        if (item.type === "message") add(item.message);
+        else if (item.type === "hide") remove(item.id);
+      }
+    } catch (error) {
+      console.warn("golive: unreadable chat packet", error);
+    }
+  });
+
+  document.addEventListener("golive:connection", (event) => {
+    connected = Boolean(event.detail && event.detail.connected);
+    // Catch up on what was said while we were away.
+    if (connected) loadHistory();
+  });
+
+  loadHistory();
+  schedulePoll();
+})();
