@@ -59,6 +59,7 @@ def ended_announcement(
     watch_url: str,
     audience: Audience | None = None,
     chart_file: str | None = None,
+    tips: tuple[int, int] = (0, 0),
 ) -> discord.Embed:
     duration = human_duration(session.duration_seconds or 0)
     embed = discord.Embed(
@@ -72,6 +73,11 @@ def ended_announcement(
     if audience is not None:
         embed.add_field(name="Peak viewers", value=str(audience.peak_viewers))
         embed.add_field(name="Viewers", value=str(audience.unique_viewers))
+    tip_count, credits = tips
+    if tip_count:
+        embed.add_field(
+            name="Tips", value=f"💜 {credits} credits from {tip_count} tip{'s' * (tip_count != 1)}"
+        )
     if chart_file is not None:
         embed.set_image(url=f"attachment://{chart_file}")
     embed.set_footer(text="Ended")

@@ -43,6 +43,15 @@ class StatsService:
         row = await self._db.fetch_one(_STATS + " WHERE st.owner_id = ?", (owner_id,))
         return _stats(row) if row else None
 
+    async def session_tips(self, session_id: int) -> tuple[int, int]:
+        """(tips, credits) received during a session, refunded tips left out."""
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) AS tips, COALESCE(SUM(amount), 0) AS credits FROM tips"
+            " WHERE session_id = ? AND refund_transaction_id IS NULL",
+            (session_id,),
+        )
+        return (row["tips"], row["credits"]) if row else (0, 0)
+
     async def top(self, limit: int = 10) -> list[StreamerStats]:
         """The community's streamers with the most hours live (then peak viewers)."""
         rows = await self._db.fetch_all(

@@ -9,6 +9,7 @@ from typing import Any
 import discord
 
 from bot.cli import guild_problem_lines
+from core.auth import Identity
 from core.clock import ManualClock
 from core.services import Services
 from tests.bot.conftest import World
@@ -267,3 +268,24 @@ async def test_followers_who_turned_dms_off_are_not_messaged(world: World) -> No
     assert world.bob.user.dm_channel.history() == []
     following = await world.bob.slash(world.general, "following")
     assert "🔴" in following.response.embeds[0].description
+
+
+async def test_the_summary_counts_the_tips_of_the_session(
+    world: World, services: Services, clock: ManualClock
+) -> None:
+    await setup_announcements(world)
+    await go_live(world)
+    stream = await services.streams.get_by_owner(world.alice.id)
+    await services.ledger.grant(
+        world.bob.id, 100, moderator_id=world.admin.id, reason="welcome", key="grant-bob"
+    )
+    bob = Identity(world.bob.id, "bob", "bob")
+    await services.tips.tip_stream(bob, stream.id, 25, "lovely colours", "tip-1")
+    await services.tips.tip_stream(bob, stream.id, 15, "", "tip-2")
+    clock.advance(60)
+    await world.alice.slash(world.general, "stream end")
+
+    [summary] = posted_alerts(world)
+    assert {f.name: f.value for f in summary.embeds[0].fields}["Tips"] == (
+        "💜 40 credits from 2 tips"
+    )
