@@ -331,3 +331,19 @@ def test_the_grace_and_the_tick_are_settings(settings: Settings) -> None:
     assert settings.auto_end_grace == timedelta(minutes=2)
     with pytest.raises(ConfigError, match="GOLIVE_AUTO_END_GRACE_SECONDS"):
         load_settings({"GOLIVE_AUTO_END_GRACE_SECONDS": "0"}, dotenv_path=None)
+
+
+async def test_with_livekit_down_counts_stay_and_deadlines_still_run(
+    services: Services, livekit: FakeLiveKit, clock: ManualClock
+) -> None:
+    stream = await go_live(services)
+    room = stream.room_name
+    assert room is not None
+    await join(services, livekit, room, "guest-1")
+    await join(services, livekit, room, HOST)
+    await leave(services, livekit, room, HOST)
+    await livekit.down()
+    clock.advance(121)
+    [ended] = await services.live.reconcile_once()
+    assert ended.session.end_reason == "broadcaster_left"
+    assert (await services.live.audience(ended.session.id)).peak_viewers == 1
