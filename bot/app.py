@@ -12,6 +12,7 @@ from bot.announcer import Announcer
 from bot.chat_bridge import ChatBridge
 from bot.live_alerts import LiveAlerts
 from bot.moderators import ModeratorRegistry
+from bot.obs_embeds import ObsProblemNotifier
 from bot.report_views import ReportButton
 from bot.search_views import SearchPageButton
 from bot.sidecar import start_web
@@ -32,6 +33,7 @@ EXTENSIONS = (
     "cogs.stats",
     "cogs.chat",
     "cogs.moderation",
+    "cogs.vods",
 )
 
 
@@ -57,6 +59,7 @@ class GoLiveBot(commands.Bot):
         self.chat_bridge = ChatBridge(self)
         self.moderators = ModeratorRegistry(self)
         self.live_alerts = LiveAlerts(self)
+        self.obs_problems = ObsProblemNotifier(self)
         self._serve_web = serve_web
         self._web_runner: web.AppRunner | None = None
 
@@ -69,6 +72,7 @@ class GoLiveBot(commands.Bot):
         self.services.streams.subscribe(self.chat_bridge.on_stream_event)
         self.services.chat.subscribe(self.chat_bridge.on_chat_event)
         self.services.streams.subscribe(self.live_alerts.on_stream_event)
+        self.services.ingress.subscribe_problems(self.obs_problems.on_problem)
         self.live_alerts.start_ticking()
         if self._serve_web:
             self._web_runner = await start_web(self.services)
@@ -78,6 +82,7 @@ class GoLiveBot(commands.Bot):
         self.services.streams.unsubscribe(self.chat_bridge.on_stream_event)
         self.services.chat.unsubscribe(self.chat_bridge.on_chat_event)
         self.services.streams.unsubscribe(self.live_alerts.on_stream_event)
+        self.services.ingress.unsubscribe_problems(self.obs_problems.on_problem)
         await self.live_alerts.stop_ticking()
         if self._web_runner is not None:
             await self._web_runner.cleanup()

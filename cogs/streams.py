@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE, stream_card
+from bot.obs_embeds import obs_embed, record_message
 from bot.search_views import NAME_MAX, StreamSearch, city_choices, name_choices, render
 from bot.tree import reply_with_error
 from bot.views import identity_of, link_view
@@ -168,6 +169,9 @@ class Streams(commands.GroupCog, group_name="stream"):
         embed.add_field(name="Your stream page", value=self.bot.watch_url(event.stream.slug))
         if problem:
             embed.add_field(name="⚠️ Announcement", value=problem, inline=False)
+        not_recorded = await self.services.recording.session_problem(event.session.id)
+        if not_recorded:
+            embed.add_field(name="⚠️ Recording", value=not_recorded, inline=False)
         view = link_view("Open my studio", link.url, "🎥")
         await interaction.followup.send(embed=embed, view=view, ephemeral=True)
 
@@ -217,6 +221,36 @@ class Streams(commands.GroupCog, group_name="stream"):
             view=link_view("Open my studio", link.url, "🎥"),
             ephemeral=True,
         )
+
+    @app_commands.command(name="obs")
+    @app_commands.describe(
+        protocol="RTMP works with every OBS; WHIP (OBS 30+) has less delay. Switching makes a new key",
+        action="show: your settings (made the first time); reset: a new key, the old one stops working",
+    )
+    async def obs(
+        self,
+        interaction: Interaction,
+        protocol: Literal["rtmp", "whip"] | None = None,
+        action: Literal["show", "reset"] = "show",
+    ) -> None:
+        """Stream from OBS: your server and stream key (only you see them)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        setup = await self.services.ingress.setup(
+            interaction.user.id,
+            interaction.user.display_name,
+            protocol,
+            reset=action == "reset",
+        )
+        grace = int(self.services.live.grace.total_seconds())
+        await interaction.followup.send(embed=obs_embed(setup, grace), ephemeral=True)
+
+    @app_commands.command(name="record")
+    @app_commands.describe(mode="on: record your streams (listed in /vods); off: stop recording")
+    async def record(self, interaction: Interaction, mode: Literal["on", "off"]) -> None:
+        """Record your streams so people can watch them later."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        change = await self.services.recording.set_enabled(interaction.user.id, mode == "on")
+        await interaction.followup.send(record_message(change), ephemeral=True)
 
     async def _announce_here_if_unconfigured(
         self, interaction: Interaction, event: Any

@@ -67,6 +67,16 @@ class Settings:
     chat_ip_burst: int
     chat_ip_per_minute: int
     kick_block: timedelta
+    recording_output: str
+    record_all: bool
+    recording_file_prefix: str
+    recording_public_url: str | None
+    s3_bucket: str | None
+    s3_region: str | None
+    s3_endpoint: str | None
+    s3_access_key: str | None
+    s3_secret: str | None
+    s3_force_path_style: bool
 
     @property
     def cookies_secure(self) -> bool:
@@ -162,6 +172,20 @@ def _currency(value: Any) -> str:
     if len(code) != 3 or not code.isalpha():
         raise ValueError('must be a three-letter ISO currency code such as "usd" or "eur"')
     return code
+
+
+def _recording_output(value: Any) -> str:
+    output = _text(value).lower()
+    if output not in {"none", "file", "s3"}:
+        raise ValueError('must be "none", "file" or "s3"')
+    return output
+
+
+def _path_prefix(value: Any) -> str:
+    text = "" if value is None else str(value).strip()
+    if ".." in text.split("/"):
+        raise ValueError("must be a folder path without '..'")
+    return text
 
 
 @dataclass(frozen=True)
@@ -296,6 +320,49 @@ _FIELDS: tuple[_Field, ...] = (
         "GOLIVE_KICK_BLOCK_MINUTES",
         10,
         lambda v: timedelta(minutes=_int_between(1, 24 * 60)(v)),
+    ),
+    # -- recording with LiveKit egress (core/recording.py) --
+    _Field(
+        "recording_output",
+        "recording.output",
+        "GOLIVE_RECORDING_OUTPUT",
+        "none",
+        _recording_output,
+    ),
+    _Field("record_all", "recording.record_all", "GOLIVE_RECORD_ALL", False, _flag),
+    _Field(
+        "recording_file_prefix",
+        "recording.file_prefix",
+        "GOLIVE_RECORDING_PREFIX",
+        "recordings/",
+        _path_prefix,
+    ),
+    _Field(
+        "recording_public_url",
+        "recording.public_url",
+        "GOLIVE_RECORDING_PUBLIC_URL",
+        None,
+        lambda v: None if v is None else _url("http", "https")(v),
+    ),
+    _Field("s3_bucket", "recording.s3_bucket", "GOLIVE_S3_BUCKET", None, _optional_text),
+    _Field("s3_region", "recording.s3_region", "GOLIVE_S3_REGION", None, _optional_text),
+    _Field(
+        "s3_endpoint",
+        "recording.s3_endpoint",
+        "GOLIVE_S3_ENDPOINT",
+        None,
+        lambda v: None if v is None else _url("http", "https")(v),
+    ),
+    _Field(
+        "s3_access_key", "recording.s3_access_key", "GOLIVE_S3_ACCESS_KEY", None, _optional_text
+    ),
+    _Field("s3_secret", "recording.s3_secret", "GOLIVE_S3_SECRET", None, _optional_text),
+    _Field(
+        "s3_force_path_style",
+        "recording.s3_force_path_style",
+        "GOLIVE_S3_FORCE_PATH_STYLE",
+        False,
+        _flag,
     ),
 )
 

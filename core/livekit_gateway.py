@@ -26,6 +26,12 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Role = Literal["viewer", "broadcaster"]
+IngressProtocol = Literal["rtmp", "whip"]
+
+_INGRESS_INPUT = {
+    "rtmp": api.IngressInput.RTMP_INPUT,
+    "whip": api.IngressInput.WHIP_INPUT,
+}
 
 _UNREACHABLE = "The streaming server can't be reached right now. Please try again in a minute."
 
@@ -111,6 +117,100 @@ class LiveKitGateway:
             ),
         )
 
+    # -- ingress (OBS): livekit-api signs these calls with the ingressAdmin grant ----------------
+
+    async def create_ingress(
+        self,
+        *,
+        input_type: IngressProtocol,
+        name: str,
+        room_name: str,
+        identity: str,
+        participant_name: str,
+    ) -> api.IngressInfo:
+        """A reusable RTMP or WHIP ingress publishing into ``room_name`` as ``identity``."""
+        return await self._call(
+            "create an OBS ingress",
+            self._client.ingress.create_ingress(
+                api.CreateIngressRequest(
+                    input_type=_INGRESS_INPUT[input_type],
+                    name=name,
+                    room_name=room_name,
+                    participant_identity=identity,
+                    participant_name=participant_name,
+                )
+            ),
+        )
+
+    async def get_ingress(self, ingress_id: str) -> api.IngressInfo | None:
+        """The ingress with its stream key and state; None when LiveKit no longer has it."""
+        try:
+            response = await self._call(
+                "read the OBS ingress",
+                self._client.ingress.list_ingress(api.ListIngressRequest(ingress_id=ingress_id)),
+            )
+        except LiveKitUnavailable as error:
+            if _is_not_found(error):
+                return None
+            raise
+        return next((item for item in response.items if item.ingress_id == ingress_id), None)
+
+    async def move_ingress(self, ingress_id: str, room_name: str) -> None:
+        """Point the ingress at another room (LiveKit applies it from the next connection)."""
+        await self._call(
+            "update the OBS ingress",
+            self._client.ingress.update_ingress(
+                api.UpdateIngressRequest(ingress_id=ingress_id, room_name=room_name)
+            ),
+        )
+
+    async def delete_ingress(self, ingress_id: str) -> bool:
+        """Delete an ingress (its key stops working at once); False when it was already gone."""
+        try:
+            await self._call(
+                "delete the OBS ingress",
+                self._client.ingress.delete_ingress(
+                    api.DeleteIngressRequest(ingress_id=ingress_id)
+                ),
+            )
+        except LiveKitUnavailable as error:
+            if _is_not_found(error):
+                return False
+            raise
+        return True
+
+    # -- egress (recording): signed with the roomRecord grant ------------------------------
+
+    async def start_room_recording(
+        self, room_name: str, output: api.EncodedFileOutput
+    ) -> api.EgressInfo:
+        """Record the room as LiveKit composes it (the speaker layout) into one file."""
+        return await self._call(
+            "start a recording",
+            self._client.egress.start_room_composite_egress(
+                api.RoomCompositeEgressRequest(
+                    room_name=room_name, layout="speaker", file_outputs=[output]
+                )
+            ),
+        )
+
+    async def stop_egress(self, egress_id: str) -> bool:
+        """Stop a recording; False when it had already stopped or is unknown."""
+        try:
+            await self._call(
+                "stop the recording",
+                self._client.egress.stop_egress(api.StopEgressRequest(egress_id=egress_id)),
+            )
+        except LiveKitUnavailable as error:
+            cause = error.__cause__
+            if isinstance(cause, api.TwirpError) and cause.code in (
+                api.TwirpErrorCode.NOT_FOUND,
+                api.TwirpErrorCode.FAILED_PRECONDITION,
+            ):
+                return False
+            raise
+        return True
+
     async def _call(self, what: str, call: Awaitable[T]) -> T:
         try:
             async with asyncio.timeout(self.timeout):
@@ -120,6 +220,11 @@ class LiveKitGateway:
         except (aiohttp.ClientError, TimeoutError) as error:
             log.warning("LiveKit unreachable while trying to %s: %s", what, error)
             raise LiveKitUnavailable(_UNREACHABLE) from error
+
+
+def _is_not_found(error: LiveKitUnavailable) -> bool:
+    cause = error.__cause__
+    return isinstance(cause, api.TwirpError) and cause.code == api.TwirpErrorCode.NOT_FOUND
 
 
 def _refused(what: str, error: api.TwirpError) -> LiveKitUnavailable:

@@ -22,12 +22,14 @@ from core.db import Database
 from core.fees import FeePolicy, GoLiveFees, PassService
 from core.follows import FollowService
 from core.guilds import GuildService
+from core.ingress import IngressService
 from core.ledger import Ledger
 from core.live_events import LiveEventService
 from core.livekit_gateway import LiveKitGateway, TokenMinter
 from core.moderation import ModerationService
 from core.payouts import PayoutService
 from core.places import PlaceDirectory
+from core.recording import RecordingConfig, RecordingService
 from core.search import SearchService
 from core.stats import StatsService
 from core.streams import StreamService
@@ -62,6 +64,8 @@ class Services:
     follows: FollowService
     community: CommunityService
     stats: StatsService
+    ingress: IngressService
+    recording: RecordingService
 
 
 @asynccontextmanager
@@ -97,6 +101,9 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
             # A member banned from streaming can't go live (from Discord or the web).
             streams.add_go_live_check(moderation.check_may_stream)
             webhooks = WebhookInbox(db, clock)
+            live = LiveEventService(
+                db, clock, livekit, streams, webhooks, grace=settings.auto_end_grace
+            )
             yield Services(
                 settings=settings,
                 clock=clock,
@@ -134,12 +141,15 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
                 places=PlaceDirectory(),
                 search=SearchService(db),
                 webhooks=webhooks,
-                live=LiveEventService(
-                    db, clock, livekit, streams, webhooks, grace=settings.auto_end_grace
-                ),
+                live=live,
                 follows=FollowService(db, clock, streams),
                 community=CommunityService(db, clock),
                 stats=StatsService(db),
+                # OBS ingress and recordings (issue 8): rooms, webhooks and go-live listeners.
+                ingress=IngressService(db, clock, livekit, streams, live, webhooks),
+                recording=RecordingService(
+                    db, clock, livekit, streams, webhooks, RecordingConfig.from_settings(settings)
+                ),
             )
         finally:
             await client.aclose()

@@ -130,6 +130,7 @@ class StreamService:
         self._gate: GoLiveGate = gate or OpenGate()
         self._listeners: list[StreamListener] = []
         self._go_live_checks: list[Callable[[int], Awaitable[None]]] = []
+        self._room_pickers: list[Callable[[Stream], Awaitable[str | None]]] = []
         self._live_rooms = LiveRoomCache(
             lambda: self.list_live(limit=10_000), self.find_live_by_room, ttl=live_rooms_ttl
         )
@@ -145,6 +146,13 @@ class StreamService:
     def add_go_live_check(self, check: Callable[[int], Awaitable[None]]) -> None:
         """Ask `check(owner_id)` before every go-live; it raises a domain error to refuse."""
         self._go_live_checks.append(check)
+
+    def add_room_picker(self, picker: Callable[[Stream], Awaitable[str | None]]) -> None:
+        """Let `picker(stream)` name the room of a go-live (an OBS ingress already points at one).
+
+        A name already used by a session is ignored: every go-live still gets a fresh room.
+        """
+        self._room_pickers.append(picker)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -182,7 +190,7 @@ class StreamService:
         Exact for go-lives and ends of this process; a stream ended by another process may be
         answered as live for up to `live_rooms_ttl` seconds (core/live_rooms.py).
         """
-        return await self._live_rooms.find(room_name)
+        return self._live_rooms.find(room_name)  # no coroutine of our own on the hot path
 
     async def list_live(self, limit: int = 48) -> list[Stream]:
         rows = await self._db.fetch_all(
@@ -273,7 +281,7 @@ class StreamService:
         )
         try:
             now = self._clock.now()
-            room_name = await self._free_room_name(stream.slug, now)
+            room_name = await self._pick_room(stream, now)
             metadata = json.dumps(
                 {"streamId": stream.id, "slug": stream.slug, "title": stream.title}
             )
@@ -387,6 +395,15 @@ class StreamService:
                 "INSERT INTO stream_sessions (stream_id, room_name, started_at) VALUES (?, ?, ?)",
                 (stream_id, room_name, to_db(now)),
             )
+
+    async def _pick_room(self, stream: Stream, now: datetime) -> str:
+        for picker in self._room_pickers:
+            wanted = await picker(stream)
+            if wanted and not await self._db.fetch_one(
+                "SELECT 1 FROM stream_sessions WHERE room_name = ?", (wanted,)
+            ):
+                return wanted
+        return await self._free_room_name(stream.slug, now)
 
     async def _free_room_name(self, slug: str, now: datetime) -> str:
         """`live-<slug>-<unix seconds>`, moved on a second if that name was ever used."""

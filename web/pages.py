@@ -73,12 +73,22 @@ async def watch(request: web.Request) -> web.Response:
         }
         for session in await services.streams.recent_sessions(stream.id)
     ]
+    # Recorded past streams, on the offline page (issue 8).
+    vods = [
+        {
+            "started_at": vod.started_at,
+            "duration_text": human_duration(vod.duration_seconds or 0),
+            "link": vod.link,
+        }
+        for vod in (await services.recording.list_vods(stream.id) if not stream.active else [])
+    ]
     return render(
         request,
         "watch.html",
         {
             "stream": stream,
             "sessions": sessions,
+            "vods": vods,
             "is_owner": identity is not None and identity.user_id == stream.owner_id,
             "page_data": {**_page_data(request, stream), "streamUrl": f"/api/live/{stream.slug}"},
         },

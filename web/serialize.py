@@ -26,6 +26,6 @@ def stream_json(stream: Stream) -> dict[str, Any]:
         "roomName": stream.room_name,
         "liveSince": _iso(stream.live_since),
         "lastLiveAt": _iso(stream.last_live_at),
-        # No OBS ingress yet: the stream key appears once RTMP/WHIP ingress exists.
+        # Public shape: never the OBS key (only POST /api/live/create tells it, to the owner).
         "streamKey": None,
     }

@@ -113,7 +113,7 @@ async def session_count(services: Services) -> int:
 
 
 async def test_create_answers_201_with_exactly_the_created_shape(
-    client: Client, sign_in: SignIn, services: Services
+    client: Client, sign_in: SignIn, services: Services, livekit: FakeLiveKit
 ) -> None:
     await sign_in(client, ALICE)
     status, answer = await call(
@@ -127,10 +127,24 @@ async def test_create_answers_201_with_exactly_the_created_shape(
         "slug": "alice",
         "title": "Painting live",
         "roomName": None,
-        "streamKey": None,
+        # The owner's OBS key (issue 8): an RTMP ingress made for the new page.
+        "streamKey": next(iter(livekit.ingresses.values())).stream_key,
         "active": False,
     }
+    assert answer["streamKey"]
     assert stream.description == "Watercolours"
+    # The public shape of the page never tells it.
+    async with client.get("/api/live/alice") as response:
+        assert (await response.json())["streamKey"] is None
+
+
+async def test_create_still_makes_the_page_when_livekit_cannot_make_a_key(
+    client: Client, sign_in: SignIn, livekit: FakeLiveKit
+) -> None:
+    await sign_in(client, ALICE)
+    livekit.fail_next("CreateIngress", code="unavailable")
+    status, answer = await call(client, "/api/live/create", {"title": "Painting live"})
+    assert (status, answer["slug"], answer["streamKey"]) == (201, "alice", None)
 
 
 async def test_create_places_given_coordinates_in_the_nearest_city(

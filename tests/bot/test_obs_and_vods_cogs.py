@@ -1,0 +1,207 @@
+"""/stream obs, /stream record and /vods as members use them (SimCord + the LiveKit double)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from livekit.protocol import egress as lk_egress
+from livekit.protocol import ingress as lk_ingress
+
+from core.errors import Conflict, LiveKitUnavailable, NotFound
+from core.ingress import obs_identity
+from core.recording import RecordingConfig
+from core.services import Services
+from tests.bot.conftest import World
+from tests.bot.test_streams_cog import create_page, domain_errors
+from tests.fakes.livekit import FakeLiveKit
+
+FILE_CONFIG = RecordingConfig(
+    output="file", record_all=False, prefix="recordings/", public_url="https://media.golive.test"
+)
+
+
+def fields(message: Any) -> dict[str, str]:
+    return {field.name: field.value for field in message.embeds[0].fields}
+
+
+def only_ingress(livekit: FakeLiveKit) -> lk_ingress.IngressInfo:
+    [info] = livekit.ingresses.values()
+    return info
+
+
+async def finish_recording(services: Services, livekit: FakeLiveKit, seconds: int) -> None:
+    [info] = [e for e in livekit.egresses.values() if not e.file_results]
+    livekit.set_egress_status(info.egress_id, lk_egress.EgressStatus.EGRESS_COMPLETE)
+    path = info.room_composite.file_outputs[0].filepath
+    info.file_results.append(
+        lk_egress.FileInfo(filename=path, duration=seconds * 1_000_000_000, location=path)
+    )
+    assert await services.webhooks.receive(livekit.event("egress_ended", egress_info=info))
+
+
+async def test_obs_shows_server_and_key_only_to_the_streamer(
+    world: World, livekit: FakeLiveKit
+) -> None:
+    await create_page(world, world.alice)
+    result = await world.alice.slash(world.general, "stream obs")
+    assert result.ephemeral
+    embed = result.response.embeds[0]
+    assert embed.title == "Your new OBS settings (RTMP)"
+    assert "Custom…" in embed.description and "Start Streaming" in embed.description
+    key = only_ingress(livekit).stream_key
+    shown = fields(result.response)
+    assert shown["Server"] == f"```\n{livekit.rtmp_base_url}\n```"
+    assert shown["Stream Key"] == f"```\n{key}\n```"  # a code block: one tap to copy
+    assert world.general.history(viewer=world.bob) == []
+
+    again = await world.alice.slash(world.general, "stream obs")
+    assert again.response.embeds[0].title == "Your OBS settings (RTMP)"
+    assert fields(again.response)["Stream Key"] == f"```\n{key}\n```"
+    assert len(livekit.ingresses) == 1
+
+
+async def test_obs_reset_rotates_the_key(world: World, livekit: FakeLiveKit) -> None:
+    await create_page(world, world.alice)
+    await world.alice.slash(world.general, "stream obs")
+    old_key = only_ingress(livekit).stream_key
+    reset = await world.alice.slash(world.general, "stream obs", action="reset")
+    new_key = only_ingress(livekit).stream_key
+    assert new_key != old_key
+    assert fields(reset.response)["Stream Key"] == f"```\n{new_key}\n```"
+    assert "no longer works" in fields(reset.response)["New key"]
+
+
+async def test_obs_with_whip_gives_a_bearer_token(world: World, livekit: FakeLiveKit) -> None:
+    await create_page(world, world.alice)
+    result = await world.alice.slash(world.general, "stream obs", protocol="whip")
+    assert result.response.embeds[0].title.endswith("(WHIP)")
+    assert "WHIP" in result.response.embeds[0].description
+    assert (
+        fields(result.response)["Bearer Token"] == f"```\n{only_ingress(livekit).stream_key}\n```"
+    )
+
+
+async def test_obs_without_a_page_explains_what_to_do(world: World) -> None:
+    result = await world.alice.slash(world.general, "stream obs")
+    assert result.ephemeral and "/stream create" in result.response.content
+    assert domain_errors(world) == [NotFound]
+
+
+async def test_obs_on_a_livekit_without_ingress_explains_it(
+    world: World, livekit: FakeLiveKit
+) -> None:
+    await create_page(world, world.alice)
+    livekit.fail_next("CreateIngress", code="unavailable")
+    result = await world.alice.slash(world.general, "stream obs")
+    assert result.ephemeral and "livekit-ingress" in result.response.content
+    assert domain_errors(world) == [LiveKitUnavailable]
+
+
+async def test_obs_starting_goes_live_and_announces_without_the_studio(
+    world: World, services: Services, livekit: FakeLiveKit
+) -> None:
+    await world.admin.slash(world.general, "setup announce-channel", channel=world.announcements)
+    await create_page(world, world.alice)
+    await world.alice.slash(world.general, "stream obs")
+    info = only_ingress(livekit)
+    livekit.set_ingress_status(info.ingress_id, lk_ingress.IngressState.Status.ENDPOINT_PUBLISHING)
+    livekit.add_participant(info.room_name, obs_identity(world.alice.id), kind="ingress")
+    assert await services.webhooks.receive(livekit.event("ingress_started", ingress_info=info))
+    await world.env.settle()
+    stream = await services.streams.get_by_owner(world.alice.id)
+    assert stream.active and stream.room_name == info.room_name
+    # Nobody typed a command: the go-live is announced where the guild announces.
+    [announcement] = [m for m in world.announcements.history() if m.embeds]
+    assert announcement.embeds[0].title == "Painting live"
+    shown = await world.alice.slash(world.general, "stream obs")
+    assert fields(shown.response)["Status"] == "🟢 OBS is sending right now."
+
+
+async def test_obs_that_cannot_go_live_tells_the_streamer_by_dm(
+    world: World, services: Services, livekit: FakeLiveKit
+) -> None:
+    await create_page(world, world.alice)
+    await world.alice.slash(world.general, "stream obs")
+    await services.moderation.ban(
+        moderator_id=world.admin.id,
+        user_id=world.alice.id,
+        scope="streaming",
+        duration=timedelta(hours=1),
+    )
+    info = only_ingress(livekit)
+    livekit.set_ingress_status(info.ingress_id, lk_ingress.IngressState.Status.ENDPOINT_PUBLISHING)
+    assert await services.webhooks.receive(livekit.event("ingress_started", ingress_info=info))
+    await world.env.settle()
+    dms = [m for m in world.alice.user.dm_channel.history() if "OBS connected" in m.content]
+    assert dms and "couldn't take your stream live" in dms[-1].content
+    shown = await world.alice.slash(world.general, "stream obs")
+    assert "couldn't take you live" in fields(shown.response)["⚠️ Last time OBS connected"]
+
+
+async def test_record_on_where_recording_is_not_set_up_is_explained(world: World) -> None:
+    await create_page(world, world.alice)
+    result = await world.alice.slash(world.general, "stream record", mode="on")
+    assert result.ephemeral and "isn't set up" in result.response.content
+    assert domain_errors(world) == [Conflict]
+
+
+async def test_recorded_streams_are_listed_in_vods(
+    world: World, services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = FILE_CONFIG
+    await create_page(world, world.alice)
+    on = await world.alice.slash(world.general, "stream record", mode="on")
+    assert on.ephemeral and "Recording is **on**" in on.response.content
+    await world.alice.slash(world.general, "stream golive")
+    assert len(livekit.egresses) == 1
+    await world.alice.slash(world.general, "stream end")
+    await finish_recording(services, livekit, seconds=72 * 60)
+
+    listed = await world.bob.slash(world.general, "vods", member=world.alice)
+    assert not listed.ephemeral
+    embed = listed.response.embeds[0]
+    assert embed.title == "Past streams of Alice"
+    assert "**1h 12m**" in embed.description
+    assert "[Watch](https://media.golive.test/recordings/alice/live-alice-" in embed.description
+
+    off = await world.alice.slash(world.general, "stream record", mode="off")
+    assert "Recording is **off**" in off.response.content
+    await world.alice.slash(world.general, "stream golive")
+    assert len(livekit.egresses) == 1  # the second stream was not recorded
+
+
+async def test_record_on_while_live_starts_now(
+    world: World, services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = FILE_CONFIG
+    await create_page(world, world.alice)
+    await world.alice.slash(world.general, "stream golive")
+    on = await world.alice.slash(world.general, "stream record", mode="on")
+    assert "being recorded now" in on.response.content
+    assert len(livekit.egresses) == 1
+
+
+async def test_a_refused_recording_is_explained_at_go_live_and_in_vods(
+    world: World, services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = replace(FILE_CONFIG, record_all=True)
+    await create_page(world, world.alice)
+    livekit.fail_next("StartRoomCompositeEgress", code="unavailable")
+    result = await world.alice.slash(world.general, "stream golive")
+    assert result.response.embeds[0].title.startswith("You're live")
+    assert "livekit-egress" in fields(result.response)["⚠️ Recording"]
+
+    mine = await world.alice.slash(world.general, "vods")
+    assert mine.ephemeral  # failures are the streamer's business
+    [failure] = mine.response.embeds[0].fields
+    assert failure.name.startswith("⚠️ Not recorded") and "livekit-egress" in failure.value
+    theirs = await world.bob.slash(world.general, "vods", member=world.alice)
+    assert theirs.response.embeds[0].fields == []
+    assert theirs.response.embeds[0].description == "No recorded streams yet."
+
+
+async def test_vods_of_a_member_without_a_page(world: World) -> None:
+    result = await world.alice.slash(world.general, "vods", member=world.bob)
+    assert "bob has no stream page yet" in result.response.content

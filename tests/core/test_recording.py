@@ -1,0 +1,232 @@
+"""Recording with LiveKit egress: the switch, starting at go-live, and webhooks making VODs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from livekit.protocol import egress as lk_egress
+
+from core.errors import Conflict
+from core.recording import RecordingConfig
+from core.services import Services
+from core.streams import Stream, StreamDraft
+from tests.conftest import ALICE
+from tests.fakes.livekit import FakeLiveKit
+
+Status = lk_egress.EgressStatus
+FILE_CONFIG = RecordingConfig(
+    output="file",
+    record_all=False,
+    prefix="recordings/",
+    public_url="https://media.golive.test",
+)
+
+
+async def make_page(services: Services) -> Stream:
+    return await services.streams.create(
+        owner_id=ALICE.user_id,
+        username=ALICE.username,
+        display_name=ALICE.display_name,
+        draft=StreamDraft(title="Painting live"),
+    )
+
+
+def only_egress(livekit: FakeLiveKit) -> lk_egress.EgressInfo:
+    [info] = livekit.egresses.values()
+    return info
+
+
+async def egress_finishes(
+    services: Services,
+    livekit: FakeLiveKit,
+    *,
+    seconds: int = 3725,
+    status: int = Status.EGRESS_COMPLETE,
+    error: str = "",
+) -> None:
+    """What LiveKit's egress reports while recording: started, active, then ended with a file."""
+    info = only_egress(livekit)
+    assert await services.webhooks.receive(livekit.event("egress_started", egress_info=info))
+    livekit.set_egress_status(info.egress_id, Status.EGRESS_ACTIVE)
+    assert await services.webhooks.receive(livekit.event("egress_updated", egress_info=info))
+    livekit.set_egress_status(info.egress_id, status)  # type: ignore[arg-type]
+    info.error = error
+    if status == Status.EGRESS_COMPLETE:
+        path = info.room_composite.file_outputs[0].filepath
+        info.file_results.append(
+            lk_egress.FileInfo(
+                filename=path,
+                duration=seconds * 1_000_000_000,
+                size=123_456_789,
+                location=f"/out/{path}",
+            )
+        )
+    assert await services.webhooks.receive(livekit.event("egress_ended", egress_info=info))
+
+
+async def test_recording_can_not_be_turned_on_where_storage_is_not_configured(
+    services: Services,
+) -> None:
+    await make_page(services)
+    assert services.recording.config.output == "none"  # config.toml's default
+    with pytest.raises(Conflict, match=r"isn't set up.*\[recording\] output"):
+        await services.recording.set_enabled(ALICE.user_id, True)
+    assert not await services.recording.wants_recording((await make_stream(services)).id)
+
+
+async def make_stream(services: Services) -> Stream:
+    return await services.streams.get_by_owner(ALICE.user_id)
+
+
+async def test_a_chosen_recording_starts_at_go_live_and_becomes_a_vod(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = FILE_CONFIG
+    stream = await make_page(services)
+    change = await services.recording.set_enabled(ALICE.user_id, True)
+    assert change.enabled and not change.recording_now
+    event = await services.streams.go_live(ALICE.user_id)
+
+    info = only_egress(livekit)
+    assert info.room_name == event.session.room_name
+    [output] = info.room_composite.file_outputs
+    assert output.filepath == f"recordings/alice/{event.session.room_name}.mp4"
+    assert all(r.grants and r.grants.room_record for r in livekit.calls("StartRoomCompositeEgress"))
+    assert await services.recording.list_vods(stream.id) == []  # not finished yet
+
+    await services.streams.end(ALICE.user_id)
+    assert livekit.calls("StopEgress")  # golive finishes the file without waiting for LiveKit
+    await egress_finishes(services, livekit)
+    [vod] = await services.recording.list_vods(stream.id)
+    assert vod.duration_seconds == 3725
+    assert vod.link == f"https://media.golive.test/recordings/alice/{event.session.room_name}.mp4"
+    assert vod.started_at == event.session.started_at
+
+
+async def test_an_s3_upload_links_to_its_own_url_when_no_public_url_is_set(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = RecordingConfig(
+        output="s3",
+        record_all=True,
+        prefix="vods/",
+        public_url=None,
+        s3_bucket="golive",
+        s3_region="eu-central-1",
+        s3_access_key="AKIA-test",
+        s3_secret="s3-secret-test",
+    )
+    stream = await make_page(services)
+    await services.streams.go_live(ALICE.user_id)
+    s3 = only_egress(livekit).room_composite.file_outputs[0].s3
+    assert (s3.bucket, s3.region, s3.access_key) == ("golive", "eu-central-1", "AKIA-test")
+    info = only_egress(livekit)
+    info.file_results.append(
+        lk_egress.FileInfo(
+            filename="vods/alice/x.mp4",
+            duration=60_000_000_000,
+            location="https://golive.s3.eu-central-1.amazonaws.com/vods/alice/x.mp4",
+        )
+    )
+    livekit.set_egress_status(info.egress_id, Status.EGRESS_COMPLETE)
+    assert await services.webhooks.receive(livekit.event("egress_ended", egress_info=info))
+    [vod] = await services.recording.list_vods(stream.id)
+    assert vod.link == "https://golive.s3.eu-central-1.amazonaws.com/vods/alice/x.mp4"
+
+
+async def test_record_all_records_streamers_who_never_asked(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = replace(FILE_CONFIG, record_all=True)
+    await make_page(services)
+    await services.streams.go_live(ALICE.user_id)
+    assert len(livekit.egresses) == 1
+    with pytest.raises(Conflict, match="records every stream"):
+        await services.recording.set_enabled(ALICE.user_id, False)
+
+
+async def test_without_the_switch_nothing_is_recorded(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = FILE_CONFIG
+    await make_page(services)
+    await services.streams.go_live(ALICE.user_id)
+    assert livekit.egresses == {}
+
+
+async def test_turning_recording_on_while_live_starts_it_and_off_stops_it(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = FILE_CONFIG
+    await make_page(services)
+    await services.streams.go_live(ALICE.user_id)
+    on = await services.recording.set_enabled(ALICE.user_id, True)
+    assert on.recording_now and on.problem is None
+    again = await services.recording.set_enabled(ALICE.user_id, True)
+    assert again.recording_now and len(livekit.egresses) == 1  # not a second recording
+    off = await services.recording.set_enabled(ALICE.user_id, False)
+    assert off.stopped_now and not off.enabled
+    assert only_egress(livekit).status == Status.EGRESS_ENDING
+
+
+async def test_an_egress_livekit_refuses_is_explained_for_the_session(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = replace(FILE_CONFIG, record_all=True)
+    await make_page(services)
+    livekit.fail_next("StartRoomCompositeEgress", code="unavailable", msg="egress not connected")
+    event = await services.streams.go_live(ALICE.user_id)
+    assert event.stream.active  # the stream itself is fine
+    problem = await services.recording.session_problem(event.session.id)
+    assert problem is not None and "livekit-egress" in problem and "unavailable" in problem
+
+
+async def test_a_failed_egress_is_shown_to_the_streamer_not_listed_as_a_vod(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = replace(FILE_CONFIG, record_all=True)
+    stream = await make_page(services)
+    event = await services.streams.go_live(ALICE.user_id)
+    await egress_finishes(
+        services, livekit, status=Status.EGRESS_FAILED, error="could not upload: access denied"
+    )
+    assert await services.recording.list_vods(stream.id) == []
+    [failure] = await services.recording.failures(stream.id)
+    assert failure.error == "could not upload: access denied"
+    assert await services.recording.session_problem(event.session.id) == failure.error
+
+
+async def test_late_egress_news_does_not_undo_the_end(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = replace(FILE_CONFIG, record_all=True)
+    stream = await make_page(services)
+    await services.streams.go_live(ALICE.user_id)
+    info = only_egress(livekit)
+    stale_update = livekit.event("egress_updated", egress_info=info)
+    await egress_finishes(services, livekit)
+    assert await services.webhooks.receive(stale_update)
+    [vod] = await services.recording.list_vods(stream.id)
+    assert vod.status == "complete"
+
+
+async def test_an_egress_golive_did_not_record_itself_is_adopted_if_it_records_our_room(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = FILE_CONFIG
+    stream = await make_page(services)
+    event = await services.streams.go_live(ALICE.user_id)
+    # Say golive crashed between LiveKit starting the egress and writing its row.
+    async with livekit.client() as lkapi:
+        from livekit import api
+
+        await lkapi.egress.start_room_composite_egress(
+            api.RoomCompositeEgressRequest(
+                room_name=event.session.room_name,
+                file_outputs=[api.EncodedFileOutput(filepath="recordings/alice/r.mp4")],
+            )
+        )
+    await egress_finishes(services, livekit, seconds=90)
+    [vod] = await services.recording.list_vods(stream.id)
+    assert vod.duration_seconds == 90
