@@ -47,7 +47,7 @@ class LiveAlerts:
             await self.take_live_roles(event.session.id)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
+        task = asyncio.create_task(_logged(work))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -207,3 +207,11 @@ class LiveAlerts:
             await self.alert_followers(event)
         for session_id in await services.community.sessions_with_roles_to_take_back():
             await self.take_live_roles(session_id)
+
+
+async def _logged(work: Coroutine[Any, Any, None]) -> None:
+    """Background work has nobody to raise to: log what goes wrong (the tick retries it)."""
+    try:
+        await work
+    except Exception:
+        log.exception("background go-live work failed")
