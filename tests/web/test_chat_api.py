@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 from typing import Any
@@ -180,3 +181,19 @@ async def test_a_kicked_member_gets_no_new_viewer_token(
         "/api/live/token", json={"roomName": stream.room_name, "role": "viewer"}
     )
     assert response.status == 403 and "watch again" in (await response.json())["error"]
+
+
+async def test_guests_chat_under_a_chosen_name_when_the_config_allows(
+    client: Client, services: Services
+) -> None:
+    stream = await live_alice(services)
+    services.chat.rules = dataclasses.replace(services.chat.rules, allow_guests=True)
+    nameless = await say(client, "hi")
+    assert nameless.status == 400 and "Choose a name" in (await nameless.json())["error"]
+    response = await client.post("/api/live/alice/chat", json={"text": "hi!", "name": " Visitor "})
+    assert response.status == 201
+    author = (await response.json())["message"]["author"]
+    assert author == {"id": None, "name": "Visitor", "role": "guest"}
+    history = await (await client.get("/api/live/alice/chat")).json()
+    assert history["viewer"]["guestsAllowed"] is True
+    assert await stored(services, stream) == ["hi!"]
