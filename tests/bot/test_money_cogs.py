@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from simcord import SetupError
 
 from core.clock import ManualClock
@@ -14,8 +16,9 @@ from core.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound, Pa
 from core.services import Services
 from core.streams import StreamDraft
 from tests.bot.conftest import World
-from tests.bot.test_streams_cog import domain_errors
+from tests.bot.test_streams_cog import buttons, domain_errors
 from tests.fakes.livekit import FakeLiveKit
+from tests.fakes.stripe import SECRET_KEY, FakeStripe, running_fake_stripe
 
 
 async def page_for(services: Services, member: Any, name: str) -> None:
@@ -259,3 +262,44 @@ class TestPass:
 
         cancelled = await world.alice.slash(world.general, "wallet pass cancel")
         assert "won't renew" in cancelled.response.content
+
+
+async def test_pass_commands_explain_when_there_is_nothing_to_do(world: World) -> None:
+    bought = await world.alice.slash(world.general, "wallet pass buy")
+    assert bought.response.content == "This community doesn't use streaming passes."
+    cancelled = await world.alice.slash(world.general, "wallet pass cancel")
+    assert cancelled.response.content == "You have no streaming pass to cancel."
+    assert domain_errors(world) == [Conflict, NotFound]
+
+
+class TestStripeTopup:
+    @pytest_asyncio.fixture
+    async def stripe_api(self) -> AsyncIterator[FakeStripe]:
+        async with running_fake_stripe() as fake:
+            yield fake
+
+    @pytest.fixture
+    def settings(self, settings: Settings, stripe_api: FakeStripe) -> Settings:
+        return dataclasses.replace(
+            settings,
+            stripe_secret_key=SECRET_KEY,
+            stripe_webhook_secret="whsec_test_0123456789abcdef",
+            stripe_api_base=stripe_api.url,
+        )
+
+    async def test_topup_hands_a_private_checkout_link(
+        self, world: World, stripe_api: FakeStripe
+    ) -> None:
+        result = await world.bob.slash(world.general, "wallet topup", amount=500)
+        assert result.ephemeral
+        assert "Buy **500 credits** for **5.00 USD**" in result.response.content
+        [pay] = buttons(result.response)
+        assert (pay["label"], pay["url"]) == (
+            "Pay with Stripe",
+            "https://checkout.stripe.com/c/pay/cs_test_1",
+        )
+        [created] = stripe_api.created
+        assert created["metadata[member_id]"] == str(world.bob.id)
+        small = await world.bob.slash(world.general, "wallet topup", amount=5)
+        assert small.response.content == "A top-up is between 100 credits and 100,000 credits."
+        assert domain_errors(world) == [InvalidInput]

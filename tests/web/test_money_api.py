@@ -12,63 +12,31 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from core.config import Settings
 from core.errors import PaymentRefused
 from core.services import Services
 from tests.conftest import ALICE, BOB, SignIn
 from tests.core.test_ledger import fund, page
+from tests.fakes.stripe import SECRET_KEY, FakeStripe, running_fake_stripe
 
 WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
 
 
-class FakeStripe:
-    """Speaks the one Stripe API call golive makes: POST /v1/checkout/sessions (form-encoded)."""
-
-    def __init__(self) -> None:
-        self.created: list[dict[str, str]] = []
-        self.fail = False
-        self.server: TestServer | None = None
-
-    async def create_session(self, request: web.Request) -> web.Response:
-        form = dict(await request.post())
-        assert request.headers["Authorization"] == "Bearer sk_test_golive"
-        if self.fail:
-            return web.json_response(
-                {"error": {"type": "api_error", "message": "down"}}, status=500
-            )
-        self.created.append({k: str(v) for k, v in form.items()})
-        session_id = f"cs_test_{len(self.created)}"
-        return web.json_response(
-            {
-                "id": session_id,
-                "object": "checkout.session",
-                "url": f"https://checkout.stripe.com/c/pay/{session_id}",
-                "payment_status": "unpaid",
-            }
-        )
-
-
 @pytest_asyncio.fixture
 async def stripe_api() -> AsyncIterator[FakeStripe]:
-    fake = FakeStripe()
-    app = web.Application()
-    app.router.add_post("/v1/checkout/sessions", fake.create_session)
-    async with TestServer(app) as server:
-        fake.server = server
+    async with running_fake_stripe() as fake:
         yield fake
 
 
 @pytest.fixture
 def settings(settings: Settings, stripe_api: FakeStripe) -> Settings:
-    assert stripe_api.server is not None
     return dataclasses.replace(
         settings,
-        stripe_secret_key="sk_test_golive",
+        stripe_secret_key=SECRET_KEY,
         stripe_webhook_secret=WEBHOOK_SECRET,
-        stripe_api_base=str(stripe_api.server.make_url("")).rstrip("/"),
+        stripe_api_base=stripe_api.url,
     )
 
 

@@ -1,0 +1,53 @@
+"""A Stripe API double: the one call golive makes, POST /v1/checkout/sessions (form-encoded).
+
+The real `stripe` package talks to it unchanged (StripeClient with base_addresses={"api": url}).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+SECRET_KEY = "sk_test_golive"
+
+
+class FakeStripe:
+    def __init__(self) -> None:
+        self.created: list[dict[str, str]] = []
+        self.fail = False  # answer the next calls with a 500
+        self.url = ""
+
+    async def create_session(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {SECRET_KEY}":
+            return web.json_response(
+                {"error": {"type": "invalid_request_error", "message": "Invalid API Key"}},
+                status=401,
+            )
+        if self.fail:
+            return web.json_response(
+                {"error": {"type": "api_error", "message": "down"}}, status=500
+            )
+        form = await request.post()
+        self.created.append({key: str(value) for key, value in form.items()})
+        session_id = f"cs_test_{len(self.created)}"
+        return web.json_response(
+            {
+                "id": session_id,
+                "object": "checkout.session",
+                "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+                "payment_status": "unpaid",
+            }
+        )
+
+
+@asynccontextmanager
+async def running_fake_stripe() -> AsyncIterator[FakeStripe]:
+    fake = FakeStripe()
+    app = web.Application()
+    app.router.add_post("/v1/checkout/sessions", fake.create_session)
+    async with TestServer(app) as server:
+        fake.url = str(server.make_url("")).rstrip("/")
+        yield fake
