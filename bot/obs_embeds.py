@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.embeds import GOLIVE_PURPLE, OFFLINE_GREY
+from bot.embeds import GOLIVE_PURPLE, LIVE_RED, OFFLINE_GREY
 from core.ingress import ObsSetup
 from core.recording import RecordChange, Recording
+from core.stream_health import StreamHealth, describe
 from core.streams import Stream
 from core.timefmt import human_duration
 
@@ -115,6 +116,40 @@ def vods_embed(
             inline=False,
         )
     embed.set_footer(text=f"golive · {stream.slug}")
+    return embed
+
+
+_HEALTH_TITLE = {
+    "good": "🟢 Healthy",
+    "sending": "🟢 Sending video",
+    "poor": "🟠 The streamer's connection is poor",
+    "no_video": "🟠 No video",
+    "not_sending": "⚪ Live, but nothing is being sent",
+    "offline": "⚪ Not live",
+}
+_SOURCE = {"obs": "OBS (ingress)", "browser": "Browser studio"}
+
+
+def health_embed(stream: Stream, health: StreamHealth) -> discord.Embed:
+    """The streamer's video as LiveKit reports it, for moderators and the curious."""
+    embed = discord.Embed(
+        title=f"{_HEALTH_TITLE[health.status]} · {stream.owner_name}",
+        colour=LIVE_RED if health.poor else (GOLIVE_PURPLE if stream.active else OFFLINE_GREY),
+    )
+    if health.source:
+        embed.add_field(name="From", value=_SOURCE[health.source], inline=True)
+    numbers = describe(health)
+    if numbers:
+        embed.add_field(name="Video", value=numbers, inline=True)
+    if health.reasons:
+        embed.add_field(name="Why", value="\n".join(f"• {r}" for r in health.reasons), inline=False)
+    if health.source == "browser":
+        embed.set_footer(
+            text="For browser streams LiveKit reports the resolution and the bitrate the browser "
+            "aims for; each viewer's page shows LiveKit's live verdict on the connection."
+        )
+    elif health.source == "obs":
+        embed.set_footer(text="Measured by LiveKit's ingress on what OBS sends.")
     return embed
 
 

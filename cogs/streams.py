@@ -10,11 +10,11 @@ from discord.ext import commands
 
 from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE, stream_card
-from bot.obs_embeds import obs_embed, record_message
+from bot.obs_embeds import health_embed, obs_embed, record_message
 from bot.search_views import NAME_MAX, StreamSearch, city_choices, name_choices, render
 from bot.tree import reply_with_error
 from bot.views import identity_of, link_view
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
 from core.places import City
 from core.streams import DESCRIPTION_MAX, TITLE_MAX, Stream, StreamDraft
 from core.timefmt import human_duration
@@ -251,6 +251,18 @@ class Streams(commands.GroupCog, group_name="stream"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         change = await self.services.recording.set_enabled(interaction.user.id, mode == "on")
         await interaction.followup.send(record_message(change), ephemeral=True)
+
+    @app_commands.command(name="health")
+    @app_commands.describe(member="Whose live stream to check (yours if left empty)")
+    async def health(self, interaction: Interaction, member: discord.User | None = None) -> None:
+        """Stream health: resolution, frame rate and bitrate of a live stream, as LiveKit reports."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        who = member or interaction.user
+        stream = await self.services.streams.find_by_owner(who.id)
+        if stream is None:
+            raise NotFound(f"{who.display_name} has no stream page.")
+        health = await self.services.health.health(stream)
+        await interaction.followup.send(embed=health_embed(stream, health), ephemeral=True)
 
     async def _announce_here_if_unconfigured(
         self, interaction: Interaction, event: Any

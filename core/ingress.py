@@ -148,6 +148,11 @@ class IngressService:
         )
         return row is not None and row["publishing_since"] is not None
 
+    async def live_info(self, stream_id: int) -> api.IngressInfo | None:
+        """The stream's ingress as LiveKit reports it now (state, measured input); None if none."""
+        row = await self._row(stream_id)
+        return await self._livekit.get_ingress(row.ingress_id) if row else None
+
     async def input_video(self, stream_id: int) -> tuple[int, int, float, int] | None:
         """(width, height, fps, bitrate) of OBS's video as the ingress last reported it."""
         row = await self._db.fetch_one(

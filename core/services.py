@@ -32,6 +32,7 @@ from core.places import PlaceDirectory
 from core.recording import RecordingConfig, RecordingService
 from core.search import SearchService
 from core.stats import StatsService
+from core.stream_health import StreamHealthService
 from core.streams import StreamService
 from core.tips import TipPolicy, TipService
 from core.topups import StripeConfig, TopupService
@@ -66,6 +67,7 @@ class Services:
     stats: StatsService
     ingress: IngressService
     recording: RecordingService
+    health: StreamHealthService
 
 
 @asynccontextmanager
@@ -104,6 +106,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
             live = LiveEventService(
                 db, clock, livekit, streams, webhooks, grace=settings.auto_end_grace
             )
+            ingress = IngressService(db, clock, livekit, streams, live, webhooks)
             yield Services(
                 settings=settings,
                 clock=clock,
@@ -146,10 +149,11 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
                 community=CommunityService(db, clock),
                 stats=StatsService(db),
                 # OBS ingress and recordings (issue 8): rooms, webhooks and go-live listeners.
-                ingress=IngressService(db, clock, livekit, streams, live, webhooks),
+                ingress=ingress,
                 recording=RecordingService(
                     db, clock, livekit, streams, webhooks, RecordingConfig.from_settings(settings)
                 ),
+                health=StreamHealthService(livekit, ingress, clock),
             )
         finally:
             await client.aclose()

@@ -24,7 +24,7 @@ from core.errors import (
     TooLarge,
 )
 from core.services import Services
-from web import api, chat, pages, search, stripe_webhook, tips, webhooks
+from web import api, chat, health, pages, search, stripe_webhook, tips, webhooks
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -186,6 +186,7 @@ def create_app(services: Services) -> web.Application:
         autoescape=jinja2.select_autoescape(default=True),
     )
     app.add_routes(api.routes)
+    app.add_routes(health.routes)
     app.add_routes(chat.routes)
     app.add_routes(pages.routes)
     app.add_routes(search.routes)

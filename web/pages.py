@@ -90,7 +90,11 @@ async def watch(request: web.Request) -> web.Response:
             "sessions": sessions,
             "vods": vods,
             "is_owner": identity is not None and identity.user_id == stream.owner_id,
-            "page_data": {**_page_data(request, stream), "streamUrl": f"/api/live/{stream.slug}"},
+            "page_data": {
+                **_page_data(request, stream),
+                "streamUrl": f"/api/live/{stream.slug}",
+                "healthUrl": f"/api/live/{stream.slug}/health",
+            },
         },
     )
 

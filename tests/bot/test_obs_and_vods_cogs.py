@@ -205,3 +205,36 @@ async def test_a_refused_recording_is_explained_at_go_live_and_in_vods(
 async def test_vods_of_a_member_without_a_page(world: World) -> None:
     result = await world.alice.slash(world.general, "vods", member=world.bob)
     assert "bob has no stream page yet" in result.response.content
+
+
+async def test_health_shows_a_moderator_what_livekit_reports(
+    world: World, services: Services, livekit: FakeLiveKit
+) -> None:
+    await create_page(world, world.alice)
+    await world.alice.slash(world.general, "stream obs")
+    await world.alice.slash(world.general, "stream golive")
+    info = only_ingress(livekit)
+    livekit.set_ingress_status(info.ingress_id, lk_ingress.IngressState.Status.ENDPOINT_BUFFERING)
+    info.state.video.CopyFrom(
+        lk_ingress.InputVideoState(width=1280, height=720, framerate=12, average_bitrate=1_200_000)
+    )
+    livekit.add_participant(info.room_name, obs_identity(world.alice.id), kind="ingress")
+    livekit.publish_track(info.room_name, obs_identity(world.alice.id))
+
+    result = await world.admin.slash(world.general, "stream health", member=world.alice)
+    assert result.ephemeral
+    embed = result.response.embeds[0]
+    assert embed.title == "🟠 The streamer's connection is poor · Alice"
+    shown = fields(result.response)
+    assert shown["From"] == "OBS (ingress)"
+    assert shown["Video"] == "1280x720 · 12 fps · 1.2 Mbps"
+    assert "buffering" in shown["Why"] and "12 frames per second" in shown["Why"]
+
+
+async def test_health_of_a_stream_that_is_not_live(world: World) -> None:
+    await create_page(world, world.alice)
+    offline = await world.bob.slash(world.general, "stream health", member=world.alice)
+    assert offline.response.embeds[0].title == "⚪ Not live · Alice"
+    nobody = await world.alice.slash(world.general, "stream health", member=world.bob)
+    assert "bob has no stream page" in nobody.response.content
+    assert domain_errors(world) == [NotFound]

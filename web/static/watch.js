@@ -241,6 +241,7 @@
       .on(E.SignalReconnecting, mine(() => setStatus("Reconnecting…", { busy: true })))
       .on(E.Reconnected, mine(() => showPlaybackState(room)))
       .on(E.DataReceived, mine(onData))
+      .on(E.ConnectionQualityChanged, mine(onQuality))
       .on(E.Disconnected, mine((reason) => onDisconnected(room, reason)));
   }
 
@@ -249,6 +250,14 @@
   function onData(payload, participant, kind, topic) {
     const text = new TextDecoder().decode(payload);
     document.dispatchEvent(new CustomEvent("golive:data", { detail: { topic, text } }));
+  }
+
+  // LiveKit's own verdict on each participant's connection (the SFU measures loss and jitter):
+  // the streamer's goes to health.js, which shows a notice when it is poor.
+  function onQuality(quality, participant) {
+    if (!participant || !participant.identity.startsWith(HOST_PREFIX)) return;
+    const detail = { quality: String(quality) };
+    document.dispatchEvent(new CustomEvent("golive:broadcaster-quality", { detail }));
   }
 
   function onConnected(room) {
