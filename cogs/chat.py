@@ -7,6 +7,7 @@ thread are read; everything else is ignored at once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import discord
@@ -14,7 +15,7 @@ from discord.ext import commands
 
 from bot.app import GoLiveBot
 from core.chat import ChatAuthor
-from core.errors import GoLiveError
+from core.errors import Forbidden, GoLiveError, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,13 @@ class Chat(commands.Cog):
                 message.clean_content,
                 discord_message_id=message.id,
             )
+        except (Forbidden, RateLimited) as refused:
+            # Banned, timed out, a link or a blocked word, too fast: the chat's rules hold on
+            # both sides, so the thread loses the message too (needs Manage Messages).
+            log.info("thread message %s refused: %s", message.id, refused.message)
+            with contextlib.suppress(discord.HTTPException):
+                await message.delete()
         except GoLiveError as refused:
-            # Discord has its own tools for its side; the page just doesn't get this one.
             log.info("thread message %s not relayed: %s", message.id, refused.message)
 
     @commands.Cog.listener()

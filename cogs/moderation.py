@@ -7,6 +7,7 @@ has neither permission, and Discord would hide the command from them.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Literal
 
@@ -140,6 +141,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
         await self.services.chat.set_slowmode(
             moderator_id=moderator.id, stream=stream, seconds=seconds
         )
+        await self._slow_down_threads(stream, seconds)
         text = (
             f"Slow mode on {stream.owner_name}'s chat: one message every {human_duration(seconds)}."
             if seconds
@@ -243,6 +245,17 @@ class Moderation(commands.GroupCog, group_name="mod"):
             if record is not None:
                 return await self.services.streams.get_by_id(record.stream_id)
         raise InvalidInput("Name the streamer, or use this inside their stream's chat thread.")
+
+    async def _slow_down_threads(self, stream: Stream, seconds: int) -> None:
+        """Mirror slow mode on the stream's Discord threads, so members there see it too."""
+        session = await self.services.streams.current_session(stream.id)
+        if session is None:
+            return
+        for record in await self.services.chat.threads_for_session(session.id):
+            thread = self.bot.get_channel(record.thread_id)
+            if isinstance(thread, discord.Thread):
+                with contextlib.suppress(discord.HTTPException):
+                    await thread.edit(slowmode_delay=seconds)
 
     async def _done(self, interaction: Interaction, answer: str, log_line: str) -> None:
         await interaction.followup.send(answer, ephemeral=True)

@@ -162,3 +162,15 @@ async def test_messages_in_a_thread_after_the_stream_ended_stay_in_discord(
         thread.id, ChatAuthor(world.bob.id, "bob"), "late", discord_message_id=1
     )
     assert message is None and len(livekit.sent_data) == before
+
+
+async def test_a_banned_member_writing_in_the_thread_is_not_relayed_and_the_message_goes(
+    world: World, services: Services, livekit: FakeLiveKit
+) -> None:
+    _, thread = await go_live_with_thread(world, services)
+    await services.moderation.ban(
+        moderator_id=world.admin.id, user_id=world.bob.id, scope="chat", duration=None
+    )
+    posted = await world.bob.send(thread, "you can't stop me")
+    assert chat_packets(livekit) == []
+    assert posted.id not in [m.id for m in thread.history()]

@@ -138,6 +138,10 @@ async def test_slowmode_inside_the_chat_thread_needs_no_streamer(
     result = await world.admin.slash(thread, "mod slowmode", seconds=30)
     assert "one message every 30s" in result.response.content
     assert await services.chat.slowmode(stream.id) == 30
+    thread_edits = [
+        r.json for r in world.env.http_requests if r.method == "PATCH" and str(thread.id) in r.path
+    ]
+    assert thread_edits[-1]["rate_limit_per_user"] == 30  # Discord's own slow mode, mirrored
     off = await world.admin.slash(world.general, "mod slowmode", seconds=0)
     assert "Name the streamer" in off.response.content
     assert domain_errors(world)[-1].__name__ == "InvalidInput"
