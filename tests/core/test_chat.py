@@ -234,3 +234,14 @@ async def test_nobody_can_sanction_themselves(services: Services) -> None:
     with pytest.raises(InvalidInput):
         await services.moderation.ban(moderator_id=MOD, user_id=MOD, scope="chat", duration=None)
     assert await services.moderation.audit_log() == []
+
+
+async def test_slow_mode_holds_for_messages_sent_at_the_same_moment(services: Services) -> None:
+    stream = await live_alice(services)
+    await services.chat.set_slowmode(moderator_id=MOD, stream=stream, seconds=30)
+    results = await asyncio.gather(
+        *(services.chat.post(stream, BOB_AUTHOR, f"quick {n}") for n in range(3)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(result, RateLimited) for result in results) == 2
+    assert len(await stored_bodies(services, stream)) == 1
