@@ -7,7 +7,10 @@ over HTTP with livekit-api (a fresh JWT per call), batched per room while a send
 The double runs in the same event loop, so its work is counted too.
 
 Modes: one message after another (latency floor, no batching), then --concurrency posters at
-once (a busy room). Prints msg/s, p50/p99 latency and how many SendData packets carried them.
+once (a busy room), both calling the service; then the same through HTTP (POST
+/api/live/<slug>/chat on the real aiohttp app, one signed-in session per viewer), which adds
+request parsing, the session lookup and JSON. Prints msg/s, p50/p99 latency and how many
+SendData packets carried them.
 Usage: .venv/bin/python bench/chat.py [--messages 10000] [--concurrency 64]
 """
 
@@ -26,12 +29,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import aiohttp  # noqa: E402
+from aiohttp.test_utils import TestServer  # noqa: E402
+
+from core.auth import Identity  # noqa: E402
 from core.chat import ChatAuthor  # noqa: E402
 from core.clock import SystemClock  # noqa: E402
 from core.config import load_settings  # noqa: E402
 from core.services import Services, open_services  # noqa: E402
 from core.streams import Stream, StreamDraft  # noqa: E402
 from tests.fakes.livekit import FakeLiveKit  # noqa: E402
+from web.app import create_app  # noqa: E402
+from web.keys import SESSION_COOKIE  # noqa: E402
 
 SECRET = "bench-livekit-secret-0123456789abcdef0123"  # noqa: S105 - a throwaway test double
 
@@ -71,6 +80,45 @@ async def run(
     )
 
 
+async def run_http(
+    services: Services, stream: Stream, livekit: FakeLiveKit, messages: int, concurrency: int
+) -> None:
+    cookies = []
+    for n in range(concurrency):
+        identity = Identity(20_000 + n, f"web{n}", f"Web {n}")
+        link = await services.auth.create_login_link(identity, "/live")
+        token, _ = await services.auth.redeem_login_link(link.token)
+        cookies.append(f"{SESSION_COOKIE}={token}")
+    latencies: list[float] = []
+    packets_before = len(livekit.sent_data)
+    server = TestServer(create_app(services), host="127.0.0.1")
+    await server.start_server()
+    url = str(server.make_url(f"/api/live/{stream.slug}/chat"))
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def poster(worker: int) -> None:
+                headers = {"Cookie": cookies[worker]}
+                for n in range(worker, messages, concurrency):
+                    t0 = time.perf_counter()
+                    async with http.post(url, json={"text": f"web {n}"}, headers=headers) as r:
+                        assert r.status == 201, await r.text()
+                    latencies.append(time.perf_counter() - t0)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(poster(w) for w in range(concurrency)))
+            elapsed = time.perf_counter() - started
+    finally:
+        await server.close()
+    sent = livekit.sent_data[packets_before:]
+    print(
+        f"HTTP, {concurrency:>3} clients: {messages / elapsed:8.0f} msg/s"
+        f"  p50 {statistics.median(latencies) * 1000:6.2f} ms"
+        f"  p99 {percentile(latencies, 0.99) * 1000:6.2f} ms"
+        f"  {len(sent)} SendData packets ({messages / max(1, len(sent)):.1f} msg/packet)"
+    )
+
+
 async def main(messages: int, concurrency: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         async with FakeLiveKit(api_key="benchkey", api_secret=SECRET) as livekit:
@@ -100,6 +148,7 @@ async def main(messages: int, concurrency: int) -> None:
                 stream = (await services.streams.go_live(stream.owner_id)).stream
                 await run(services, stream, livekit, max(500, messages // 10), 1)
                 await run(services, stream, livekit, messages, concurrency)
+                await run_http(services, stream, livekit, messages, concurrency)
 
 
 if __name__ == "__main__":
