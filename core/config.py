@@ -67,6 +67,7 @@ class Settings:
     chat_ip_burst: int
     chat_ip_per_minute: int
     kick_block: timedelta
+    proxy_hops: int
     recording_output: str
     record_all: bool
     recording_file_prefix: str
@@ -321,6 +322,7 @@ _FIELDS: tuple[_Field, ...] = (
         10,
         lambda v: timedelta(minutes=_int_between(1, 24 * 60)(v)),
     ),
+    _Field("proxy_hops", "web.proxy_hops", "GOLIVE_PROXY_HOPS", 0, _int_between(0, 5)),
     # -- recording with LiveKit egress (core/recording.py) --
     _Field(
         "recording_output",

@@ -57,8 +57,25 @@ async def post(request: web.Request) -> web.Response:
         author = ChatAuthor(None, name)
     else:
         raise NotAuthenticated(SIGN_IN_TO_CHAT)
-    message = await services.chat.post(stream, author, text, ip=request.remote)
+    ip = client_ip(request, services.settings.proxy_hops)
+    message = await services.chat.post(stream, author, text, ip=ip)
     return web.json_response({"message": message_json(message)}, status=201)
+
+
+def client_ip(request: web.Request, proxy_hops: int) -> str | None:
+    """The viewer's address: the peer, or what our own `proxy_hops` proxies say it was.
+
+    Only the entries our proxies appended are trusted; anything further left in
+    X-Forwarded-For was written by the client and could be anything.
+    """
+    if proxy_hops == 0:
+        return request.remote
+    hops = [
+        part.strip()
+        for header in request.headers.getall("X-Forwarded-For", [])
+        for part in header.split(",")
+    ]
+    return hops[-proxy_hops] if len(hops) >= proxy_hops else request.remote
 
 
 @routes.post("/api/live/{slug}/chat/{message_id:\\d+}/hide", name="api_chat_hide")

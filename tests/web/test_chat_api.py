@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, make_mocked_request
 
 from core.auth import Identity
 from core.chat import ChatAuthor
@@ -16,6 +16,7 @@ from core.services import Services
 from core.streams import Stream, StreamDraft
 from tests.conftest import ALICE, BOB, SignIn
 from tests.fakes.livekit import FakeLiveKit
+from web.chat import client_ip
 
 Client = TestClient[object, object]
 MOD_ID = 4242
@@ -197,3 +198,14 @@ async def test_guests_chat_under_a_chosen_name_when_the_config_allows(
     history = await (await client.get("/api/live/alice/chat")).json()
     assert history["viewer"]["guestsAllowed"] is True
     assert await stored(services, stream) == ["hi!"]
+
+
+def test_the_flood_limit_trusts_only_the_forwarded_addresses_our_proxies_wrote() -> None:
+    forged_then_real = make_mocked_request(
+        "POST", "/", headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.7"}
+    )
+    assert client_ip(forged_then_real, proxy_hops=1) == "203.0.113.7"
+    assert client_ip(forged_then_real, proxy_hops=2) == "6.6.6.6"
+    direct = make_mocked_request("POST", "/")
+    assert client_ip(direct, proxy_hops=1) == direct.remote
+    assert client_ip(forged_then_real, proxy_hops=0) == forged_then_real.remote
