@@ -17,6 +17,7 @@ great-circle distance in SQL (the same formula as core.places.haversine_km).
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from dataclasses import dataclass
@@ -32,9 +33,9 @@ LIMIT_MAX = 50
 QUERY_MAX = 64
 # Close spellings need this many letters: shorter queries would match half the community.
 TYPO_MIN_LENGTH = 4
-# How many names sharing the first half are checked for close spellings (index order).
-TYPO_CANDIDATES_MAX = 2000
-FIRST_RADIUS_KM = 50.0
+# How many names are checked for close spellings, each way from the typed text in index order.
+TYPO_CANDIDATES_MAX = 250
+FIRST_RADIUS_KM = 25.0
 HALF_EARTH_KM = math.pi * EARTH_RADIUS_KM  # no two points are further apart
 _PREFIX_END = "\U0010ffff"  # sorts after every character: [q, q + this) is "starts with q"
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -131,29 +132,54 @@ class SearchService:
         if not typed:
             return await self._everyone(paging, include_offline)
         live = "" if include_offline else "active = 1 AND "
-        prefix_sql, prefix_params = _prefix_condition(typed, "q")
-        total_row = await self._fetch_one(
-            f"SELECT count(*) FROM streams WHERE {live}{prefix_sql}",  # noqa: S608 - fixed SQL
-            prefix_params,
-        )
-        prefix_total = int(total_row[0]) if total_row else 0
+        prefix_total, ids = await self._prefix_matches(typed, live, paging)
         # Close spellings only fill in when few names start with what was typed: a member who
         # typed "ali" and sees eight Ali-something streams does not need "aly" too. The choice
         # depends on the data only, not on the page, so paging stays stable.
         close = await self._close_spellings(typed, live) if prefix_total < PAGE_SIZE else []
-        ids: list[int] = []
-        if paging.offset < prefix_total:
-            rows = await self._fetch_all(
-                f"SELECT id, CASE WHEN slug >= :q_lo AND slug < :q_hi THEN lower(slug)"  # noqa: S608
-                f" ELSE lower(owner_name) END AS name_key FROM streams WHERE {live}{prefix_sql}"
-                " ORDER BY name_key, id LIMIT :limit OFFSET :offset",
-                {**prefix_params, "limit": paging.limit, "offset": paging.offset},
-            )
-            ids = [row["id"] for row in rows]
         start = max(0, paging.offset - prefix_total)
         ids += close[start : start + paging.limit - len(ids)]
         hits = [SearchHit(stream) for stream in await self._streams_by_ids(ids)]
         return SearchPage(hits, prefix_total + len(close), paging.page, paging.limit)
+
+    async def _prefix_matches(
+        self, typed: str, live: str, paging: _Paging
+    ) -> tuple[int, list[int]]:
+        """How many names start with `typed`, and the ids on this page, by (name, id).
+
+        Two index ranges walked in order and merged: slugs, then display names of streams whose
+        slug did not match already. The work grows with the page asked for, not with the number
+        of matches (only the counts touch every match, and they read the indexes alone).
+        """
+        bounds = {"lo": typed, "hi": typed + _PREFIX_END}
+        by_slug = f"{live}slug >= :lo AND slug < :hi"
+        by_owner = (
+            f"{live}lower(owner_name) >= :lo AND lower(owner_name) < :hi"
+            " AND NOT (slug >= :lo AND slug < :hi)"
+        )
+        total = 0
+        for where in (by_slug, by_owner):
+            row = await self._fetch_one(f"SELECT count(*) FROM streams WHERE {where}", bounds)  # noqa: S608
+            total += int(row[0]) if row else 0
+        if paging.offset >= total:
+            return total, []
+        wanted = {**bounds, "wanted": paging.offset + paging.limit}
+        slugs = await self._fetch_all(
+            f"SELECT lower(slug) AS name_key, id FROM streams WHERE {by_slug}"  # noqa: S608
+            " ORDER BY slug, id LIMIT :wanted",
+            wanted,
+        )
+        owners = await self._fetch_all(
+            f"SELECT lower(owner_name) AS name_key, id FROM streams WHERE {by_owner}"  # noqa: S608
+            " ORDER BY lower(owner_name), id LIMIT :wanted",
+            wanted,
+        )
+        merged = heapq.merge(
+            [(row["name_key"], row["id"]) for row in slugs],
+            [(row["name_key"], row["id"]) for row in owners],
+        )
+        in_order = [stream_id for _, stream_id in merged]
+        return total, in_order[paging.offset : paging.offset + paging.limit]
 
     async def _everyone(self, paging: _Paging, include_offline: bool) -> SearchPage:
         live = "" if include_offline else "WHERE active = 1"
@@ -167,24 +193,39 @@ class SearchService:
         )
 
     async def _close_spellings(self, typed: str, live: str) -> list[int]:
-        """Ids of names one typo away from `typed` (and not starting with it), best first."""
+        """Ids of names one typo away from `typed` (and not starting with it), best first.
+
+        Candidates share the first half of `typed`; the index is read outwards from `typed`
+        itself, so names sharing the longest beginning with it come first, and the read stops
+        after TYPO_CANDIDATES_MAX names each way. Slugs and display names come from their own
+        indexes (no table lookups).
+        """
         if len(typed) < TYPO_MIN_LENGTH:
             return []
-        first_half_sql, first_half_params = _prefix_condition(typed[: len(typed) // 2], "h")
-        rows = await self._fetch_all(
-            f"SELECT id, lower(slug) AS slug_key, lower(owner_name) AS owner_key FROM streams"  # noqa: S608
-            f" WHERE {live}{first_half_sql} ORDER BY id LIMIT :cap",
-            {**first_half_params, "cap": TYPO_CANDIDATES_MAX},
-        )
-        found: list[tuple[str, int]] = []
-        for row in rows:
-            names = (row["slug_key"], row["owner_key"])
-            if any(name.startswith(typed) for name in names):
-                continue  # already listed among the prefix matches
-            close = [name for name in names if one_typo_away(typed, name)]
-            if close:
-                found.append((min(close), row["id"]))
-        return [stream_id for _, stream_id in sorted(found)]
+        half = typed[: len(typed) // 2]
+        bounds = {
+            "lo": half,
+            "typed": typed,
+            "hi": half + _PREFIX_END,
+            "cap": TYPO_CANDIDATES_MAX,
+        }
+        best: dict[int, str] = {}
+        prefix_ids: set[int] = set()
+        for column, key in (("slug", "lower(slug)"), ("lower(owner_name)", "lower(owner_name)")):
+            select = f"SELECT id, {key} AS name_key FROM streams WHERE {live}"  # noqa: S608
+            after = f"{select}{column} >= :typed AND {column} < :hi ORDER BY {column} LIMIT :cap"
+            before = (
+                f"{select}{column} >= :lo AND {column} < :typed ORDER BY {column} DESC LIMIT :cap"
+            )
+            for sql in (after, before):
+                for row in await self._fetch_all(sql, bounds):
+                    name, stream_id = row["name_key"], row["id"]
+                    if name.startswith(typed):
+                        prefix_ids.add(stream_id)  # listed among the prefix matches already
+                    elif one_typo_away(typed, name) and name < best.get(stream_id, _PREFIX_END):
+                        best[stream_id] = name
+        found = sorted((name, stream_id) for stream_id, name in best.items())
+        return [stream_id for _, stream_id in found if stream_id not in prefix_ids]
 
     async def suggest_names(self, text: str, limit: int = 25) -> list[Stream]:
         """Live streams for an autocomplete box (prefix and close spellings)."""
@@ -228,13 +269,19 @@ class SearchService:
         return SearchPage(hits, total, paging.page, paging.limit)
 
     async def _nearest(self, table: str, point: _Point, wanted: int) -> list[tuple[int, float]]:
-        """The `wanted` nearest, growing the circle until it holds them (or covers the Earth)."""
+        """The `wanted` nearest, growing the circle until it holds them (or covers the Earth).
+
+        Each step guesses the radius from the density seen so far (streams per area), and never
+        more than doubles it: one big jump from an empty ocean onto a continent would compute
+        the distance of a hundred thousand streams to keep eight.
+        """
         radius = FIRST_RADIUS_KM
         while True:
             ranked = await self._nearest_within(table, point, radius, wanted)
             if len(ranked) >= wanted or radius >= HALF_EARTH_KM:
                 return ranked
-            radius = min(radius * 4, HALF_EARTH_KM)
+            growth = math.sqrt(wanted / len(ranked)) * 1.1 if ranked else 2.0
+            radius = min(radius * min(max(growth, 1.25), 2.0), HALF_EARTH_KM)
 
     async def _nearest_within(
         self, table: str, point: _Point, radius_km: float, wanted: int
@@ -299,16 +346,6 @@ def _numbered(sql: str, params: tuple[Any, ...] | dict[str, Any]) -> tuple[str, 
     names = list(params)
     numbered = re.sub(r":([a-z_]+)", lambda match: f"?{names.index(match[1]) + 1}", sql)
     return numbered, tuple(params[name] for name in names)
-
-
-def _prefix_condition(prefix: str, name: str) -> tuple[str, dict[str, Any]]:
-    """Slug or display name starting with `prefix`, as two index ranges."""
-    lo, hi = f"{name}_lo", f"{name}_hi"
-    sql = (
-        f"((slug >= :{lo} AND slug < :{hi})"
-        f" OR (lower(owner_name) >= :{lo} AND lower(owner_name) < :{hi}))"
-    )
-    return sql, {lo: prefix, hi: prefix + _PREFIX_END}
 
 
 def _check_point(latitude: float, longitude: float) -> None:

@@ -95,5 +95,6 @@ END;
 
 -- Name prefixes. streams.slug already has a UNIQUE (NOCASE) index for the offline-included case.
 CREATE INDEX streams_live_slug ON streams (slug) WHERE active = 1;
-CREATE INDEX streams_owner_name_key ON streams (lower(owner_name));
-CREATE INDEX streams_live_owner_name_key ON streams (lower(owner_name)) WHERE active = 1;
+-- The slug rides along so "display name matches but the slug did not" is read from the index.
+CREATE INDEX streams_owner_name_key ON streams (lower(owner_name), slug);
+CREATE INDEX streams_live_owner_name_key ON streams (lower(owner_name), slug) WHERE active = 1;
