@@ -59,6 +59,12 @@ class Chat(commands.Cog):
         """Deleting a bridged message in Discord hides it on the page."""
         await self.services.chat.hide_discord_message(payload.message_id)
 
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        """A purge in a chat thread hides every bridged message it removed."""
+        for message_id in payload.message_ids:
+            await self.services.chat.hide_discord_message(message_id)
+
 
 async def setup(bot: GoLiveBot) -> None:
     await bot.add_cog(Chat(bot))

@@ -174,3 +174,18 @@ async def test_a_banned_member_writing_in_the_thread_is_not_relayed_and_the_mess
     posted = await world.bob.send(thread, "you can't stop me")
     assert chat_packets(livekit) == []
     assert posted.id not in [m.id for m in thread.history()]
+
+
+async def test_a_purge_in_the_thread_hides_every_purged_message(
+    world: World, services: Services, livekit: FakeLiveKit
+) -> None:
+    stream, thread = await go_live_with_thread(world, services)
+    first = await world.bob.send(thread, "spam one")
+    second = await world.bob.send(thread, "spam two")
+    # What a moderation bot's /purge does: one bulk delete.
+    channel = world.env.bot.get_channel(thread.id)
+    await channel.delete_messages([first, second])
+    await world.env.settle()
+    assert await services.chat.history(stream) == []
+    hides = [event for event in chat_packets(livekit) if event["type"] == "hide"]
+    assert len(hides) == 2
