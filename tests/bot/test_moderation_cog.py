@@ -6,6 +6,7 @@ from typing import Any
 
 import discord
 import pytest
+from simcord.backend.errors import SetupError
 
 from core.chat import ChatAuthor
 from core.errors import Conflict, Forbidden
@@ -268,3 +269,42 @@ def test_the_bot_asks_for_the_message_content_intent() -> None:
 
     assert golive_intents().message_content
     assert isinstance(golive_intents(), discord.Intents)
+
+
+@pytest.mark.parametrize("action", ["dismiss", "end", "ban"])
+async def test_report_buttons_refuse_members_who_dont_moderate(
+    world: World, services: Services, action: str
+) -> None:
+    mod_log = await set_mod_log(world)
+    stream = await alice_live(world, services)
+    await world.bob.slash(world.general, "report", member=world.alice.user, reason="rude")
+    refused = await world.bob.click(mod_log.last_message, custom_id=f"golive:report:{action}:1")
+    assert refused.ephemeral and "Only moderators" in refused.response.content
+    assert (await services.moderation.get_report(1)).status == "open"
+    assert (await services.streams.get_by_owner(world.alice.id)).active == stream.active
+    assert await services.moderation.active_sanctions(world.alice.id) == []
+    assert buttons(mod_log.last_message)  # still there for a moderator
+
+
+async def test_setup_mod_log_and_mod_role_are_for_manage_server_only(
+    world: World, services: Services
+) -> None:
+    helpers = world.guild.create_role("Helpers")
+    with pytest.raises(SetupError, match="default-member-permissions"):
+        await world.bob.slash(world.general, "setup mod-log", channel=world.general)
+    with pytest.raises(SetupError, match="default-member-permissions"):
+        await world.bob.slash(world.general, "setup mod-role", role=helpers)
+    assert await services.moderation.mod_log_channel(world.guild.id) is None
+    assert await services.moderation.moderator_role(world.guild.id) is None
+
+
+async def test_a_mod_log_channel_the_bot_cannot_post_in_is_refused(
+    world: World, services: Services
+) -> None:
+    locked = world.guild.create_text_channel(
+        "locked", overwrites={world.guild.me: discord.PermissionOverwrite(send_messages=False)}
+    )
+    result = await world.admin.slash(world.general, "setup mod-log", channel=locked)
+    assert "I need **Send Messages, Embed Links**" in result.response.content
+    assert "Nothing was changed" in result.response.content
+    assert await services.moderation.mod_log_channel(world.guild.id) is None
