@@ -193,3 +193,43 @@ async def test_bad_arguments_are_domain_errors() -> None:
         ):
             with pytest.raises(InvalidInput):
                 await call
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    names=st.lists(st.text("abcd", min_size=1, max_size=6), min_size=1, max_size=30, unique=True),
+    typed=st.text("abcd", min_size=1, max_size=5),
+    limit=st.integers(1, 5),
+)
+def test_name_pages_agree_with_brute_force_and_never_repeat(
+    names: list[str], typed: str, limit: int
+) -> None:
+    """Prefix matches (by name, id) come first; pages partition the whole answer."""
+
+    async def check() -> None:
+        async with Database.open(":memory:") as db:
+            await _insert(db, [(None, True)] * len(names), names)
+            search = SearchService(db)
+            everything = await search.by_name(typed, limit=50)
+            pages = [
+                await search.by_name(typed, page=page, limit=limit)
+                for page in range(1, math.ceil(everything.total / limit) + 2)
+            ]
+        listed = [hit.stream.slug for hit in everything.hits]
+        # _insert gives slug `name` and display name `name.title()`: the same letters.
+        prefix = sorted(name for name in names if name.startswith(typed))
+        assert listed[: len(prefix)] == prefix
+        assert everything.total == len(listed)
+        paged = [hit.stream.slug for page in pages for hit in page.hits]
+        assert paged == listed
+        half = typed[: len(typed) // 2]
+        close = sorted(
+            name
+            for name in names
+            if name not in prefix and name.startswith(half) and one_typo_away(typed, name)
+        )
+        # Close spellings fill in short answers only, for 4 letters or more.
+        expected_close = close if len(prefix) < 8 and len(typed) >= 4 else []
+        assert listed[len(prefix) :] == expected_close
+
+    asyncio.run(check())
