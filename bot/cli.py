@@ -168,6 +168,7 @@ async def check(settings: Settings) -> int:
     async with open_services(settings) as services:
         print("database      ok (migrations applied)")
         problems += await _check_livekit(services)
+        problems += check_recording(services)
         problems += await guild_problem_lines(services)
         problems += await _check_discord(settings)
     for problem in problems:
@@ -185,6 +186,19 @@ async def _check_livekit(services: Services) -> list[str]:
             "Is livekit-server running, and are LIVEKIT_API_KEY / LIVEKIT_API_SECRET right?"
         ]
     print(f"livekit       ok ({services.settings.livekit_url}, {len(rooms)} room(s) open)")
+    return []
+
+
+def check_recording(services: Services) -> list[str]:
+    """Whether recordings can be made with these settings (LiveKit's egress is asked at go-live)."""
+    config = services.recording.config
+    if config.output == "none" and not config.record_all:
+        print('recording     off (recording.output = "none")')
+        return []
+    if config.problem is not None:
+        return [f"recording: {config.problem}, so streams can't be recorded"]
+    where = f"bucket {config.s3_bucket}" if config.output == "s3" else "the egress server's disk"
+    print(f"recording     {config.output} ({where}, {config.prefix}<slug>/<room>.mp4)")
     return []
 
 

@@ -181,9 +181,11 @@ class Streams(commands.GroupCog, group_name="stream"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         event = await self.services.streams.end(interaction.user.id)
         duration = human_duration(event.session.duration_seconds or 0)
-        await interaction.followup.send(
-            f"Your stream has ended. You were live for **{duration}**.", ephemeral=True
-        )
+        text = f"Your stream has ended. You were live for **{duration}**."
+        if await self.services.ingress.publishing(event.stream.id):
+            # OBS reconnects by itself, and its next connection would take the stream live again.
+            text += "\nOBS is still sending: stop streaming in OBS too, or it takes you live again."
+        await interaction.followup.send(text, ephemeral=True)
 
     @app_commands.command(name="info")
     @app_commands.describe(member="Whose stream page to show (yours if left empty)")

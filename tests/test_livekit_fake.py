@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -526,6 +527,40 @@ async def test_ingress_requires_ingress_admin(lk: FakeLiveKit) -> None:
         with pytest.raises(api.TwirpError) as err:
             await client.ingress.list_ingress(api.ListIngressRequest())
     assert (err.value.code, err.value.status) == ("unauthenticated", 401)
+
+
+# Every Ingress call needs ingressAdmin and every Egress call roomRecord (livekit-server's
+# EnsureIngressAdminPermission / EnsureRecordPermission); other grants, even all room ones, don't do.
+_ROOM_GRANTS = api.VideoGrants(room_create=True, room_list=True, room_admin=True, room="stage")
+_GUARDED_CALLS = [
+    ("Ingress", "CreateIngress", lk_ingress.CreateIngressRequest(room_name="stage")),
+    ("Ingress", "UpdateIngress", lk_ingress.UpdateIngressRequest(ingress_id="IN_x")),
+    ("Ingress", "ListIngress", lk_ingress.ListIngressRequest()),
+    ("Ingress", "DeleteIngress", lk_ingress.DeleteIngressRequest(ingress_id="IN_x")),
+    ("Egress", "StartRoomCompositeEgress", lk_egress.RoomCompositeEgressRequest(room_name="stage")),
+    ("Egress", "ListEgress", lk_egress.ListEgressRequest()),
+    ("Egress", "StopEgress", lk_egress.StopEgressRequest(egress_id="EG_x")),
+]
+
+
+@pytest.mark.parametrize(("service", "method", "request_message"), _GUARDED_CALLS)
+async def test_ingress_and_egress_calls_need_their_own_grant(
+    lk: FakeLiveKit, service: str, method: str, request_message: Any
+) -> None:
+    lk.add_room("stage")
+    token = lk.make_token(_ROOM_GRANTS)
+    async with aiohttp.ClientSession() as session:
+        client = TwirpClient(session, lk.url, "livekit")
+        with pytest.raises(api.TwirpError) as err:
+            await client.request(
+                service,
+                method,
+                request_message,
+                {"Authorization": f"Bearer {token}"},
+                type(request_message),
+            )
+    assert (err.value.code, err.value.message) == ("unauthenticated", "permissions denied")
+    assert lk.ingresses == {} and lk.egresses == {}
 
 
 async def test_egress_round_trip(lk: FakeLiveKit, lkapi: api.LiveKitAPI) -> None:

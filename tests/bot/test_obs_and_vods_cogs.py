@@ -238,3 +238,23 @@ async def test_health_of_a_stream_that_is_not_live(world: World) -> None:
     nobody = await world.alice.slash(world.general, "stream health", member=world.bob)
     assert "bob has no stream page" in nobody.response.content
     assert domain_errors(world) == [NotFound]
+
+
+async def test_ending_while_obs_still_sends_says_to_stop_obs(
+    world: World, services: Services, livekit: FakeLiveKit
+) -> None:
+    await create_page(world, world.alice)
+    await world.alice.slash(world.general, "stream obs")
+    info = only_ingress(livekit)
+    livekit.set_ingress_status(info.ingress_id, lk_ingress.IngressState.Status.ENDPOINT_PUBLISHING)
+    assert await services.webhooks.receive(livekit.event("ingress_started", ingress_info=info))
+    await world.env.settle()
+    ended = await world.alice.slash(world.general, "stream end")
+    assert "stop streaming in OBS too" in ended.response.content
+
+
+async def test_ending_a_browser_stream_says_nothing_about_obs(world: World) -> None:
+    await create_page(world, world.alice)
+    await world.alice.slash(world.general, "stream golive")
+    ended = await world.alice.slash(world.general, "stream end")
+    assert "OBS" not in ended.response.content

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 from livekit.protocol import egress as lk_egress
 
+from bot.cli import check_recording
 from core.errors import Conflict
 from core.recording import RecordingConfig
 from core.services import Services
@@ -230,3 +231,22 @@ async def test_an_egress_golive_did_not_record_itself_is_adopted_if_it_records_o
     await egress_finishes(services, livekit, seconds=90)
     [vod] = await services.recording.list_vods(stream.id)
     assert vod.duration_seconds == 90
+
+
+def test_golive_check_reports_recording_settings_that_cannot_work(
+    services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert check_recording(services) == []
+    assert "recording     off" in capsys.readouterr().out
+    services.recording.config = replace(FILE_CONFIG, output="none", record_all=True)
+    assert check_recording(services) == [
+        'recording: recording.output is "none", so streams can\'t be recorded'
+    ]
+    services.recording.config = replace(FILE_CONFIG, output="s3")
+    assert check_recording(services) == [
+        'recording: recording.output is "s3" but recording.s3_bucket is not set, so streams '
+        "can't be recorded"
+    ]
+    services.recording.config = FILE_CONFIG
+    assert check_recording(services) == []
+    assert "recording     file" in capsys.readouterr().out
