@@ -145,6 +145,17 @@ async def test_room_packets_add_and_hide_messages_when_connected(
     await services.chat.hide(message.id, moderator_id=MOD.user_id, stream=stream)
     await replay_into_page(tab, livekit.sent_data[-1].text)
     await expect(messages).to_have_count(0)
+
+    # Tip alerts show in the chat as they arrive (as text: names and messages are untrusted).
+    tip = {"type": "tip", "from": "<i>Carol</i>", "amount": 40, "message": "for the sunset"}
+    await lk(
+        tab,
+        f"lk.room().emit('dataReceived', new TextEncoder().encode({json.dumps(json.dumps(tip))}),"
+        " undefined, 0, 'tips')",
+    )
+    await expect(tab.page.get_by_test_id("chat-tip")).to_have_text(
+        "💜 <i>Carol</i> tipped 40 credits: for the sunset"
+    )
     assert tab.errors == []
 
 

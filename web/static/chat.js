@@ -112,7 +112,7 @@
   }
 
   function afterChange(stick) {
-    empty.hidden = shown.size > 0;
+    empty.hidden = list.children.length > 0;
     if (stick) list.scrollTop = list.scrollHeight;
   }
 
@@ -207,6 +207,32 @@
       }
     } catch (error) {
       console.warn("golive: unreadable chat packet", error);
+    }
+  });
+
+  // Tips arrive on their own topic (tips.js keeps the tip feed); the chat shows them in line,
+  // as they happen, so the conversation can react. They are not part of the chat history.
+  function showTip(tip) {
+    if (typeof tip.amount !== "number") return;
+    const stick = nearBottom();
+    const item = document.createElement("li");
+    item.className = "chat__message chat__tip";
+    item.setAttribute("data-testid", "chat-tip");
+    const who = document.createElement("strong");
+    who.textContent = String(tip.from || "Someone");
+    const credits = `${tip.amount.toLocaleString("en")} credit${tip.amount === 1 ? "" : "s"}`;
+    item.append("💜 ", who, ` tipped ${credits}`);
+    if (tip.message) item.append(`: ${String(tip.message)}`);
+    list.append(item);
+    afterChange(stick);
+  }
+
+  document.addEventListener("golive:data", (event) => {
+    if (event.detail.topic !== "tips") return;
+    try {
+      showTip(JSON.parse(event.detail.text));
+    } catch (error) {
+      console.warn("golive: unreadable tip packet", error);
     }
   });
 
