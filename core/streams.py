@@ -358,7 +358,7 @@ class StreamService:
         return event
 
     async def reconcile_with_livekit(self) -> list[StreamEvent]:
-        """At start-up: end streams whose room is gone; close rooms no live stream owns.
+        """At start-up: end streams whose room is gone; close rooms of sessions that ended.
 
         If LiveKit can't be reached, nothing is touched: ending every stream because the
         network blinked would be worse than waiting for the next start.
@@ -373,11 +373,14 @@ class StreamService:
             for stream in await self.list_live(limit=1_000_000)
             if stream.room_name not in rooms
         ]
-        live_rooms = {stream.room_name for stream in await self.list_live(limit=1_000_000)}
-        for orphan in sorted(
-            name for name in rooms if name.startswith("live-") and name not in live_rooms
-        ):
-            await self._delete_room_quietly(orphan)
+        # Only rooms of *ended* sessions are leftovers: a room no session has yet may be one an
+        # OBS ingress is already publishing into, about to go live.
+        for leftover in sorted(rooms):
+            if await self._db.fetch_one(
+                "SELECT 1 FROM stream_sessions WHERE room_name = ? AND ended_at IS NOT NULL",
+                (leftover,),
+            ):
+                await self._delete_room_quietly(leftover)
         return ended
 
     # -- helpers -------------------------------------------------------------------------------
