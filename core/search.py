@@ -17,7 +17,6 @@ great-circle distance in SQL (the same formula as core.places.haversine_km).
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from dataclasses import dataclass
@@ -157,28 +156,23 @@ class SearchService:
             f"{live}lower(owner_name) >= :lo AND lower(owner_name) < :hi"
             " AND NOT (slug >= :lo AND slug < :hi)"
         )
-        total = 0
-        for where in (by_slug, by_owner):
-            row = await self._fetch_one(f"SELECT count(*) FROM streams WHERE {where}", bounds)  # noqa: S608
-            total += int(row[0]) if row else 0
+        # One statement per step: each call to the database thread costs ~0.1 ms by itself.
+        row = await self._fetch_one(
+            f"SELECT (SELECT count(*) FROM streams WHERE {by_slug})"  # noqa: S608 - fixed SQL
+            f" + (SELECT count(*) FROM streams WHERE {by_owner})",
+            bounds,
+        )
+        total = int(row[0]) if row else 0
         if paging.offset >= total:
             return total, []
-        wanted = {**bounds, "wanted": paging.offset + paging.limit}
-        slugs = await self._fetch_all(
-            f"SELECT lower(slug) AS name_key, id FROM streams WHERE {by_slug}"  # noqa: S608
-            " ORDER BY slug, id LIMIT :wanted",
-            wanted,
+        rows = await self._fetch_all(
+            f"SELECT * FROM (SELECT lower(slug) AS name_key, id FROM streams WHERE {by_slug}"  # noqa: S608
+            " ORDER BY slug, id LIMIT :wanted) UNION ALL"
+            f" SELECT * FROM (SELECT lower(owner_name), id FROM streams WHERE {by_owner}"
+            " ORDER BY lower(owner_name), id LIMIT :wanted)",
+            {**bounds, "wanted": paging.offset + paging.limit},
         )
-        owners = await self._fetch_all(
-            f"SELECT lower(owner_name) AS name_key, id FROM streams WHERE {by_owner}"  # noqa: S608
-            " ORDER BY lower(owner_name), id LIMIT :wanted",
-            wanted,
-        )
-        merged = heapq.merge(
-            [(row["name_key"], row["id"]) for row in slugs],
-            [(row["name_key"], row["id"]) for row in owners],
-        )
-        in_order = [stream_id for _, stream_id in merged]
+        in_order = [stream_id for _, stream_id in sorted((row[0], row[1]) for row in rows)]
         return total, in_order[paging.offset : paging.offset + paging.limit]
 
     async def _everyone(self, paging: _Paging, include_offline: bool) -> SearchPage:
@@ -209,21 +203,23 @@ class SearchService:
             "hi": half + _PREFIX_END,
             "cap": TYPO_CANDIDATES_MAX,
         }
+        walks = []
+        for column, key in (("slug", "lower(slug)"), ("lower(owner_name)", "lower(owner_name)")):
+            # Only fixed fragments are pasted in; every value is a parameter.
+            select = f"SELECT id, {key} FROM streams WHERE {live}"  # noqa: S608
+            walks += [
+                f"SELECT * FROM ({select}{column} >= :typed AND {column} < :hi"  # noqa: S608
+                f" ORDER BY {column} LIMIT :cap)",
+                f"SELECT * FROM ({select}{column} >= :lo AND {column} < :typed"  # noqa: S608
+                f" ORDER BY {column} DESC LIMIT :cap)",
+            ]
         best: dict[int, str] = {}
         prefix_ids: set[int] = set()
-        for column, key in (("slug", "lower(slug)"), ("lower(owner_name)", "lower(owner_name)")):
-            select = f"SELECT id, {key} AS name_key FROM streams WHERE {live}"  # noqa: S608
-            after = f"{select}{column} >= :typed AND {column} < :hi ORDER BY {column} LIMIT :cap"
-            before = (
-                f"{select}{column} >= :lo AND {column} < :typed ORDER BY {column} DESC LIMIT :cap"
-            )
-            for sql in (after, before):
-                for row in await self._fetch_all(sql, bounds):
-                    name, stream_id = row["name_key"], row["id"]
-                    if name.startswith(typed):
-                        prefix_ids.add(stream_id)  # listed among the prefix matches already
-                    elif one_typo_away(typed, name) and name < best.get(stream_id, _PREFIX_END):
-                        best[stream_id] = name
+        for stream_id, name in await self._fetch_all(" UNION ALL ".join(walks), bounds):
+            if name.startswith(typed):
+                prefix_ids.add(stream_id)  # listed among the prefix matches already
+            elif one_typo_away(typed, name) and name < best.get(stream_id, _PREFIX_END):
+                best[stream_id] = name
         found = sorted((name, stream_id) for stream_id, name in best.items())
         return [stream_id for _, stream_id in found if stream_id not in prefix_ids]
 
