@@ -10,7 +10,9 @@ replayed into the page as a DataReceived event on the "chat" topic.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 
 from playwright.async_api import Route, expect
 
@@ -177,4 +179,39 @@ async def test_a_moderator_hides_a_message_from_the_page(
     assert await services.chat.history(stream) == []
     [action] = await services.moderation.audit_log()
     assert (action.action, action.moderator_id) == ("hide_message", MOD.user_id)
+    assert tab.errors == []
+
+
+async def test_a_late_history_answer_does_not_drop_what_the_room_delivered_meanwhile(
+    services: Services,
+    livekit: FakeLiveKit,
+    open_tab: OpenTab,  # noqa: F811 - the fixture imported above
+) -> None:
+    await create_stream(services)
+    await services.streams.go_live(ALICE.user_id)
+    stream = await services.streams.get_by_owner(ALICE.user_id)
+    tab = await open_tab()
+    await use_stub(tab)
+    release = asyncio.Event()
+
+    async def answer_late(route: Route) -> None:
+        stale = await route.fetch()  # the history as it is now: empty
+        await release.wait()
+        await route.fulfill(response=stale)
+
+    await tab.page.route("**/api/live/alice/chat", answer_late)
+    await tab.goto("/live/alice")
+    await tab.page.wait_for_function(
+        "() => window.__lk && window.__lk.room()?.state === 'connected'"
+    )
+    await services.chat.post(stream, ChatAuthor(BOB.user_id, "Bob"), "first!")
+    await replay_into_page(tab, livekit.sent_data[-1].text)
+    messages = tab.page.get_by_test_id("chat-message")
+    await expect(messages).to_have_count(1)
+
+    release.set()
+    await expect(tab.page.get_by_test_id("chat")).to_have_attribute(
+        "data-history-loads", re.compile(r"[1-9]")
+    )
+    await expect(messages).to_have_count(1)
     assert tab.errors == []

@@ -21,7 +21,9 @@
   const signIn = document.getElementById("chat-sign-in");
   const statusLine = document.getElementById("chat-status");
 
-  const shown = new Map(); // message id -> <li>
+  const shown = new Map(); // message id -> { item: <li>, message, seq }
+  const hidden = new Set(); // ids hidden while this page is open: never shown again
+  let seq = 0; // bumped on every change, so a history answer knows what is newer than itself
   let canModerate = false;
   let connected = false;
   let pollTimer = null;
@@ -92,21 +94,22 @@
   }
 
   function add(message) {
-    if (shown.has(message.id)) return;
+    if (shown.has(message.id) || hidden.has(message.id)) return;
     const stick = nearBottom();
     const item = render(message);
     // Keep id order even when a packet and a poll race.
     const later = [...shown.entries()].find(([id]) => id > message.id);
-    if (later) list.insertBefore(item, later[1]);
+    if (later) list.insertBefore(item, later[1].item);
     else list.append(item);
-    shown.set(message.id, item);
+    shown.set(message.id, { item, message, seq: ++seq });
     afterChange(stick);
   }
 
   function remove(id) {
-    const item = shown.get(id);
-    if (!item) return;
-    item.remove();
+    hidden.add(id);
+    const entry = shown.get(id);
+    if (!entry) return;
+    entry.item.remove();
     shown.delete(id);
     afterChange(false);
   }
@@ -116,14 +119,27 @@
     if (stick) list.scrollTop = list.scrollHeight;
   }
 
-  function replaceAll(messages) {
+  // A history answer is a snapshot from when it was asked for: what arrived since (a room
+  // packet, our own post) must survive it, and what is missing from it was hidden.
+  function reconcile(messages, askedAt) {
     const keep = new Set(messages.map((m) => m.id));
-    for (const id of [...shown.keys()]) if (!keep.has(id)) remove(id);
+    for (const [id, entry] of [...shown.entries()]) {
+      if (!keep.has(id) && entry.seq <= askedAt) remove(id);
+    }
     for (const message of messages) add(message);
     afterChange(true);
   }
 
+  function rerenderAll() {
+    for (const entry of shown.values()) {
+      const fresh = render(entry.message);
+      entry.item.replaceWith(fresh);
+      entry.item = fresh;
+    }
+  }
+
   async function loadHistory() {
+    const askedAt = seq;
     try {
       const response = await fetch(chatUrl, { credentials: "same-origin", cache: "no-store" });
       if (!response.ok) return;
@@ -131,14 +147,16 @@
       const moderatorNow = Boolean(body.viewer && body.viewer.canModerate);
       if (moderatorNow !== canModerate) {
         canModerate = moderatorNow;
-        for (const id of [...shown.keys()]) remove(id); // re-render with hide buttons
+        rerenderAll(); // with or without hide buttons
       }
       if (form && form.dataset.guest && body.viewer && body.viewer.guestsAllowed) {
         form.hidden = false;
         if (signIn) signIn.hidden = true;
       }
       if (input && body.viewer && body.viewer.maxLength) input.maxLength = body.viewer.maxLength;
-      replaceAll(body.messages || []);
+      reconcile(body.messages || [], askedAt);
+      // How many history answers were applied (lets tests wait for one instead of sleeping).
+      section.dataset.historyLoads = String(Number(section.dataset.historyLoads || 0) + 1);
     } catch (error) {
       console.warn("golive: could not load the chat", error);
     }
