@@ -125,7 +125,8 @@ def _line(bot: GoLiveBot, number: int, hit: SearchHit) -> str:
             place += f" · {_distance(hit.distance_km)}"
         parts.append(place)
     if stream.active and stream.live_since:
-        parts.append(f"🔴 live {discord.utils.format_dt(stream.live_since, 'R')}")
+        watching = f" · {hit.viewers} watching" if hit.viewers else ""
+        parts.append(f"🔴 live {discord.utils.format_dt(stream.live_since, 'R')}{watching}")
     elif not stream.active:
         parts.append("offline")
     return " — ".join(parts[:2]) + "".join(f" · {part}" for part in parts[2:])

@@ -50,6 +50,7 @@ _DISTANCE_SQL = (
 class SearchHit:
     stream: Stream
     distance_km: float | None = None  # set by place searches
+    viewers: int = 0  # watching right now (the live-events service counts them)
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class SearchService:
         close = await self._close_spellings(typed, live) if prefix_total < PAGE_SIZE else []
         start = max(0, paging.offset - prefix_total)
         ids += close[start : start + paging.limit - len(ids)]
-        hits = [SearchHit(stream) for stream in await self._streams_by_ids(ids)]
+        hits = await self._hits(ids)
         return SearchPage(hits, prefix_total + len(close), paging.page, paging.limit)
 
     async def _prefix_matches(
@@ -178,13 +179,12 @@ class SearchService:
     async def _everyone(self, paging: _Paging, include_offline: bool) -> SearchPage:
         live = "" if include_offline else "WHERE active = 1"
         rows = await self._fetch_all(
-            f"SELECT * FROM streams {live} ORDER BY slug, id LIMIT ? OFFSET ?",  # noqa: S608
+            f"SELECT id FROM streams {live} ORDER BY slug, id LIMIT ? OFFSET ?",  # noqa: S608
             (paging.limit, paging.offset),
         )
         total = await self._count("all" if include_offline else "live")
-        return SearchPage(
-            [SearchHit(stream_from_row(row)) for row in rows], total, paging.page, paging.limit
-        )
+        hits = await self._hits([row["id"] for row in rows])
+        return SearchPage(hits, total, paging.page, paging.limit)
 
     async def _close_spellings(self, typed: str, live: str) -> list[int]:
         """Ids of names one typo away from `typed` (and not starting with it), best first.
@@ -256,12 +256,8 @@ class SearchService:
         else:
             total = await self._count("placed" if include_offline else "placed_live")
             ranked = await self._nearest(table, point, min(wanted, total))
-        page_rows = ranked[paging.offset : wanted]
-        streams = await self._streams_by_ids([stream_id for stream_id, _ in page_rows])
-        hits = [
-            SearchHit(stream, distance)
-            for stream, (_, distance) in zip(streams, page_rows, strict=True)
-        ]
+        page_rows = dict(ranked[paging.offset : wanted])
+        hits = await self._hits(list(page_rows), page_rows)
         return SearchPage(hits, total, paging.page, paging.limit)
 
     async def _nearest(self, table: str, point: _Point, wanted: int) -> list[tuple[int, float]]:
@@ -322,17 +318,31 @@ class SearchService:
         row = await self._db.fetch_one("SELECT value FROM discovery_counts WHERE name = ?", (name,))
         return int(row[0]) if row else 0
 
-    async def _streams_by_ids(self, ids: list[int]) -> list[Stream]:
+    async def _hits(
+        self, ids: list[int], distances: dict[int, float] | None = None
+    ) -> list[SearchHit]:
+        """The streams of a page, in the order given, with how many watch each right now."""
         if not ids:
             return []
         marks = ", ".join("?" for _ in ids)
         rows = await self._db.fetch_all(
-            f"SELECT * FROM streams WHERE id IN ({marks})",  # noqa: S608 - placeholders only
+            "SELECT s.*, COALESCE((SELECT a.current_viewers FROM stream_sessions AS ss"  # noqa: S608
+            " JOIN session_audience AS a ON a.session_id = ss.id"
+            " WHERE ss.stream_id = s.id AND ss.ended_at IS NULL), 0) AS viewers"
+            f" FROM streams AS s WHERE s.id IN ({marks})",
             ids,
         )
-        by_id = {row["id"]: stream_from_row(row) for row in rows}
+        by_id = {row["id"]: row for row in rows}
         # A stream deleted between the two reads is simply left out.
-        return [by_id[stream_id] for stream_id in ids if stream_id in by_id]
+        return [
+            SearchHit(
+                stream_from_row(by_id[stream_id]),
+                distances.get(stream_id) if distances is not None else None,
+                int(by_id[stream_id]["viewers"]),
+            )
+            for stream_id in ids
+            if stream_id in by_id
+        ]
 
 
 def _numbered(sql: str, params: tuple[Any, ...] | dict[str, Any]) -> tuple[str, tuple[Any, ...]]:

@@ -123,12 +123,7 @@ def _page_from_query(text: str) -> int:
 def search_json(found: SearchPage) -> dict[str, Any]:
     streams = []
     for hit in found.hits:
-        shown = {
-            **stream_json(hit.stream),
-            # No live viewer count is stored yet (stream_sessions.peak_viewers is not kept up
-            # to date); 0 until one is.
-            "viewers": 0,
-        }
+        shown = {**stream_json(hit.stream), "viewers": hit.viewers}
         shown.pop("streamKey", None)  # never list anyone's key, even once ingress exists
         if hit.distance_km is not None:
             shown["distanceKm"] = round(hit.distance_km, 2)

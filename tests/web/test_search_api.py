@@ -12,6 +12,7 @@ from core.auth import Identity
 from core.services import Services
 from core.streams import StreamDraft
 from tests.conftest import ALICE, SignIn
+from tests.fakes.livekit import FakeLiveKit
 
 Client = TestClient[Any, Any]
 
@@ -88,6 +89,22 @@ async def test_a_name_search_lists_prefix_matches_first_then_close_spellings(
     assert set(first) >= STREAM_FIELDS
     assert first["active"] is True and first["viewers"] == 0 and first["roomName"]
     assert "streamKey" not in first and "distanceKm" not in first
+
+
+async def test_viewers_are_the_people_watching_now(
+    client: Client, services: Services, livekit: FakeLiveKit
+) -> None:
+    await add_stream(services, 1, "alice")
+    stream = await services.streams.get_by_owner(5001)
+    assert stream.room_name is not None
+    for guest in ("guest-1", "guest-2"):
+        livekit.add_participant(stream.room_name, guest)
+        body, headers = livekit.signed_webhook(
+            livekit.event("participant_joined", stream.room_name, guest)
+        )
+        assert (await client.post("/livekit/webhook", data=body, headers=headers)).status == 200
+    _, answer = await post(client, {"slug": "alice"})
+    assert answer["streams"][0]["viewers"] == 2
 
 
 async def test_include_offline_lists_offline_pages_too(client: Client, services: Services) -> None:
