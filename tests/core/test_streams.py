@@ -231,7 +231,9 @@ async def test_a_hung_livekit_fails_within_the_timeout(
 
 
 async def test_usernames_that_shadow_api_routes_get_a_suffix(services: Services) -> None:
-    await services.streams.create(owner_id=7, username="token", display_name="T", draft=StreamDraft("t"))
+    await services.streams.create(
+        owner_id=7, username="token", display_name="T", draft=StreamDraft("t")
+    )
     assert (await services.streams.get_by_owner(7)).slug == "token-2"
 
 
