@@ -26,7 +26,7 @@ from typing import Any, Literal
 import aiosqlite
 
 from core.clock import Clock
-from core.db import Database
+from core.db import Database, SyncTransaction
 from core.errors import (
     Conflict,
     Forbidden,
@@ -37,6 +37,7 @@ from core.errors import (
     RateLimited,
     TooLarge,
 )
+from core.group_commit import GroupCommit
 from core.livekit_gateway import LiveKitGateway
 from core.moderation import ModerationService, SanctionEvent, record_action
 from core.streams import Stream, StreamService
@@ -230,7 +231,7 @@ class RoomBroadcaster:
 class AuthorStates:
     """Reads what `post` must know about each author, for all waiting messages in one query.
 
-    Like GroupCommit: while one read is in flight, the next requests queue and go together
+    Like core.group_commit: while one read is in flight, the next requests queue and go together
     (one thread hop for the batch instead of one per message).
     """
 
@@ -295,67 +296,37 @@ class AuthorStates:
         )
 
 
-class GroupCommit:
-    """Stores the messages that arrive together in one transaction.
+# The columns a stored message gets from ChatService._store; the id is handed out on writing.
+_MESSAGE_COLUMNS = (
+    "stream_id, session_id, source, author_id, author_name, author_role, body,"
+    " discord_message_id, created_at"
+)
+_ROWS_PER_STATEMENT = 500  # 10 parameters a row, far under SQLite's variable limit
 
-    Each aiosqlite call is a hop to its thread and back, and a transaction costs three of them
-    (BEGIN, INSERT, COMMIT) under a lock. While one batch is being written, the next messages
-    queue up and are written together: one BEGIN / INSERT / COMMIT for all of them.
-    Ids are handed out inside the write lock (MAX(id) + 1 ...), so they follow arrival order.
+MessageRow = tuple[object, ...]
+
+
+def _insert_messages(tx: SyncTransaction, rows: list[MessageRow]) -> list[int]:
+    """Store the messages that arrived together; returns their ids, in order.
+
+    Runs on the database's thread, in one transaction (see GroupCommit). Ids are handed out
+    inside the write lock (MAX(id) + 1 ...), so they follow arrival order.
     """
-
-    COLUMNS = (
-        "stream_id, session_id, source, author_id, author_name, author_role, body,"
-        " discord_message_id, created_at"
-    )
-    ROWS_PER_STATEMENT = 500  # 10 parameters a row, far under SQLite's variable limit
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._queue: list[tuple[tuple[object, ...], asyncio.Future[int]]] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def insert(self, row: tuple[object, ...]) -> int:
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._queue.append((row, done))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write_all())
-        return await done
-
-    async def _write_all(self) -> None:
-        try:
-            while self._queue:
-                batch, self._queue = self._queue, []
-                try:
-                    first_id = await self._write(batch)
-                except Exception as error:
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_exception(error)
-                    continue
-                for offset, (_, done) in enumerate(batch):
-                    if not done.done():
-                        done.set_result(first_id + offset)
-        finally:
-            self._writer = None
-
-    async def _write(self, batch: list[tuple[tuple[object, ...], asyncio.Future[int]]]) -> int:
-        async with self._db.transaction() as tx:
-            row = await tx.fetch_one("SELECT COALESCE(MAX(id), 0) + 1 FROM chat_messages")
-            assert row is not None  # noqa: S101 - an aggregate always yields a row
-            first_id = int(row[0])
-            for start in range(0, len(batch), self.ROWS_PER_STATEMENT):
-                chunk = batch[start : start + self.ROWS_PER_STATEMENT]
-                params: list[object] = []
-                for offset, (values, _) in enumerate(chunk):
-                    params.append(first_id + start + offset)
-                    params.extend(values)
-                placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-                await tx.execute(
-                    f"INSERT INTO chat_messages (id, {self.COLUMNS}) VALUES {placeholders}",  # noqa: S608 - placeholders only
-                    params,
-                )
-        return first_id
+    row = tx.fetch_one("SELECT COALESCE(MAX(id), 0) + 1 FROM chat_messages")
+    assert row is not None  # noqa: S101 - an aggregate always yields a row
+    first_id = int(row[0])
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+        params: list[object] = []
+        for offset, values in enumerate(chunk):
+            params.append(first_id + start + offset)
+            params.extend(values)
+        placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        tx.execute(
+            f"INSERT INTO chat_messages (id, {_MESSAGE_COLUMNS}) VALUES {placeholders}",  # noqa: S608 - placeholders only
+            params,
+        )
+    return list(range(first_id, first_id + len(rows)))
 
 
 class ChatService:
@@ -374,7 +345,11 @@ class ChatService:
         self._moderation = moderation
         self.rules = rules
         self._room = RoomBroadcaster(livekit)
-        self._inserts = GroupCommit(db)
+        # Messages that arrive while one batch is being stored are stored together, in one
+        # transaction and one trip to the database's thread.
+        self._inserts: GroupCommit[MessageRow, int] = GroupCommit(
+            self._insert_batch, what="chat messages"
+        )
         self._states = AuthorStates(db)
         self._slowmode_claims: dict[tuple[int, int], datetime] = {}
         self._people = TokenBucket(clock, rules.person_burst, rules.person_per_minute)
@@ -669,7 +644,7 @@ class ChatService:
         discord_message_id: int | None,
     ) -> ChatMessage:
         now = self._clock.now()
-        message_id = await self._inserts.insert(
+        message_id = await self._inserts.submit(
             (
                 stream.id,
                 session_id,
@@ -695,6 +670,9 @@ class ChatService:
             hidden=False,
             discord_message_id=discord_message_id,
         )
+
+    async def _insert_batch(self, rows: list[MessageRow]) -> list[int]:
+        return await self._db.run_transaction(lambda tx: _insert_messages(tx, rows))
 
     async def _fan_out(self, event: ChatEvent) -> None:
         if event.stream.active and event.stream.room_name is not None:

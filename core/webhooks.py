@@ -9,7 +9,6 @@ means LiveKit's retry is applied again rather than lost.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from livekit.protocol.webhook import WebhookEvent
 from core.clock import Clock
 from core.db import Database, SyncTransaction
 from core.errors import InvalidInput
+from core.group_commit import GroupCommit
 from core.timefmt import to_db
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,9 @@ class WebhookInbox:
         self._db = db
         self._clock = clock
         self._handlers: dict[str, list[WebhookHandler]] = {}
-        self._waiting: list[tuple[WebhookEvent, asyncio.Future[_Outcome]]] = []
-        self._writing = asyncio.Lock()
+        self._commits: GroupCommit[WebhookEvent, _Outcome] = GroupCommit(
+            self._write, what="webhooks"
+        )
 
     def on(self, kind: str, handler: WebhookHandler) -> None:
         """Run ``handler`` for every new event of ``kind`` (e.g. 'participant_joined')."""
@@ -60,14 +61,7 @@ class WebhookInbox:
         """Apply an event unless it was seen before. Returns False for a repeat."""
         if not event.id or not event.event:
             raise InvalidInput("A webhook event needs an id and a kind.")
-        outcome: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
-        self._waiting.append((event, outcome))
-        async with self._writing:
-            if not outcome.done():
-                batch, self._waiting = self._waiting, []
-                # Shielded: if this delivery is cancelled, the others in its batch still land.
-                await asyncio.shield(self._write(batch))
-        follow_ups = outcome.result()
+        follow_ups = await self._commits.submit(event)
         if follow_ups is None:
             log.debug("webhook %s (%s) seen before; ignored", event.id, event.event)
             return False
@@ -79,23 +73,11 @@ class WebhookInbox:
                 log.exception("follow-up of webhook %s (%s) failed", event.id, event.event)
         return True
 
-    async def _write(self, batch: list[tuple[WebhookEvent, asyncio.Future[_Outcome]]]) -> None:
+    async def _write(self, events: list[WebhookEvent]) -> list[_Outcome]:
         now = self._clock.now()
-        try:
-            outcomes = await self._db.run_transaction(
-                lambda tx: [self._apply(tx, event, now) for event, _ in batch]
-            )
-        except Exception as error:
-            if len(batch) == 1:
-                batch[0][1].set_exception(error)
-                return
-            # One bad event must not sink the others: write them one by one.
-            log.warning("a batch of %d webhooks failed; writing them one by one", len(batch))
-            for single in batch:
-                await self._write([single])
-            return
-        for (_, outcome), result in zip(batch, outcomes, strict=True):
-            outcome.set_result(result)
+        return await self._db.run_transaction(
+            lambda tx: [self._apply(tx, event, now) for event in events]
+        )
 
     def _apply(self, tx: SyncTransaction, event: WebhookEvent, now: datetime) -> _Outcome:
         """Runs on the database's thread: remember the id, then let the handlers apply it."""
