@@ -7,7 +7,8 @@ minting the token. This cache keeps a snapshot of the live streams, keyed by roo
 - Exact for changes made by this process: `StreamService` calls `invalidate()` as soon as a
   go-live or an end is committed, before any listener runs.
 - At most `ttl` seconds behind for changes made by another process (a `golive web` replica, the
-  bot): the snapshot is reloaded when it is older than that. A room that *ended* elsewhere is
+  bot): once the snapshot is older than half of that, one request reloads it while the others
+  keep answering from it; older than `ttl`, every request waits. A room that *ended* elsewhere is
   still answered as live for at most `ttl` seconds; a room that *went live* elsewhere is never
   refused, since a room missing from the snapshot is looked up in the database.
 """
@@ -44,6 +45,10 @@ class LiveRoomCache(Generic[S]):
         self._ttl = ttl
         self._monotonic = monotonic
         self._rooms: Mapping[str, S] = {}
+        # Past _refresh_after (half the TTL) one request reloads while the others keep answering
+        # from the snapshot; past _fresh_until (the TTL) every request waits for fresh data.
+        # Under steady traffic nobody but that one request ever waits for the database.
+        self._refresh_after = float("-inf")
         self._fresh_until = float("-inf")
         # Bumped by invalidate(): a load that started before it must not bring back what it
         # read before the change was committed.
@@ -52,7 +57,10 @@ class LiveRoomCache(Generic[S]):
 
     async def find(self, room_name: str) -> S | None:
         """The live stream using `room_name`, or None (see the module docstring for staleness)."""
-        if self._monotonic() >= self._fresh_until:
+        now = self._monotonic()
+        if now >= self._fresh_until or (
+            now >= self._refresh_after and not self._reload_lock.locked()
+        ):
             await self._reload()
         stream = self._rooms.get(room_name)
         if stream is not None:
@@ -68,11 +76,11 @@ class LiveRoomCache(Generic[S]):
         """Forget everything: a stream of this process went live or ended (call after commit)."""
         self._generation += 1
         self._rooms = {}
-        self._fresh_until = float("-inf")
+        self._refresh_after = self._fresh_until = float("-inf")
 
     async def _reload(self) -> None:
         async with self._reload_lock:
-            if self._monotonic() < self._fresh_until:
+            if self._monotonic() < self._refresh_after:
                 return  # another request reloaded while this one waited
             generation = self._generation
             started = self._monotonic()
@@ -80,4 +88,5 @@ class LiveRoomCache(Generic[S]):
             if generation != self._generation:
                 return  # invalidated meanwhile; the next request loads again
             self._rooms = {s.room_name: s for s in streams if s.room_name is not None}
+            self._refresh_after = started + self._ttl / 2
             self._fresh_until = started + self._ttl

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -147,10 +148,40 @@ async def test_an_end_elsewhere_is_seen_within_the_ttl(
     assert await cache.find("live-a-1") is not None
     del table.live["live-a-1"]  # another process ended it
 
-    monotonic.now += 0.9
-    assert await cache.find("live-a-1") is not None  # still inside the documented staleness
-    monotonic.now += 0.1
+    monotonic.now += 0.4
+    assert await cache.find("live-a-1") is not None  # inside the documented staleness
+    monotonic.now += 0.6
     assert await cache.find("live-a-1") is None
+    assert table.loads == 2
+
+
+async def test_one_request_refreshes_while_the_others_answer_at_once(
+    table: Table, monotonic: Monotonic
+) -> None:
+    """Past half the TTL, the reload must not make the whole burst wait on the database."""
+    reloading, release = asyncio.Event(), asyncio.Event()
+    loads = 0
+
+    async def load_live() -> list[Live]:
+        nonlocal loads
+        loads += 1
+        if loads > 1:
+            reloading.set()
+            await release.wait()  # a slow database
+        return await table.load_live()
+
+    cache = LiveRoomCache(load_live, table.find_live, ttl=1.0, monotonic=monotonic)
+    assert await cache.find("live-a-1") is not None
+    monotonic.now += 0.6
+
+    refreshing = asyncio.create_task(cache.find("live-a-1"))
+    await reloading.wait()
+    others = [await cache.find("live-a-1") for _ in range(100)]
+    release.set()
+
+    assert others == [Live("live-a-1", 1)] * 100
+    assert await refreshing == Live("live-a-1", 1)
+    assert loads == 2
 
 
 async def test_invalidation_wins_over_a_load_that_read_before_it(
