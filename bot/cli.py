@@ -7,10 +7,12 @@ import asyncio
 import contextlib
 import logging
 import sys
+import warnings
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
 import discord
+from jwt.warnings import InsecureKeyLengthWarning
 
 from core.auth import Identity
 from core.config import Settings, load_settings
@@ -61,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     )
     logging.getLogger("discord.http").setLevel(logging.WARNING)
+    # `livekit-server --dev`'s secret is short; PyJWT would warn on every LiveKit call. `check`
+    # says it once, in words, instead.
+    warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
     command = args.command or "run"
     runners = {
         "run": lambda: run(settings),
@@ -186,6 +191,10 @@ async def _check_livekit(services: Services) -> list[str]:
             "Is livekit-server running, and are LIVEKIT_API_KEY / LIVEKIT_API_SECRET right?"
         ]
     print(f"livekit       ok ({services.settings.livekit_url}, {len(rooms)} room(s) open)")
+    if len(services.settings.livekit_api_secret.encode()) < 32:
+        print(
+            "livekit       note: the API secret is a short development one; use a long one in production"
+        )
     return []
 
 
