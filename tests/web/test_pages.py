@@ -93,6 +93,7 @@ class Tab:
     errors: list[str] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     websockets: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
 
     async def goto(self, path: str) -> None:
         await self.page.goto(self.base + path)
@@ -108,6 +109,7 @@ OpenTab = Callable[..., Awaitable[Tab]]
 async def open_tab(browser: Browser, web_server: TestServer) -> AsyncIterator[OpenTab]:
     base = str(web_server.make_url("")).rstrip("/")
     contexts = []
+    tabs: list[Tab] = []
 
     async def open_(viewport: dict[str, int] = DESKTOP) -> Tab:
         context = await browser.new_context(viewport=viewport)
@@ -118,11 +120,24 @@ async def open_tab(browser: Browser, web_server: TestServer) -> AsyncIterator[Op
         page.on("pageerror", lambda error: tab.errors.append(str(error)))
         page.on("request", lambda request: tab.urls.append(request.url))
         page.on("websocket", lambda socket: tab.websockets.append(socket.url))
+        page.on(
+            "console",
+            lambda message: (
+                tab.console_errors.append(message.text) if message.type == "error" else None
+            ),
+        )
+        tabs.append(tab)
         return tab
 
     yield open_
     for context in contexts:
         await context.close()
+    # livekit-client logs its own failed connections (no media server here); anything the page
+    # does that our CSP blocks (an inline script or style, a third-party host) is a bug.
+    blocked = [
+        text for tab in tabs for text in tab.console_errors if "Content Security Policy" in text
+    ]
+    assert blocked == []
 
 
 async def create_stream(services: Services, who: Identity = ALICE, **draft: object) -> Stream:
