@@ -21,18 +21,14 @@ from core.chat import ChatAuthor
 from core.services import Services
 from tests.conftest import ALICE, BOB
 from tests.fakes.livekit import FakeLiveKit
-from tests.web.test_pages import (  # noqa: F401 - fixtures
+from tests.web.browser import (
     STUB_LIVEKIT_CLIENT,
     OpenTab,
     Tab,
-    browser,
-    chromium,
     create_stream,
     lk,
-    open_tab,
     screenshot,
     sign_in_via_link,
-    web_server,
 )
 
 MOD = Identity(user_id=4242, username="mo", display_name="Mo")
@@ -59,7 +55,7 @@ async def replay_into_page(tab: Tab, payload: str) -> None:
 
 async def test_a_signed_in_viewer_chats_and_sees_a_moderators_message_appear(
     services: Services,
-    open_tab: OpenTab,  # noqa: F811 - the fixture imported above
+    open_tab: OpenTab,
 ) -> None:
     stream = await create_stream(services)
     await services.streams.go_live(ALICE.user_id)
@@ -93,7 +89,7 @@ async def test_a_signed_in_viewer_chats_and_sees_a_moderators_message_appear(
 
 async def test_refusals_are_explained_under_the_form(
     services: Services,
-    open_tab: OpenTab,  # noqa: F811 - the fixture imported above
+    open_tab: OpenTab,
 ) -> None:
     await create_stream(services)
     await services.streams.go_live(ALICE.user_id)
@@ -111,7 +107,7 @@ async def test_refusals_are_explained_under_the_form(
 
 async def test_visitors_are_told_how_to_sign_in(
     services: Services,
-    open_tab: OpenTab,  # noqa: F811 - the fixture imported above
+    open_tab: OpenTab,
 ) -> None:
     await create_stream(services)
     await services.streams.go_live(ALICE.user_id)
@@ -126,7 +122,7 @@ async def test_visitors_are_told_how_to_sign_in(
 async def test_room_packets_add_and_hide_messages_when_connected(
     services: Services,
     livekit: FakeLiveKit,
-    open_tab: OpenTab,  # noqa: F811 - the fixture imported above
+    open_tab: OpenTab,
 ) -> None:
     await create_stream(services)
     await services.streams.go_live(ALICE.user_id)
@@ -163,7 +159,7 @@ async def test_room_packets_add_and_hide_messages_when_connected(
 
 async def test_a_moderator_hides_a_message_from_the_page(
     services: Services,
-    open_tab: OpenTab,  # noqa: F811 - the fixture imported above
+    open_tab: OpenTab,
 ) -> None:
     await create_stream(services)
     await services.streams.go_live(ALICE.user_id)
@@ -185,7 +181,7 @@ async def test_a_moderator_hides_a_message_from_the_page(
 async def test_a_late_history_answer_does_not_drop_what_the_room_delivered_meanwhile(
     services: Services,
     livekit: FakeLiveKit,
-    open_tab: OpenTab,  # noqa: F811 - the fixture imported above
+    open_tab: OpenTab,
 ) -> None:
     await create_stream(services)
     await services.streams.go_live(ALICE.user_id)

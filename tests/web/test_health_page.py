@@ -9,13 +9,9 @@ from core.ingress import obs_identity
 from core.services import Services
 from tests.conftest import ALICE
 from tests.fakes.livekit import FakeLiveKit
-from tests.web.test_pages import (  # noqa: F401 - the page fixtures
+from tests.web.browser import (
     OpenTab,
-    browser,
-    chromium,
     create_stream,
-    open_tab,
-    web_server,
 )
 
 Status = lk_ingress.IngressState.Status
@@ -37,7 +33,7 @@ async def go_live_from_obs(services: Services, livekit: FakeLiveKit, status: int
 async def test_a_healthy_obs_stream_shows_its_numbers_and_no_notice(
     services: Services,
     livekit: FakeLiveKit,
-    open_tab: OpenTab,  # noqa: F811 - the fixture imported above
+    open_tab: OpenTab,
 ) -> None:
     await go_live_from_obs(services, livekit, Status.ENDPOINT_PUBLISHING)
     tab = await open_tab()
@@ -52,7 +48,7 @@ async def test_a_healthy_obs_stream_shows_its_numbers_and_no_notice(
 async def test_a_stalled_obs_stream_says_the_connection_is_poor(
     services: Services,
     livekit: FakeLiveKit,
-    open_tab: OpenTab,  # noqa: F811 - the fixture imported above
+    open_tab: OpenTab,
 ) -> None:
     await go_live_from_obs(services, livekit, Status.ENDPOINT_BUFFERING)
     tab = await open_tab()
@@ -67,7 +63,7 @@ async def test_a_stalled_obs_stream_says_the_connection_is_poor(
 async def test_livekits_own_verdict_on_the_streamer_shows_the_notice(
     services: Services,
     livekit: FakeLiveKit,
-    open_tab: OpenTab,  # noqa: F811 - the fixture imported above
+    open_tab: OpenTab,
 ) -> None:
     await go_live_from_obs(services, livekit, Status.ENDPOINT_PUBLISHING)
     tab = await open_tab()

@@ -12,14 +12,7 @@ from playwright.async_api import expect
 
 from core.services import Services
 from tests.conftest import ALICE, BOB
-from tests.web import test_pages
-from tests.web.test_pages import OpenTab, create_stream
-
-# The browser fixtures live with the other page tests; pytest finds them here by name.
-chromium = test_pages.chromium
-browser = test_pages.browser
-web_server = test_pages.web_server
-open_tab = test_pages.open_tab
+from tests.web.browser import OpenTab, create_stream
 
 REFRESH_MS = 10_000
 

@@ -10,205 +10,31 @@ Set GOLIVE_SCREENSHOTS=1 to also refresh docs/screenshots/ (README pictures).
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import Browser, expect
 
-from core.auth import Identity
 from core.clock import ManualClock
 from core.services import Services
-from core.streams import Stream, StreamDraft
 from tests.conftest import ALICE, BOB
 from tests.fakes.livekit import FakeLiveKit
-from web.app import create_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 375, "height": 667}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-WAIT_MS = 15_000  # generous: a busy CI machine is slow to start a browser and fail a WebSocket
-
-RETRYING = "Can't reach the stream — retrying"
-MEDIA_UNREACHABLE = "Live on golive, but the media server can't be reached"
-
-
-# ---------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    return CHROMIUM
-
-
-@pytest_asyncio.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-@pytest_asyncio.fixture
-async def web_server(services: Services) -> AsyncIterator[TestServer]:
-    """The sidecar on 127.0.0.1 and a random port (a local stand-in for a shared live_server)."""
-    server = TestServer(create_app(services), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield server
-    finally:
-        await server.close()
-
-
-@dataclass
-class Tab:
-    """A page plus what it did: uncaught errors and every URL it asked for."""
-
-    page: Page
-    base: str
-    errors: list[str] = field(default_factory=list)
-    urls: list[str] = field(default_factory=list)
-    websockets: list[str] = field(default_factory=list)
-    console_errors: list[str] = field(default_factory=list)
-
-    async def goto(self, path: str) -> None:
-        await self.page.goto(self.base + path)
-
-    def status(self) -> object:
-        return self.page.get_by_test_id("status")
-
-
-OpenTab = Callable[..., Awaitable[Tab]]
-
-
-@pytest_asyncio.fixture
-async def open_tab(browser: Browser, web_server: TestServer) -> AsyncIterator[OpenTab]:
-    base = str(web_server.make_url("")).rstrip("/")
-    contexts = []
-    tabs: list[Tab] = []
-
-    async def open_(viewport: dict[str, int] = DESKTOP) -> Tab:
-        context = await browser.new_context(viewport=viewport)
-        contexts.append(context)
-        page = await context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        tab = Tab(page, base)
-        page.on("pageerror", lambda error: tab.errors.append(str(error)))
-        page.on("request", lambda request: tab.urls.append(request.url))
-        page.on("websocket", lambda socket: tab.websockets.append(socket.url))
-        page.on(
-            "console",
-            lambda message: (
-                tab.console_errors.append(message.text) if message.type == "error" else None
-            ),
-        )
-        tabs.append(tab)
-        return tab
-
-    yield open_
-    for context in contexts:
-        await context.close()
-    # livekit-client logs its own failed connections (no media server here); anything the page
-    # does that our CSP blocks (an inline script or style, a third-party host) is a bug.
-    blocked = [
-        text for tab in tabs for text in tab.console_errors if "Content Security Policy" in text
-    ]
-    assert blocked == []
-
-
-async def create_stream(services: Services, who: Identity = ALICE, **draft: object) -> Stream:
-    fields: dict[str, object] = {
-        "title": "Sunset over the river",
-        "description": "Slow TV from the balcony. Say hi in the chat!",
-        "location_name": "Lisbon",
-    }
-    fields.update(draft)
-    return await services.streams.create(
-        owner_id=who.user_id,
-        username=who.username,
-        display_name=who.display_name,
-        draft=StreamDraft(**fields),  # type: ignore[arg-type]
-    )
-
-
-async def add_past_session(
-    services: Services, clock: ManualClock, who: Identity, seconds: int
-) -> None:
-    await services.streams.go_live(who.user_id)
-    clock.advance(seconds)
-    await services.streams.end(who.user_id)
-    clock.advance(86_400)
-
-
-async def sign_in_via_link(services: Services, tab: Tab, who: Identity, next_path: str) -> None:
-    """Open a one-time link the way a member does: login.js posts it and we land on next_path."""
-    link = await services.auth.create_login_link(who, next_path)
-    async with tab.page.expect_response(
-        lambda r: r.request.method == "POST" and "/login/" in r.url
-    ):
-        await tab.goto(f"/login/{link.token}")
-    await tab.page.wait_for_url(re.compile(re.escape(next_path) + "$"))
-
-
-def foreign_urls(tab: Tab, livekit: FakeLiveKit) -> list[str]:
-    """Everything the page fetched that is neither this site nor the configured media server."""
-    lk = urlsplit(livekit.url).netloc
-    allowed = {("http", urlsplit(tab.base).netloc), ("http", lk), ("ws", lk)}
-    return [
-        url
-        for url in tab.urls + tab.websockets
-        if not url.startswith(("data:", "blob:"))
-        and (urlsplit(url).scheme, urlsplit(url).netloc) not in allowed
-    ]
-
-
-async def use_stub_livekit(tab: Tab) -> None:
-    """Serve a scripted stand-in for livekit-client, to act out what a media server would do."""
-
-    async def fulfil(route: Route) -> None:
-        await route.fulfill(body=STUB_LIVEKIT_CLIENT, content_type="text/javascript")
-
-    await tab.page.route("**/static/vendor/livekit-client.umd.js", fulfil)
-
-
-async def lk(tab: Tab, script: str) -> object:
-    """Run `script` with the stub's controls in scope as `lk`."""
-    return await tab.page.evaluate(f"async () => {{ const lk = window.__lk; return {script}; }}")
-
-
-async def no_horizontal_scroll(page: Page) -> bool:
-    return bool(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
-
-
-async def screenshot(page: Page, name: str) -> None:
-    if os.environ.get("GOLIVE_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(SCREENSHOTS / name))
-
+from tests.web.browser import (
+    MEDIA_UNREACHABLE,
+    PHONE,
+    RETRYING,
+    WAIT_MS,
+    OpenTab,
+    add_past_session,
+    create_stream,
+    foreign_urls,
+    lk,
+    no_horizontal_scroll,
+    screenshot,
+    sign_in_via_link,
+    use_stub_livekit,
+)
 
 # ---------------------------------------------------------------------------- watch page
 
@@ -685,124 +511,3 @@ async def test_pages_fit_a_phone_screen(
     await expect(tab.page.get_by_test_id("go-live")).to_be_visible()
     assert await no_horizontal_scroll(tab.page), "the studio scrolls sideways on a phone"
     assert tab.errors == []
-
-
-# A scripted stand-in for the parts of livekit-client 2.23 that watch.js and studio.js use.
-# Tests steer it through window.__lk; the video is Chromium's fake camera.
-STUB_LIVEKIT_CLIENT = """
-(() => {
-  const QUALITY = { LOW: 0, MEDIUM: 1, HIGH: 2 };
-  const QUALITY_NAME = ["LOW", "MEDIUM", "HIGH"];
-  const fake = { rooms: [], published: [], qualities: [], audioStarted: 0, localTracksStopped: 0 };
-  fake.room = () => fake.rooms[fake.rooms.length - 1];
-  window.__lk = fake;
-
-  class Emitter {
-    constructor() { this.handlers = new Map(); }
-    on(event, fn) {
-      if (!this.handlers.has(event)) this.handlers.set(event, []);
-      this.handlers.get(event).push(fn);
-      return this;
-    }
-    emit(event, ...args) { for (const fn of this.handlers.get(event) || []) fn(...args); }
-    removeAllListeners() { this.handlers.clear(); return this; }
-  }
-  class RemoteTrack {
-    constructor(kind, stream) { this.kind = kind; this.stream = stream; this.elements = []; }
-    attach(element) {
-      element = element || document.createElement(this.kind);
-      element.srcObject = this.stream;
-      this.elements.push(element);
-      return element;
-    }
-    detach() { const gone = this.elements; this.elements = []; return gone; }
-  }
-  class RemotePublication {
-    constructor(kind, track) { this.kind = kind; this.track = track; this.isSubscribed = true; }
-    setVideoQuality(quality) { fake.qualities.push(QUALITY_NAME[quality]); }
-  }
-  class Participant {
-    constructor(identity) {
-      this.identity = identity;
-      this.trackPublications = new Map();
-      this.videoTrackPublications = new Map();
-    }
-  }
-  class LocalTrack extends Emitter {
-    constructor(mediaStreamTrack) { super(); this.mediaStreamTrack = mediaStreamTrack; this.kind = mediaStreamTrack.kind; }
-    attach(element) { element.srcObject = new MediaStream([this.mediaStreamTrack]); return element; }
-    stop() { fake.localTracksStopped += 1; this.mediaStreamTrack.stop(); }
-  }
-  class Room extends Emitter {
-    constructor(options) {
-      super();
-      this.options = options;
-      this.remoteParticipants = new Map();
-      this.state = "disconnected";
-      this.canPlaybackAudio = false;
-      this.localParticipant = {
-        publishTrack: async (track, opts) => {
-          fake.published.push({ kind: track.kind, simulcast: Boolean(opts && opts.simulcast) });
-        },
-      };
-      fake.rooms.push(this);
-    }
-    async connect(url, token) { this.url = url; this.token = token; this.state = "connected"; }
-    async disconnect() { this.state = "disconnected"; }
-    async startAudio() {
-      fake.audioStarted += 1;
-      this.canPlaybackAudio = true;
-      this.emit("audioPlaybackChanged", true);
-    }
-  }
-
-  fake.join = (identity) => {
-    const participant = new Participant(identity);
-    fake.room().remoteParticipants.set(identity, participant);
-    fake.room().emit("participantConnected", participant);
-  };
-  fake.leave = (identity) => {
-    const participant = fake.room().remoteParticipants.get(identity);
-    fake.room().remoteParticipants.delete(identity);
-    fake.room().emit("participantDisconnected", participant);
-  };
-  fake.publishCamera = async (identity) => {
-    const stream = await navigator.mediaDevices.getUserMedia({ video: true });
-    const track = new RemoteTrack("video", stream);
-    const publication = new RemotePublication("video", track);
-    const participant = fake.room().remoteParticipants.get(identity);
-    participant.trackPublications.set("TR_video", publication);
-    participant.videoTrackPublications.set("TR_video", publication);
-    fake.room().emit("trackSubscribed", track, publication, participant);
-  };
-  fake.emit = (event, ...args) => {
-    const room = fake.room();
-    if (event === "disconnected") room.state = "disconnected";
-    room.emit(event, ...args);
-  };
-
-  window.LivekitClient = {
-    Room,
-    RoomEvent: {
-      TrackSubscribed: "trackSubscribed", TrackUnsubscribed: "trackUnsubscribed",
-      ParticipantConnected: "participantConnected", ParticipantDisconnected: "participantDisconnected",
-      AudioPlaybackStatusChanged: "audioPlaybackChanged", Reconnecting: "reconnecting",
-      SignalReconnecting: "signalReconnecting", Reconnected: "reconnected", Disconnected: "disconnected",
-    },
-    Track: { Kind: { Video: "video", Audio: "audio" } },
-    TrackEvent: { Ended: "ended" },
-    VideoQuality: QUALITY,
-    ConnectionState: { Connected: "connected", Disconnected: "disconnected" },
-    DisconnectReason: {
-      CLIENT_INITIATED: 1, DUPLICATE_IDENTITY: 2, PARTICIPANT_REMOVED: 4, ROOM_DELETED: 5, SIGNAL_CLOSE: 9,
-    },
-    VideoPresets: { h720: { resolution: { width: 1280, height: 720 } } },
-    createLocalTracks: async (options) => {
-      const stream = await navigator.mediaDevices.getUserMedia({
-        audio: Boolean(options.audio), video: Boolean(options.video),
-      });
-      return stream.getTracks().map((track) => new LocalTrack(track));
-    },
-  };
-})();
-"""

@@ -9,17 +9,13 @@ from playwright.async_api import Route, expect
 from core.services import Services
 from tests.conftest import ALICE, BOB
 from tests.core.test_ledger import fund
-from tests.web.test_pages import (  # noqa: F401 - fixtures
+from tests.web.browser import (
     STUB_LIVEKIT_CLIENT,
     OpenTab,
     Tab,
-    browser,
-    chromium,
     create_stream,
     lk,
-    open_tab,
     sign_in_via_link,
-    web_server,
 )
 
 # The page test's stand-in for livekit-client, taught the one event tips need.
@@ -45,7 +41,7 @@ async def tip_packet(tab: Tab, packet: dict[str, object], topic: str = "tips") -
 
 async def test_a_signed_in_viewer_tips_from_the_watch_page(
     services: Services,
-    open_tab: OpenTab,  # noqa: F811 - the fixture imported above
+    open_tab: OpenTab,
 ) -> None:
     await create_stream(services)
     await services.streams.go_live(ALICE.user_id)
@@ -74,7 +70,7 @@ async def test_a_signed_in_viewer_tips_from_the_watch_page(
 
 async def test_tips_sent_into_the_room_appear_in_the_feed_as_text(
     services: Services,
-    open_tab: OpenTab,  # noqa: F811 - the fixture imported above
+    open_tab: OpenTab,
 ) -> None:
     await create_stream(services)
     await services.streams.go_live(ALICE.user_id)
