@@ -11,6 +11,9 @@ test double in tests/fakes). The Node server (bench/node/server.mjs) answers the
 checking the room against its one live room and minting the same viewer token with
 livekit-server-sdk; its packages are installed into bench/node by this script (`npm ci`).
 
+A measurement during which other processes took more than 5 % of the server core (read from
+/proc/stat) is redone, at most twice; each line shows that share.
+
 Before loading, a self-check: golive's token is verified by livekit-server-sdk's TokenVerifier (in
 Node) and by livekit-api's (in Python), and Node's token by livekit-api's; the claims must match.
 Then the in-process cost of one token: golive's TokenMinter against livekit-api's AccessToken.
@@ -69,6 +72,8 @@ class Result:
     # The server's own CPU time per request: far steadier than req/s when other work shares
     # the machine, since time stolen from the server is not counted.
     cpu_us_per_request: float
+    # Share of the server's core that other processes used meanwhile (0.0 on a quiet machine).
+    other_load: float
 
 
 # -- set-up ------------------------------------------------------------------------------------
@@ -313,6 +318,14 @@ def write_lua(work: Path, room: str) -> Path:
     return script
 
 
+def core_busy_seconds(core: str) -> float:
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith(f"cpu{core} "):
+            ticks = [int(field) for field in line.split()[1:]]
+            return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # not idle/iowait
+    raise LookupError(f"no cpu{core} in /proc/stat")
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
@@ -328,7 +341,11 @@ def run_wrk(
     *,
     warm_up: bool = False,
 ) -> Result:
-    cpu_before = cpu_seconds(pid)
+    cpu_before, core_before, started = (
+        cpu_seconds(pid),
+        core_busy_seconds(SERVER_CORE),
+        time.monotonic(),
+    )
     done = subprocess.run(
         [
             "taskset",
@@ -348,12 +365,19 @@ def run_wrk(
         check=True,
     )
     cpu = cpu_seconds(pid) - cpu_before
+    other_load = (core_busy_seconds(SERVER_CORE) - core_before - cpu) / (time.monotonic() - started)
     out = done.stdout
     if not warm_up and ("Non-2xx" in out or "Socket errors" in out):
         sys.exit(f"wrk saw failed requests on port {port}:\n{out}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    return Result(rate, _percentile(out, "50%"), _percentile(out, "99%"), cpu / total * 1e6)
+    return Result(
+        rate,
+        _percentile(out, "50%"),
+        _percentile(out, "99%"),
+        cpu / total * 1e6,
+        max(other_load, 0),
+    )
 
 
 def _percentile(out: str, which: str) -> float:
@@ -372,6 +396,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (at least 3)")
     parser.add_argument("--seconds", type=int, default=8, help="measured seconds per server")
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument(
+        "--max-other-load",
+        type=float,
+        default=0.05,
+        help="redo a measurement when other processes used more of the server core than this",
+    )
     args = parser.parse_args()
     if args.rounds < 3:
         parser.error("use at least 3 rounds: one round says little at ±20 % noise")
@@ -408,14 +438,13 @@ def main() -> None:
             for number in range(1, args.rounds + 1):
                 order = ["golive", "node"] if number % 2 else ["node", "golive"]
                 for name in order:
-                    pid = servers[name].pid
-                    run_wrk(wrk, script, ports[name], pid, 2, args.connections, warm_up=True)
-                    result = run_wrk(wrk, script, ports[name], pid, args.seconds, args.connections)
+                    result = measure(wrk, script, ports[name], servers[name].pid, args)
                     results[name].append(result)
                     print(
                         f"round {number}  {name:<6}  {result.requests_per_second:>9,.0f} req/s"
                         f"  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
                         f"  server CPU {result.cpu_us_per_request:5.1f} µs/req"
+                        f"  other load on its core {result.other_load:4.0%}"
                     )
                 ratio = (
                     results["golive"][-1].requests_per_second
@@ -431,6 +460,19 @@ def main() -> None:
     print(f"load average after: {load_average()}")
 
 
+def measure(wrk: str, script: Path, port: int, pid: int, args: argparse.Namespace) -> Result:
+    """One measurement; redone (up to twice) when other processes took the server's core."""
+    for attempt in range(3):
+        run_wrk(wrk, script, port, pid, 2, args.connections, warm_up=True)
+        result = run_wrk(wrk, script, port, pid, args.seconds, args.connections)
+        if result.other_load <= args.max_other_load:
+            break
+        if attempt < 2:
+            print(f"  (other processes took {result.other_load:.0%} of core {SERVER_CORE}; again)")
+            time.sleep(5)
+    return result
+
+
 def report(results: dict[str, list[Result]]) -> None:
     medians = {
         name: Result(
@@ -438,6 +480,7 @@ def report(results: dict[str, list[Result]]) -> None:
             statistics.median(r.p50_ms for r in rounds),
             statistics.median(r.p99_ms for r in rounds),
             statistics.median(r.cpu_us_per_request for r in rounds),
+            statistics.median(r.other_load for r in rounds),
         )
         for name, rounds in results.items()
     }
@@ -460,6 +503,11 @@ def report(results: dict[str, list[Result]]) -> None:
     )
     cpu_ratio = medians["node"].cpu_us_per_request / medians["golive"].cpu_us_per_request
     print(f"  server CPU per request, node/golive: {cpu_ratio:.2f}x (steadier under other load)")
+    others = [r.other_load for rounds in results.values() for r in rounds]
+    print(
+        f"  other processes on the server core: median {statistics.median(others):.0%}, "
+        f"max {max(others):.0%} of it"
+    )
     met = ratio >= 1.1 and medians["golive"].p99_ms <= medians["node"].p99_ms
     print(f"  target (≥ 1.1x and p99 no worse): {'met' if met else 'NOT met'}")
 
