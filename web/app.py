@@ -139,7 +139,8 @@ def _add_security_headers(request: web.Request, response: web.StreamResponse) ->
     headers.setdefault("Content-Security-Policy", request.app[CSP])
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    # Login links carry a token in the path: never leak it through Referer.
+    # Login links carry a token in the path: never send it to other sites. (`no-referrer` would also
+    # make Chromium send `Origin: null` on same-site POSTs, which the origin check rightly refuses.)
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self), geolocation=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
