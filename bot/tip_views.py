@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.members import identity_of
 from bot.tree import reply_with_error
-from core.auth import Identity
 from core.errors import InvalidInput
 from core.ledger import credits_text
 from core.tips import TipOutcome
@@ -17,10 +17,6 @@ if TYPE_CHECKING:
     from bot.app import GoLiveBot
 
 NO_MENTIONS = discord.AllowedMentions.none()
-
-
-def identity_of(user: discord.User | discord.Member) -> Identity:
-    return Identity(user_id=user.id, username=user.name, display_name=user.display_name)
 
 
 def parse_credits(text: str) -> int:

@@ -7,16 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.members import identity_of
 from bot.tip_views import TipButton
 from bot.tree import reply_with_error
-from core.auth import Identity
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot
-
-
-def identity_of(user: discord.User | discord.Member) -> Identity:
-    return Identity(user_id=user.id, username=user.name, display_name=user.display_name)
 
 
 def link_view(label: str, url: str, emoji: str | None = None) -> discord.ui.View:

@@ -10,7 +10,7 @@ from bot.app import GoLiveBot
 
 Interaction = discord.Interaction[GoLiveBot]
 
-ANNOUNCE_NEEDS = ("view_channel", "send_messages", "embed_links")
+POST_NEEDS = ("view_channel", "send_messages", "embed_links")
 
 
 @app_commands.guild_only()
@@ -30,17 +30,9 @@ class Setup(commands.GroupCog, group_name="setup"):
     ) -> None:
         """Choose the channel where golive announces streams that go live."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        missing = [
-            name.replace("_", " ").title()
-            for name in ANNOUNCE_NEEDS
-            if not getattr(channel.permissions_for(channel.guild.me), name)
-        ]
-        if missing:
-            await interaction.followup.send(
-                f"I can't post in {channel.mention} yet: I need **{', '.join(missing)}** there. "
-                "Give me those permissions and run this again. Nothing was changed.",
-                ephemeral=True,
-            )
+        problem = _cannot_post_in(channel)
+        if problem:
+            await interaction.followup.send(problem, ephemeral=True)
             return
         assert interaction.guild_id is not None  # noqa: S101 - guild_only
         await self.bot.services.guilds.set_announce_channel(interaction.guild_id, channel.id)
@@ -96,17 +88,9 @@ class Setup(commands.GroupCog, group_name="setup"):
     async def mod_log(self, interaction: Interaction, channel: discord.TextChannel) -> None:
         """Choose the private channel where /report lands and moderator actions are logged."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        missing = [
-            name.replace("_", " ").title()
-            for name in ANNOUNCE_NEEDS
-            if not getattr(channel.permissions_for(channel.guild.me), name)
-        ]
-        if missing:
-            await interaction.followup.send(
-                f"I can't post in {channel.mention} yet: I need **{', '.join(missing)}** there. "
-                "Nothing was changed.",
-                ephemeral=True,
-            )
+        problem = _cannot_post_in(channel)
+        if problem:
+            await interaction.followup.send(problem, ephemeral=True)
             return
         assert interaction.guild_id is not None  # noqa: S101 - guild_only
         await self.bot.services.moderation.set_mod_log_channel(interaction.guild_id, channel.id)
@@ -141,6 +125,18 @@ class Setup(commands.GroupCog, group_name="setup"):
             "Allow anyone to @mention this role), or give me **Mention @everyone, @here and "
             "All Roles**."
         )
+
+
+def _cannot_post_in(channel: discord.TextChannel) -> str | None:
+    """Why the bot can't post embeds in `channel`, in words an admin can act on; None if it can."""
+    mine = channel.permissions_for(channel.guild.me)
+    missing = [name.replace("_", " ").title() for name in POST_NEEDS if not getattr(mine, name)]
+    if not missing:
+        return None
+    return (
+        f"I can't post in {channel.mention} yet: I need **{', '.join(missing)}** there. "
+        "Give me those permissions and run this again. Nothing was changed."
+    )
 
 
 def _unusable_role(role: discord.Role) -> str | None:

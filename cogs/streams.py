@@ -10,10 +10,11 @@ from discord.ext import commands
 
 from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE, stream_card
+from bot.members import identity_of
 from bot.obs_embeds import health_embed, obs_embed, record_message
 from bot.search_views import NAME_MAX, StreamSearch, city_choices, name_choices, render
 from bot.tree import reply_with_error
-from bot.views import identity_of, link_view
+from bot.views import link_view
 from core.errors import InvalidInput, NotFound
 from core.places import City
 from core.streams import DESCRIPTION_MAX, TITLE_MAX, Stream, StreamDraft

@@ -11,7 +11,8 @@ from discord.ext import commands
 
 from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE
-from bot.tip_views import NO_MENTIONS, identity_of, tip_sent_text
+from bot.members import identity_of
+from bot.tip_views import NO_MENTIONS, tip_sent_text
 from core.ledger import credits_text
 from core.tips import Standing, TipEvent
 
