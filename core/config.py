@@ -110,6 +110,12 @@ def _url(*schemes: str) -> Callable[[Any], str]:
     return parse
 
 
+def _optional_url(*schemes: str) -> Callable[[Any], str | None]:
+    """Like `_url`, for a setting that may be left out (None)."""
+    required = _url(*schemes)
+    return lambda value: None if value is None else required(value)
+
+
 def _int_between(low: int, high: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         # TOML floats (8080.5, inf, nan) must not be truncated into a port, nor crash int().
@@ -212,7 +218,7 @@ _FIELDS: tuple[_Field, ...] = (
         "livekit.public_url",
         "LIVEKIT_PUBLIC_URL",
         None,
-        lambda v: None if v is None else _url("ws", "wss")(v),
+        _optional_url("ws", "wss"),
     ),
     _Field("livekit_api_key", "livekit.api_key", "LIVEKIT_API_KEY", "devkey", _text),
     _Field("livekit_api_secret", "livekit.api_secret", "LIVEKIT_API_SECRET", "secret", _text),
@@ -237,7 +243,7 @@ _FIELDS: tuple[_Field, ...] = (
         "web.public_url",
         "GOLIVE_PUBLIC_URL",
         None,
-        lambda v: None if v is None else _url("http", "https")(v),
+        _optional_url("http", "https"),
     ),
     _Field(
         "max_body_bytes",
@@ -288,7 +294,7 @@ _FIELDS: tuple[_Field, ...] = (
         "stripe.api_base",
         "STRIPE_API_BASE",
         None,
-        lambda v: None if v is None else _url("http", "https")(v),
+        _optional_url("http", "https"),
     ),
     _Field("log_level", "log.level", "GOLIVE_LOG_LEVEL", "INFO", _log_level),
     _Field(
@@ -344,7 +350,7 @@ _FIELDS: tuple[_Field, ...] = (
         "recording.public_url",
         "GOLIVE_RECORDING_PUBLIC_URL",
         None,
-        lambda v: None if v is None else _url("http", "https")(v),
+        _optional_url("http", "https"),
     ),
     _Field("s3_bucket", "recording.s3_bucket", "GOLIVE_S3_BUCKET", None, _optional_text),
     _Field("s3_region", "recording.s3_region", "GOLIVE_S3_REGION", None, _optional_text),
@@ -353,7 +359,7 @@ _FIELDS: tuple[_Field, ...] = (
         "recording.s3_endpoint",
         "GOLIVE_S3_ENDPOINT",
         None,
-        lambda v: None if v is None else _url("http", "https")(v),
+        _optional_url("http", "https"),
     ),
     _Field(
         "s3_access_key", "recording.s3_access_key", "GOLIVE_S3_ACCESS_KEY", None, _optional_text

@@ -19,9 +19,9 @@ from core.clock import Clock
 from core.config import Settings
 from core.db import Database
 from core.errors import Conflict, NotFound, PaymentRefused
-from core.ledger import Ledger, Leg, credits_text, fingerprint
+from core.ledger import Ledger, credits_text, fingerprint
 from core.streams import Stream, StreamSession
-from core.timefmt import from_db, to_db
+from core.timefmt import from_db, from_db_required, to_db
 
 log = logging.getLogger(__name__)
 
@@ -165,19 +165,16 @@ class PassService:
         async with self._db.transaction() as tx:
             if await ledger.find_replay(tx, key, fp) is not None:
                 return
-            wallet = await ledger.member_account(tx, member_id)
-            await ledger.require_funds(tx, wallet, price)
-            fees = await ledger.platform_account(tx, "fees")
-            await ledger.post(
+            legs = await ledger.charge_legs(
                 tx,
-                kind="pass",
-                key=key,
-                fingerprint_=fp,
-                actor_id=member_id,
-                legs=[
-                    Leg(wallet, -price, f"Streaming pass ({days} days)"),
-                    Leg(fees, price, f"Streaming pass of {member_id}"),
-                ],
+                member_id,
+                price,
+                "fees",
+                member_note=f"Streaming pass ({days} days)",
+                platform_note=f"Streaming pass of {member_id}",
+            )
+            await ledger.post(
+                tx, kind="pass", key=key, fingerprint_=fp, actor_id=member_id, legs=legs
             )
             row = await tx.fetch_one(
                 "SELECT paid_until FROM streaming_passes WHERE member_id = ?", (member_id,)
@@ -250,8 +247,8 @@ class GoLiveFees:
 
 
 def _pass(row: aiosqlite.Row) -> StreamingPass:
-    paid_until = from_db(row["paid_until"])
-    assert paid_until is not None  # noqa: S101 - NOT NULL column
     return StreamingPass(
-        member_id=row["member_id"], paid_until=paid_until, auto_renew=bool(row["auto_renew"])
+        member_id=row["member_id"],
+        paid_until=from_db_required(row["paid_until"]),
+        auto_renew=bool(row["auto_renew"]),
     )

@@ -34,7 +34,7 @@ import aiosqlite
 from core.clock import Clock
 from core.db import Database, Transaction
 from core.errors import Conflict, InvalidInput, NotFound, PaymentRefused
-from core.timefmt import from_db, to_db
+from core.timefmt import from_db_required, to_db
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ class Ledger:
                 kind=row["kind"],
                 amount=int(row["amount"]),
                 note=row["note"],
-                created_at=_time(row["created_at"]),
+                created_at=from_db_required(row["created_at"]),
             )
             for row in rows
         ]
@@ -264,6 +264,44 @@ class Ledger:
                 f"{whose} {credits_text(balance)}, but this needs {credits_text(amount)}. "
                 "Nothing was charged."
             )
+
+    async def charge_legs(
+        self,
+        tx: Transaction,
+        member_id: int,
+        amount: int,
+        platform: Platform,
+        *,
+        member_note: str,
+        platform_note: str,
+        whose: str = "You have",
+    ) -> list[Leg]:
+        """Legs moving `amount` from a member's wallet into a platform account.
+
+        Refuses (PaymentRefused) if the wallet can't cover it: the check runs inside `tx`.
+        """
+        wallet = await self.member_account(tx, member_id)
+        await self.require_funds(tx, wallet, amount, whose=whose)
+        return [
+            Leg(wallet, -amount, member_note),
+            Leg(await self.platform_account(tx, platform), amount, platform_note),
+        ]
+
+    async def credit_legs(
+        self,
+        tx: Transaction,
+        platform: Platform,
+        member_id: int,
+        amount: int,
+        *,
+        platform_note: str,
+        member_note: str,
+    ) -> list[Leg]:
+        """Legs moving `amount` from a platform account into a member's wallet."""
+        return [
+            Leg(await self.platform_account(tx, platform), -amount, platform_note),
+            Leg(await self.member_account(tx, member_id), amount, member_note),
+        ]
 
     async def find_replay(self, tx: Transaction, key: str, fingerprint_: str) -> int | None:
         """The transaction already made with `key`, if any. A key reused for something else: Conflict."""
@@ -344,38 +382,47 @@ class Ledger:
         async with self._db.transaction() as tx:
             existing = await self.find_replay(tx, key, fp)
             if existing is not None:
-                return await self._fee_result(tx, existing, user_id, replayed=True)
+                return await self._payment_result(
+                    tx, "golive_fees", existing, user_id, replayed=True
+                )
             stream = await tx.fetch_one("SELECT id, owner_id FROM streams WHERE slug = ?", (slug,))
             if stream is None or stream["owner_id"] != user_id:
                 raise NotFound(f"You have no stream page called '{slug}'.")
-            wallet = await self.member_account(tx, user_id)
-            await self.require_funds(tx, wallet, amount)
-            fees = await self.platform_account(tx, "fees")
-            transaction_id = await self.post(
+            legs = await self.charge_legs(
                 tx,
-                kind="golive_fee",
-                key=key,
-                fingerprint_=fp,
-                actor_id=user_id,
-                legs=[
-                    Leg(wallet, -amount, "Fee to go live"),
-                    Leg(fees, amount, f"Go-live fee from {user_id}"),
-                ],
+                user_id,
+                amount,
+                "fees",
+                member_note="Fee to go live",
+                platform_note=f"Go-live fee from {user_id}",
+            )
+            transaction_id = await self.post(
+                tx, kind="golive_fee", key=key, fingerprint_=fp, actor_id=user_id, legs=legs
             )
             await tx.insert(
                 "INSERT INTO golive_fees (transaction_id, member_id, stream_id, amount, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (transaction_id, user_id, stream["id"], amount, to_db(self._clock.now())),
             )
-            return await self._fee_result(tx, transaction_id, user_id, replayed=False)
+            return await self._payment_result(
+                tx, "golive_fees", transaction_id, user_id, replayed=False
+            )
 
-    async def _fee_result(
-        self, tx: Transaction, transaction_id: int, user_id: int, *, replayed: bool
+    async def _payment_result(
+        self,
+        tx: Transaction,
+        record_table: Literal["golive_fees", "tips"],
+        transaction_id: int,
+        payer_id: int,
+        *,
+        replayed: bool,
     ) -> PaymentResult:
+        """A successful payment: the record it wrote (a fee or a tip) and the payer's balance."""
         row = await tx.fetch_one(
-            "SELECT id FROM golive_fees WHERE transaction_id = ?", (transaction_id,)
+            f"SELECT id FROM {record_table} WHERE transaction_id = ?",  # noqa: S608 - fixed names
+            (transaction_id,),
         )
-        wallet = await self.member_account(tx, user_id)
+        wallet = await self.member_account(tx, payer_id)
         return PaymentResult(
             ok=True,
             transaction_id=transaction_id,
@@ -406,7 +453,7 @@ class Ledger:
         async with self._db.transaction() as tx:
             existing = await self.find_replay(tx, key, fp)
             if existing is not None:
-                return await self._tip_result(tx, existing, donor_id, replayed=True)
+                return await self._payment_result(tx, "tips", existing, donor_id, replayed=True)
             stream = await tx.fetch_one(
                 "SELECT s.id, s.owner_id, s.owner_name, o.id AS session_id FROM streams s"
                 " LEFT JOIN stream_sessions o ON o.stream_id = s.id AND o.ended_at IS NULL"
@@ -446,20 +493,7 @@ class Ledger:
                     to_db(self._clock.now()),
                 ),
             )
-            return await self._tip_result(tx, transaction_id, donor_id, replayed=False)
-
-    async def _tip_result(
-        self, tx: Transaction, transaction_id: int, donor_id: int, *, replayed: bool
-    ) -> PaymentResult:
-        row = await tx.fetch_one("SELECT id FROM tips WHERE transaction_id = ?", (transaction_id,))
-        wallet = await self.member_account(tx, donor_id)
-        return PaymentResult(
-            ok=True,
-            transaction_id=transaction_id,
-            record_id=None if row is None else int(row["id"]),
-            replayed=replayed,
-            balance=await self.account_balance(tx, wallet),
-        )
+            return await self._payment_result(tx, "tips", transaction_id, donor_id, replayed=False)
 
     # -- go-live fees ------------------------------------------------------------------------------
 
@@ -488,17 +522,16 @@ class Ledger:
             row = await tx.fetch_one("SELECT * FROM golive_fees WHERE id = ?", (fee_id,))
             if row is None or row["session_id"] is not None:
                 return None
-            wallet = await self.member_account(tx, row["member_id"])
-            fees = await self.platform_account(tx, "fees")
-            transaction_id = await self.post(
+            legs = await self.credit_legs(
                 tx,
-                kind="fee_refund",
-                key=key,
-                fingerprint_=fp,
-                legs=[
-                    Leg(fees, -row["amount"], f"Go-live fee refunded to {row['member_id']}"),
-                    Leg(wallet, row["amount"], "Fee to go live refunded (the stream didn't start)"),
-                ],
+                "fees",
+                row["member_id"],
+                row["amount"],
+                platform_note=f"Go-live fee refunded to {row['member_id']}",
+                member_note="Fee to go live refunded (the stream didn't start)",
+            )
+            transaction_id = await self.post(
+                tx, kind="fee_refund", key=key, fingerprint_=fp, legs=legs
             )
             await tx.execute(
                 "UPDATE golive_fees SET refund_transaction_id = ? WHERE id = ?",
@@ -561,41 +594,54 @@ class Ledger:
         self, member_id: int, amount: int, *, moderator_id: int, reason: str, key: str
     ) -> Posted:
         """Credits from the platform to a member, with the moderator and reason on record."""
-        amount = require_credits(amount)
-        reason = _require_reason(reason)
-
-        async def legs(tx: Transaction) -> list[Leg]:
-            return [
-                Leg(await self.platform_account(tx, "grants"), -amount, f"Granted to {member_id}"),
-                Leg(await self.member_account(tx, member_id), amount, f"Granted: {reason}"),
-            ]
-
-        return await self.transfer(
-            kind="grant",
-            key=key,
-            params={"member": member_id, "amount": amount, "reason": reason},
-            legs_for=legs,
-            actor_id=moderator_id,
-            memo=reason,
+        return await self._adjust_by_moderator(
+            "grant", member_id, amount, moderator_id=moderator_id, reason=reason, key=key
         )
 
     async def revoke(
         self, member_id: int, amount: int, *, moderator_id: int, reason: str, key: str
     ) -> Posted:
         """Credits taken back from a member (never more than they hold)."""
+        return await self._adjust_by_moderator(
+            "revoke", member_id, amount, moderator_id=moderator_id, reason=reason, key=key
+        )
+
+    async def _adjust_by_moderator(
+        self,
+        kind: Literal["grant", "revoke"],
+        member_id: int,
+        amount: int,
+        *,
+        moderator_id: int,
+        reason: str,
+        key: str,
+    ) -> Posted:
+        """A grant or a revoke: both keep the moderator and the reason on the record."""
         amount = require_credits(amount)
         reason = _require_reason(reason)
 
         async def legs(tx: Transaction) -> list[Leg]:
-            wallet = await self.member_account(tx, member_id)
-            await self.require_funds(tx, wallet, amount, whose="That member has only")
-            return [
-                Leg(wallet, -amount, f"Removed by a moderator: {reason}"),
-                Leg(await self.platform_account(tx, "grants"), amount, f"Revoked from {member_id}"),
-            ]
+            if kind == "grant":
+                return await self.credit_legs(
+                    tx,
+                    "grants",
+                    member_id,
+                    amount,
+                    platform_note=f"Granted to {member_id}",
+                    member_note=f"Granted: {reason}",
+                )
+            return await self.charge_legs(
+                tx,
+                member_id,
+                amount,
+                "grants",
+                member_note=f"Removed by a moderator: {reason}",
+                platform_note=f"Revoked from {member_id}",
+                whose="That member has only",
+            )
 
         return await self.transfer(
-            kind="revoke",
+            kind=kind,
             key=key,
             params={"member": member_id, "amount": amount, "reason": reason},
             legs_for=legs,
@@ -606,18 +652,18 @@ class Ledger:
     async def credit_topup(self, member_id: int, credits: int, *, key: str, memo: str) -> Posted:
         """Credits a member bought (Stripe): from the `topups` account into their wallet."""
         credits = require_credits(credits)
-
-        async def legs(tx: Transaction) -> list[Leg]:
-            return [
-                Leg(await self.platform_account(tx, "topups"), -credits, f"Top-up by {member_id}"),
-                Leg(await self.member_account(tx, member_id), credits, "Top-up"),
-            ]
-
         return await self.transfer(
             kind="topup",
             key=key,
             params={"member": member_id, "credits": credits},
-            legs_for=legs,
+            legs_for=lambda tx: self.credit_legs(
+                tx,
+                "topups",
+                member_id,
+                credits,
+                platform_note=f"Top-up by {member_id}",
+                member_note="Top-up",
+            ),
             memo=memo,
         )
 
@@ -638,7 +684,7 @@ class Ledger:
                     row["kind"],
                     int(row["amount"]),
                     row["note"],
-                    _time(row["created_at"]),
+                    from_db_required(row["created_at"]),
                 ),
                 int(row["actor_id"]),
             )
@@ -660,12 +706,6 @@ def _require_reason(reason: str) -> str:
     return reason
 
 
-def _time(text: str) -> datetime:
-    moment = from_db(text)
-    assert moment is not None  # noqa: S101 - NOT NULL columns
-    return moment
-
-
 def _tip(row: aiosqlite.Row) -> Tip:
     return Tip(
         id=row["id"],
@@ -677,7 +717,7 @@ def _tip(row: aiosqlite.Row) -> Tip:
         session_id=row["session_id"],
         amount=row["amount"],
         message=row["message"],
-        created_at=_time(row["created_at"]),
+        created_at=from_db_required(row["created_at"]),
         refunded=row["refund_transaction_id"] is not None,
     )
 

@@ -21,7 +21,7 @@ from core.db import Database, Transaction
 from core.errors import Conflict, Forbidden, InvalidInput, LiveKitUnavailable, NotFound
 from core.livekit_gateway import LiveKitGateway
 from core.streams import StreamService
-from core.timefmt import from_db, human_duration, to_db
+from core.timefmt import from_db, from_db_required, human_duration, to_db
 
 log = logging.getLogger(__name__)
 
@@ -339,7 +339,7 @@ class ModerationService:
                 target_id=row["target_id"],
                 stream_id=row["stream_id"],
                 details=row["details"],
-                created_at=_time(row["created_at"]),
+                created_at=from_db_required(row["created_at"]),
             )
             for row in rows
         ]
@@ -380,7 +380,7 @@ class ModerationService:
             member_id=row["member_id"],
             reason=row["reason"],
             status=row["status"],
-            created_at=_time(row["created_at"]),
+            created_at=from_db_required(row["created_at"]),
             handled_by=row["handled_by"],
             outcome=row["outcome"],
         )
@@ -482,12 +482,6 @@ def _reason(reason: str) -> str:
     return reason
 
 
-def _time(text: str) -> datetime:
-    moment = from_db(text)
-    assert moment is not None  # noqa: S101 - NOT NULL column
-    return moment
-
-
 def _sanction(row: aiosqlite.Row) -> Sanction:
     return Sanction(
         id=row["id"],
@@ -496,6 +490,6 @@ def _sanction(row: aiosqlite.Row) -> Sanction:
         scope=row["scope"],
         reason=row["reason"],
         moderator_id=row["moderator_id"],
-        created_at=_time(row["created_at"]),
+        created_at=from_db_required(row["created_at"]),
         expires_at=from_db(row["expires_at"]),
     )

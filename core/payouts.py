@@ -17,8 +17,8 @@ import aiosqlite
 from core.clock import Clock
 from core.db import Database
 from core.errors import Conflict, InvalidInput, NotFound, PaymentRefused
-from core.ledger import Ledger, Leg, credits_text, fingerprint, require_credits
-from core.timefmt import from_db, to_db
+from core.ledger import Ledger, credits_text, fingerprint, require_credits
+from core.timefmt import from_db, from_db_required, to_db
 
 Status = Literal["requested", "paid", "rejected"]
 NOTE_MAX = 200
@@ -60,22 +60,16 @@ class PayoutService:
                         "Payouts are for streamers, from credits they earned. "
                         "Create your stream page with `/stream create` first."
                     )
-                wallet = await ledger.member_account(tx, member_id)
-                await ledger.require_funds(tx, wallet, amount)
-                existing = await ledger.post(
+                legs = await ledger.charge_legs(
                     tx,
-                    kind="payout",
-                    key=key,
-                    fingerprint_=fp,
-                    actor_id=member_id,
-                    legs=[
-                        Leg(wallet, -amount, "Payout requested"),
-                        Leg(
-                            await ledger.platform_account(tx, "payouts"),
-                            amount,
-                            f"Payout to {member_id}",
-                        ),
-                    ],
+                    member_id,
+                    amount,
+                    "payouts",
+                    member_note="Payout requested",
+                    platform_note=f"Payout to {member_id}",
+                )
+                existing = await ledger.post(
+                    tx, kind="payout", key=key, fingerprint_=fp, actor_id=member_id, legs=legs
                 )
                 await tx.insert(
                     "INSERT INTO payout_requests (member_id, member_name, amount, transaction_id,"
@@ -127,18 +121,14 @@ class PayoutService:
                 fingerprint_=fingerprint("payout_return", request=request_id),
                 actor_id=moderator_id,
                 memo=_note(note),
-                legs=[
-                    Leg(
-                        await ledger.platform_account(tx, "payouts"),
-                        -row["amount"],
-                        f"Payout to {row['member_id']} rejected",
-                    ),
-                    Leg(
-                        await ledger.member_account(tx, row["member_id"]),
-                        row["amount"],
-                        "Payout request returned",
-                    ),
-                ],
+                legs=await ledger.credit_legs(
+                    tx,
+                    "payouts",
+                    row["member_id"],
+                    row["amount"],
+                    platform_note=f"Payout to {row['member_id']} rejected",
+                    member_note="Payout request returned",
+                ),
             )
             await tx.execute(
                 "UPDATE payout_requests SET status = 'rejected', return_transaction_id = ?,"
@@ -166,15 +156,13 @@ def _note(note: str) -> str:
 
 
 def _request(row: aiosqlite.Row) -> PayoutRequest:
-    requested_at = from_db(row["requested_at"])
-    assert requested_at is not None  # noqa: S101 - NOT NULL column
     return PayoutRequest(
         id=row["id"],
         member_id=row["member_id"],
         member_name=row["member_name"],
         amount=row["amount"],
         status=row["status"],
-        requested_at=requested_at,
+        requested_at=from_db_required(row["requested_at"]),
         decided_at=from_db(row["decided_at"]),
         decided_by=row["decided_by"],
         note=row["note"],

@@ -13,6 +13,13 @@ def from_db(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
+def from_db_required(text: str) -> datetime:
+    """A time from a NOT NULL column (a None there would be a broken schema, not bad input)."""
+    moment = from_db(text)
+    assert moment is not None  # noqa: S101 - NOT NULL column
+    return moment
+
+
 def human_duration(seconds: float) -> str:
     """A duration the way people say it: '45s', '12m', '1h 12m', '2d 3h'."""
     total = max(0, int(seconds))

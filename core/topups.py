@@ -24,7 +24,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.db import Database, Transaction
 from core.errors import InvalidInput, PaymentRefused
-from core.ledger import Ledger, Leg, credits_text, fingerprint, require_credits
+from core.ledger import Ledger, credits_text, fingerprint, require_credits
 from core.timefmt import to_db
 
 log = logging.getLogger(__name__)
@@ -183,18 +183,14 @@ class TopupService:
                 key=key,
                 fingerprint_=fp,
                 memo=f"Stripe {session_id}",
-                legs=[
-                    Leg(
-                        await ledger.platform_account(tx, "topups"),
-                        -offer["credits"],
-                        f"Top-up by {offer['member_id']}",
-                    ),
-                    Leg(
-                        await ledger.member_account(tx, offer["member_id"]),
-                        offer["credits"],
-                        "Top-up (Stripe)",
-                    ),
-                ],
+                legs=await ledger.credit_legs(
+                    tx,
+                    "topups",
+                    offer["member_id"],
+                    offer["credits"],
+                    platform_note=f"Top-up by {offer['member_id']}",
+                    member_note="Top-up (Stripe)",
+                ),
             )
             await tx.execute(
                 "UPDATE stripe_events SET transaction_id = ? WHERE event_id = ?",
