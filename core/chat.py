@@ -41,7 +41,7 @@ from core.group_commit import GroupCommit
 from core.livekit_gateway import LiveKitGateway
 from core.moderation import ModerationService, SanctionEvent, record_action
 from core.streams import Stream, StreamService
-from core.timefmt import from_db, human_duration, to_db
+from core.timefmt import from_db, from_db_required, human_duration, to_db
 
 log = logging.getLogger(__name__)
 
@@ -711,8 +711,7 @@ def _clean_name(name: str) -> str:
 
 
 def _message(row: aiosqlite.Row) -> ChatMessage:
-    created = from_db(row["created_at"])
-    assert created is not None  # noqa: S101 - NOT NULL column
+    created = from_db_required(row["created_at"])
     return ChatMessage(
         id=row["id"],
         stream_id=row["stream_id"],

@@ -30,7 +30,7 @@ from core.db import Database, SyncTransaction
 from core.errors import Conflict, LiveKitUnavailable, NotFound
 from core.livekit_gateway import LiveKitGateway
 from core.streams import Stream, StreamEvent, StreamService
-from core.timefmt import from_db, to_db
+from core.timefmt import from_db, from_db_required, to_db
 from core.webhooks import AfterCommit, WebhookInbox
 
 log = logging.getLogger(__name__)
@@ -480,8 +480,7 @@ def _live_room(tx: SyncTransaction, room_name: str) -> _LiveRoom | None:
     )
     if row is None:
         return None
-    started = from_db(row["started_at"])
-    assert started is not None  # noqa: S101 - NOT NULL column
+    started = from_db_required(row["started_at"])
     return _LiveRoom(session_id=row["id"], started_at=started, owner_id=row["owner_id"])
 
 

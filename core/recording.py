@@ -27,7 +27,7 @@ from core.db import Database, SyncTransaction
 from core.errors import Conflict, LiveKitUnavailable
 from core.livekit_gateway import LiveKitGateway
 from core.streams import Stream, StreamEvent, StreamService, StreamSession
-from core.timefmt import from_db, to_db
+from core.timefmt import from_db_required, to_db
 from core.webhooks import AfterCommit, WebhookInbox
 
 log = logging.getLogger(__name__)
@@ -366,8 +366,7 @@ class RecordingService:
         return None
 
     def _recording(self, row: aiosqlite.Row) -> Recording:
-        started = from_db(row["started_at"])
-        assert started is not None  # noqa: S101 - NOT NULL column
+        started = from_db_required(row["started_at"])
         return Recording(
             id=row["id"],
             session_id=row["session_id"],

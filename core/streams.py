@@ -18,7 +18,7 @@ from core.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
 from core.golive_gate import GoLiveGate, OpenGate
 from core.live_rooms import DEFAULT_TTL_SECONDS, LiveRoomCache
 from core.livekit_gateway import LiveKitGateway
-from core.timefmt import from_db, to_db
+from core.timefmt import from_db, from_db_required, to_db
 
 log = logging.getLogger(__name__)
 
@@ -335,8 +335,7 @@ class StreamService:
             )
             if not changed or session_row is None:
                 raise Conflict("This stream has already ended.")
-            started = from_db(session_row["started_at"])
-            assert started is not None  # noqa: S101 - NOT NULL column
+            started = from_db_required(session_row["started_at"])
             await tx.execute(
                 "UPDATE stream_sessions SET ended_at = ?, end_reason = ?, duration_seconds = ?"
                 " WHERE id = ?",
@@ -478,8 +477,7 @@ def _stream(row: aiosqlite.Row) -> Stream:
 
 
 def _session(row: aiosqlite.Row) -> StreamSession:
-    started = from_db(row["started_at"])
-    assert started is not None  # noqa: S101 - NOT NULL column
+    started = from_db_required(row["started_at"])
     return StreamSession(
         id=row["id"],
         stream_id=row["stream_id"],
