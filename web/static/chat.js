@@ -7,11 +7,11 @@
   "use strict";
 
   const section = document.querySelector("[data-testid=chat]");
-  const dataTag = document.getElementById("page-data");
-  if (!section || !dataTag) return;
-  const page = JSON.parse(dataTag.textContent || "{}");
+  const page = window.golive.pageData();
+  if (!section || !page) return;
   const chatUrl = `/api/live/${encodeURIComponent(page.slug)}/chat`;
   const POLL_MS = 3000;
+  const NOT_SENT = "Couldn't reach golive. Your message was not sent.";
 
   const list = document.getElementById("chat-list");
   const empty = document.getElementById("chat-empty");
@@ -171,16 +171,10 @@
   }
 
   async function hideMessage(id) {
-    try {
-      const response = await fetch(`${chatUrl}/${id}/hide`, {
-        method: "POST",
-        credentials: "same-origin",
-      });
-      if (response.ok) remove(id);
-      else say((await response.json()).error || "Could not hide that message.", true);
-    } catch (error) {
-      say("Couldn't reach golive. Try again.", true);
-    }
+    const result = await window.golive.postJson(`${chatUrl}/${id}/hide`);
+    if (result.ok) remove(id);
+    else if (!result.body) say("Couldn't reach golive. Try again.", true);
+    else say(result.serverError || "Could not hide that message.", true);
   }
 
   if (form) {
@@ -193,22 +187,19 @@
       const button = form.querySelector("button[type=submit]");
       button.disabled = true;
       try {
-        const response = await fetch(chatUrl, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify(body),
-        });
-        const answer = await response.json();
-        if (response.ok) {
+        const result = await window.golive.postJson(chatUrl, body);
+        if (!result.body) {
+          // Not reached, or no answer it could read: the same to the person typing.
+          say(NOT_SENT, true);
+        } else if (result.ok) {
           input.value = "";
           say("");
-          add(answer.message);
+          add(result.body.message);
         } else {
-          say(answer.error || "Your message was not sent.", true);
+          say(result.serverError || "Your message was not sent.", true);
         }
       } catch (error) {
-        say("Couldn't reach golive. Your message was not sent.", true);
+        say(NOT_SENT, true);
       } finally {
         button.disabled = false;
         input.focus();

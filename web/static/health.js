@@ -5,7 +5,7 @@
 "use strict";
 
 (() => {
-  const data = readPageData();
+  const data = window.golive.pageData();
   if (!data || !data.active || !data.healthUrl) return;
 
   const el = {
@@ -57,14 +57,6 @@
     state.sfuQuality = event.detail && typeof event.detail.quality === "string" ? event.detail.quality : "";
     render();
   });
-
-  function readPageData() {
-    try {
-      return JSON.parse(document.getElementById("page-data").textContent);
-    } catch {
-      return null;
-    }
-  }
 
   poll();
 })();

@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  const data = JSON.parse(document.getElementById("page-data").textContent);
+  const data = window.golive.pageData();
   const list = document.querySelector("[data-testid=stream-list]");
   const empty = document.querySelector("[data-testid=empty]");
   const count = document.querySelector("[data-testid=count]");

@@ -6,7 +6,8 @@
 
 (() => {
   const LK = window.LivekitClient;
-  const data = readPageData();
+  const golive = window.golive;
+  const data = golive.pageData();
   if (!data) return;
 
   const el = {
@@ -27,9 +28,6 @@
     badge: document.getElementById("studio-live-badge"),
   };
 
-  const HOST_PREFIX = "host-";
-  const RETRY_FIRST_MS = 1000;
-  const RETRY_MAX_MS = 30000;
   const MEDIA_UNREACHABLE = "Live on golive, but the media server can't be reached — retrying…";
 
   const state = {
@@ -42,18 +40,15 @@
     generation: 0, // bumped whenever a connection is abandoned; stale async work checks it
     connecting: false,
     attempt: 0,
-    retryTimer: null,
     busy: null, // the button whose request is in flight
   };
+  // Tries the media connection again later (retryLater); connectAndPublish reports its own failures.
+  const retry = golive.retrier(() => connectAndPublish().catch(() => {}));
 
   // ---------------------------------------------------------------- rendering
 
-  function setStatus(text, { busy = false, tone = "" } = {}) {
-    el.statusText.textContent = text;
-    el.status.classList.toggle("is-busy", busy);
-    el.status.classList.toggle("is-error", tone === "error");
-    el.status.classList.toggle("is-warn", tone === "warn");
-    el.status.classList.toggle("is-ok", tone === "ok");
+  function setStatus(text, options) {
+    golive.showStatus(el.status, el.statusText, text, options);
   }
 
   function render() {
@@ -75,18 +70,10 @@
     textElement.textContent = text;
   }
 
-  function viewerCount(room) {
-    let viewers = 0;
-    for (const participant of room.remoteParticipants.values()) {
-      if (!participant.identity.startsWith(HOST_PREFIX)) viewers += 1;
-    }
-    return viewers;
-  }
-
   function showLiveStatus() {
     const room = state.room;
     if (!state.live || !room || !state.published) return;
-    const viewers = viewerCount(room);
+    const viewers = golive.remoteViewers(room);
     setStatus(`You are live · ${viewers} ${viewers === 1 ? "viewer" : "viewers"}`, { tone: "ok" });
   }
 
@@ -209,62 +196,46 @@
 
   // ---------------------------------------------------------------- API calls
 
-  async function postJSON(url, body) {
-    let response;
-    try {
-      response = await fetch(url, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(body),
-      });
-    } catch {
-      return { ok: false, status: 0, body: null, error: "golive can't be reached. Check your connection." };
-    }
-    const json = await response.json().catch(() => null);
-    const error =
-      json && typeof json.error === "string" ? json.error : `Something went wrong (${response.status}).`;
-    return { ok: response.ok, status: response.status, body: json, error };
-  }
-
-  async function goLive() {
-    if (state.busy || state.live) return;
-    state.busy = el.goLive;
+  // While a button's request is in flight: neither button can be pressed, this one spins.
+  async function whileBusy(button, text, work) {
+    state.busy = button;
     render();
-    setStatus("Going live…", { busy: true });
+    setStatus(text, { busy: true });
     try {
-      const result = await postJSON(data.toggleUrl, { active: true });
-      if (!result.ok || !result.body || typeof result.body.roomName !== "string") {
-        setStatus(result.error, { tone: "error" });
-        return;
-      }
-      state.live = true;
-      state.roomName = result.body.roomName;
-      state.attempt = 0;
+      return await work();
     } finally {
       state.busy = null;
       render();
     }
-    await connectAndPublish();
+  }
+
+  async function goLive() {
+    if (state.busy || state.live) return;
+    const nowLive = await whileBusy(el.goLive, "Going live…", async () => {
+      const result = await golive.postJson(data.toggleUrl, { active: true });
+      if (!result.ok || !result.body || typeof result.body.roomName !== "string") {
+        setStatus(result.error, { tone: "error" });
+        return false;
+      }
+      state.live = true;
+      state.roomName = result.body.roomName;
+      state.attempt = 0;
+      return true;
+    });
+    if (nowLive) await connectAndPublish();
   }
 
   async function endStream() {
     if (state.busy || !state.live) return;
-    state.busy = el.end;
-    render();
-    setStatus("Ending your stream…", { busy: true });
-    try {
-      const result = await postJSON(data.toggleUrl, { active: false });
+    await whileBusy(el.end, "Ending your stream…", async () => {
+      const result = await golive.postJson(data.toggleUrl, { active: false });
       // 409 = it already ended (from Discord, or by a moderator): the outcome the streamer wants.
       if (!result.ok && result.status !== 409) {
         setStatus(result.error, { tone: "error" });
         return;
       }
       await backToPreview("Your stream has ended. Go live again whenever you're ready.", "ok");
-    } finally {
-      state.busy = null;
-      render();
-    }
+    });
   }
 
   async function backToPreview(message, tone = "") {
@@ -281,7 +252,7 @@
 
   async function connectAndPublish() {
     if (!state.live || state.connecting || state.room) return;
-    clearRetry();
+    retry.cancel();
     if (!LK) {
       setStatus("The streaming library could not load. Reload the page.", { tone: "error" });
       return;
@@ -298,7 +269,7 @@
       setStatus(state.attempt === 0 ? "You are live. Connecting to the media server…" : MEDIA_UNREACHABLE, {
         busy: true,
       });
-      const token = await postJSON(data.tokenUrl, { roomName: state.roomName, role: "broadcaster" });
+      const token = await golive.postJson(data.tokenUrl, { roomName: state.roomName, role: "broadcaster" });
       if (stale()) return;
       if (!token.ok) {
         await handleTokenFailure(token);
@@ -346,9 +317,8 @@
   }
 
   function retryLater(reason = "") {
-    if (!state.live || state.retryTimer !== null) return;
-    const base = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** state.attempt);
-    const delay = Math.round(base * (1 + Math.random() * 0.2));
+    if (!state.live || retry.pending) return;
+    const delay = golive.backoffDelay(state.attempt);
     state.attempt += 1;
     state.published = false;
     render();
@@ -356,50 +326,25 @@
       busy: true,
       tone: "warn",
     });
-    state.retryTimer = window.setTimeout(() => {
-      state.retryTimer = null;
-      connectAndPublish();
-    }, delay);
-  }
-
-  function clearRetry() {
-    if (state.retryTimer !== null) {
-      window.clearTimeout(state.retryTimer);
-      state.retryTimer = null;
-    }
+    retry.schedule(delay);
   }
 
   async function dropConnection() {
     state.generation += 1;
-    clearRetry();
+    retry.cancel();
     const room = state.room;
     state.room = null;
     state.published = false;
     if (room) await quietlyDisconnect(room);
   }
 
-  async function quietlyDisconnect(room) {
-    try {
-      room.removeAllListeners();
-      await room.disconnect(false); // keep the camera running for the preview
-    } catch {
-      // already gone
-    }
+  function quietlyDisconnect(room) {
+    return golive.quietlyDisconnect(room, { stopTracks: false }); // the preview keeps the camera
   }
 
   function wireRoom(room) {
     const E = LK.RoomEvent;
-    const mine = (handler) => (...args) => {
-      if (state.room !== room) return;
-      try {
-        const result = handler(...args);
-        if (result && typeof result.catch === "function") {
-          result.catch((error) => console.warn("golive: studio handler failed", error));
-        }
-      } catch (error) {
-        console.warn("golive: studio handler failed", error);
-      }
-    };
+    const mine = golive.roomHandler(() => state.room === room, "studio");
     room
       .on(E.ParticipantConnected, mine(showLiveStatus))
       .on(E.ParticipantDisconnected, mine(showLiveStatus))
@@ -457,13 +402,6 @@
     }
   });
 
-  window.addEventListener("online", () => {
-    if (state.retryTimer !== null) {
-      clearRetry();
-      connectAndPublish().catch(() => {});
-    }
-  });
-
   window.addEventListener("pagehide", () => {
     // Leaving the studio does not end the stream (golive decides that), it only stops sending.
     dropConnection().catch(() => {});
@@ -476,14 +414,6 @@
       connectAndPublish().catch(() => {});
     }
   });
-
-  function readPageData() {
-    try {
-      return JSON.parse(document.getElementById("page-data").textContent);
-    } catch {
-      return null;
-    }
-  }
 
   async function start() {
     render();

@@ -8,6 +8,7 @@
   const form = document.getElementById("tip-form");
   const feed = document.getElementById("tip-feed");
   const status = document.getElementById("tip-status");
+  const NOT_REACHED = "Couldn't reach golive. Try again: you won't be charged twice.";
 
   // One id per tip the viewer means to send: a retry after a network error reuses it, so the
   // server tips once; a new id only after the server answered.
@@ -61,24 +62,27 @@
     button.disabled = true;
     say("Sending…");
     try {
-      const response = await fetch(form.action, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        credentials: "same-origin",
-        body: JSON.stringify({ amount, message: form.elements.message.value, requestId }),
+      const result = await window.golive.postJson(form.action, {
+        amount,
+        message: form.elements.message.value,
+        requestId,
       });
-      const answer = await response.json().catch(() => ({}));
-      if (response.ok) {
+      if (result.status === 0) {
+        say(NOT_REACHED, true);
+        return;
+      }
+      const answer = result.body || {};
+      if (result.ok) {
         requestId = newRequestId();
         form.reset();
         say(`Thank you! You sent ${credits(answer.tip.amount)}. Your balance: ${credits(answer.balance)}.`);
       } else {
         // The server said no (nothing was charged): the next attempt is a new tip.
         requestId = newRequestId();
-        say(answer.error || "The tip could not be sent.", true);
+        say(result.serverError || "The tip could not be sent.", true);
       }
     } catch {
-      say("Couldn't reach golive. Try again: you won't be charged twice.", true);
+      say(NOT_REACHED, true);
     } finally {
       button.disabled = false;
     }

@@ -5,7 +5,8 @@
 
 (() => {
   const LK = window.LivekitClient;
-  const data = readPageData();
+  const golive = window.golive;
+  const data = golive.pageData();
   if (!data || !data.active) return;
 
   const el = {
@@ -21,9 +22,6 @@
     quality: document.getElementById("quality"),
   };
 
-  const HOST_PREFIX = "host-";
-  const RETRY_FIRST_MS = 1000;
-  const RETRY_MAX_MS = 30000;
   const QUALITY_KEY = "golive.quality";
 
   const state = {
@@ -31,18 +29,15 @@
     room: null,
     connecting: false,
     attempt: 0,
-    retryTimer: null,
     finished: false, // the stream ended (or we were removed): stop trying
     leaving: false, // the page is going away: disconnects are expected
   };
+  const retry = golive.retrier(connect);
 
   // ---------------------------------------------------------------- status line
 
   function setStatus(text, { busy = false, tone = "", detail = "", action = null, quiet = false } = {}) {
-    el.statusText.textContent = text;
-    el.status.classList.toggle("is-busy", busy);
-    el.status.classList.toggle("is-error", tone === "error");
-    el.status.classList.toggle("is-warn", tone === "warn");
+    golive.showStatus(el.status, el.statusText, text, { busy, tone });
     el.statusDetail.textContent = detail;
     el.statusDetail.hidden = !detail;
     el.statusAction.hidden = !action;
@@ -57,20 +52,9 @@
   // ---------------------------------------------------------------- token + connection
 
   async function fetchViewerToken() {
-    let response;
-    try {
-      response = await fetch(data.tokenUrl, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ roomName: state.roomName, role: "viewer" }),
-      });
-    } catch {
-      throw new TokenError(0, "");
-    }
-    const body = await response.json().catch(() => null);
-    if (response.ok && body && typeof body.token === "string") return body;
-    throw new TokenError(response.status, body && typeof body.error === "string" ? body.error : "");
+    const result = await golive.postJson(data.tokenUrl, { roomName: state.roomName, role: "viewer" });
+    if (result.ok && result.body && typeof result.body.token === "string") return result.body;
+    throw new TokenError(result.status, result.serverError); // status 0: golive not reached
   }
 
   class TokenError extends Error {
@@ -99,7 +83,7 @@
 
   async function connect() {
     if (state.finished || state.leaving || state.connecting) return;
-    clearRetry();
+    retry.cancel();
     state.connecting = true;
     try {
       await connectOnce();
@@ -139,7 +123,7 @@
     } catch (error) {
       if (state.room === room) {
         state.room = null;
-        await quietlyDisconnect(room);
+        await golive.quietlyDisconnect(room);
         retryLater(error);
       }
       return;
@@ -171,10 +155,8 @@
   }
 
   function retryLater(error, delayOverride) {
-    if (state.finished || state.leaving || state.retryTimer !== null) return;
-    const base = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** state.attempt);
-    // A little jitter so a crowd of viewers does not retry in lock-step after an outage.
-    const delay = delayOverride ?? Math.round(base * (1 + Math.random() * 0.2));
+    if (state.finished || state.leaving || retry.pending) return;
+    const delay = delayOverride ?? golive.backoffDelay(state.attempt);
     state.attempt += 1;
     el.status.dataset.attempt = String(state.attempt);
     const serverMessage = error instanceof TokenError ? error.serverMessage : "";
@@ -183,25 +165,19 @@
       busy: true,
       detail: serverMessage || `Next try in ${Math.max(1, Math.round(delay / 1000))} s.`,
     });
-    state.retryTimer = window.setTimeout(() => {
-      state.retryTimer = null;
-      connect();
-    }, delay);
+    retry.schedule(delay);
   }
 
-  function clearRetry() {
-    if (state.retryTimer !== null) {
-      window.clearTimeout(state.retryTimer);
-      state.retryTimer = null;
-    }
+  function leaveRoom() {
+    retry.cancel();
+    const room = state.room;
+    state.room = null;
+    if (room) golive.quietlyDisconnect(room);
   }
 
   function finish(text, detail = "", tone = "") {
     state.finished = true;
-    clearRetry();
-    const room = state.room;
-    state.room = null;
-    if (room) quietlyDisconnect(room);
+    leaveRoom();
     detachAll();
     setPlaying(false);
     updateUnmute(null);
@@ -209,27 +185,11 @@
     setStatus(text, { tone, detail, action: "Reload" });
   }
 
-  async function quietlyDisconnect(room) {
-    try {
-      room.removeAllListeners();
-      await room.disconnect();
-    } catch {
-      // Already gone; nothing to clean up.
-    }
-  }
-
   // ---------------------------------------------------------------- room events
 
   function wireRoom(room) {
     const E = LK.RoomEvent;
-    const mine = (handler) => (...args) => {
-      if (state.room !== room) return;
-      try {
-        handler(...args);
-      } catch (error) {
-        console.warn("golive: watch handler failed", error);
-      }
-    };
+    const mine = golive.roomHandler(() => state.room === room, "watch");
 
     room
       .on(E.TrackSubscribed, mine(onTrackSubscribed))
@@ -255,7 +215,7 @@
   // LiveKit's own verdict on each participant's connection (the SFU measures loss and jitter):
   // the streamer's goes to health.js, which shows a notice when it is poor.
   function onQuality(quality, participant) {
-    if (!participant || !participant.identity.startsWith(HOST_PREFIX)) return;
+    if (!participant || !golive.isBroadcaster(participant)) return;
     const detail = { quality: String(quality) };
     document.dispatchEvent(new CustomEvent("golive:broadcaster-quality", { detail }));
   }
@@ -333,7 +293,7 @@
 
   function broadcasterVideo(room) {
     for (const participant of room.remoteParticipants.values()) {
-      if (!participant.identity.startsWith(HOST_PREFIX)) continue;
+      if (!golive.isBroadcaster(participant)) continue;
       for (const publication of participant.videoTrackPublications.values()) {
         if (publication.isSubscribed && publication.track) return publication;
       }
@@ -343,9 +303,7 @@
 
   function showPlaybackState(room) {
     if (room.state !== LK.ConnectionState.Connected) return;
-    const hostHere = [...room.remoteParticipants.values()].some((p) =>
-      p.identity.startsWith(HOST_PREFIX),
-    );
+    const hostHere = [...room.remoteParticipants.values()].some(golive.isBroadcaster);
     if (broadcasterVideo(room)) {
       setPlaying(true);
       setStatus("", { quiet: true });
@@ -359,10 +317,7 @@
   }
 
   function onParticipantsChanged(room) {
-    let viewers = 1; // you are watching too
-    for (const participant of room.remoteParticipants.values()) {
-      if (!participant.identity.startsWith(HOST_PREFIX)) viewers += 1;
-    }
+    const viewers = 1 + golive.remoteViewers(room); // you are watching too
     el.viewers.textContent = `${viewers.toLocaleString()} watching`;
     showPlaybackState(room);
   }
@@ -433,19 +388,9 @@
 
   // ---------------------------------------------------------------- page lifecycle
 
-  window.addEventListener("online", () => {
-    if (state.retryTimer !== null) {
-      clearRetry();
-      connect();
-    }
-  });
-
   window.addEventListener("pagehide", () => {
     state.leaving = true;
-    clearRetry();
-    const room = state.room;
-    state.room = null;
-    if (room) quietlyDisconnect(room);
+    leaveRoom();
   });
 
   window.addEventListener("pageshow", (event) => {
@@ -456,14 +401,6 @@
       connect();
     }
   });
-
-  function readPageData() {
-    try {
-      return JSON.parse(document.getElementById("page-data").textContent);
-    } catch {
-      return null;
-    }
-  }
 
   connect();
 })();
