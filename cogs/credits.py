@@ -47,21 +47,7 @@ class Credits(commands.GroupCog, group_name="credits"):
         self, interaction: Interaction, member: discord.User, amount: Amount, reason: Reason
     ) -> None:
         """Give a member credits from the platform."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        posted = await self.services.ledger.grant(
-            member.id,
-            amount,
-            moderator_id=interaction.user.id,
-            reason=reason,
-            key=f"discord:{interaction.id}",
-        )
-        balance = await self.services.ledger.balance(member.id)
-        await interaction.followup.send(
-            f"Granted **{credits_text(amount)}** to {member.mention} (transaction "
-            f"#{posted.transaction_id}). Their balance: {credits_text(balance)}.",
-            ephemeral=True,
-            allowed_mentions=NO_MENTIONS,
-        )
+        await self._adjust(interaction, member, amount, reason, grant=True)
 
     @app_commands.command(name="revoke")
     @app_commands.describe(
@@ -74,8 +60,21 @@ class Credits(commands.GroupCog, group_name="credits"):
         self, interaction: Interaction, member: discord.User, amount: Amount, reason: Reason
     ) -> None:
         """Take credits back from a member (never more than they hold)."""
+        await self._adjust(interaction, member, amount, reason, grant=False)
+
+    async def _adjust(
+        self,
+        interaction: Interaction,
+        member: discord.User,
+        amount: int,
+        reason: str,
+        *,
+        grant: bool,
+    ) -> None:
+        """Grant or revoke, keyed by the interaction so a retried command moves credits once."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        posted = await self.services.ledger.revoke(
+        move = self.services.ledger.grant if grant else self.services.ledger.revoke
+        posted = await move(
             member.id,
             amount,
             moderator_id=interaction.user.id,
@@ -83,9 +82,14 @@ class Credits(commands.GroupCog, group_name="credits"):
             key=f"discord:{interaction.id}",
         )
         balance = await self.services.ledger.balance(member.id)
+        done = (
+            f"Granted **{credits_text(amount)}** to {member.mention}"
+            if grant
+            else f"Took back **{credits_text(amount)}** from {member.mention}"
+        )
         await interaction.followup.send(
-            f"Took back **{credits_text(amount)}** from {member.mention} (transaction "
-            f"#{posted.transaction_id}). Their balance: {credits_text(balance)}.",
+            f"{done} (transaction #{posted.transaction_id}). "
+            f"Their balance: {credits_text(balance)}.",
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
