@@ -14,6 +14,7 @@ COPY bot ./bot
 COPY cogs ./cogs
 COPY core ./core
 COPY web ./web
+COPY golive ./golive
 COPY --from=web-assets /src/web/static/vendor ./web/static/vendor
 RUN pip install --no-cache-dir . && useradd --system --home /app golive \
     && mkdir /data && chown golive /data

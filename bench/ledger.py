@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.clock import SystemClock  # noqa: E402
-from core.db import Database  # noqa: E402
-from core.ledger import Ledger  # noqa: E402
-from core.streams import StreamDraft, StreamService  # noqa: E402
+from core.kernel.clock import SystemClock  # noqa: E402
+from core.money.ledger import Ledger  # noqa: E402
+from core.store.db import Database  # noqa: E402
+from core.streams.service import StreamDraft, StreamService  # noqa: E402
 
 
 def percentile(samples: list[float], fraction: float) -> float:

@@ -37,11 +37,11 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
-from core.config import load_settings  # noqa: E402
-from core.db import Database  # noqa: E402
-from core.places import City, PlaceDirectory  # noqa: E402
-from core.search import SearchService  # noqa: E402
+from core.config.settings import load_settings  # noqa: E402
+from core.discovery.places import City, PlaceDirectory  # noqa: E402
+from core.discovery.search import SearchService  # noqa: E402
 from core.services import open_services  # noqa: E402
+from core.store.db import Database  # noqa: E402
 from web.app import create_app  # noqa: E402
 
 SYLLABLES = [

@@ -50,10 +50,10 @@ sys.path.insert(0, str(ROOT))
 
 from livekit import api  # noqa: E402
 
-from core.config import load_settings  # noqa: E402
-from core.livekit_gateway import TokenMinter, grants_for  # noqa: E402
+from core.config.settings import load_settings  # noqa: E402
+from core.livekit.gateway import TokenMinter, grants_for  # noqa: E402
 from core.services import open_services  # noqa: E402
-from core.streams import StreamDraft  # noqa: E402
+from core.streams.service import StreamDraft  # noqa: E402
 from tests.fakes.livekit import FakeLiveKit  # noqa: E402
 
 API_KEY = "benchkey"
@@ -149,7 +149,7 @@ def start_golive(work: Path, port: int) -> subprocess.Popen[bytes]:
             SERVER_CORE,
             sys.executable,
             "-c",
-            "import sys; from bot.cli import main; sys.exit(main(['web']))",
+            "import sys; from golive.cli import main; sys.exit(main(['web']))",
         ],
         cwd=ROOT,
         env=env,

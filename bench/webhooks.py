@@ -32,10 +32,10 @@ sys.path.insert(0, str(ROOT))
 
 from livekit import api  # noqa: E402
 
-from core.clock import ManualClock  # noqa: E402
-from core.config import load_settings  # noqa: E402
+from core.config.settings import load_settings  # noqa: E402
+from core.kernel.clock import ManualClock  # noqa: E402
 from core.services import Services, open_services  # noqa: E402
-from core.streams import StreamDraft  # noqa: E402
+from core.streams.service import StreamDraft  # noqa: E402
 from tests.fakes.livekit import FakeLiveKit  # noqa: E402
 
 API_KEY = "benchkey"

@@ -12,9 +12,9 @@ import discord
 from bot.delivery import send_once, with_retries
 from bot.embeds import ended_announcement, live_announcement
 from bot.views import announcement_view, link_view
-from core.chart import viewers_chart
-from core.community import CountToShow
-from core.streams import StreamEvent
+from core.community.alerts import CountToShow
+from core.community.chart import viewers_chart
+from core.streams.service import StreamEvent
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot

@@ -15,11 +15,11 @@ from bot.moderators import ModeratorRegistry
 from bot.obs_embeds import ObsProblemNotifier
 from bot.report_views import ReportButton
 from bot.search_views import SearchPageButton
-from bot.sidecar import start_web
 from bot.tip_views import TipButton
 from bot.tree import GoLiveTree
 from bot.views import WatchButton
 from core.services import Services
+from golive.sidecar import start_web
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from core.errors import Forbidden
+from core.kernel.errors import Forbidden
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot

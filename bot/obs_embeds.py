@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.embeds import GOLIVE_PURPLE, LIVE_RED, OFFLINE_GREY
-from core.ingress import ObsSetup
-from core.recording import RecordChange, Recording
-from core.stream_health import StreamHealth, describe
-from core.streams import Stream
-from core.timefmt import human_duration
+from core.kernel.timefmt import human_duration
+from core.live.health import StreamHealth, describe
+from core.live.ingress import ObsSetup
+from core.live.recording import RecordChange, Recording
+from core.streams.service import Stream
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot

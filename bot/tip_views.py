@@ -9,9 +9,9 @@ import discord
 
 from bot.members import identity_of
 from bot.tree import reply_with_error
-from core.errors import InvalidInput
-from core.ledger import credits_text
-from core.tips import TipOutcome
+from core.kernel.errors import InvalidInput
+from core.money.ledger import credits_text
+from core.money.tips import TipOutcome
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot

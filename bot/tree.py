@@ -8,7 +8,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from core.errors import GoLiveError
+from core.kernel.errors import GoLiveError
 
 log = logging.getLogger(__name__)
 

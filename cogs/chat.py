@@ -14,8 +14,8 @@ import discord
 from discord.ext import commands
 
 from bot.app import GoLiveBot
-from core.chat import ChatAuthor
-from core.errors import Forbidden, GoLiveError, RateLimited
+from core.chat.service import ChatAuthor
+from core.kernel.errors import Forbidden, GoLiveError, RateLimited
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from discord.ext import commands
 
 from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE
-from core.stats import StreamerStats
-from core.timefmt import human_duration
+from core.community.stats import StreamerStats
+from core.kernel.timefmt import human_duration
 
 Interaction = discord.Interaction[GoLiveBot]
 

@@ -13,30 +13,30 @@ from pathlib import Path
 import aiohttp
 from livekit import api
 
-from core.auth import AuthService
-from core.chat import ChatRules, ChatService
-from core.clock import Clock, SystemClock
-from core.community import CommunityService
-from core.config import Settings
-from core.db import Database
-from core.fees import FeePolicy, GoLiveFees, PassService
-from core.follows import FollowService
-from core.guilds import GuildService
-from core.ingress import IngressService
-from core.ledger import Ledger
-from core.live_events import LiveEventService
-from core.livekit_gateway import LiveKitGateway, TokenMinter
-from core.moderation import ModerationService
-from core.payouts import PayoutService
-from core.places import PlaceDirectory
-from core.recording import RecordingConfig, RecordingService
-from core.search import SearchService
-from core.stats import StatsService
-from core.stream_health import StreamHealthService
-from core.streams import StreamService
-from core.tips import TipPolicy, TipService
-from core.topups import StripeConfig, TopupService
-from core.webhooks import WebhookInbox
+from core.accounts.auth import AuthService
+from core.chat.service import ChatRules, ChatService
+from core.community.alerts import CommunityService
+from core.community.follows import FollowService
+from core.community.guilds import GuildService
+from core.community.stats import StatsService
+from core.config.settings import Settings
+from core.discovery.places import PlaceDirectory
+from core.discovery.search import SearchService
+from core.kernel.clock import Clock, SystemClock
+from core.live.health import StreamHealthService
+from core.live.ingress import IngressService
+from core.live.presence import LiveEventService
+from core.live.recording import RecordingConfig, RecordingService
+from core.live.webhooks import WebhookInbox
+from core.livekit.gateway import LiveKitGateway, TokenMinter
+from core.moderation.service import ModerationService
+from core.money.fees import FeePolicy, GoLiveFees, PassService
+from core.money.ledger import Ledger
+from core.money.payouts import PayoutService
+from core.money.tips import TipPolicy, TipService
+from core.money.topups import StripeConfig, TopupService
+from core.store.db import Database
+from core.streams.service import StreamService
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
-from core.auth import Identity
-from core.clock import ManualClock
-from core.config import Settings, load_settings
+from core.accounts.auth import Identity
+from core.config.settings import Settings, load_settings
+from core.kernel.clock import ManualClock
 from core.services import Services, open_services
 from tests.fakes.livekit import FakeLiveKit
 from web.app import create_app

@@ -12,7 +12,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from core.errors import (
+from core.kernel.errors import (
     Conflict,
     Forbidden,
     GoLiveError,

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.errors import InvalidInput
+from core.kernel.errors import InvalidInput
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import logging
 
 from aiohttp import web
 
-from core.topups import BadSignature
+from core.money.topups import BadSignature
 from web.keys import SERVICES
 
 log = logging.getLogger(__name__)

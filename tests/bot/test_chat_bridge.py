@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.chat import ChatAuthor
+from core.chat.service import ChatAuthor
 from core.services import Services
-from core.streams import Stream
+from core.streams.service import Stream
 from tests.bot.conftest import World
 from tests.bot.test_streams_cog import create_page
 from tests.fakes.livekit import FakeLiveKit

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.clock import ManualClock
-from core.errors import InvalidInput, NotFound
+from core.kernel.clock import ManualClock
+from core.kernel.errors import InvalidInput, NotFound
 from core.services import Services
 from tests.bot.conftest import World
 from tests.bot.test_live_alerts import joins, room_of

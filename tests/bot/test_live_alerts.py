@@ -8,10 +8,10 @@ from typing import Any
 
 import discord
 
-from bot.cli import guild_problem_lines
-from core.auth import Identity
-from core.clock import ManualClock
+from core.accounts.auth import Identity
+from core.kernel.clock import ManualClock
 from core.services import Services
+from golive.cli import guild_problem_lines
 from tests.bot.conftest import World
 from tests.bot.test_streams_cog import create_page
 from tests.fakes.livekit import FakeLiveKit

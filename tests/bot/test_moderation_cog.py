@@ -8,10 +8,10 @@ import discord
 import pytest
 from simcord.backend.errors import SetupError
 
-from core.chat import ChatAuthor
-from core.errors import Conflict, Forbidden
+from core.chat.service import ChatAuthor
+from core.kernel.errors import Conflict, Forbidden
 from core.services import Services
-from core.streams import Stream
+from core.streams.service import Stream
 from tests.bot.conftest import World
 from tests.bot.test_streams_cog import buttons, create_page, domain_errors
 from tests.fakes.livekit import FakeLiveKit

@@ -10,11 +10,11 @@ import pytest
 import pytest_asyncio
 from simcord import SetupError
 
-from core.clock import ManualClock
-from core.config import Settings
-from core.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound, PaymentRefused
+from core.config.settings import Settings
+from core.kernel.clock import ManualClock
+from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound, PaymentRefused
 from core.services import Services
-from core.streams import StreamDraft
+from core.streams.service import StreamDraft
 from tests.bot.conftest import World
 from tests.bot.test_streams_cog import buttons, domain_errors
 from tests.fakes.livekit import FakeLiveKit

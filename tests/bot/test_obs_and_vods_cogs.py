@@ -9,9 +9,9 @@ from typing import Any
 from livekit.protocol import egress as lk_egress
 from livekit.protocol import ingress as lk_ingress
 
-from core.errors import Conflict, LiveKitUnavailable, NotFound
-from core.ingress import obs_identity
-from core.recording import RecordingConfig
+from core.kernel.errors import Conflict, LiveKitUnavailable, NotFound
+from core.live.ingress import obs_identity
+from core.live.recording import RecordingConfig
 from core.services import Services
 from tests.bot.conftest import World
 from tests.bot.test_streams_cog import create_page, domain_errors

@@ -7,9 +7,9 @@ from typing import Any
 
 from bot.app import GoLiveBot
 from bot.search_views import NOT_YOURS
-from core.errors import InvalidInput
+from core.kernel.errors import InvalidInput
 from core.services import Services
-from core.streams import StreamDraft
+from core.streams.service import StreamDraft
 from tests.bot.conftest import World
 
 LISBON = (38.71667, -9.13333)

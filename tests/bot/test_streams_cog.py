@@ -6,7 +6,7 @@ from typing import Any
 
 import discord
 
-from core.errors import Conflict, LiveKitUnavailable, NotFound
+from core.kernel.errors import Conflict, LiveKitUnavailable, NotFound
 from core.services import Services
 from tests.bot.conftest import World
 from tests.fakes.livekit import FakeLiveKit

@@ -11,9 +11,9 @@ import asyncio
 import os
 import sys
 
-from core.clock import SystemClock
-from core.db import Database, Transaction
-from core.ledger import Ledger
+from core.kernel.clock import SystemClock
+from core.money.ledger import Ledger
+from core.store.db import Database, Transaction
 
 KILLED = 9
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from core.auth import AuthService
-from core.clock import ManualClock
-from core.db import Database
-from core.errors import InvalidInput, NotAuthenticated
+from core.accounts.auth import AuthService
+from core.kernel.clock import ManualClock
+from core.kernel.errors import InvalidInput, NotAuthenticated
 from core.services import Services
+from core.store.db import Database
 from tests.conftest import ALICE, BOB
 
 

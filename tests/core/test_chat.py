@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from core.chat import ChatAuthor, ChatEvent
-from core.clock import ManualClock
-from core.errors import Conflict, Forbidden, InvalidInput, RateLimited, TooLarge
+from core.chat.service import ChatAuthor, ChatEvent
+from core.kernel.clock import ManualClock
+from core.kernel.errors import Conflict, Forbidden, InvalidInput, RateLimited, TooLarge
 from core.services import Services
-from core.streams import Stream, StreamDraft
+from core.streams.service import Stream, StreamDraft
 from tests.fakes.livekit import FakeLiveKit
 
 ALICE, BOB, MOD = 1, 2, 3

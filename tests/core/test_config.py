@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from core.config import Settings, load_settings, settings_table
-from core.errors import ConfigError
+from core.config.settings import Settings, load_settings, settings_table
+from core.kernel.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHIPPED = ROOT / "config.toml"
@@ -279,7 +279,7 @@ def run_cli(
     env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "SYSTEMROOT"}}
     env["PYTHONPATH"] = str(ROOT)  # the checkout itself, wherever the command runs
     env.update(extra_env)
-    code = f"from bot.cli import main; raise SystemExit(main({args!r}))"
+    code = f"from golive.cli import main; raise SystemExit(main({args!r}))"
     return subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", code],
         env=env,

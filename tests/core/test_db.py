@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-import core.db
-from core.db import Database
+import core.store.db
+from core.store.db import Database
 
 NOW = "2026-01-01T12:00:00+00:00"
 
 
 def shipped_versions() -> list[int]:
-    return [version for version, _ in core.db._migrations()]
+    return [version for version, _ in core.store.db._migrations()]
 
 
 async def versions_applied(db: Database) -> list[int]:
@@ -28,7 +28,7 @@ async def guild_ids(db: Database) -> list[int]:
     return [row["guild_id"] for row in rows]
 
 
-async def add_guild(tx: core.db.Transaction, guild_id: int) -> None:
+async def add_guild(tx: core.store.db.Transaction, guild_id: int) -> None:
     await tx.execute(
         "INSERT INTO guild_settings (guild_id, updated_at) VALUES (?, ?)", (guild_id, NOW)
     )
@@ -72,10 +72,10 @@ async def test_an_upgrade_applies_only_the_new_migration(
     path = tmp_path / "golive.db"
     async with Database.open(path):
         pass
-    shipped = core.db._migrations()
+    shipped = core.store.db._migrations()
     before = shipped_versions()
     newer = (9001, "CREATE TABLE upgrade_marker (id INTEGER PRIMARY KEY);\n")
-    monkeypatch.setattr(core.db, "_migrations", lambda: [*shipped, newer])
+    monkeypatch.setattr(core.store.db, "_migrations", lambda: [*shipped, newer])
 
     async with Database.open(path) as db:
         assert await versions_applied(db) == [*before, 9001]
@@ -89,14 +89,14 @@ async def test_a_failing_migration_leaves_nothing_half_applied(
     path = tmp_path / "golive.db"
     async with Database.open(path):
         pass
-    shipped = core.db._migrations()
+    shipped = core.store.db._migrations()
     broken = (
         9002,
         "CREATE TABLE half_done (id INTEGER PRIMARY KEY);\n"
         "INSERT INTO guild_settings (guild_id, updated_at) VALUES (7, 'x');\n"
         "INSERT INTO no_such_table VALUES (1);\n",
     )
-    monkeypatch.setattr(core.db, "_migrations", lambda: [*shipped, broken])
+    monkeypatch.setattr(core.store.db, "_migrations", lambda: [*shipped, broken])
     with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
         async with Database.open(path):
             pass
@@ -117,11 +117,11 @@ def test_migration_files_split_into_whole_statements() -> None:
         "END;\n"
         "-- trailing comment\n"
     )
-    statements = core.db._split_statements(sql)
+    statements = core.store.db._split_statements(sql)
     assert len(statements) == 2
     assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
     with pytest.raises(ValueError, match="unterminated"):
-        core.db._split_statements("CREATE TABLE b (x INTEGER)")
+        core.store.db._split_statements("CREATE TABLE b (x INTEGER)")
 
 
 # -- connection settings -----------------------------------------------------------------------

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from core.db import Database, SyncTransaction
-from core.group_commit import GroupCommit
+from core.store.db import Database, SyncTransaction
+from core.store.group_commit import GroupCommit
 
 NOW = "2026-01-01T12:00:00+00:00"
 
@@ -81,7 +81,7 @@ async def test_one_bad_item_fails_alone_and_the_rest_of_its_batch_is_written(
     release.set()
     store.hold = False
 
-    with caplog.at_level(logging.WARNING, logger="core.group_commit"):
+    with caplog.at_level(logging.WARNING, logger="core.store.group_commit"):
         results = await asyncio.gather(*later, return_exceptions=True)
 
     assert await first == "#a"

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from livekit.protocol import ingress as lk_ingress
 
-from core.errors import LiveKitUnavailable, NotFound
-from core.ingress import obs_identity
+from core.kernel.errors import LiveKitUnavailable, NotFound
+from core.live.ingress import obs_identity
 from core.services import Services
-from core.streams import Stream, StreamDraft
+from core.streams.service import Stream, StreamDraft
 from tests.conftest import ALICE, BOB
 from tests.fakes.livekit import FakeLiveKit
 

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.clock import ManualClock
-from core.db import Database
-from core.ledger import Ledger
-from core.streams import StreamDraft, StreamService
+from core.kernel.clock import ManualClock
+from core.money.ledger import Ledger
+from core.store.db import Database
+from core.streams.service import StreamDraft, StreamService
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("crash_tip.py")

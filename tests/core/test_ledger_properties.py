@@ -8,12 +8,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.clock import ManualClock
-from core.db import Database
-from core.errors import GoLiveError
-from core.ledger import Ledger
-from core.payouts import PayoutService
-from core.streams import StreamDraft, StreamService
+from core.kernel.clock import ManualClock
+from core.kernel.errors import GoLiveError
+from core.money.ledger import Ledger
+from core.money.payouts import PayoutService
+from core.store.db import Database
+from core.streams.service import StreamDraft, StreamService
 
 MEMBERS = (1, 2, 3)  # each has a stream page
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from core.clock import ManualClock
-from core.config import Settings, load_settings
-from core.errors import ConfigError
+from core.config.settings import Settings, load_settings
+from core.kernel.clock import ManualClock
+from core.kernel.errors import ConfigError
 from core.services import Services, open_services
-from core.streams import Stream, StreamDraft
+from core.streams.service import Stream, StreamDraft
 from tests.conftest import ALICE
 from tests.fakes.livekit import FakeLiveKit
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import pytest
 import pytest_asyncio
 
-from core.clock import ManualClock
-from core.db import Database
-from core.live_rooms import LiveRoomCache
+from core.kernel.clock import ManualClock
 from core.services import Services
-from core.streams import StreamDraft, StreamService
+from core.store.db import Database
+from core.streams.live_rooms import LiveRoomCache
+from core.streams.service import StreamDraft, StreamService
 
 
 async def create_page(services: Services, owner_id: int, username: str) -> None:

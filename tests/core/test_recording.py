@@ -7,11 +7,11 @@ from dataclasses import replace
 import pytest
 from livekit.protocol import egress as lk_egress
 
-from bot.cli import check_recording
-from core.errors import Conflict
-from core.recording import RecordingConfig
+from core.kernel.errors import Conflict
+from core.live.recording import RecordingConfig
 from core.services import Services
-from core.streams import Stream, StreamDraft
+from core.streams.service import Stream, StreamDraft
+from golive.cli import check_recording
 from tests.conftest import ALICE
 from tests.fakes.livekit import FakeLiveKit
 

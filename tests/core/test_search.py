@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from core.db import Database
-from core.errors import InvalidInput
-from core.places import haversine_km
-from core.search import SearchService, one_typo_away
+from core.discovery.places import haversine_km
+from core.discovery.search import SearchService, one_typo_away
+from core.kernel.errors import InvalidInput
+from core.store.db import Database
 
 Place = tuple[float, float]
 

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from core.clock import ManualClock
-from core.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
+from core.kernel.clock import ManualClock
+from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
 from core.services import Services
-from core.streams import StreamDraft, slug_for
+from core.streams.service import StreamDraft, slug_for
 from tests.fakes.livekit import FakeLiveKit
 
 

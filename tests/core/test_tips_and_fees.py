@@ -8,11 +8,11 @@ import json
 
 import pytest
 
-from core.clock import ManualClock
-from core.config import Settings
-from core.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound, PaymentRefused
+from core.config.settings import Settings
+from core.kernel.clock import ManualClock
+from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound, PaymentRefused
+from core.money.tips import TipEvent
 from core.services import Services
-from core.tips import TipEvent
 from tests.conftest import ALICE, BOB
 from tests.core.test_ledger import CAROL, MOD, fund, page
 from tests.fakes.livekit import FakeLiveKit

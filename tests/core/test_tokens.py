@@ -9,7 +9,7 @@ import jwt
 import pytest
 from livekit import api
 
-from core.livekit_gateway import Role, TokenMinter, grants_for
+from core.livekit.gateway import Role, TokenMinter, grants_for
 from tests.conftest import API_SECRET
 
 API_KEY = "testkey"

@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 
 from playwright.async_api import Page, Route
 
-from core.auth import Identity
-from core.clock import ManualClock
+from core.accounts.auth import Identity
+from core.kernel.clock import ManualClock
 from core.services import Services
-from core.streams import Stream, StreamDraft
+from core.streams.service import Stream, StreamDraft
 from tests.conftest import ALICE
 from tests.fakes.livekit import FakeLiveKit
 

@@ -19,10 +19,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from livekit import api
 
-from core.auth import Identity
-from core.clock import ManualClock
+from core.accounts.auth import Identity
+from core.kernel.clock import ManualClock
 from core.services import Services
-from core.streams import StreamDraft
+from core.streams.service import StreamDraft
 from tests.conftest import ALICE, BOB, SignIn
 from tests.fakes.livekit import FakeLiveKit
 from web.keys import SESSION_COOKIE

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, make_mocked_request
 
-from core.auth import Identity
-from core.chat import ChatAuthor
+from core.accounts.auth import Identity
+from core.chat.service import ChatAuthor
 from core.services import Services
-from core.streams import Stream, StreamDraft
+from core.streams.service import Stream, StreamDraft
 from tests.conftest import ALICE, BOB, SignIn
 from tests.fakes.livekit import FakeLiveKit
 from web.chat import client_ip

@@ -16,8 +16,8 @@ import re
 
 from playwright.async_api import Route, expect
 
-from core.auth import Identity
-from core.chat import ChatAuthor
+from core.accounts.auth import Identity
+from core.chat.service import ChatAuthor
 from core.services import Services
 from tests.conftest import ALICE, BOB
 from tests.fakes.livekit import FakeLiveKit

@@ -8,10 +8,10 @@ from aiohttp.test_utils import TestClient
 from livekit.protocol import ingress as lk_ingress
 from livekit.protocol import models as lk_models
 
-from core.clock import ManualClock
-from core.ingress import obs_identity
+from core.kernel.clock import ManualClock
+from core.live.ingress import obs_identity
 from core.services import Services
-from core.streams import StreamDraft
+from core.streams.service import StreamDraft
 from tests.conftest import ALICE
 from tests.fakes.livekit import FakeLiveKit
 

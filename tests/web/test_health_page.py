@@ -5,7 +5,7 @@ from __future__ import annotations
 from livekit.protocol import ingress as lk_ingress
 from playwright.async_api import expect
 
-from core.ingress import obs_identity
+from core.live.ingress import obs_identity
 from core.services import Services
 from tests.conftest import ALICE
 from tests.fakes.livekit import FakeLiveKit

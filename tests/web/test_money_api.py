@@ -14,8 +14,8 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient
 
-from core.config import Settings
-from core.errors import PaymentRefused
+from core.config.settings import Settings
+from core.kernel.errors import PaymentRefused
 from core.services import Services
 from tests.conftest import ALICE, BOB, SignIn
 from tests.core.test_ledger import fund, page

@@ -16,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, expect
 
-from core.clock import ManualClock
+from core.kernel.clock import ManualClock
 from core.services import Services
 from tests.conftest import ALICE, BOB
 from tests.fakes.livekit import FakeLiveKit

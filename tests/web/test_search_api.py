@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from core.auth import Identity
+from core.accounts.auth import Identity
 from core.services import Services
-from core.streams import StreamDraft
+from core.streams.service import StreamDraft
 from tests.conftest import ALICE, SignIn
 from tests.fakes.livekit import FakeLiveKit
 

@@ -7,10 +7,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from livekit.protocol import egress as lk_egress
 
-from core.clock import ManualClock
-from core.recording import RecordingConfig
+from core.kernel.clock import ManualClock
+from core.live.recording import RecordingConfig
 from core.services import Services
-from core.streams import StreamDraft
+from core.streams.service import StreamDraft
 from tests.conftest import ALICE
 from tests.fakes.livekit import FakeLiveKit
 

@@ -1,0 +1,737 @@
+"""Live chat: server-mediated, moderated, stored, then fanned out to the room and to Discord.
+
+A message from the watch page or from the stream's Discord thread goes through the same path:
+flood limits (in memory: they only need to hold for seconds), then one query for the author's
+bans, timeouts, the stream's slow mode and their last message (in the database, so every
+process agrees), then the text rules (length, links, blocked words). It is stored, then sent to
+the LiveKit room with SendData on the ``chat`` topic and handed to listeners (the bot's Discord
+bridge). Viewer tokens cannot publish data, so this is the only way into the room.
+
+Room packets are batched: while one SendData call is in flight, the messages that arrive for
+that room queue up and leave together in the next packet (under 15 KiB). A quiet room gets one
+packet per message; a flooded one gets few packets with many messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import aiosqlite
+
+from core.kernel.clock import Clock
+from core.kernel.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    LiveKitUnavailable,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+    TooLarge,
+)
+from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
+from core.livekit.gateway import LiveKitGateway
+from core.moderation.service import ModerationService, SanctionEvent, record_action
+from core.store.db import Database, SyncTransaction
+from core.store.group_commit import GroupCommit
+from core.streams.service import Stream, StreamService
+
+log = logging.getLogger(__name__)
+
+CHAT_TOPIC = "chat"
+HISTORY_LIMIT = 50
+NAME_MAX = 32
+# LiveKit drops data packets over ~15 KiB; leave room for the envelope.
+PACKET_BUDGET = 14 * 1024
+
+Source = Literal["web", "discord"]
+Role = Literal["streamer", "moderator", "member", "guest"]
+
+_LINK = re.compile(
+    r"(?i)\b(?:https?://|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|gg|ly|co|me|tv|xyz|app|dev|link|info|ru|de|uk)\b(?:/\S*)?"
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class ChatRules:
+    max_length: int
+    allow_guests: bool
+    allow_links: bool
+    blocked_words: tuple[str, ...]
+    person_burst: int
+    person_per_minute: int
+    ip_burst: int
+    ip_per_minute: int
+
+
+@dataclass(frozen=True)
+class ChatAuthor:
+    """Who writes: a Discord member (on the page or in the thread) or a guest with a chosen name."""
+
+    user_id: int | None
+    name: str
+
+    @property
+    def is_guest(self) -> bool:
+        return self.user_id is None
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    id: int
+    stream_id: int
+    session_id: int | None
+    source: Source
+    author_id: int | None
+    author_name: str
+    author_role: Role
+    body: str
+    created_at: datetime
+    hidden: bool
+    discord_message_id: int | None
+
+
+@dataclass(frozen=True)
+class _AuthorState:
+    role: Role
+    slowmode: int
+    last_at: datetime | None
+    session_id: int | None
+
+
+@dataclass(frozen=True)
+class ChatThread:
+    thread_id: int
+    session_id: int
+    stream_id: int
+    guild_id: int
+    channel_id: int
+
+
+@dataclass(frozen=True)
+class ChatEvent:
+    """'message' (new) or 'hidden'; `origin_thread_id` is the Discord thread it came from, if any."""
+
+    kind: Literal["message", "hidden"]
+    message: ChatMessage
+    stream: Stream
+    origin_thread_id: int | None = None
+
+
+ChatListener = Callable[[ChatEvent], Awaitable[None]]
+
+
+def message_json(message: ChatMessage) -> dict[str, Any]:
+    """The shape pages get, over the API and inside room packets."""
+    return {
+        "id": message.id,
+        "text": message.body,
+        "source": message.source,
+        "author": {
+            "id": None if message.author_id is None else str(message.author_id),
+            "name": message.author_name,
+            "role": message.author_role,
+        },
+        "createdAt": message.created_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+class TokenBucket:
+    """`burst` messages at once, refilled at `per_minute`; per key, in memory."""
+
+    def __init__(self, clock: Clock, burst: int, per_minute: int, max_keys: int = 50_000) -> None:
+        self._clock = clock
+        self._burst = float(burst)
+        self._rate = per_minute / 60.0
+        self._max_keys = max_keys
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str) -> float:
+        """Spend one token; returns 0 if allowed, else the seconds until one is available."""
+        now = self._clock.now().timestamp()
+        tokens, last = self._buckets.get(key, (self._burst, now))
+        tokens = min(self._burst, tokens + (now - last) * self._rate)
+        if tokens < 1:
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self._rate
+        if len(self._buckets) >= self._max_keys and key not in self._buckets:
+            self._forget_full(now)
+        self._buckets[key] = (tokens - 1, now)
+        return 0.0
+
+    def _forget_full(self, now: float) -> None:
+        # Buckets that refilled completely carry no information.
+        full = [
+            key
+            for key, (tokens, last) in self._buckets.items()
+            if tokens + (now - last) * self._rate >= self._burst
+        ]
+        for key in full:
+            del self._buckets[key]
+
+
+class RoomBroadcaster:
+    """Sends chat events into LiveKit rooms, coalescing what queues up during a send."""
+
+    def __init__(self, livekit: LiveKitGateway, topic: str = CHAT_TOPIC) -> None:
+        self._livekit = livekit
+        self._topic = topic
+        self._pending: dict[str, list[tuple[bytes, asyncio.Future[bool]]]] = {}
+        self._senders: dict[str, asyncio.Task[None]] = {}
+
+    async def publish(self, room: str, event: dict[str, Any]) -> bool:
+        """Queue one event for the room; returns once its packet was sent (False if it failed)."""
+        encoded = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.setdefault(room, []).append((encoded, done))
+        if room not in self._senders:
+            self._senders[room] = asyncio.create_task(self._drain(room))
+        return await done
+
+    async def _drain(self, room: str) -> None:
+        try:
+            while self._pending.get(room):
+                batch = self._take_batch(room)
+                payload = b'{"events":[' + b",".join(item for item, _ in batch) + b"]}"
+                try:
+                    await self._livekit.send_data(room, payload, self._topic)
+                    sent = True
+                except LiveKitUnavailable:
+                    # Stored already; pages that miss it pick it up from the history.
+                    log.warning("could not send %d chat event(s) to room %s", len(batch), room)
+                    sent = False
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(sent)
+        finally:
+            del self._senders[room]
+            if not self._pending.get(room):
+                self._pending.pop(room, None)
+
+    def _take_batch(self, room: str) -> list[tuple[bytes, asyncio.Future[bool]]]:
+        queue = self._pending[room]
+        size, count = 0, 0
+        for item, _ in queue:
+            if count and size + len(item) + 1 > PACKET_BUDGET:
+                break
+            size += len(item) + 1
+            count += 1
+        batch, self._pending[room] = queue[:count], queue[count:]
+        return batch
+
+
+class AuthorStates:
+    """Reads what `post` must know about each author, for all waiting messages in one query.
+
+    Like core.store.group_commit: while one read is in flight, the next requests queue and go together
+    (one thread hop for the batch instead of one per message).
+    """
+
+    PER_QUERY = 200  # 3 parameters a request
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._queue: list[tuple[tuple[int | None, int, str], asyncio.Future[aiosqlite.Row]]] = []
+        self._reader: asyncio.Task[None] | None = None
+
+    async def read(self, user_id: int | None, stream_id: int, now: str) -> aiosqlite.Row:
+        done: asyncio.Future[aiosqlite.Row] = asyncio.get_running_loop().create_future()
+        self._queue.append(((user_id, stream_id, now), done))
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read_all())
+        return await done
+
+    async def _read_all(self) -> None:
+        try:
+            while self._queue:
+                batch = self._queue[: self.PER_QUERY]
+                del self._queue[: self.PER_QUERY]
+                try:
+                    rows = await self._read(batch)
+                except Exception as error:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(error)
+                    continue
+                for row in rows:
+                    done = batch[row["k"]][1]
+                    if not done.done():
+                        done.set_result(row)
+        finally:
+            self._reader = None
+
+    async def _read(
+        self, batch: list[tuple[tuple[int | None, int, str], asyncio.Future[aiosqlite.Row]]]
+    ) -> list[aiosqlite.Row]:
+        params: list[object] = []
+        for k, ((user_id, stream_id, now), _) in enumerate(batch):
+            params.extend((k, user_id, stream_id, now))
+        asks = ", ".join(["(?, ?, ?, ?)"] * len(batch))
+        return await self._db.fetch_all(
+            f"WITH asks (k, user_id, stream_id, now) AS (VALUES {asks}) SELECT k,"  # noqa: S608 - placeholders only
+            " (SELECT kind || '|' || COALESCE(expires_at, '') FROM sanctions s"
+            "   WHERE s.user_id = asks.user_id AND lifted_at IS NULL"
+            "   AND (expires_at IS NULL OR expires_at > asks.now)"
+            "   AND (kind = 'timeout' OR (kind = 'ban' AND scope IN ('chat', 'both')))"
+            "   ORDER BY kind = 'ban' DESC, expires_at IS NULL DESC, expires_at DESC LIMIT 1)"
+            "   AS muted,"
+            " (SELECT slowmode_seconds FROM chat_settings c WHERE c.stream_id = asks.stream_id)"
+            "   AS slowmode,"
+            " (SELECT created_at FROM chat_messages m WHERE m.author_id = asks.user_id"
+            "   AND m.stream_id = asks.stream_id ORDER BY m.id DESC LIMIT 1) AS last_at,"
+            " (SELECT 1 FROM moderators d WHERE d.user_id = asks.user_id AND is_moderator = 1"
+            "   LIMIT 1) AS moderator,"
+            " (SELECT id FROM stream_sessions x WHERE x.stream_id = asks.stream_id"
+            "   AND ended_at IS NULL) AS session_id"
+            " FROM asks",
+            params,
+        )
+
+
+# The columns a stored message gets from ChatService._store; the id is handed out on writing.
+_MESSAGE_COLUMNS = (
+    "stream_id, session_id, source, author_id, author_name, author_role, body,"
+    " discord_message_id, created_at"
+)
+_ROWS_PER_STATEMENT = 500  # 10 parameters a row, far under SQLite's variable limit
+
+MessageRow = tuple[object, ...]
+
+
+def _insert_messages(tx: SyncTransaction, rows: list[MessageRow]) -> list[int]:
+    """Store the messages that arrived together; returns their ids, in order.
+
+    Runs on the database's thread, in one transaction (see GroupCommit). Ids are handed out
+    inside the write lock (MAX(id) + 1 ...), so they follow arrival order.
+    """
+    row = tx.fetch_one("SELECT COALESCE(MAX(id), 0) + 1 FROM chat_messages")
+    assert row is not None  # noqa: S101 - an aggregate always yields a row
+    first_id = int(row[0])
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+        params: list[object] = []
+        for offset, values in enumerate(chunk):
+            params.append(first_id + start + offset)
+            params.extend(values)
+        placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        tx.execute(
+            f"INSERT INTO chat_messages (id, {_MESSAGE_COLUMNS}) VALUES {placeholders}",  # noqa: S608 - placeholders only
+            params,
+        )
+    return list(range(first_id, first_id + len(rows)))
+
+
+class ChatService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        livekit: LiveKitGateway,
+        streams: StreamService,
+        moderation: ModerationService,
+        rules: ChatRules,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._streams = streams
+        self._moderation = moderation
+        self.rules = rules
+        self._room = RoomBroadcaster(livekit)
+        # Messages that arrive while one batch is being stored are stored together, in one
+        # transaction and one trip to the database's thread.
+        self._inserts: GroupCommit[MessageRow, int] = GroupCommit(
+            self._insert_batch, what="chat messages"
+        )
+        self._states = AuthorStates(db)
+        self._slowmode_claims: dict[tuple[int, int], datetime] = {}
+        self._people = TokenBucket(clock, rules.person_burst, rules.person_per_minute)
+        self._ips = TokenBucket(clock, rules.ip_burst, rules.ip_per_minute)
+        self._listeners: list[ChatListener] = []
+        moderation.subscribe(self._on_sanction)
+
+    def subscribe(self, listener: ChatListener) -> None:
+        """Be told of new and hidden messages (the Discord bridge). Keep listeners quick."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: ChatListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    async def post(
+        self,
+        stream: Stream,
+        author: ChatAuthor,
+        text: str,
+        *,
+        ip: str | None = None,
+        source: Source = "web",
+        discord_message_id: int | None = None,
+        origin_thread_id: int | None = None,
+    ) -> ChatMessage:
+        """Check, store and fan out one message. Raises a domain error when it is refused."""
+        if not stream.active or stream.room_name is None:
+            raise Conflict(f"{stream.owner_name} is offline: chat opens when they go live.")
+        if author.is_guest and not self.rules.allow_guests:
+            raise NotAuthenticated(
+                "Sign in to chat: use the Watch button on the stream's announcement in Discord."
+            )
+        body = self._clean_text(text)
+        name = _clean_name(author.name)
+        self._check_flood(author, ip)
+        state = await self._author_state(stream, author)
+        role, slowmode, last_at = state.role, state.slowmode, state.last_at
+        privileged = role in ("streamer", "moderator")
+        now = self._clock.now()
+        if not privileged:
+            self._check_text_rules(body)
+            if slowmode and author.user_id is not None:
+                self._check_slowmode(author.user_id, stream.id, slowmode, last_at, now)
+        else:
+            self._check_blocked_words(body)
+        message = await self._store(
+            stream, state.session_id, author, name, role, body, source, discord_message_id
+        )
+        await self._fan_out(ChatEvent("message", message, stream, origin_thread_id))
+        return message
+
+    async def post_from_thread(
+        self, thread_id: int, author: ChatAuthor, text: str, discord_message_id: int
+    ) -> ChatMessage | None:
+        """A message written in a stream's Discord thread. None when the thread is not a live chat."""
+        thread = await self.thread(thread_id)
+        if thread is None:
+            return None
+        stream = await self._streams.get_by_id(thread.stream_id)
+        current = await self._streams.current_session(stream.id)
+        if current is None or current.id != thread.session_id:
+            return None
+        return await self.post(
+            stream,
+            author,
+            text,
+            source="discord",
+            discord_message_id=discord_message_id,
+            origin_thread_id=thread_id,
+        )
+
+    async def hide(
+        self, message_id: int, *, moderator_id: int | None, stream: Stream | None = None
+    ) -> ChatMessage:
+        """Hide a message on the page and in Discord. `moderator_id` None: deleted in Discord."""
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            row = await tx.fetch_one("SELECT * FROM chat_messages WHERE id = ?", (message_id,))
+            if row is None or (stream is not None and row["stream_id"] != stream.id):
+                raise NotFound("That chat message does not exist.")
+            changed = await tx.execute(
+                "UPDATE chat_messages SET hidden_at = ?, hidden_by = ?"
+                " WHERE id = ? AND hidden_at IS NULL",
+                (to_db(now), moderator_id, message_id),
+            )
+            if changed and moderator_id is not None:
+                await record_action(
+                    tx,
+                    now,
+                    moderator_id=moderator_id,
+                    action="hide_message",
+                    target_id=row["author_id"],
+                    stream_id=row["stream_id"],
+                    details=f"message #{message_id}: {row['body'][:80]}",
+                )
+        message = await self.get(message_id)
+        if changed:
+            await self._fan_out(
+                ChatEvent("hidden", message, await self._streams.get_by_id(message.stream_id))
+            )
+        return message
+
+    async def hide_discord_message(self, discord_message_id: int) -> ChatMessage | None:
+        """Deleting a bridged message in Discord hides it on the page."""
+        row = await self._db.fetch_one(
+            "SELECT id FROM chat_messages WHERE discord_message_id = ?", (discord_message_id,)
+        )
+        if row is None:
+            return None
+        return await self.hide(row["id"], moderator_id=None)
+
+    async def set_slowmode(self, *, moderator_id: int, stream: Stream, seconds: int) -> None:
+        if not 0 <= seconds <= 21600:
+            raise InvalidInput("Slow mode must be between 0 seconds and 6 hours.")
+        if not stream.active:
+            raise Conflict(f"{stream.owner_name} is not live right now.")
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO chat_settings (stream_id, slowmode_seconds, updated_at)"
+                " VALUES (?, ?, ?) ON CONFLICT (stream_id) DO UPDATE SET"
+                " slowmode_seconds = excluded.slowmode_seconds, updated_at = excluded.updated_at",
+                (stream.id, seconds, to_db(now)),
+            )
+            await record_action(
+                tx,
+                now,
+                moderator_id=moderator_id,
+                action="slowmode",
+                target_id=stream.owner_id,
+                stream_id=stream.id,
+                details=f"{seconds}s",
+            )
+
+    async def slowmode(self, stream_id: int) -> int:
+        row = await self._db.fetch_one(
+            "SELECT slowmode_seconds FROM chat_settings WHERE stream_id = ?", (stream_id,)
+        )
+        return 0 if row is None else int(row["slowmode_seconds"])
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def history(self, stream: Stream, limit: int = HISTORY_LIMIT) -> list[ChatMessage]:
+        """The last `limit` visible messages of the stream, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM chat_messages WHERE stream_id = ? AND hidden_at IS NULL"
+            " ORDER BY id DESC LIMIT ?",
+            (stream.id, limit),
+        )
+        return [_message(row) for row in reversed(rows)]
+
+    async def get(self, message_id: int) -> ChatMessage:
+        row = await self._db.fetch_one("SELECT * FROM chat_messages WHERE id = ?", (message_id,))
+        if row is None:
+            raise NotFound("That chat message does not exist.")
+        return _message(row)
+
+    # -- the Discord threads -------------------------------------------------------------------
+
+    async def record_thread(
+        self, *, thread_id: int, session_id: int, stream_id: int, guild_id: int, channel_id: int
+    ) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO chat_threads (thread_id, session_id, stream_id, guild_id, channel_id,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (thread_id, session_id, stream_id, guild_id, channel_id, to_db(self._clock.now())),
+            )
+
+    async def thread(self, thread_id: int) -> ChatThread | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM chat_threads WHERE thread_id = ?", (thread_id,)
+        )
+        return None if row is None else _thread(row)
+
+    async def threads_for_session(self, session_id: int) -> list[ChatThread]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM chat_threads WHERE session_id = ? ORDER BY thread_id", (session_id,)
+        )
+        return [_thread(row) for row in rows]
+
+    async def set_discord_message_id(self, message_id: int, discord_message_id: int) -> None:
+        """Remember the thread copy of a page message, so hiding it can delete the copy."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE chat_messages SET discord_message_id = ? WHERE id = ?",
+                (discord_message_id, message_id),
+            )
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _clean_text(self, text: str) -> str:
+        body = text.strip()
+        if not body:
+            raise InvalidInput("Write something first: the message is empty.")
+        if len(body) > self.rules.max_length:
+            raise TooLarge(
+                f"A chat message can be at most {self.rules.max_length} characters "
+                f"(this one has {len(body)})."
+            )
+        if any(ord(char) < 0x20 and char not in "\n\t" for char in body):
+            raise InvalidInput("The message contains control characters.")
+        return body
+
+    def _check_flood(self, author: ChatAuthor, ip: str | None) -> None:
+        person = f"u:{author.user_id}" if author.user_id is not None else f"g:{ip}:{author.name}"
+        wait = self._people.take(person)
+        if not wait and ip is not None:
+            wait = self._ips.take(ip)
+        if wait:
+            raise RateLimited(
+                f"You're sending messages too fast. Try again in {max(1, round(wait))}s."
+            )
+
+    def _check_slowmode(
+        self, user_id: int, stream_id: int, slowmode: int, last_at: datetime | None, now: datetime
+    ) -> None:
+        """Refuse a message too soon after the author's last one, and claim the slot at once.
+
+        The database knows the last *stored* message; two messages sent at the same moment are
+        both still on their way there, so this process also remembers the last one it let through.
+        """
+        key = (user_id, stream_id)
+        claimed = self._slowmode_claims.get(key)
+        if claimed is not None and (last_at is None or claimed > last_at):
+            last_at = claimed
+        if last_at is not None and now - last_at < timedelta(seconds=slowmode):
+            wait = timedelta(seconds=slowmode) - (now - last_at)
+            raise RateLimited(
+                f"Slow mode is on: one message every {human_duration(slowmode)}. "
+                f"Try again in {human_duration(max(1, wait.total_seconds()))}."
+            )
+        if len(self._slowmode_claims) > 50_000:
+            oldest = now - timedelta(hours=6)  # the longest slow mode
+            self._slowmode_claims = {k: t for k, t in self._slowmode_claims.items() if t > oldest}
+        self._slowmode_claims[key] = now
+
+    def _check_text_rules(self, body: str) -> None:
+        if not self.rules.allow_links and _LINK.search(body):
+            raise Forbidden("Links aren't allowed in this chat.")
+        self._check_blocked_words(body)
+
+    def _check_blocked_words(self, body: str) -> None:
+        if not self.rules.blocked_words:
+            return
+        words = {word.lower() for word in _WORD.findall(body)}
+        if words.intersection(self.rules.blocked_words):
+            raise Forbidden("Your message contains a word that isn't allowed in this chat.")
+
+    async def _author_state(self, stream: Stream, author: ChatAuthor) -> _AuthorState:
+        """Role, slow mode, the author's last message and the open session; refuses muted authors.
+
+        One query (shared by the messages that arrive together), because every message pays.
+        """
+        row = await self._states.read(author.user_id, stream.id, to_db(self._clock.now()))
+        if row["muted"]:
+            kind, _, expires = str(row["muted"]).partition("|")
+            if kind == "ban":
+                raise Forbidden("A moderator has banned you from the chat.")
+            until = from_db(expires)
+            left = (
+                ""
+                if until is None
+                else f" for {human_duration((until - self._clock.now()).total_seconds())}"
+            )
+            raise Forbidden(f"A moderator has timed you out of the chat{left}.")
+        role: Role
+        if author.user_id is None:
+            role = "guest"
+        elif author.user_id == stream.owner_id:
+            role = "streamer"
+        elif row["moderator"]:
+            role = "moderator"
+        else:
+            role = "member"
+        return _AuthorState(
+            role, int(row["slowmode"] or 0), from_db(row["last_at"]), row["session_id"]
+        )
+
+    async def _store(
+        self,
+        stream: Stream,
+        session_id: int | None,
+        author: ChatAuthor,
+        name: str,
+        role: Role,
+        body: str,
+        source: Source,
+        discord_message_id: int | None,
+    ) -> ChatMessage:
+        now = self._clock.now()
+        message_id = await self._inserts.submit(
+            (
+                stream.id,
+                session_id,
+                source,
+                author.user_id,
+                name,
+                role,
+                body,
+                discord_message_id,
+                to_db(now),
+            )
+        )
+        return ChatMessage(
+            id=message_id,
+            stream_id=stream.id,
+            session_id=session_id,
+            source=source,
+            author_id=author.user_id,
+            author_name=name,
+            author_role=role,
+            body=body,
+            created_at=now,
+            hidden=False,
+            discord_message_id=discord_message_id,
+        )
+
+    async def _insert_batch(self, rows: list[MessageRow]) -> list[int]:
+        return await self._db.run_transaction(lambda tx: _insert_messages(tx, rows))
+
+    async def _fan_out(self, event: ChatEvent) -> None:
+        if event.stream.active and event.stream.room_name is not None:
+            packet: dict[str, Any] = (
+                {"type": "message", "message": message_json(event.message)}
+                if event.kind == "message"
+                else {"type": "hide", "id": event.message.id}
+            )
+            await self._room.publish(event.stream.room_name, packet)
+        for listener in self._listeners:
+            try:
+                await listener(event)
+            except Exception:
+                log.exception("chat listener failed for message %s", event.message.id)
+
+    async def _on_sanction(self, event: SanctionEvent) -> None:
+        """A chat ban hides the member's visible messages on the page and in Discord."""
+        sanction = event.sanction
+        if sanction.kind != "ban" or sanction.scope not in ("chat", "both"):
+            return
+        rows = await self._db.fetch_all(
+            "SELECT id FROM chat_messages WHERE author_id = ? AND hidden_at IS NULL",
+            (sanction.user_id,),
+        )
+        for row in rows:
+            await self.hide(row["id"], moderator_id=None)
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise InvalidInput("Choose a name to chat with.")
+    if len(cleaned) > NAME_MAX:
+        raise InvalidInput(f"A chat name can be at most {NAME_MAX} characters.")
+    return cleaned
+
+
+def _message(row: aiosqlite.Row) -> ChatMessage:
+    created = from_db_required(row["created_at"])
+    return ChatMessage(
+        id=row["id"],
+        stream_id=row["stream_id"],
+        session_id=row["session_id"],
+        source=row["source"],
+        author_id=row["author_id"],
+        author_name=row["author_name"],
+        author_role=row["author_role"],
+        body=row["body"],
+        created_at=created,
+        hidden=row["hidden_at"] is not None,
+        discord_message_id=row["discord_message_id"],
+    )
+
+
+def _thread(row: aiosqlite.Row) -> ChatThread:
+    return ChatThread(
+        thread_id=row["thread_id"],
+        session_id=row["session_id"],
+        stream_id=row["stream_id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+    )

@@ -1,0 +1,82 @@
+"""Per-guild settings and the record of announcements posted in each guild."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.kernel.clock import Clock
+from core.kernel.timefmt import to_db
+from core.store.db import Database
+
+
+@dataclass(frozen=True)
+class Announcement:
+    session_id: int
+    guild_id: int
+    channel_id: int
+    message_id: int | None
+
+
+class GuildService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def set_announce_channel(self, guild_id: int, channel_id: int | None) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO guild_settings (guild_id, announce_channel_id, updated_at)"
+                " VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET"
+                " announce_channel_id = excluded.announce_channel_id,"
+                " updated_at = excluded.updated_at",
+                (guild_id, channel_id, to_db(self._clock.now())),
+            )
+
+    async def announce_channel(self, guild_id: int) -> int | None:
+        row = await self._db.fetch_one(
+            "SELECT announce_channel_id FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        )
+        return None if row is None else row["announce_channel_id"]
+
+    async def announce_channels(self) -> dict[int, int]:
+        """guild id → announcement channel id, for every guild that set one."""
+        rows = await self._db.fetch_all(
+            "SELECT guild_id, announce_channel_id FROM guild_settings"
+            " WHERE announce_channel_id IS NOT NULL"
+        )
+        return {row["guild_id"]: row["announce_channel_id"] for row in rows}
+
+    async def claim_announcement(self, session_id: int, guild_id: int, channel_id: int) -> bool:
+        """Reserve the right to announce a session in a guild. False if it is taken already."""
+        async with self._db.transaction() as tx:
+            inserted = await tx.execute(
+                "INSERT INTO announcements (session_id, guild_id, channel_id) VALUES (?, ?, ?)"
+                " ON CONFLICT (session_id, guild_id) DO NOTHING",
+                (session_id, guild_id, channel_id),
+            )
+        return inserted == 1
+
+    async def record_announcement(self, session_id: int, guild_id: int, message_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE announcements SET message_id = ? WHERE session_id = ? AND guild_id = ?",
+                (message_id, session_id, guild_id),
+            )
+
+    async def release_announcement(self, session_id: int, guild_id: int) -> None:
+        """Give a claim back after posting failed, so a later attempt may post."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM announcements WHERE session_id = ? AND guild_id = ? AND message_id IS NULL",
+                (session_id, guild_id),
+            )
+
+    async def announcements(self, session_id: int) -> list[Announcement]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM announcements WHERE session_id = ? AND message_id IS NOT NULL",
+            (session_id,),
+        )
+        return [
+            Announcement(row["session_id"], row["guild_id"], row["channel_id"], row["message_id"])
+            for row in rows
+        ]

@@ -1,0 +1,399 @@
+"""Recording streams with LiveKit egress, and the list of past streams (VODs) they make.
+
+A stream is recorded when its streamer chose `/stream record on`, or when the operator records
+every stream (`recording.record_all`). At go-live golive asks LiveKit for a room-composite
+egress into one MP4 (a folder on the egress server, or an S3-compatible bucket); LiveKit's
+egress webhooks (started / updated / ended) keep the `recordings` rows current, and an ended
+one with a file is listed as a VOD. The room closing at the end of a stream ends its egress;
+golive also stops it, so the file is finished without waiting for LiveKit to notice.
+
+Failures are kept with LiveKit's reason and shown to the streamer (the go-live reply, /vods).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+from livekit import api
+from livekit.protocol.webhook import WebhookEvent
+
+from core.config.settings import Settings
+from core.kernel.clock import Clock
+from core.kernel.errors import Conflict, LiveKitUnavailable
+from core.kernel.timefmt import from_db_required, to_db
+from core.live.webhooks import AfterCommit, WebhookInbox
+from core.livekit.gateway import LiveKitGateway
+from core.store.db import Database, SyncTransaction
+from core.streams.service import Stream, StreamEvent, StreamService, StreamSession
+
+log = logging.getLogger(__name__)
+
+NOT_CONFIGURED = (
+    "Recording isn't set up on this server yet: an admin needs to choose where recordings go "
+    "(`[recording] output` in config.toml) and run LiveKit's egress service; see “Recording” in "
+    "golive's README."
+)
+EGRESS_REFUSED = (
+    "The streaming server refused to start the recording ({code}). An admin needs LiveKit's "
+    "egress service (livekit-egress, with Redis) running; see “Recording” in golive's README."
+)
+
+_STATUS = {
+    api.EgressStatus.EGRESS_STARTING: "starting",
+    api.EgressStatus.EGRESS_ACTIVE: "active",
+    api.EgressStatus.EGRESS_ENDING: "ending",
+    api.EgressStatus.EGRESS_COMPLETE: "complete",
+    api.EgressStatus.EGRESS_FAILED: "failed",
+    api.EgressStatus.EGRESS_ABORTED: "aborted",
+    # Stopped at LiveKit's time limit: the file up to there is written.
+    api.EgressStatus.EGRESS_LIMIT_REACHED: "complete",
+}
+_RUNNING = ("starting", "active")
+_FINAL = ("complete", "failed", "aborted")
+
+
+@dataclass(frozen=True)
+class RecordingConfig:
+    """Where recordings go, from the `[recording]` settings."""
+
+    output: str  # "none", "file" or "s3"
+    record_all: bool
+    prefix: str
+    public_url: str | None
+    s3_bucket: str | None = None
+    s3_region: str | None = None
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret: str | None = None
+    s3_force_path_style: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RecordingConfig:
+        return cls(
+            output=settings.recording_output,
+            record_all=settings.record_all,
+            prefix=settings.recording_file_prefix,
+            public_url=settings.recording_public_url,
+            s3_bucket=settings.s3_bucket,
+            s3_region=settings.s3_region,
+            s3_endpoint=settings.s3_endpoint,
+            s3_access_key=settings.s3_access_key,
+            s3_secret=settings.s3_secret,
+            s3_force_path_style=settings.s3_force_path_style,
+        )
+
+    @property
+    def problem(self) -> str | None:
+        """Why nothing can be recorded, in words for the operator; None when it can."""
+        if self.output == "none":
+            return 'recording.output is "none"'
+        if self.output == "s3" and not self.s3_bucket:
+            return 'recording.output is "s3" but recording.s3_bucket is not set'
+        if self.output == "s3" and not (self.s3_region or self.s3_endpoint):
+            return 'recording.output is "s3": set recording.s3_region or recording.s3_endpoint'
+        return None
+
+    def filepath(self, slug: str, room_name: str) -> str:
+        return f"{self.prefix}{slug}/{room_name}.mp4"
+
+    def file_output(self, slug: str, room_name: str) -> api.EncodedFileOutput:
+        output = api.EncodedFileOutput(
+            file_type=api.EncodedFileType.MP4, filepath=self.filepath(slug, room_name)
+        )
+        if self.output == "s3":
+            output.s3.CopyFrom(
+                api.S3Upload(
+                    bucket=self.s3_bucket or "",
+                    region=self.s3_region or "",
+                    endpoint=self.s3_endpoint or "",
+                    access_key=self.s3_access_key or "",
+                    secret=self.s3_secret or "",
+                    force_path_style=self.s3_force_path_style,
+                )
+            )
+        return output
+
+    def link(self, filename: str | None, location: str | None) -> str | None:
+        """Where people can fetch a recording: under `public_url`, else an S3 upload's URL."""
+        if self.public_url and filename:
+            return f"{self.public_url}/{filename.lstrip('/')}"
+        if location and location.startswith(("https://", "http://")):
+            return location
+        return None
+
+
+@dataclass(frozen=True)
+class Recording:
+    id: int
+    session_id: int
+    stream_id: int
+    status: str
+    started_at: datetime  # when the stream session started
+    duration_seconds: int | None
+    link: str | None
+    size_bytes: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RecordChange:
+    """What `/stream record on|off` did."""
+
+    enabled: bool
+    recording_now: bool  # a recording of the live stream runs (started now or before)
+    stopped_now: bool
+    problem: str | None  # why the live stream could not be recorded now
+
+
+class RecordingService:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        livekit: LiveKitGateway,
+        streams: StreamService,
+        inbox: WebhookInbox,
+        config: RecordingConfig,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._livekit = livekit
+        self._streams = streams
+        self.config = config
+        streams.subscribe(self._on_stream_event)
+        for kind in ("egress_started", "egress_updated", "egress_ended"):
+            inbox.on(kind, self._on_egress)
+
+    # -- the streamer's choice -----------------------------------------------------------------
+
+    async def wants_recording(self, stream_id: int) -> bool:
+        if self.config.record_all:
+            return True
+        row = await self._db.fetch_one(
+            "SELECT enabled FROM recording_settings WHERE stream_id = ?", (stream_id,)
+        )
+        return bool(row and row["enabled"])
+
+    async def set_enabled(self, owner_id: int, enabled: bool) -> RecordChange:
+        """Turn recording of the member's streams on or off; a live stream follows at once."""
+        stream = await self._streams.get_by_owner(owner_id)
+        if enabled and self.config.problem is not None:
+            log.info("recording asked for but not configured: %s", self.config.problem)
+            raise Conflict(NOT_CONFIGURED)
+        if not enabled and self.config.record_all:
+            raise Conflict(
+                "This server records every stream (an admin's setting), so recording can't be "
+                "turned off for yours."
+            )
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO recording_settings (stream_id, enabled, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (stream_id) DO UPDATE SET enabled = excluded.enabled,"
+                " updated_at = excluded.updated_at",
+                (stream.id, int(enabled), to_db(self._clock.now())),
+            )
+        session = await self._streams.current_session(stream.id) if stream.active else None
+        if session is None:
+            return RecordChange(enabled, recording_now=False, stopped_now=False, problem=None)
+        if not enabled:
+            stopped = await self._stop_session(session.id)
+            return RecordChange(False, recording_now=False, stopped_now=stopped, problem=None)
+        if await self._running(session.id):
+            return RecordChange(True, recording_now=True, stopped_now=False, problem=None)
+        problem = await self._start(stream, session)
+        return RecordChange(True, recording_now=problem is None, stopped_now=False, problem=problem)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def list_vods(self, stream_id: int, limit: int = 10) -> list[Recording]:
+        """Finished recordings with a file, newest first."""
+        rows = await self._db.fetch_all(
+            "SELECT r.*, s.started_at FROM recordings r JOIN stream_sessions s ON s.id = r.session_id"
+            " WHERE r.stream_id = ? AND r.status = 'complete'"
+            " ORDER BY s.started_at DESC, r.id DESC LIMIT ?",
+            (stream_id, limit),
+        )
+        return [self._recording(row) for row in rows]
+
+    async def failures(self, stream_id: int, limit: int = 3) -> list[Recording]:
+        """The latest recordings that failed, newest first (shown to the streamer only)."""
+        rows = await self._db.fetch_all(
+            "SELECT r.*, s.started_at FROM recordings r JOIN stream_sessions s ON s.id = r.session_id"
+            " WHERE r.stream_id = ? AND r.status IN ('failed', 'aborted')"
+            " ORDER BY r.requested_at DESC, r.id DESC LIMIT ?",
+            (stream_id, limit),
+        )
+        return [self._recording(row) for row in rows]
+
+    async def session_problem(self, session_id: int) -> str | None:
+        """Why this session is not being recorded although it should be; None if fine."""
+        row = await self._db.fetch_one(
+            "SELECT status, error FROM recordings WHERE session_id = ? ORDER BY id DESC LIMIT 1",
+            (session_id,),
+        )
+        if row is None or row["status"] not in ("failed", "aborted"):
+            return None
+        return str(row["error"] or "The recording failed.")
+
+    # -- starting and stopping -----------------------------------------------------------------
+
+    async def _on_stream_event(self, event: StreamEvent) -> None:
+        if event.kind == "live":
+            if await self.wants_recording(event.stream.id):
+                await self._start(event.stream, event.session)
+        elif event.kind == "ended":
+            await self._stop_session(event.session.id)
+
+    async def _start(self, stream: Stream, session: StreamSession) -> str | None:
+        """Start recording a live session; returns why it could not (also kept as a row)."""
+        now = to_db(self._clock.now())
+        if self.config.problem is not None:
+            log.warning("stream %s not recorded: %s", stream.slug, self.config.problem)
+            await self._insert(stream.id, session.id, None, "failed", NOT_CONFIGURED, now)
+            return NOT_CONFIGURED
+        output = self.config.file_output(stream.slug, session.room_name)
+        try:
+            info = await self._livekit.start_room_recording(session.room_name, output)
+        except LiveKitUnavailable as error:
+            cause = error.__cause__
+            problem = (
+                EGRESS_REFUSED.format(code=cause.code)
+                if isinstance(cause, api.TwirpError)
+                else error.message
+            )
+            await self._insert(stream.id, session.id, None, "failed", problem, now)
+            return problem
+        status = _STATUS.get(info.status, "starting")
+        await self._insert(stream.id, session.id, info.egress_id, status, None, now)
+        log.info("recording stream %s (egress %s)", stream.slug, info.egress_id)
+        return None
+
+    async def _insert(
+        self,
+        stream_id: int,
+        session_id: int,
+        egress_id: str | None,
+        status: str,
+        error: str | None,
+        now: str,
+    ) -> None:
+        async with self._db.transaction() as tx:
+            # The egress_started webhook may have made the row already.
+            await tx.execute(
+                "INSERT INTO recordings (session_id, stream_id, egress_id, status, error,"
+                " requested_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (egress_id) DO NOTHING",
+                (
+                    session_id,
+                    stream_id,
+                    egress_id,
+                    status,
+                    error,
+                    now,
+                    now if status in _FINAL else None,
+                ),
+            )
+
+    async def _running(self, session_id: int) -> list[str]:
+        rows = await self._db.fetch_all(
+            "SELECT egress_id FROM recordings WHERE session_id = ? AND egress_id IS NOT NULL"
+            " AND status IN ('starting', 'active')",
+            (session_id,),
+        )
+        return [row["egress_id"] for row in rows]
+
+    async def _stop_session(self, session_id: int) -> bool:
+        stopped = False
+        for egress_id in await self._running(session_id):
+            try:
+                stopped = await self._livekit.stop_egress(egress_id) or stopped
+            except LiveKitUnavailable:
+                # Closing the room ends the egress anyway; its webhook settles the row.
+                log.warning("could not stop egress %s", egress_id)
+                continue
+            async with self._db.transaction() as tx:
+                await tx.execute(
+                    "UPDATE recordings SET status = 'ending' WHERE egress_id = ?"
+                    " AND status IN ('starting', 'active')",
+                    (egress_id,),
+                )
+        return stopped
+
+    # -- webhooks (on the database thread, inside the event's transaction) ----------------------
+
+    def _on_egress(
+        self, tx: SyncTransaction, event: WebhookEvent, now: datetime
+    ) -> AfterCommit | None:
+        info = event.egress_info
+        if not info.egress_id:
+            return None
+        status = _STATUS.get(info.status, "starting")
+        updated = info.updated_at or event.created_at * 1_000_000_000
+        row = tx.fetch_one(
+            "SELECT id, updated_ns, status FROM recordings WHERE egress_id = ?", (info.egress_id,)
+        )
+        if row is None and not _adopt(tx, info, status, now):
+            return None  # not a recording of one of our sessions
+        if row is not None and (updated < row["updated_ns"] or row["status"] in _FINAL):
+            return None  # older news, or already settled
+        file = info.file_results[0] if info.file_results else info.file
+        duration = _seconds(file.duration) or _seconds(file.ended_at - file.started_at)
+        tx.execute(
+            "UPDATE recordings SET status = ?, filename = COALESCE(?, filename),"
+            " location = COALESCE(?, location), size_bytes = COALESCE(?, size_bytes),"
+            " duration_seconds = COALESCE(?, duration_seconds), error = ?,"
+            " ended_at = ?, updated_ns = ? WHERE egress_id = ?",
+            (
+                status,
+                file.filename or None,
+                file.location or None,
+                file.size or None,
+                duration,
+                info.error or None,
+                to_db(now) if status in _FINAL else None,
+                updated,
+                info.egress_id,
+            ),
+        )
+        if status == "complete":
+            log.info("recording %s finished (%s s)", info.egress_id, duration)
+        elif status in ("failed", "aborted"):
+            log.warning("recording %s %s: %s", info.egress_id, status, info.error)
+        return None
+
+    def _recording(self, row: aiosqlite.Row) -> Recording:
+        started = from_db_required(row["started_at"])
+        return Recording(
+            id=row["id"],
+            session_id=row["session_id"],
+            stream_id=row["stream_id"],
+            status=row["status"],
+            started_at=started,
+            duration_seconds=row["duration_seconds"],
+            link=self.config.link(row["filename"], row["location"]),
+            size_bytes=row["size_bytes"],
+            error=row["error"],
+        )
+
+
+def _adopt(tx: SyncTransaction, info: api.EgressInfo, status: str, now: datetime) -> bool:
+    """A webhook about an egress golive has no row for yet: add it if it records our room."""
+    session: sqlite3.Row | None = tx.fetch_one(
+        "SELECT id, stream_id FROM stream_sessions WHERE room_name = ?", (info.room_name,)
+    )
+    if session is None or not info.room_name:
+        return False
+    tx.execute(
+        "INSERT INTO recordings (session_id, stream_id, egress_id, status, requested_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (egress_id) DO NOTHING",
+        (session["id"], session["stream_id"], info.egress_id, status, to_db(now)),
+    )
+    return True
+
+
+def _seconds(nanoseconds: int) -> int | None:
+    return nanoseconds // 1_000_000_000 if nanoseconds > 0 else None

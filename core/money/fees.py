@@ -1,0 +1,254 @@
+"""What going live costs: a fee per go-live, or a monthly streaming pass (config `fees.mode`).
+
+`GoLiveFees` is the go-live gate (core/golive_gate.py) that StreamService asks before opening a
+room: in "per_golive" mode it charges `fees.golive_fee` through `Ledger.pay_to_go_live` (the
+go-live's request key is the idempotency key, so a retried command pays once) and refunds it if
+the stream could not go live; in "pass" mode it only lets members with a valid pass through.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import aiosqlite
+
+from core.config.settings import Settings
+from core.kernel.clock import Clock
+from core.kernel.errors import Conflict, NotFound, PaymentRefused
+from core.kernel.timefmt import from_db, from_db_required, to_db
+from core.money.ledger import Ledger, credits_text, fingerprint
+from core.store.db import Database
+from core.streams.service import Stream, StreamSession
+
+log = logging.getLogger(__name__)
+
+FeeMode = Literal["per_golive", "pass"]
+
+# A go-live takes seconds (LiveKit calls are bounded at 5 s). A fee older than this, neither
+# spent on a session nor refunded, belongs to a go-live that died with its process: give it back.
+ABANDONED_AFTER = timedelta(minutes=5)
+REMIND_BEFORE = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class FeePolicy:
+    mode: FeeMode = "per_golive"
+    golive_fee: int = 0  # 0: going live is free
+    pass_price: int = 500
+    pass_days: int = 30
+
+    @property
+    def charges(self) -> bool:
+        return self.mode == "pass" or self.golive_fee > 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FeePolicy:
+        mode: FeeMode = "pass" if settings.fee_mode == "pass" else "per_golive"
+        return cls(mode, settings.golive_fee, settings.pass_price, settings.pass_days)
+
+
+@dataclass(frozen=True)
+class StreamingPass:
+    member_id: int
+    paid_until: datetime
+    auto_renew: bool
+
+    def active(self, now: datetime) -> bool:
+        return self.paid_until > now
+
+
+@dataclass(frozen=True)
+class Renewal:
+    member_id: int
+    renewed: bool
+    paid_until: datetime
+    reason: str | None = None
+
+
+class PassService:
+    def __init__(self, db: Database, ledger: Ledger, clock: Clock, policy: FeePolicy) -> None:
+        self._db = db
+        self._ledger = ledger
+        self._clock = clock
+        self.policy = policy
+
+    async def status(self, member_id: int) -> StreamingPass | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM streaming_passes WHERE member_id = ?", (member_id,)
+        )
+        return None if row is None else _pass(row)
+
+    async def require_active(self, member_id: int) -> None:
+        found = await self.status(member_id)
+        if found is None or not found.active(self._clock.now()):
+            raise PaymentRefused(
+                f"Going live needs a streaming pass ({credits_text(self.policy.pass_price)} for "
+                f"{self.policy.pass_days} days). Buy one with `/wallet pass buy`."
+            )
+
+    async def buy(self, member_id: int, key: str) -> StreamingPass:
+        """Pay for one period, added after the current one (or from now if none is running)."""
+        if self.policy.mode != "pass":
+            raise Conflict("This community doesn't use streaming passes.")
+        await self._charge_period(member_id, key, auto_renew=True)
+        found = await self.status(member_id)
+        assert found is not None  # noqa: S101 - just written
+        return found
+
+    async def cancel(self, member_id: int) -> StreamingPass:
+        """Stop renewing; the pass stays valid until the end of the period already paid."""
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE streaming_passes SET auto_renew = 0, updated_at = ? WHERE member_id = ?",
+                (to_db(self._clock.now()), member_id),
+            )
+        if not changed:
+            raise NotFound("You have no streaming pass to cancel.")
+        found = await self.status(member_id)
+        assert found is not None  # noqa: S101 - just updated
+        return found
+
+    async def renew_due(self) -> list[Renewal]:
+        """Renew every pass that ran out and should renew, from the member's balance.
+
+        The renewal's key names the period it pays for, so running this twice (two processes,
+        a restart) never charges a period twice. A member who can't pay stops renewing.
+        """
+        now = self._clock.now()
+        rows = await self._db.fetch_all(
+            "SELECT * FROM streaming_passes WHERE auto_renew = 1 AND paid_until <= ?", (to_db(now),)
+        )
+        renewals: list[Renewal] = []
+        for row in rows:
+            current = _pass(row)
+            key = f"pass-renewal:{current.member_id}:{to_db(current.paid_until)}"
+            try:
+                await self._charge_period(current.member_id, key, auto_renew=True)
+            except PaymentRefused as refusal:
+                await self._stop_renewing(current.member_id)
+                renewals.append(
+                    Renewal(current.member_id, False, current.paid_until, refusal.message)
+                )
+                continue
+            renewed = await self.status(current.member_id)
+            assert renewed is not None  # noqa: S101 - just written
+            renewals.append(Renewal(current.member_id, True, renewed.paid_until))
+        return renewals
+
+    async def reminders_due(self) -> list[StreamingPass]:
+        """Passes renewing within a day whose member wasn't told yet; each is claimed once."""
+        now = self._clock.now()
+        rows = await self._db.fetch_all(
+            "SELECT * FROM streaming_passes WHERE auto_renew = 1 AND paid_until > ?"
+            " AND paid_until <= ? AND (reminded_until IS NULL OR reminded_until <> paid_until)",
+            (to_db(now), to_db(now + REMIND_BEFORE)),
+        )
+        claimed: list[StreamingPass] = []
+        for row in rows:
+            async with self._db.transaction() as tx:
+                won = await tx.execute(
+                    "UPDATE streaming_passes SET reminded_until = paid_until WHERE member_id = ?"
+                    " AND (reminded_until IS NULL OR reminded_until <> paid_until)",
+                    (row["member_id"],),
+                )
+            if won:
+                claimed.append(_pass(row))
+        return claimed
+
+    async def _charge_period(self, member_id: int, key: str, *, auto_renew: bool) -> None:
+        price, days = self.policy.pass_price, self.policy.pass_days
+        fp = fingerprint("pass", member=member_id, price=price, days=days)
+        ledger, now = self._ledger, self._clock.now()
+        async with self._db.transaction() as tx:
+            if await ledger.find_replay(tx, key, fp) is not None:
+                return
+            legs = await ledger.charge_legs(
+                tx,
+                member_id,
+                price,
+                "fees",
+                member_note=f"Streaming pass ({days} days)",
+                platform_note=f"Streaming pass of {member_id}",
+            )
+            await ledger.post(
+                tx, kind="pass", key=key, fingerprint_=fp, actor_id=member_id, legs=legs
+            )
+            row = await tx.fetch_one(
+                "SELECT paid_until FROM streaming_passes WHERE member_id = ?", (member_id,)
+            )
+            current = from_db(row["paid_until"]) if row else None
+            start = max(now, current) if current else now
+            await tx.execute(
+                "INSERT INTO streaming_passes (member_id, paid_until, auto_renew, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET"
+                " paid_until = excluded.paid_until, auto_renew = excluded.auto_renew,"
+                " updated_at = excluded.updated_at",
+                (member_id, to_db(start + timedelta(days=days)), int(auto_renew), to_db(now)),
+            )
+
+    async def _stop_renewing(self, member_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE streaming_passes SET auto_renew = 0, updated_at = ? WHERE member_id = ?",
+                (to_db(self._clock.now()), member_id),
+            )
+
+
+class GoLiveFees:
+    """The go-live gate that charges (or checks a pass) before StreamService opens a room."""
+
+    def __init__(
+        self, ledger: Ledger, passes: PassService, clock: Clock, policy: FeePolicy
+    ) -> None:
+        self._ledger = ledger
+        self._passes = passes
+        self._clock = clock
+        self.policy = policy
+
+    async def admit(self, stream: Stream, request_key: str) -> object:
+        if self.policy.mode == "pass":
+            await self._passes.require_active(stream.owner_id)
+            return None
+        amount = self.policy.golive_fee
+        if amount <= 0:
+            return None
+        await self._refund_abandoned(stream.owner_id)
+        result = await self._ledger.pay_to_go_live(
+            stream.owner_id, stream.slug, amount, f"golive-fee:{request_key}"
+        )
+        if not result.ok or result.record_id is None:
+            raise PaymentRefused(
+                f"Going live costs {credits_text(amount)}. {result.reason} "
+                "Top up with `/wallet topup`."
+            )
+        fee = await self._ledger.fee(result.record_id)
+        if fee.refunded or fee.session_id is not None:
+            # A retry of a go-live that already ended one way or the other.
+            raise Conflict("That go-live request was already used. Run `/stream golive` again.")
+        return fee.id
+
+    async def opened(self, ticket: object, session: StreamSession) -> None:
+        if isinstance(ticket, int):
+            await self._ledger.attach_fee_to_session(ticket, session.id)
+
+    async def failed(self, ticket: object) -> None:
+        if isinstance(ticket, int):
+            await self._ledger.refund_fee(ticket)
+
+    async def _refund_abandoned(self, member_id: int) -> None:
+        for fee_id in await self._ledger.unsettled_fees(
+            member_id, self._clock.now() - ABANDONED_AFTER
+        ):
+            log.warning("refunding go-live fee %s of an interrupted go-live", fee_id)
+            await self._ledger.refund_fee(fee_id)
+
+
+def _pass(row: aiosqlite.Row) -> StreamingPass:
+    return StreamingPass(
+        member_id=row["member_id"],
+        paid_until=from_db_required(row["paid_until"]),
+        auto_renew=bool(row["auto_renew"]),
+    )

@@ -1,0 +1,732 @@
+"""The money ledger: integer credits, double entry, idempotent, never below zero.
+
+Every movement of credits is one ledger transaction with two or more entries that sum to zero
+(what leaves one account arrives in another). Member wallets are accounts keyed by Discord user
+id; the platform has four accounts: ``topups`` and ``grants`` (where credits come from), ``fees``
+(go-live fees and passes) and ``payouts`` (what members asked to withdraw).
+
+Three rules hold for every call that moves money:
+
+* **Atomic.** The balance check, the entries and the record that explains them (a tip, a fee, a
+  payout request) are written in one ``BEGIN IMMEDIATE`` transaction: all of it or none of it,
+  even if the process dies halfway.
+* **Never below zero.** A member's balance is checked inside that transaction before any entry
+  is written; the ``CHECK (balance >= 0)`` on the account (kept by a trigger from the entries) is
+  the second line, so even a bug cannot overdraw a wallet.
+* **Idempotent.** Each call carries an idempotency key (for Discord: the interaction id). The
+  key is stored UNIQUE with a fingerprint of what was asked: the same key again returns the first
+  result without moving money again; the same key with different parameters is a ``Conflict``.
+  A refused call stores nothing, so retrying it after a top-up can succeed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import aiosqlite
+
+from core.kernel.clock import Clock
+from core.kernel.errors import Conflict, InvalidInput, NotFound, PaymentRefused
+from core.kernel.timefmt import from_db_required, to_db
+from core.store.db import Database, Transaction
+
+log = logging.getLogger(__name__)
+
+Platform = Literal["fees", "topups", "payouts", "grants"]
+Kind = Literal[
+    "topup",
+    "grant",
+    "revoke",
+    "golive_fee",
+    "fee_refund",
+    "tip",
+    "tip_refund",
+    "payout",
+    "payout_return",
+    "pass",
+]
+
+# Far above anything real, far below SQLite's 64-bit limit: sums of amounts can never overflow.
+MAX_AMOUNT = 10**12
+REASON_MAX = 200
+KEY_MAX = 200
+
+KEY_REUSED = (
+    "This request was already used for a different payment, so nothing was done. Please try again."
+)
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One side of a transaction: ``amount`` credits into (positive) or out of an account."""
+
+    account_id: int
+    amount: int
+    note: str = ""
+
+
+# Builds a transfer's legs inside its transaction (after the replay check, before posting).
+LegsBuilder = Callable[[Transaction], Awaitable[list[Leg]]]
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A committed ledger transaction; ``replayed`` when the key had been used before."""
+
+    transaction_id: int
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    """What `pay_to_go_live` and `send_stream_donation` answer: success, or a reason why not."""
+
+    ok: bool
+    reason: str | None = None
+    transaction_id: int | None = None
+    record_id: int | None = None  # the tip's or the fee's id
+    replayed: bool = False
+    balance: int | None = None  # the payer's balance afterwards
+
+    @classmethod
+    def refused(cls, reason: str) -> PaymentResult:
+        return cls(ok=False, reason=reason)
+
+
+@dataclass(frozen=True)
+class WalletLine:
+    """One line of a wallet's history, as the member reads it."""
+
+    transaction_id: int
+    kind: str
+    amount: int
+    note: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Tip:
+    id: int
+    transaction_id: int
+    donor_id: int
+    donor_name: str
+    streamer_id: int
+    stream_id: int | None
+    session_id: int | None
+    amount: int
+    message: str
+    created_at: datetime
+    refunded: bool
+
+
+@dataclass(frozen=True)
+class FeeCharge:
+    id: int
+    member_id: int
+    amount: int
+    session_id: int | None
+    refunded: bool
+
+
+def require_credits(amount: object, what: str = "The amount") -> int:
+    """A positive whole number of credits, or InvalidInput."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidInput(f"{what} must be a whole number of credits.")
+    if amount <= 0:
+        raise InvalidInput(f"{what} must be at least 1 credit.")
+    if amount > MAX_AMOUNT:
+        raise InvalidInput(f"{what} is too large.")
+    return amount
+
+
+def fingerprint(kind: str, **params: Any) -> str:
+    """A stable hash of what a call asked for, stored with its idempotency key."""
+    text = json.dumps([kind, params], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def credits_text(amount: int) -> str:
+    return f"{amount:,} credit" + ("" if abs(amount) == 1 else "s")
+
+
+class Ledger:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def balance(self, member_id: int) -> int:
+        row = await self._db.fetch_one(
+            "SELECT balance FROM ledger_accounts WHERE member_id = ?", (member_id,)
+        )
+        return 0 if row is None else int(row["balance"])
+
+    async def platform_balances(self) -> dict[str, int]:
+        rows = await self._db.fetch_all(
+            "SELECT platform, balance FROM ledger_accounts WHERE platform IS NOT NULL"
+        )
+        return {row["platform"]: int(row["balance"]) for row in rows}
+
+    async def history(self, member_id: int, limit: int = 10, offset: int = 0) -> list[WalletLine]:
+        """A member's wallet lines, newest first."""
+        rows = await self._db.fetch_all(
+            "SELECT t.id, t.kind, e.amount, e.note, t.created_at FROM ledger_entries e"
+            " JOIN ledger_accounts a ON a.id = e.account_id"
+            " JOIN ledger_transactions t ON t.id = e.transaction_id"
+            " WHERE a.member_id = ? ORDER BY t.id DESC LIMIT ? OFFSET ?",
+            (member_id, limit, offset),
+        )
+        return [
+            WalletLine(
+                transaction_id=row["id"],
+                kind=row["kind"],
+                amount=int(row["amount"]),
+                note=row["note"],
+                created_at=from_db_required(row["created_at"]),
+            )
+            for row in rows
+        ]
+
+    async def history_count(self, member_id: int) -> int:
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) AS n FROM ledger_entries e JOIN ledger_accounts a"
+            " ON a.id = e.account_id WHERE a.member_id = ?",
+            (member_id,),
+        )
+        return 0 if row is None else int(row["n"])
+
+    async def check_books(self) -> list[str]:
+        """Everything that would be wrong with the books, in words; an empty list means sound.
+
+        Checks that every transaction sums to zero and has at least two entries, that every
+        cached balance equals the sum of its entries, and that no member balance is negative.
+        """
+        problems: list[str] = []
+        for row in await self._db.fetch_all(
+            "SELECT t.id, COALESCE(SUM(e.amount), 0) AS total, COUNT(e.id) AS legs"
+            " FROM ledger_transactions t LEFT JOIN ledger_entries e ON e.transaction_id = t.id"
+            " GROUP BY t.id HAVING total <> 0 OR legs < 2"
+        ):
+            problems.append(
+                f"transaction {row['id']} has {row['legs']} entries summing to {row['total']}"
+            )
+        for row in await self._db.fetch_all(
+            "SELECT a.id, a.balance, COALESCE(SUM(e.amount), 0) AS total FROM ledger_accounts a"
+            " LEFT JOIN ledger_entries e ON e.account_id = a.id GROUP BY a.id"
+            " HAVING a.balance <> total"
+        ):
+            problems.append(
+                f"account {row['id']} shows {row['balance']} but its entries sum to {row['total']}"
+            )
+        for row in await self._db.fetch_all(
+            "SELECT id, balance FROM ledger_accounts WHERE member_id IS NOT NULL AND balance < 0"
+        ):
+            problems.append(f"member account {row['id']} is negative ({row['balance']})")
+        return problems
+
+    # -- the building blocks of every money-moving call ------------------------------------------
+
+    async def member_account(self, tx: Transaction, member_id: int) -> int:
+        """The wallet of a member, opened on first use."""
+        await tx.execute(
+            "INSERT INTO ledger_accounts (member_id, created_at) VALUES (?, ?)"
+            " ON CONFLICT (member_id) DO NOTHING",
+            (member_id, to_db(self._clock.now())),
+        )
+        row = await tx.fetch_one("SELECT id FROM ledger_accounts WHERE member_id = ?", (member_id,))
+        assert row is not None  # noqa: S101 - just inserted
+        return int(row["id"])
+
+    async def platform_account(self, tx: Transaction, name: Platform) -> int:
+        row = await tx.fetch_one("SELECT id FROM ledger_accounts WHERE platform = ?", (name,))
+        if row is None:
+            raise RuntimeError(f"platform account {name!r} is missing (migration 0004)")
+        return int(row["id"])
+
+    async def account_balance(self, tx: Transaction, account_id: int) -> int:
+        row = await tx.fetch_one("SELECT balance FROM ledger_accounts WHERE id = ?", (account_id,))
+        return 0 if row is None else int(row["balance"])
+
+    async def require_funds(
+        self, tx: Transaction, account_id: int, amount: int, *, whose: str = "You have"
+    ) -> None:
+        """Refuse, inside the writing transaction, a debit the wallet can't cover."""
+        balance = await self.account_balance(tx, account_id)
+        if balance < amount:
+            raise PaymentRefused(
+                f"{whose} {credits_text(balance)}, but this needs {credits_text(amount)}. "
+                "Nothing was charged."
+            )
+
+    async def charge_legs(
+        self,
+        tx: Transaction,
+        member_id: int,
+        amount: int,
+        platform: Platform,
+        *,
+        member_note: str,
+        platform_note: str,
+        whose: str = "You have",
+    ) -> list[Leg]:
+        """Legs moving `amount` from a member's wallet into a platform account.
+
+        Refuses (PaymentRefused) if the wallet can't cover it: the check runs inside `tx`.
+        """
+        wallet = await self.member_account(tx, member_id)
+        await self.require_funds(tx, wallet, amount, whose=whose)
+        return [
+            Leg(wallet, -amount, member_note),
+            Leg(await self.platform_account(tx, platform), amount, platform_note),
+        ]
+
+    async def credit_legs(
+        self,
+        tx: Transaction,
+        platform: Platform,
+        member_id: int,
+        amount: int,
+        *,
+        platform_note: str,
+        member_note: str,
+    ) -> list[Leg]:
+        """Legs moving `amount` from a platform account into a member's wallet."""
+        return [
+            Leg(await self.platform_account(tx, platform), -amount, platform_note),
+            Leg(await self.member_account(tx, member_id), amount, member_note),
+        ]
+
+    async def find_replay(self, tx: Transaction, key: str, fingerprint_: str) -> int | None:
+        """The transaction already made with `key`, if any. A key reused for something else: Conflict."""
+        row = await tx.fetch_one(
+            "SELECT id, fingerprint FROM ledger_transactions WHERE idempotency_key = ?", (key,)
+        )
+        if row is None:
+            return None
+        if row["fingerprint"] != fingerprint_:
+            raise Conflict(KEY_REUSED)
+        return int(row["id"])
+
+    async def post(
+        self,
+        tx: Transaction,
+        *,
+        kind: Kind,
+        key: str,
+        fingerprint_: str,
+        legs: Sequence[Leg],
+        actor_id: int | None = None,
+        memo: str = "",
+    ) -> int:
+        """Write one balanced transaction inside `tx`. Returns its id."""
+        _require_key(key)
+        if len(legs) < 2 or sum(leg.amount for leg in legs) != 0:
+            raise ValueError(f"unbalanced ledger transaction: {legs}")
+        if any(isinstance(leg.amount, bool) or not isinstance(leg.amount, int) for leg in legs):
+            raise TypeError("ledger amounts are integers")
+        transaction_id = await tx.insert(
+            "INSERT INTO ledger_transactions (kind, idempotency_key, fingerprint, actor_id, memo,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, key, fingerprint_, actor_id, memo, to_db(self._clock.now())),
+        )
+        for leg in legs:
+            await tx.insert(
+                "INSERT INTO ledger_entries (transaction_id, account_id, amount, note)"
+                " VALUES (?, ?, ?, ?)",
+                (transaction_id, leg.account_id, leg.amount, leg.note),
+            )
+        return transaction_id
+
+    async def transfer(
+        self,
+        *,
+        kind: Kind,
+        key: str,
+        params: dict[str, Any],
+        legs_for: LegsBuilder,
+        actor_id: int | None = None,
+        memo: str = "",
+    ) -> Posted:
+        """Replay-or-post in its own transaction, for movements with no record beside them."""
+        fp = fingerprint(kind, **params)
+        async with self._db.transaction() as tx:
+            existing = await self.find_replay(tx, key, fp)
+            if existing is not None:
+                return Posted(existing, replayed=True)
+            legs = await legs_for(tx)
+            transaction_id = await self.post(
+                tx, kind=kind, key=key, fingerprint_=fp, legs=legs, actor_id=actor_id, memo=memo
+            )
+        return Posted(transaction_id, replayed=False)
+
+    # -- the two functions of the replaced system ------------------------------------------------
+
+    async def pay_to_go_live(self, user_id: int, slug: str, amount: int, key: str) -> PaymentResult:
+        """Charge `user_id` the fee to go live on their stream page `slug`."""
+        try:
+            return await self._pay_to_go_live(user_id, slug, require_credits(amount), key)
+        except (PaymentRefused, NotFound, InvalidInput) as refusal:
+            return PaymentResult.refused(refusal.message)
+
+    async def _pay_to_go_live(
+        self, user_id: int, slug: str, amount: int, key: str
+    ) -> PaymentResult:
+        fp = fingerprint("golive_fee", user=user_id, slug=slug.lower(), amount=amount)
+        async with self._db.transaction() as tx:
+            existing = await self.find_replay(tx, key, fp)
+            if existing is not None:
+                return await self._payment_result(
+                    tx, "golive_fees", existing, user_id, replayed=True
+                )
+            stream = await tx.fetch_one("SELECT id, owner_id FROM streams WHERE slug = ?", (slug,))
+            if stream is None or stream["owner_id"] != user_id:
+                raise NotFound(f"You have no stream page called '{slug}'.")
+            legs = await self.charge_legs(
+                tx,
+                user_id,
+                amount,
+                "fees",
+                member_note="Fee to go live",
+                platform_note=f"Go-live fee from {user_id}",
+            )
+            transaction_id = await self.post(
+                tx, kind="golive_fee", key=key, fingerprint_=fp, actor_id=user_id, legs=legs
+            )
+            await tx.insert(
+                "INSERT INTO golive_fees (transaction_id, member_id, stream_id, amount, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (transaction_id, user_id, stream["id"], amount, to_db(self._clock.now())),
+            )
+            return await self._payment_result(
+                tx, "golive_fees", transaction_id, user_id, replayed=False
+            )
+
+    async def _payment_result(
+        self,
+        tx: Transaction,
+        record_table: Literal["golive_fees", "tips"],
+        transaction_id: int,
+        payer_id: int,
+        *,
+        replayed: bool,
+    ) -> PaymentResult:
+        """A successful payment: the record it wrote (a fee or a tip) and the payer's balance."""
+        row = await tx.fetch_one(
+            f"SELECT id FROM {record_table} WHERE transaction_id = ?",  # noqa: S608 - fixed names
+            (transaction_id,),
+        )
+        wallet = await self.member_account(tx, payer_id)
+        return PaymentResult(
+            ok=True,
+            transaction_id=transaction_id,
+            record_id=None if row is None else int(row["id"]),
+            replayed=replayed,
+            balance=await self.account_balance(tx, wallet),
+        )
+
+    async def send_stream_donation(
+        self, donor_id: int, donor_name: str, stream_id: int, amount: int, message: str, key: str
+    ) -> PaymentResult:
+        """Move `amount` credits from the donor's wallet to the streamer's, and record the tip.
+
+        Refuses (with a reason) a tip to yourself, to a stream page that doesn't exist, or one
+        the donor can't afford. Policy (limits, message cleaning) is the caller's: see TipService.
+        """
+        try:
+            return await self._send_stream_donation(
+                donor_id, donor_name, stream_id, require_credits(amount), message, key
+            )
+        except (PaymentRefused, NotFound, InvalidInput) as refusal:
+            return PaymentResult.refused(refusal.message)
+
+    async def _send_stream_donation(
+        self, donor_id: int, donor_name: str, stream_id: int, amount: int, message: str, key: str
+    ) -> PaymentResult:
+        fp = fingerprint("tip", donor=donor_id, stream=stream_id, amount=amount, message=message)
+        async with self._db.transaction() as tx:
+            existing = await self.find_replay(tx, key, fp)
+            if existing is not None:
+                return await self._payment_result(tx, "tips", existing, donor_id, replayed=True)
+            stream = await tx.fetch_one(
+                "SELECT s.id, s.owner_id, s.owner_name, o.id AS session_id FROM streams s"
+                " LEFT JOIN stream_sessions o ON o.stream_id = s.id AND o.ended_at IS NULL"
+                " WHERE s.id = ?",
+                (stream_id,),
+            )
+            if stream is None:
+                raise NotFound("That stream page doesn't exist, so there is nobody to tip.")
+            if stream["owner_id"] == donor_id:
+                raise PaymentRefused("You can't tip yourself.")
+            donor = await self.member_account(tx, donor_id)
+            await self.require_funds(tx, donor, amount)
+            streamer = await self.member_account(tx, stream["owner_id"])
+            transaction_id = await self.post(
+                tx,
+                kind="tip",
+                key=key,
+                fingerprint_=fp,
+                actor_id=donor_id,
+                legs=[
+                    Leg(donor, -amount, f"Tip to {stream['owner_name']}"),
+                    Leg(streamer, amount, f"Tip from {donor_name}"),
+                ],
+            )
+            await tx.insert(
+                "INSERT INTO tips (transaction_id, donor_id, donor_name, streamer_id, stream_id,"
+                " session_id, amount, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    transaction_id,
+                    donor_id,
+                    donor_name,
+                    stream["owner_id"],
+                    stream["id"],
+                    stream["session_id"],
+                    amount,
+                    message,
+                    to_db(self._clock.now()),
+                ),
+            )
+            return await self._payment_result(tx, "tips", transaction_id, donor_id, replayed=False)
+
+    # -- go-live fees ------------------------------------------------------------------------------
+
+    async def fee(self, fee_id: int) -> FeeCharge:
+        row = await self._db.fetch_one("SELECT * FROM golive_fees WHERE id = ?", (fee_id,))
+        if row is None:
+            raise NotFound("That go-live fee does not exist.")
+        return _fee(row)
+
+    async def attach_fee_to_session(self, fee_id: int, session_id: int) -> None:
+        """The fee bought this session: it is spent and will not be refunded."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE golive_fees SET session_id = ? WHERE id = ? AND refund_transaction_id IS NULL",
+                (session_id, fee_id),
+            )
+
+    async def refund_fee(self, fee_id: int) -> Posted | None:
+        """Give a go-live fee back (the stream could not go live). None if it bought a session."""
+        key = f"fee-refund:{fee_id}"
+        fp = fingerprint("fee_refund", fee=fee_id)
+        async with self._db.transaction() as tx:
+            existing = await self.find_replay(tx, key, fp)
+            if existing is not None:
+                return Posted(existing, replayed=True)
+            row = await tx.fetch_one("SELECT * FROM golive_fees WHERE id = ?", (fee_id,))
+            if row is None or row["session_id"] is not None:
+                return None
+            legs = await self.credit_legs(
+                tx,
+                "fees",
+                row["member_id"],
+                row["amount"],
+                platform_note=f"Go-live fee refunded to {row['member_id']}",
+                member_note="Fee to go live refunded (the stream didn't start)",
+            )
+            transaction_id = await self.post(
+                tx, kind="fee_refund", key=key, fingerprint_=fp, legs=legs
+            )
+            await tx.execute(
+                "UPDATE golive_fees SET refund_transaction_id = ? WHERE id = ?",
+                (transaction_id, fee_id),
+            )
+        log.info("refunded go-live fee %s", fee_id)
+        return Posted(transaction_id, replayed=False)
+
+    async def unsettled_fees(self, member_id: int, older_than: datetime) -> list[int]:
+        """Fees neither spent on a session nor refunded: a go-live that died halfway."""
+        rows = await self._db.fetch_all(
+            "SELECT id FROM golive_fees WHERE member_id = ? AND session_id IS NULL"
+            " AND refund_transaction_id IS NULL AND created_at < ?",
+            (member_id, to_db(older_than)),
+        )
+        return [int(row["id"]) for row in rows]
+
+    # -- tips ----------------------------------------------------------------------------------
+
+    async def tip(self, tip_id: int) -> Tip:
+        row = await self._db.fetch_one("SELECT * FROM tips WHERE id = ?", (tip_id,))
+        if row is None:
+            raise NotFound(f"There is no tip #{tip_id}.")
+        return _tip(row)
+
+    async def refund_tip(self, tip_id: int, moderator_id: int, reason: str) -> Posted:
+        """Give a tip back to its donor, from the streamer's wallet. Refunding twice: Conflict."""
+        reason = _require_reason(reason)
+        key = f"tip-refund:{tip_id}"
+        async with self._db.transaction() as tx:
+            row = await tx.fetch_one("SELECT * FROM tips WHERE id = ?", (tip_id,))
+            if row is None:
+                raise NotFound(f"There is no tip #{tip_id}.")
+            if row["refund_transaction_id"] is not None:
+                raise Conflict(f"Tip #{tip_id} has already been refunded.")
+            streamer = await self.member_account(tx, row["streamer_id"])
+            await self.require_funds(tx, streamer, row["amount"], whose="The streamer has only")
+            donor = await self.member_account(tx, row["donor_id"])
+            transaction_id = await self.post(
+                tx,
+                kind="tip_refund",
+                key=key,
+                fingerprint_=fingerprint("tip_refund", tip=tip_id),
+                actor_id=moderator_id,
+                memo=reason,
+                legs=[
+                    Leg(streamer, -row["amount"], f"Tip from {row['donor_name']} refunded"),
+                    Leg(donor, row["amount"], f"Tip #{tip_id} refunded by a moderator"),
+                ],
+            )
+            await tx.execute(
+                "UPDATE tips SET refund_transaction_id = ? WHERE id = ?", (transaction_id, tip_id)
+            )
+        log.info("tip %s refunded by %s", tip_id, moderator_id)
+        return Posted(transaction_id, replayed=False)
+
+    # -- moderators and top-ups ----------------------------------------------------------------
+
+    async def grant(
+        self, member_id: int, amount: int, *, moderator_id: int, reason: str, key: str
+    ) -> Posted:
+        """Credits from the platform to a member, with the moderator and reason on record."""
+        return await self._adjust_by_moderator(
+            "grant", member_id, amount, moderator_id=moderator_id, reason=reason, key=key
+        )
+
+    async def revoke(
+        self, member_id: int, amount: int, *, moderator_id: int, reason: str, key: str
+    ) -> Posted:
+        """Credits taken back from a member (never more than they hold)."""
+        return await self._adjust_by_moderator(
+            "revoke", member_id, amount, moderator_id=moderator_id, reason=reason, key=key
+        )
+
+    async def _adjust_by_moderator(
+        self,
+        kind: Literal["grant", "revoke"],
+        member_id: int,
+        amount: int,
+        *,
+        moderator_id: int,
+        reason: str,
+        key: str,
+    ) -> Posted:
+        """A grant or a revoke: both keep the moderator and the reason on the record."""
+        amount = require_credits(amount)
+        reason = _require_reason(reason)
+
+        async def legs(tx: Transaction) -> list[Leg]:
+            if kind == "grant":
+                return await self.credit_legs(
+                    tx,
+                    "grants",
+                    member_id,
+                    amount,
+                    platform_note=f"Granted to {member_id}",
+                    member_note=f"Granted: {reason}",
+                )
+            return await self.charge_legs(
+                tx,
+                member_id,
+                amount,
+                "grants",
+                member_note=f"Removed by a moderator: {reason}",
+                platform_note=f"Revoked from {member_id}",
+                whose="That member has only",
+            )
+
+        return await self.transfer(
+            kind=kind,
+            key=key,
+            params={"member": member_id, "amount": amount, "reason": reason},
+            legs_for=legs,
+            actor_id=moderator_id,
+            memo=reason,
+        )
+
+    async def credit_topup(self, member_id: int, credits: int, *, key: str, memo: str) -> Posted:
+        """Credits a member bought (Stripe): from the `topups` account into their wallet."""
+        credits = require_credits(credits)
+        return await self.transfer(
+            kind="topup",
+            key=key,
+            params={"member": member_id, "credits": credits},
+            legs_for=lambda tx: self.credit_legs(
+                tx,
+                "topups",
+                member_id,
+                credits,
+                platform_note=f"Top-up by {member_id}",
+                member_note="Top-up",
+            ),
+            memo=memo,
+        )
+
+    async def audit_trail(self, member_id: int, limit: int = 10) -> list[tuple[WalletLine, int]]:
+        """Moderator grants and revokes for a member: (line, moderator id), newest first."""
+        rows = await self._db.fetch_all(
+            "SELECT t.id, t.kind, e.amount, e.note, t.created_at, t.actor_id FROM ledger_entries e"
+            " JOIN ledger_accounts a ON a.id = e.account_id"
+            " JOIN ledger_transactions t ON t.id = e.transaction_id"
+            " WHERE a.member_id = ? AND t.kind IN ('grant', 'revoke', 'tip_refund')"
+            " ORDER BY t.id DESC LIMIT ?",
+            (member_id, limit),
+        )
+        return [
+            (
+                WalletLine(
+                    row["id"],
+                    row["kind"],
+                    int(row["amount"]),
+                    row["note"],
+                    from_db_required(row["created_at"]),
+                ),
+                int(row["actor_id"]),
+            )
+            for row in rows
+        ]
+
+
+def _require_key(key: str) -> None:
+    if not key or len(key) > KEY_MAX:
+        raise InvalidInput("A payment needs a request id of 1 to 200 characters.")
+
+
+def _require_reason(reason: str) -> str:
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InvalidInput("Give a reason: it is kept with the change, for the record.")
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(f"The reason can be at most {REASON_MAX} characters.")
+    return reason
+
+
+def _tip(row: aiosqlite.Row) -> Tip:
+    return Tip(
+        id=row["id"],
+        transaction_id=row["transaction_id"],
+        donor_id=row["donor_id"],
+        donor_name=row["donor_name"],
+        streamer_id=row["streamer_id"],
+        stream_id=row["stream_id"],
+        session_id=row["session_id"],
+        amount=row["amount"],
+        message=row["message"],
+        created_at=from_db_required(row["created_at"]),
+        refunded=row["refund_transaction_id"] is not None,
+    )
+
+
+def _fee(row: aiosqlite.Row) -> FeeCharge:
+    return FeeCharge(
+        id=row["id"],
+        member_id=row["member_id"],
+        amount=row["amount"],
+        session_id=row["session_id"],
+        refunded=row["refund_transaction_id"] is not None,
+    )

@@ -1,0 +1,260 @@
+"""Tips: the rules around `Ledger.send_stream_donation`, the alerts, refunds and leaderboards.
+
+The ledger moves the credits; this service decides what a tip may look like (limits, a clean
+message), tells the streamer (listeners: the bot DMs them) and the viewers (a LiveKit data packet
+on topic "tips" into the live room), and answers the leaderboards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+import aiosqlite
+
+from core.accounts.auth import Identity
+from core.config.settings import Settings
+from core.kernel.clock import Clock
+from core.kernel.errors import (
+    ConfigError,
+    InvalidInput,
+    LiveKitUnavailable,
+    NotFound,
+    PaymentRefused,
+)
+from core.kernel.timefmt import to_db
+from core.livekit.gateway import LiveKitGateway
+from core.money.ledger import Ledger, Tip, credits_text
+from core.store.db import Database
+from core.streams.service import Stream, StreamService
+
+log = logging.getLogger(__name__)
+
+TIPS_TOPIC = "tips"
+Period = Literal["week", "all"]
+
+# Links of any kind (scheme://…, www.…, and bare domains on common endings such as discord.gg):
+# a tip message is read aloud on stream, so it must not become an advert or a phishing lure.
+_LINK = re.compile(
+    r"(?ix)"
+    r"(?:\b[a-z][a-z0-9+.-]*://\S+)"
+    r"|(?:\bwww\.\S+)"
+    r"|(?:\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|gg|io|ly|me|co|tv|xyz|app|dev|link|info|ru|to)\b(?:/\S*)?)"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True)
+class TipPolicy:
+    minimum: int = 10
+    maximum: int = 10_000
+    message_max: int = 200
+    blocked_words: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TipPolicy:
+        if settings.tip_min > settings.tip_max:
+            raise ConfigError("tips.min", f"must not be above tips.max ({settings.tip_max})")
+        return cls(
+            settings.tip_min,
+            settings.tip_max,
+            settings.tip_message_max,
+            settings.tip_blocked_words,
+        )
+
+
+@dataclass(frozen=True)
+class TipEvent:
+    """A tip that was just made (never a replay)."""
+
+    tip: Tip
+    stream: Stream
+    donor_balance: int
+
+
+@dataclass(frozen=True)
+class TipOutcome:
+    tip: Tip
+    stream: Stream
+    donor_balance: int
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class Standing:
+    member_id: int
+    name: str
+    total: int
+    count: int
+
+
+TipListener = Callable[[TipEvent], Awaitable[None]]
+
+
+class TipService:
+    def __init__(
+        self,
+        db: Database,
+        ledger: Ledger,
+        streams: StreamService,
+        livekit: LiveKitGateway,
+        clock: Clock,
+        policy: TipPolicy,
+    ) -> None:
+        self._db = db
+        self._ledger = ledger
+        self._streams = streams
+        self._livekit = livekit
+        self._clock = clock
+        self.policy = policy
+        self._listeners: list[TipListener] = []
+        self._blocked = (
+            re.compile(
+                r"(?i)\b(" + "|".join(re.escape(word) for word in policy.blocked_words) + r")\b"
+            )
+            if policy.blocked_words
+            else None
+        )
+
+    def subscribe(self, listener: TipListener) -> None:
+        """Be told after a tip is committed (the bot alerts the streamer)."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: TipListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    # -- tipping ---------------------------------------------------------------------------------
+
+    def check_amount(self, amount: int) -> int:
+        low, high = self.policy.minimum, self.policy.maximum
+        if isinstance(amount, bool) or not isinstance(amount, int) or not low <= amount <= high:
+            raise InvalidInput(f"A tip is between {credits_text(low)} and {credits_text(high)}.")
+        return amount
+
+    def clean_message(self, message: str) -> str:
+        """The message as viewers will see it: no links, no control characters, filtered words masked."""
+        if len(message) > self.policy.message_max:
+            raise InvalidInput(
+                f"A tip message can be at most {self.policy.message_max} characters "
+                f"(yours has {len(message)})."
+            )
+        text = _CONTROL.sub("", message)
+        text = _LINK.sub("", text)
+        if self._blocked is not None:
+            text = self._blocked.sub(lambda match: "•" * len(match.group(0)), text)
+        return " ".join(text.split())
+
+    async def tip_member(
+        self, donor: Identity, streamer_id: int, amount: int, message: str, key: str
+    ) -> TipOutcome:
+        """`/tip member`: a tip to the member's stream page, whether or not they are live."""
+        if streamer_id == donor.user_id:
+            raise PaymentRefused("You can't tip yourself.")
+        stream = await self._streams.find_by_owner(streamer_id)
+        if stream is None:
+            raise NotFound(
+                "That member has no stream page, so they can't receive tips. "
+                "Tips go to streamers (`/stream create`)."
+            )
+        return await self.tip_stream(donor, stream.id, amount, message, key)
+
+    async def tip_stream(
+        self, donor: Identity, stream_id: int, amount: int, message: str, key: str
+    ) -> TipOutcome:
+        amount = self.check_amount(amount)
+        clean = self.clean_message(message)
+        result = await self._ledger.send_stream_donation(
+            donor.user_id, donor.display_name, stream_id, amount, clean, key
+        )
+        if not result.ok or result.record_id is None:
+            raise PaymentRefused(result.reason or "The tip could not be made.")
+        tip = await self._ledger.tip(result.record_id)
+        stream = await self._streams.get_by_id(stream_id)
+        balance = result.balance or 0
+        if not result.replayed:
+            log.info("tip %s: %s credits to %s", tip.id, tip.amount, stream.slug)
+            event = TipEvent(tip=tip, stream=stream, donor_balance=balance)
+            await self._broadcast(event)
+            await self._notify(event)
+        return TipOutcome(tip=tip, stream=stream, donor_balance=balance, replayed=result.replayed)
+
+    async def refund(self, tip_id: int, moderator_id: int, reason: str) -> Tip:
+        await self._ledger.refund_tip(tip_id, moderator_id, reason)
+        return await self._ledger.tip(tip_id)
+
+    # -- leaderboards ----------------------------------------------------------------------------
+
+    async def top_donors(
+        self, period: Period, streamer_id: int | None = None, limit: int = 10
+    ) -> list[Standing]:
+        """Who tipped most (refunded tips don't count), community-wide or to one streamer."""
+        rows = await self._db.fetch_all(
+            "SELECT t.donor_id AS member_id, SUM(t.amount) AS total, COUNT(*) AS n,"
+            " (SELECT donor_name FROM tips l WHERE l.donor_id = t.donor_id ORDER BY l.id DESC"
+            "  LIMIT 1) AS name"
+            " FROM tips t WHERE t.refund_transaction_id IS NULL AND t.created_at >= ?"
+            " AND (? IS NULL OR t.streamer_id = ?)"
+            " GROUP BY t.donor_id ORDER BY total DESC, t.donor_id LIMIT ?",
+            (self._since(period), streamer_id, streamer_id, limit),
+        )
+        return [_standing(row) for row in rows]
+
+    async def top_streamers(self, period: Period, limit: int = 10) -> list[Standing]:
+        """Who received most tips, community-wide."""
+        rows = await self._db.fetch_all(
+            "SELECT t.streamer_id AS member_id, SUM(t.amount) AS total, COUNT(*) AS n,"
+            " COALESCE(s.owner_name, 'unknown') AS name"
+            " FROM tips t LEFT JOIN streams s ON s.owner_id = t.streamer_id"
+            " WHERE t.refund_transaction_id IS NULL AND t.created_at >= ?"
+            " GROUP BY t.streamer_id ORDER BY total DESC, t.streamer_id LIMIT ?",
+            (self._since(period), limit),
+        )
+        return [_standing(row) for row in rows]
+
+    def _since(self, period: Period) -> str:
+        # Stored times are ISO text, so '' sorts before every one of them: "all time".
+        return to_db(self._clock.now() - timedelta(days=7)) if period == "week" else ""
+
+    # -- telling people --------------------------------------------------------------------------
+
+    async def _broadcast(self, event: TipEvent) -> None:
+        """Viewers of a live stream see the tip on the watch page (LiveKit data, topic "tips")."""
+        stream = event.stream
+        if not stream.active or stream.room_name is None:
+            return
+        payload = {
+            "type": "tip",
+            "id": event.tip.id,
+            "from": event.tip.donor_name,
+            "amount": event.tip.amount,
+            "message": event.tip.message,
+        }
+        try:
+            await self._livekit.send_data(
+                stream.room_name, json.dumps(payload).encode(), topic=TIPS_TOPIC
+            )
+        except LiveKitUnavailable:
+            # The credits moved; a missed on-screen alert is not worth failing the tip for.
+            log.warning("could not show tip %s in room %s", event.tip.id, stream.room_name)
+
+    async def _notify(self, event: TipEvent) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(event)
+            except Exception:
+                log.exception("tip listener failed for tip %s", event.tip.id)
+
+
+def _standing(row: aiosqlite.Row) -> Standing:
+    return Standing(
+        member_id=int(row["member_id"]),
+        name=str(row["name"]),
+        total=int(row["total"]),
+        count=int(row["n"]),
+    )

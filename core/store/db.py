@@ -1,0 +1,187 @@
+"""The SQLite store: one aiosqlite connection, WAL, foreign keys, numbered migrations.
+
+aiosqlite runs statements one after another on its own thread, but two coroutines can still
+interleave *between* statements. Every multi-statement write therefore goes through
+``Database.transaction()``, which holds an asyncio lock and a ``BEGIN IMMEDIATE`` so that the
+whole unit either lands or does not, and so that another process (``golive web`` beside the bot)
+waits for the write lock instead of failing halfway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+class Database:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path | str) -> AsyncIterator[Database]:
+        """Open (creating folders as needed), configure and migrate the database."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            connection.row_factory = aiosqlite.Row
+            await connection.execute("PRAGMA journal_mode=WAL")
+            await connection.execute("PRAGMA foreign_keys=ON")
+            await connection.execute("PRAGMA busy_timeout=5000")
+            await connection.execute("PRAGMA synchronous=NORMAL")
+            database = cls(connection)
+            await database.migrate()
+            yield database
+        finally:
+            await connection.close()
+
+    async def migrate(self) -> list[int]:
+        """Apply the migrations not applied yet, each in its own transaction. Returns their numbers."""
+        await self._connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
+        )
+        applied = {row[0] for row in await self.fetch_all("SELECT version FROM schema_migrations")}
+        done: list[int] = []
+        for version, sql in _migrations():
+            if version in applied:
+                continue
+            async with self.transaction() as tx:
+                for statement in _split_statements(sql):
+                    await tx.execute(statement)
+                await tx.execute("INSERT INTO schema_migrations (version) VALUES (?)", (version,))
+            log.info("applied migration %04d", version)
+            done.append(version)
+        return done
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self._write_lock:
+            await self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._connection)
+            except BaseException:
+                await self._connection.execute("ROLLBACK")
+                raise
+            await self._connection.execute("COMMIT")
+
+    async def run_transaction(self, work: Callable[[SyncTransaction], T]) -> T:
+        """Run ``work`` as one ``BEGIN IMMEDIATE`` transaction on the database's own thread.
+
+        For hot paths (LiveKit webhooks): every awaited statement costs a hop to aiosqlite's
+        thread and back (2-3 per statement), which dominates small transactions; here the whole
+        unit is one hop. ``work`` must only talk to SQLite: it runs off the event loop.
+        """
+        async with self._write_lock:
+            # aiosqlite's own way of running a callable on its thread (used by all its methods).
+            result: T = await self._connection._execute(  # type: ignore[no-untyped-call]
+                _run_transaction,
+                self._connection._conn,
+                work,
+            )
+            return result
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._connection.execute(sql, tuple(params)) as cursor:
+            row: aiosqlite.Row | None = await cursor.fetchone()
+            return row
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._connection.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+
+class Transaction:
+    """The statements of one ``Database.transaction()``."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run a statement; returns the number of rows it changed."""
+        async with self._connection.execute(sql, tuple(params)) as cursor:
+            return cursor.rowcount
+
+    async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run an INSERT; returns the new row's id."""
+        async with self._connection.execute(sql, tuple(params)) as cursor:
+            row_id = cursor.lastrowid
+        if row_id is None:
+            raise RuntimeError("INSERT produced no row id")
+        return row_id
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._connection.execute(sql, tuple(params)) as cursor:
+            row: aiosqlite.Row | None = await cursor.fetchone()
+            return row
+
+
+class SyncTransaction:
+    """The statements of one ``Database.run_transaction()``, run on the database's thread."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run a statement; returns the number of rows it changed."""
+        return self._connection.execute(sql, tuple(params)).rowcount
+
+    def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._connection.execute(sql, tuple(params)).fetchone()
+        return row
+
+    def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        return list(self._connection.execute(sql, tuple(params)).fetchall())
+
+
+def _run_transaction(connection: sqlite3.Connection, work: Callable[[SyncTransaction], T]) -> T:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(SyncTransaction(connection))
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+    return result
+
+
+def _migrations() -> list[tuple[int, str]]:
+    found: list[tuple[int, str]] = []
+    for entry in resources.files("core.store.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _split_statements(sql: str) -> list[str]:
+    """Split a migration into statements; sqlite3 knows where one ends (triggers included)."""
+    statements: list[str] = []
+    pending = ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in pending.splitlines()
+    ):
+        raise ValueError(f"unterminated SQL statement in migration: {pending.strip()[:80]}")
+    return statements

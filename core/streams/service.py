@@ -1,0 +1,489 @@
+"""Stream pages and their lifecycle: create, edit, go live, end, and repair after a restart."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from core.kernel.clock import Clock
+from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
+from core.kernel.timefmt import from_db, from_db_required, to_db
+from core.livekit.gateway import LiveKitGateway
+from core.store.db import Database, Transaction
+from core.streams.gate import GoLiveGate, OpenGate
+from core.streams.live_rooms import DEFAULT_TTL_SECONDS, LiveRoomCache
+
+log = logging.getLogger(__name__)
+
+TITLE_MAX = 100
+DESCRIPTION_MAX = 1000
+NO_STREAM_PAGE = "You have no stream page yet. Create one with `/stream create` in Discord."
+
+
+@dataclass(frozen=True)
+class Stream:
+    id: int
+    owner_id: int
+    slug: str
+    owner_name: str
+    title: str
+    description: str
+    location_name: str | None
+    latitude: float | None
+    longitude: float | None
+    active: bool
+    room_name: str | None
+    live_since: datetime | None
+    last_live_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StreamSession:
+    id: int
+    stream_id: int
+    room_name: str
+    started_at: datetime
+    ended_at: datetime | None
+    duration_seconds: int | None
+    end_reason: str | None
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """Something that happened to a stream; ``kind`` is 'live' or 'ended'."""
+
+    kind: str
+    stream: Stream
+    session: StreamSession
+
+
+StreamListener = Callable[[StreamEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class StreamDraft:
+    """What a member fills in for their stream page; validated on construction."""
+
+    title: str
+    description: str = ""
+    location_name: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    def __post_init__(self) -> None:
+        title = self.title.strip()
+        if not title:
+            raise InvalidInput("A stream needs a title.")
+        if len(title) > TITLE_MAX:
+            raise InvalidInput(
+                f"The title can be at most {TITLE_MAX} characters (it has {len(title)})."
+            )
+        description = self.description.strip()
+        if "\x00" in title or "\x00" in description:
+            # SQLite's length() stops at a NUL: it would slip past the length CHECKs.
+            raise InvalidInput("The title and description can't contain NUL characters.")
+        if len(description) > DESCRIPTION_MAX:
+            raise InvalidInput(
+                f"The description can be at most {DESCRIPTION_MAX} characters (it has {len(description)})."
+            )
+        if (self.latitude is None) != (self.longitude is None):
+            raise InvalidInput("Give both latitude and longitude, or neither.")
+        if self.latitude is not None and not -90 <= self.latitude <= 90:
+            raise InvalidInput("Latitude must be between -90 and 90.")
+        if self.longitude is not None and not -180 <= self.longitude <= 180:
+            raise InvalidInput("Longitude must be between -180 and 180.")
+        object.__setattr__(self, "title", title)
+        object.__setattr__(self, "description", description)
+
+
+def slug_for(username: str) -> str:
+    """A URL-safe slug from a Discord username (new usernames already are; old ones may not be)."""
+    slug = re.sub(r"[^a-z0-9_.-]+", "-", username.lower()).strip("-.")
+    return slug[:32] or "streamer"
+
+
+class StreamService:
+    def __init__(
+        self,
+        db: Database,
+        livekit: LiveKitGateway,
+        clock: Clock,
+        *,
+        live_rooms_ttl: float = DEFAULT_TTL_SECONDS,
+        gate: GoLiveGate | None = None,
+        room_departure_timeout: int = 0,
+    ) -> None:
+        self._db = db
+        self._livekit = livekit
+        self._clock = clock
+        # Rooms stay open this long after everyone left, so a broadcaster who drops comes back
+        # to the same room within the auto-end grace (core/live_events.py).
+        self._room_departure_timeout = room_departure_timeout
+        # Asked before every go-live (a fee or a pass, see core/golive_gate.py).
+        self._gate: GoLiveGate = gate or OpenGate()
+        self._listeners: list[StreamListener] = []
+        self._go_live_checks: list[Callable[[int], Awaitable[None]]] = []
+        self._room_pickers: list[Callable[[Stream], Awaitable[str | None]]] = []
+        self._live_rooms = LiveRoomCache(
+            lambda: self.list_live(limit=10_000), self.find_live_by_room, ttl=live_rooms_ttl
+        )
+
+    def subscribe(self, listener: StreamListener) -> None:
+        """Be told after a stream went live or ended (after the change is committed)."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: StreamListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def add_go_live_check(self, check: Callable[[int], Awaitable[None]]) -> None:
+        """Ask `check(owner_id)` before every go-live; it raises a domain error to refuse."""
+        self._go_live_checks.append(check)
+
+    def add_room_picker(self, picker: Callable[[Stream], Awaitable[str | None]]) -> None:
+        """Let `picker(stream)` name the room of a go-live (an OBS ingress already points at one).
+
+        A name already used by a session is ignored: every go-live still gets a fresh room.
+        """
+        self._room_pickers.append(picker)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def find_by_owner(self, owner_id: int) -> Stream | None:
+        row = await self._db.fetch_one("SELECT * FROM streams WHERE owner_id = ?", (owner_id,))
+        return _stream(row) if row else None
+
+    async def get_by_owner(self, owner_id: int) -> Stream:
+        stream = await self.find_by_owner(owner_id)
+        if stream is None:
+            raise NotFound(NO_STREAM_PAGE)
+        return stream
+
+    async def get_by_id(self, stream_id: int) -> Stream:
+        row = await self._db.fetch_one("SELECT * FROM streams WHERE id = ?", (stream_id,))
+        if row is None:
+            raise NotFound("That stream page no longer exists.")
+        return _stream(row)
+
+    async def get_by_slug(self, slug: str) -> Stream:
+        row = await self._db.fetch_one("SELECT * FROM streams WHERE slug = ?", (slug,))
+        if row is None:
+            raise NotFound(f"There is no stream page called '{slug}'.")
+        return _stream(row)
+
+    async def find_live_by_room(self, room_name: str) -> Stream | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM streams WHERE room_name = ? AND active = 1", (room_name,)
+        )
+        return _stream(row) if row else None
+
+    def find_live_by_room_cached(self, room_name: str) -> Awaitable[Stream | None]:
+        """Like find_live_by_room, from memory (the token endpoint's hot path).
+
+        Exact for go-lives and ends of this process; a stream ended by another process may be
+        answered as live for up to `live_rooms_ttl` seconds (core/live_rooms.py).
+        """
+        return self._live_rooms.find(room_name)  # no coroutine of our own on the hot path
+
+    async def list_live(self, limit: int = 48) -> list[Stream]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM streams WHERE active = 1 ORDER BY live_since DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+        return [_stream(row) for row in rows]
+
+    async def current_session(self, stream_id: int) -> StreamSession | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM stream_sessions WHERE stream_id = ? AND ended_at IS NULL", (stream_id,)
+        )
+        return _session(row) if row else None
+
+    async def recent_sessions(self, stream_id: int, limit: int = 5) -> list[StreamSession]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM stream_sessions WHERE stream_id = ? AND ended_at IS NOT NULL"
+            " ORDER BY started_at DESC, id DESC LIMIT ?",
+            (stream_id, limit),
+        )
+        return [_session(row) for row in rows]
+
+    # -- stream pages --------------------------------------------------------------------------
+
+    async def create(
+        self, *, owner_id: int, username: str, display_name: str, draft: StreamDraft
+    ) -> Stream:
+        now = to_db(self._clock.now())
+        async with self._db.transaction() as tx:
+            if await tx.fetch_one("SELECT 1 FROM streams WHERE owner_id = ?", (owner_id,)):
+                raise Conflict("You already have a stream page. Change it with `/stream edit`.")
+            slug = await _free_slug(tx, slug_for(username))
+            await tx.insert(
+                "INSERT INTO streams (owner_id, slug, owner_name, title, description, location_name,"
+                " latitude, longitude, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    owner_id,
+                    slug,
+                    display_name,
+                    draft.title,
+                    draft.description,
+                    draft.location_name,
+                    draft.latitude,
+                    draft.longitude,
+                    now,
+                    now,
+                ),
+            )
+        log.info("stream page %s created for user %s", slug, owner_id)
+        return await self.get_by_owner(owner_id)
+
+    async def edit(self, *, owner_id: int, display_name: str, draft: StreamDraft) -> Stream:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE streams SET title = ?, description = ?, location_name = ?, latitude = ?,"
+                " longitude = ?, owner_name = ?, updated_at = ? WHERE owner_id = ?",
+                (
+                    draft.title,
+                    draft.description,
+                    draft.location_name,
+                    draft.latitude,
+                    draft.longitude,
+                    display_name,
+                    to_db(self._clock.now()),
+                    owner_id,
+                ),
+            )
+            if not changed:
+                raise NotFound(NO_STREAM_PAGE)
+        return await self.get_by_owner(owner_id)
+
+    # -- going live and ending -----------------------------------------------------------------
+
+    async def go_live(self, owner_id: int, request_key: str | None = None) -> StreamEvent:
+        """Open a fresh LiveKit room and a session. LiveKit first: if it says no, nothing is written.
+
+        `request_key` identifies the request (a Discord interaction id) so a retry is charged
+        once; the gate is paid before the room opens and refunded if the stream can't go live.
+        """
+        stream = await self.get_by_owner(owner_id)
+        if stream.active:
+            raise Conflict("You are already live. End the stream first with `/stream end`.")
+        for check in self._go_live_checks:
+            await check(owner_id)
+        ticket = await self._gate.admit(
+            stream, request_key or f"golive:{owner_id}:{secrets.token_hex(8)}"
+        )
+        try:
+            now = self._clock.now()
+            room_name = await self._pick_room(stream, now)
+            metadata = json.dumps(
+                {"streamId": stream.id, "slug": stream.slug, "title": stream.title}
+            )
+            await self._livekit.create_room(
+                room_name, metadata, departure_timeout=self._room_departure_timeout
+            )
+            try:
+                session_id = await self._open_session(stream.id, room_name, now)
+            except BaseException:
+                # A racing go-live of the same member may have opened (and now owns) the same room.
+                if await self.find_live_by_room(room_name) is None:
+                    await self._delete_room_quietly(room_name)
+                raise
+        except BaseException:
+            await self._gate.failed(ticket)
+            raise
+        self._live_rooms.invalidate()
+        event = StreamEvent(
+            "live", await self.get_by_owner(owner_id), await self._get_session(session_id)
+        )
+        await self._gate.opened(ticket, event.session)
+        log.info("stream %s went live in room %s", stream.slug, room_name)
+        await self._notify(event)
+        return event
+
+    async def end(self, owner_id: int, reason: str = "owner") -> StreamEvent:
+        stream = await self.get_by_owner(owner_id)
+        if not stream.active:
+            raise Conflict("You are not live right now.")
+        return await self.end_stream(stream, reason)
+
+    async def end_stream(self, stream: Stream, reason: str) -> StreamEvent:
+        """Close the stream's session and its room. A room LiveKit already closed is fine."""
+        if stream.room_name is not None:
+            try:
+                await self._livekit.delete_room(stream.room_name)
+            except LiveKitUnavailable:
+                # The member still wants to be offline; LiveKit drops the empty room by itself
+                # and the start-up reconciler removes leftovers.
+                log.warning("could not delete room %s; ending the stream anyway", stream.room_name)
+        ended_at = self._clock.now()
+        async with self._db.transaction() as tx:
+            session_row = await tx.fetch_one(
+                "SELECT * FROM stream_sessions WHERE stream_id = ? AND ended_at IS NULL",
+                (stream.id,),
+            )
+            changed = await tx.execute(
+                "UPDATE streams SET active = 0, room_name = NULL, live_since = NULL,"
+                " last_live_at = ?, updated_at = ? WHERE id = ? AND active = 1",
+                (to_db(ended_at), to_db(ended_at), stream.id),
+            )
+            if not changed or session_row is None:
+                raise Conflict("This stream has already ended.")
+            started = from_db_required(session_row["started_at"])
+            await tx.execute(
+                "UPDATE stream_sessions SET ended_at = ?, end_reason = ?, duration_seconds = ?"
+                " WHERE id = ?",
+                (
+                    to_db(ended_at),
+                    reason,
+                    int((ended_at - started).total_seconds()),
+                    session_row["id"],
+                ),
+            )
+        self._live_rooms.invalidate()
+        event = StreamEvent(
+            "ended",
+            await self.get_by_owner(stream.owner_id),
+            await self._get_session(session_row["id"]),
+        )
+        log.info("stream %s ended (%s)", stream.slug, reason)
+        await self._notify(event)
+        return event
+
+    async def reconcile_with_livekit(self) -> list[StreamEvent]:
+        """At start-up: end streams whose room is gone; close rooms of sessions that ended.
+
+        If LiveKit can't be reached, nothing is touched: ending every stream because the
+        network blinked would be worse than waiting for the next start.
+        """
+        try:
+            rooms = await self._livekit.list_room_names()
+        except LiveKitUnavailable:
+            log.warning("LiveKit unreachable at start-up; live streams left as they are")
+            return []
+        ended = [
+            await self.end_stream(stream, "room_gone")
+            for stream in await self.list_live(limit=1_000_000)
+            if stream.room_name not in rooms
+        ]
+        # Only rooms of *ended* sessions are leftovers: a room no session has yet may be one an
+        # OBS ingress is already publishing into, about to go live.
+        for leftover in sorted(rooms):
+            if await self._db.fetch_one(
+                "SELECT 1 FROM stream_sessions WHERE room_name = ? AND ended_at IS NOT NULL",
+                (leftover,),
+            ):
+                await self._delete_room_quietly(leftover)
+        return ended
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    async def _open_session(self, stream_id: int, room_name: str, now: datetime) -> int:
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE streams SET active = 1, room_name = ?, live_since = ?, updated_at = ?"
+                " WHERE id = ? AND active = 0",
+                (room_name, to_db(now), to_db(now), stream_id),
+            )
+            if not changed:
+                raise Conflict("You are already live. End the stream first with `/stream end`.")
+            return await tx.insert(
+                "INSERT INTO stream_sessions (stream_id, room_name, started_at) VALUES (?, ?, ?)",
+                (stream_id, room_name, to_db(now)),
+            )
+
+    async def _pick_room(self, stream: Stream, now: datetime) -> str:
+        for picker in self._room_pickers:
+            wanted = await picker(stream)
+            if wanted and not await self._db.fetch_one(
+                "SELECT 1 FROM stream_sessions WHERE room_name = ?", (wanted,)
+            ):
+                return wanted
+        return await self._free_room_name(stream.slug, now)
+
+    async def _free_room_name(self, slug: str, now: datetime) -> str:
+        """`live-<slug>-<unix seconds>`, moved on a second if that name was ever used."""
+        seconds = int(now.timestamp())
+        while await self._db.fetch_one(
+            "SELECT 1 FROM stream_sessions WHERE room_name = ?", (f"live-{slug}-{seconds}",)
+        ):
+            seconds += 1
+        return f"live-{slug}-{seconds}"
+
+    async def _delete_room_quietly(self, room_name: str) -> None:
+        try:
+            await self._livekit.delete_room(room_name)
+        except LiveKitUnavailable:
+            log.warning("could not delete room %s", room_name)
+
+    async def _get_session(self, session_id: int) -> StreamSession:
+        row = await self._db.fetch_one("SELECT * FROM stream_sessions WHERE id = ?", (session_id,))
+        if row is None:
+            raise NotFound("That stream session does not exist.")
+        return _session(row)
+
+    async def _notify(self, event: StreamEvent) -> None:
+        for listener in self._listeners:
+            try:
+                await listener(event)
+            except Exception:
+                # A failing listener (say, Discord is down) must not undo a committed go-live.
+                log.exception(
+                    "stream listener failed for %s event of %s", event.kind, event.stream.slug
+                )
+
+
+# Slugs that would shadow fixed routes under /api/live/ and /live/.
+RESERVED_SLUGS = frozenset({"token", "create", "toggle-active", "search", "static", "api"})
+
+
+async def _free_slug(tx: Transaction, wanted: str) -> str:
+    slug, suffix = wanted, 1
+    while slug in RESERVED_SLUGS or await tx.fetch_one(
+        "SELECT 1 FROM streams WHERE slug = ?", (slug,)
+    ):
+        suffix += 1
+        slug = f"{wanted[:28]}-{suffix}"
+    return slug
+
+
+def stream_from_row(row: aiosqlite.Row) -> Stream:
+    """A `streams` row (SELECT *) as a Stream; for other core modules that read the table."""
+    return _stream(row)
+
+
+def _stream(row: aiosqlite.Row) -> Stream:
+    return Stream(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        slug=row["slug"],
+        owner_name=row["owner_name"],
+        title=row["title"],
+        description=row["description"],
+        location_name=row["location_name"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        active=bool(row["active"]),
+        room_name=row["room_name"],
+        live_since=from_db(row["live_since"]),
+        last_live_at=from_db(row["last_live_at"]),
+    )
+
+
+def _session(row: aiosqlite.Row) -> StreamSession:
+    started = from_db_required(row["started_at"])
+    return StreamSession(
+        id=row["id"],
+        stream_id=row["stream_id"],
+        room_name=row["room_name"],
+        started_at=started,
+        ended_at=from_db(row["ended_at"]),
+        duration_seconds=row["duration_seconds"],
+        end_reason=row["end_reason"],
+    )

@@ -1,0 +1,254 @@
+"""The `golive` command: run, web, migrate, sync-commands, check, login-link."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+import warnings
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+import discord
+from jwt.warnings import InsecureKeyLengthWarning
+
+from core.accounts.auth import Identity
+from core.config.settings import Settings, load_settings
+from core.kernel.errors import ConfigError, LiveKitUnavailable
+from core.services import Services, open_services
+
+log = logging.getLogger("golive")
+
+HOW_TO_ADD_THE_BOT = """\
+No DISCORD_TOKEN is set, so only the web sidecar runs. To add the bot:
+  1. Create an application at https://discord.com/developers/applications, add a Bot, copy its token.
+  2. Put DISCORD_TOKEN=<token> in .env (or the environment) and run `make run` again.
+  3. Invite it with the scopes `bot applications.commands` (see README, "Discord application").
+  4. Run `golive sync-commands --guild <your server id>` once so the slash commands appear."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="golive", description="golive: livestreams for Discord communities"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser(
+        "run", help="run the bot and the web sidecar (the web sidecar alone without a token)"
+    )
+    commands.add_parser("web", help="run the web sidecar alone")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    sync = commands.add_parser("sync-commands", help="publish the slash commands to Discord")
+    sync.add_argument("--guild", type=int, help="sync to one server (instant) instead of globally")
+    commands.add_parser("check", help="check the configuration and reach LiveKit and Discord")
+    link = commands.add_parser("login-link", help="print a one-time sign-in link for a member")
+    link.add_argument("--user-id", type=int, required=True, help="the member's Discord user id")
+    link.add_argument("--username", required=True, help="the member's Discord username")
+    link.add_argument("--display-name", help="the name shown on the web (defaults to the username)")
+    link.add_argument(
+        "--next", default=None, help="page to open after signing in (default: their studio)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"golive: configuration error: {error.key}: {error.problem}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+    )
+    logging.getLogger("discord.http").setLevel(logging.WARNING)
+    # `livekit-server --dev`'s secret is short; PyJWT would warn on every LiveKit call. `check`
+    # says it once, in words, instead.
+    warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
+    command = args.command or "run"
+    runners = {
+        "run": lambda: run(settings),
+        "web": lambda: run_web(settings),
+        "migrate": lambda: migrate(settings),
+        "sync-commands": lambda: sync_commands(settings, args.guild),
+        "check": lambda: check(settings),
+        "login-link": lambda: login_link(settings, args),
+    }
+    with contextlib.suppress(KeyboardInterrupt):
+        return run_event_loop(runners[command]())
+    return 0
+
+
+def run_event_loop(main: Coroutine[Any, Any, int]) -> int:
+    """Run on uvloop where it exists (Linux, macOS), else on asyncio's own loop.
+
+    uvloop makes the web sidecar's token endpoint cheaper per request (bench/token_endpoint.py,
+    docs/architecture.md "Token minting"); discord.py, aiohttp and aiosqlite all run on it.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
+async def run(settings: Settings) -> int:
+    if not settings.discord_token:
+        log.warning("%s", HOW_TO_ADD_THE_BOT)
+        return await run_web(settings)
+    from bot.app import GoLiveBot
+
+    async with open_services(settings) as services:
+        await services.streams.reconcile_with_livekit()
+        await services.live.reconcile_once()
+        bot = GoLiveBot(services, serve_web=True)
+        async with bot:
+            try:
+                await bot.start(settings.discord_token)
+            except discord.LoginFailure:
+                log.error(
+                    "Discord rejected DISCORD_TOKEN. Copy the bot token again from the developer portal."
+                )
+                return 1
+    return 0
+
+
+async def run_web(settings: Settings) -> int:
+    from golive.sidecar import start_web
+
+    async with open_services(settings) as services:
+        await services.streams.reconcile_with_livekit()
+        await services.live.reconcile_once()
+        runner = await start_web(services)
+        log.info("open %s/live in a browser", settings.public_url)
+        try:
+            await reconcile_forever(services)
+        finally:
+            await runner.cleanup()
+    return 0
+
+
+async def reconcile_forever(services: Services) -> None:
+    """Without a bot, the sidecar still repairs counts and ends abandoned streams."""
+    interval = services.settings.reconcile_interval.total_seconds()
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await services.live.reconcile_once()
+        except Exception:
+            log.exception("reconciling with LiveKit failed; trying again in %ss", interval)
+
+
+async def migrate(settings: Settings) -> int:
+    # Opening the database applies what is missing.
+    async with open_services(settings):
+        log.info("database %s is up to date", settings.database_path)
+    return 0
+
+
+async def sync_commands(settings: Settings, guild_id: int | None) -> int:
+    if not settings.discord_token:
+        log.error("sync-commands needs DISCORD_TOKEN")
+        return 2
+    from bot.app import GoLiveBot
+
+    async with open_services(settings) as services, GoLiveBot(services) as bot:
+        await bot.login(settings.discord_token)
+        if guild_id is None:
+            synced = await bot.tree.sync()
+            where = "globally (may take up to an hour to appear)"
+        else:
+            bot.tree.copy_global_to(guild=discord.Object(guild_id))
+            synced = await bot.tree.sync(guild=discord.Object(guild_id))
+            where = f"to server {guild_id}"
+        log.info("synced %d commands %s: %s", len(synced), where, ", ".join(c.name for c in synced))
+    return 0
+
+
+async def check(settings: Settings) -> int:
+    """Say, in plain words, whether golive can work with this configuration."""
+    problems: list[str] = []
+    print(f"config        ok (database {settings.database_path}, public URL {settings.public_url})")
+    async with open_services(settings) as services:
+        print("database      ok (migrations applied)")
+        problems += await _check_livekit(services)
+        problems += check_recording(services)
+        problems += await guild_problem_lines(services)
+        problems += await _check_discord(settings)
+    for problem in problems:
+        print(f"PROBLEM       {problem}")
+    print("all good" if not problems else f"{len(problems)} problem(s) found")
+    return 1 if problems else 0
+
+
+async def _check_livekit(services: Services) -> list[str]:
+    try:
+        rooms = await services.livekit.list_room_names()
+    except LiveKitUnavailable as error:
+        return [
+            f"LiveKit at {services.settings.livekit_url}: {error.message} "
+            "Is livekit-server running, and are LIVEKIT_API_KEY / LIVEKIT_API_SECRET right?"
+        ]
+    print(f"livekit       ok ({services.settings.livekit_url}, {len(rooms)} room(s) open)")
+    if len(services.settings.livekit_api_secret.encode()) < 32:
+        print(
+            "livekit       note: the API secret is a short development one; use a long one in production"
+        )
+    return []
+
+
+def check_recording(services: Services) -> list[str]:
+    """Whether recordings can be made with these settings (LiveKit's egress is asked at go-live)."""
+    config = services.recording.config
+    if config.output == "none" and not config.record_all:
+        print('recording     off (recording.output = "none")')
+        return []
+    if config.problem is not None:
+        return [f"recording: {config.problem}, so streams can't be recorded"]
+    where = f"bucket {config.s3_bucket}" if config.output == "s3" else "the egress server's disk"
+    print(f"recording     {config.output} ({where}, {config.prefix}<slug>/<room>.mp4)")
+    return []
+
+
+async def guild_problem_lines(services: Services) -> list[str]:
+    """Permissions the bot found missing in a server (kept until /setup is run again there)."""
+    return [
+        f"server {problem.guild_id} ({problem.what.replace('_', ' ')}, since "
+        f"{problem.noticed_at:%Y-%m-%d %H:%M} UTC): {problem.detail}"
+        for problem in await services.community.problems()
+    ]
+
+
+async def _check_discord(settings: Settings) -> list[str]:
+    if not settings.discord_token:
+        print("discord       no DISCORD_TOKEN: the web sidecar runs alone")
+        return []
+    client = discord.Client(intents=discord.Intents.none())
+    try:
+        await client.login(settings.discord_token)
+        print(f"discord       ok (logged in as {client.user})")
+        return []
+    except discord.LoginFailure:
+        return [
+            "Discord rejected DISCORD_TOKEN: copy the bot token again from the developer portal."
+        ]
+    except discord.HTTPException as error:
+        return [f"Discord could not be reached ({error})."]
+    finally:
+        await client.close()
+
+
+async def login_link(settings: Settings, args: argparse.Namespace) -> int:
+    identity = Identity(args.user_id, args.username, args.display_name or args.username)
+    async with open_services(settings) as services:
+        next_path = args.next
+        if next_path is None:
+            stream = await services.streams.find_by_owner(identity.user_id)
+            next_path = f"/live/{stream.slug}/studio" if stream else "/live"
+        link = await services.auth.create_login_link(identity, next_path)
+    print(link.url)
+    print(
+        f"(works once, for {int(link.expires_in.total_seconds() // 60)} minutes)", file=sys.stderr
+    )
+    return 0
