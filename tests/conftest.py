@@ -1,14 +1,19 @@
-"""Shared fixtures: a LiveKit double, a fresh database, the services, the web app and the bot."""
+"""Shared fixtures: a LiveKit double, a fresh database, the services, the web app, and the bot under
+SimCord (the real discord.py against an in-memory Discord) with a guild to act in."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import discord
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import GoLiveBot
 from core.accounts.auth import Identity
 from core.config.settings import Settings, load_settings
 from core.kernel.clock import ManualClock
@@ -78,3 +83,53 @@ def sign_in(services: Services) -> SignIn:
 
 ALICE = Identity(user_id=1001, username="alice", display_name="Alice")
 BOB = Identity(user_id=1002, username="bob", display_name="Bob")
+
+
+@pytest_asyncio.fixture
+async def make_bot(services: Services) -> AsyncIterator[Callable[[], GoLiveBot]]:
+    """Builds bots on the same services; a second one stands for the process after a restart."""
+    bots: list[GoLiveBot] = []
+
+    def factory() -> GoLiveBot:
+        bot = GoLiveBot(services)
+        bots.append(bot)
+        return bot
+
+    yield factory
+    for bot in bots:
+        await bot.close()
+
+
+@pytest_asyncio.fixture
+async def simcord_bot(make_bot: Callable[[], GoLiveBot]) -> GoLiveBot:
+    return make_bot()
+
+
+@dataclass
+class World:
+    """A guild as a community has it: a general channel, an announcements channel, members."""
+
+    env: Any
+    guild: Any
+    general: Any
+    announcements: Any
+    alice: Any
+    bob: Any
+    admin: Any
+
+
+@pytest_asyncio.fixture
+async def world(simcord_env: Any) -> World:
+    # Operators sync on purpose (`golive sync-commands`); the test does it once, as they would.
+    await simcord_env.bot.tree.sync()
+    guild = simcord_env.create_guild(name="Painters")
+    admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
+    return World(
+        env=simcord_env,
+        guild=guild,
+        general=guild.create_text_channel("general"),
+        announcements=guild.create_text_channel("announcements"),
+        alice=guild.add_member(simcord_env.create_user("alice", global_name="Alice")),
+        bob=guild.add_member(simcord_env.create_user("bob")),
+        admin=guild.add_member(simcord_env.create_user("admin"), roles=[admins]),
+    )

@@ -13,8 +13,8 @@ from typing import Any
 from core.chat.service import ChatAuthor
 from core.services import Services
 from core.streams.service import Stream
-from tests.bot.conftest import World
-from tests.bot.test_streams_cog import create_page
+from tests.cogs.test_streams import create_page
+from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit
 
 

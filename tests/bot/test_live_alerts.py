@@ -12,8 +12,8 @@ from core.accounts.auth import Identity
 from core.kernel.clock import ManualClock
 from core.services import Services
 from golive.cli import guild_problem_lines
-from tests.bot.conftest import World
-from tests.bot.test_streams_cog import create_page
+from tests.cogs.test_streams import create_page
+from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit
 
 

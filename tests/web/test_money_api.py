@@ -18,7 +18,7 @@ from core.config.settings import Settings
 from core.kernel.errors import PaymentRefused
 from core.services import Services
 from tests.conftest import ALICE, BOB, SignIn
-from tests.core.test_ledger import fund, page
+from tests.core.money.test_ledger import fund, page
 from tests.fakes.stripe import SECRET_KEY, FakeStripe, running_fake_stripe
 
 WEBHOOK_SECRET = "whsec_test_0123456789abcdef"

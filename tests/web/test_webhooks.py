@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 
 from core.services import Services
-from tests.core.test_live_events import go_live, session_id
+from tests.core.live.test_presence import go_live, session_id
 from tests.fakes.livekit import FakeLiveKit, sign_webhook
 
 Client = TestClient[object, object]

@@ -15,8 +15,8 @@ from core.kernel.clock import ManualClock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound, PaymentRefused
 from core.services import Services
 from core.streams.service import StreamDraft
-from tests.bot.conftest import World
-from tests.bot.test_streams_cog import buttons, domain_errors
+from tests.cogs.test_streams import buttons, domain_errors
+from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit
 from tests.fakes.stripe import SECRET_KEY, FakeStripe, running_fake_stripe
 

@@ -13,8 +13,8 @@ from core.kernel.errors import Conflict, LiveKitUnavailable, NotFound
 from core.live.ingress import obs_identity
 from core.live.recording import RecordingConfig
 from core.services import Services
-from tests.bot.conftest import World
-from tests.bot.test_streams_cog import create_page, domain_errors
+from tests.cogs.test_streams import create_page, domain_errors
+from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit
 
 FILE_CONFIG = RecordingConfig(

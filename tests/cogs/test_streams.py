@@ -8,7 +8,7 @@ import discord
 
 from core.kernel.errors import Conflict, LiveKitUnavailable, NotFound
 from core.services import Services
-from tests.bot.conftest import World
+from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit
 
 

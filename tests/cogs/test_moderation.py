@@ -12,8 +12,8 @@ from core.chat.service import ChatAuthor
 from core.kernel.errors import Conflict, Forbidden
 from core.services import Services
 from core.streams.service import Stream
-from tests.bot.conftest import World
-from tests.bot.test_streams_cog import buttons, create_page, domain_errors
+from tests.cogs.test_streams import buttons, create_page, domain_errors
+from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit
 
 

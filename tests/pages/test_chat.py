@@ -21,7 +21,7 @@ from core.chat.service import ChatAuthor
 from core.services import Services
 from tests.conftest import ALICE, BOB
 from tests.fakes.livekit import FakeLiveKit
-from tests.web.browser import (
+from tests.pages.browser import (
     STUB_LIVEKIT_CLIENT,
     OpenTab,
     Tab,

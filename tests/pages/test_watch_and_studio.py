@@ -20,7 +20,7 @@ from core.kernel.clock import ManualClock
 from core.services import Services
 from tests.conftest import ALICE, BOB
 from tests.fakes.livekit import FakeLiveKit
-from tests.web.browser import (
+from tests.pages.browser import (
     MEDIA_UNREACHABLE,
     PHONE,
     RETRYING,

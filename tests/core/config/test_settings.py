@@ -14,7 +14,7 @@ import pytest
 from core.config.settings import Settings, load_settings, settings_table
 from core.kernel.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "config.toml"
 A_SECRET = "an-operator-secret-that-is-long-enough-0123"
 

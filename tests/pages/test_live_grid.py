@@ -12,7 +12,7 @@ from playwright.async_api import expect
 
 from core.services import Services
 from tests.conftest import ALICE, BOB
-from tests.web.browser import OpenTab, create_stream
+from tests.pages.browser import OpenTab, create_stream
 
 REFRESH_MS = 10_000
 

@@ -13,7 +13,7 @@ from core.money.ledger import Ledger
 from core.store.db import Database
 from core.streams.service import StreamDraft, StreamService
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = Path(__file__).with_name("crash_tip.py")
 STATEMENTS_IN_A_TIP = 15
 

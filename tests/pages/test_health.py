@@ -9,7 +9,7 @@ from core.live.ingress import obs_identity
 from core.services import Services
 from tests.conftest import ALICE
 from tests.fakes.livekit import FakeLiveKit
-from tests.web.browser import (
+from tests.pages.browser import (
     OpenTab,
     create_stream,
 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from core.kernel.clock import ManualClock
 from core.kernel.errors import InvalidInput, NotFound
 from core.services import Services
-from tests.bot.conftest import World
 from tests.bot.test_live_alerts import joins, room_of
-from tests.bot.test_streams_cog import create_page, domain_errors
+from tests.cogs.test_streams import create_page, domain_errors
+from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit
 
 

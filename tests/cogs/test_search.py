@@ -10,7 +10,7 @@ from bot.search_views import NOT_YOURS
 from core.kernel.errors import InvalidInput
 from core.services import Services
 from core.streams.service import StreamDraft
-from tests.bot.conftest import World
+from tests.conftest import World
 
 LISBON = (38.71667, -9.13333)
 MADRID = (40.4165, -3.70256)

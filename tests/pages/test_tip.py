@@ -8,8 +8,8 @@ from playwright.async_api import Route, expect
 
 from core.services import Services
 from tests.conftest import ALICE, BOB
-from tests.core.test_ledger import fund
-from tests.web.browser import (
+from tests.core.money.test_ledger import fund
+from tests.pages.browser import (
     STUB_LIVEKIT_CLIENT,
     OpenTab,
     Tab,

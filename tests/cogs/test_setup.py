@@ -7,8 +7,8 @@ import pytest
 from simcord.backend.errors import SetupError
 
 from core.services import Services
-from tests.bot.conftest import World
-from tests.bot.test_streams_cog import create_page
+from tests.cogs.test_streams import create_page
+from tests.conftest import World
 
 
 async def test_admin_sets_the_announcement_channel(world: World, services: Services) -> None:

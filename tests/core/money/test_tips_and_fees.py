@@ -14,7 +14,7 @@ from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFo
 from core.money.tips import TipEvent
 from core.services import Services
 from tests.conftest import ALICE, BOB
-from tests.core.test_ledger import CAROL, MOD, fund, page
+from tests.core.money.test_ledger import CAROL, MOD, fund, page
 from tests.fakes.livekit import FakeLiveKit
 
 

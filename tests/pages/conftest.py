@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, async_playwright
 
 from core.services import Services
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, WAIT_MS, OpenTab, Tab
+from tests.pages.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, WAIT_MS, OpenTab, Tab
 from web.app import create_app
 
 
