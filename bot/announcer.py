@@ -12,9 +12,8 @@ import discord
 from bot.delivery import send_once, with_retries
 from bot.embeds import ended_announcement, live_announcement
 from bot.views import announcement_view, link_view
-from core.community.alerts import CountToShow
-from core.community.chart import viewers_chart
-from core.streams.service import StreamEvent
+from core.community import CountToShow, viewers_chart
+from core.streams import StreamEvent
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot

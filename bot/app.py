@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import discord
-from aiohttp import web
 from discord.ext import commands
 
 from bot.announcer import Announcer
@@ -19,7 +18,6 @@ from bot.tip_views import TipButton
 from bot.tree import GoLiveTree
 from bot.views import WatchButton
 from core.services import Services
-from golive.sidecar import start_web
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +44,7 @@ def golive_intents() -> discord.Intents:
 
 
 class GoLiveBot(commands.Bot):
-    def __init__(self, services: Services, *, serve_web: bool = False) -> None:
+    def __init__(self, services: Services) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=golive_intents(),
@@ -60,8 +58,6 @@ class GoLiveBot(commands.Bot):
         self.moderators = ModeratorRegistry(self)
         self.live_alerts = LiveAlerts(self)
         self.obs_problems = ObsProblemNotifier(self)
-        self._serve_web = serve_web
-        self._web_runner: web.AppRunner | None = None
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(WatchButton, TipButton, SearchPageButton)
@@ -74,8 +70,6 @@ class GoLiveBot(commands.Bot):
         self.services.streams.subscribe(self.live_alerts.on_stream_event)
         self.services.ingress.subscribe_problems(self.obs_problems.on_problem)
         self.live_alerts.start_ticking()
-        if self._serve_web:
-            self._web_runner = await start_web(self.services)
 
     async def close(self) -> None:
         self.services.streams.unsubscribe(self.announcer.on_stream_event)
@@ -84,9 +78,6 @@ class GoLiveBot(commands.Bot):
         self.services.streams.unsubscribe(self.live_alerts.on_stream_event)
         self.services.ingress.unsubscribe_problems(self.obs_problems.on_problem)
         await self.live_alerts.stop_ticking()
-        if self._web_runner is not None:
-            await self._web_runner.cleanup()
-            self._web_runner = None
         await super().close()
 
     def watch_url(self, slug: str) -> str:

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from core.chat.service import ChatEvent, ChatMessage, ChatThread
-from core.streams.service import StreamEvent
+from core.chat import ChatEvent, ChatMessage, ChatThread
+from core.streams import StreamEvent
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot

@@ -5,8 +5,8 @@ from __future__ import annotations
 import discord
 
 from core.kernel.timefmt import human_duration
-from core.live.presence import Audience
-from core.streams.service import Stream, StreamSession
+from core.live import Audience
+from core.streams import Stream, StreamSession
 
 LIVE_RED = discord.Colour.from_rgb(235, 64, 52)
 OFFLINE_GREY = discord.Colour.from_rgb(88, 101, 120)

@@ -19,9 +19,9 @@ import discord
 from bot.delivery import send_once, with_retries
 from bot.embeds import LIVE_RED
 from bot.views import link_view
-from core.community.alerts import LiveRoleGrant
+from core.community import LiveRoleGrant
 from core.kernel.errors import GoLiveError
-from core.streams.service import StreamEvent
+from core.streams import StreamEvent
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot

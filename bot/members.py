@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from core.accounts.auth import Identity
+from core.accounts import Identity
 
 
 def identity_of(user: discord.User | discord.Member) -> Identity:

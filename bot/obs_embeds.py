@@ -9,10 +9,8 @@ import discord
 
 from bot.embeds import GOLIVE_PURPLE, LIVE_RED, OFFLINE_GREY
 from core.kernel.timefmt import human_duration
-from core.live.health import StreamHealth, describe
-from core.live.ingress import ObsSetup
-from core.live.recording import RecordChange, Recording
-from core.streams.service import Stream
+from core.live import ObsSetup, RecordChange, Recording, StreamHealth, describe
+from core.streams import Stream
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import discord
 
 from bot.tree import reply_with_error
-from core.moderation.service import Report
+from core.moderation import Report
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot

@@ -17,8 +17,7 @@ from discord import app_commands
 from bot.embeds import GOLIVE_PURPLE
 from bot.tree import reply_with_error
 from bot.views import WatchButton
-from core.discovery.places import City
-from core.discovery.search import PAGE_SIZE, SearchHit, SearchPage
+from core.discovery import PAGE_SIZE, City, SearchHit, SearchPage
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot

@@ -10,8 +10,7 @@ import discord
 from bot.members import identity_of
 from bot.tree import reply_with_error
 from core.kernel.errors import InvalidInput
-from core.money.ledger import credits_text
-from core.money.tips import TipOutcome
+from core.money import TipOutcome, credits_text
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot

@@ -14,7 +14,7 @@ import discord
 from discord.ext import commands
 
 from bot.app import GoLiveBot
-from core.chat.service import ChatAuthor
+from core.chat import ChatAuthor
 from core.kernel.errors import Forbidden, GoLiveError, RateLimited
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,7 @@ from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE
 from bot.tip_views import NO_MENTIONS
 from cogs.wallet import wallet_line
-from core.money.ledger import credits_text
-from core.money.payouts import PayoutRequest
+from core.money import PayoutRequest, credits_text
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from bot.embeds import GOLIVE_PURPLE
 from bot.report_views import report_embed, report_view
 from core.kernel.errors import Conflict, Forbidden, InvalidInput
 from core.kernel.timefmt import human_duration
-from core.moderation.service import REASON_MAX, REPORT_REASON_MAX
-from core.streams.service import Stream
+from core.moderation import REASON_MAX, REPORT_REASON_MAX
+from core.streams import Stream
 
 Interaction = discord.Interaction[GoLiveBot]
 NO_MENTIONS = discord.AllowedMentions.none()

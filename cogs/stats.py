@@ -8,7 +8,7 @@ from discord.ext import commands
 
 from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE
-from core.community.stats import StreamerStats
+from core.community import StreamerStats
 from core.kernel.timefmt import human_duration
 
 Interaction = discord.Interaction[GoLiveBot]

@@ -15,10 +15,10 @@ from bot.obs_embeds import health_embed, obs_embed, record_message
 from bot.search_views import NAME_MAX, StreamSearch, city_choices, name_choices, render
 from bot.tree import reply_with_error
 from bot.views import link_view
-from core.discovery.places import City
+from core.discovery import City
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.timefmt import human_duration
-from core.streams.service import DESCRIPTION_MAX, TITLE_MAX, Stream, StreamDraft
+from core.streams import DESCRIPTION_MAX, TITLE_MAX, Stream, StreamDraft
 
 Interaction = discord.Interaction[GoLiveBot]
 

@@ -13,8 +13,7 @@ from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE
 from bot.members import identity_of
 from bot.tip_views import NO_MENTIONS, tip_sent_text
-from core.money.ledger import credits_text
-from core.money.tips import Standing, TipEvent
+from core.money import Standing, TipEvent, credits_text
 
 log = logging.getLogger(__name__)
 

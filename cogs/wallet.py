@@ -12,8 +12,7 @@ from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE
 from bot.tip_views import NO_MENTIONS
 from bot.views import link_view
-from core.money.fees import Renewal, StreamingPass
-from core.money.ledger import WalletLine, credits_text
+from core.money import Renewal, StreamingPass, WalletLine, credits_text
 
 log = logging.getLogger(__name__)
 

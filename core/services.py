@@ -13,30 +13,35 @@ from pathlib import Path
 import aiohttp
 from livekit import api
 
-from core.accounts.auth import AuthService
-from core.chat.service import ChatRules, ChatService
-from core.community.alerts import CommunityService
-from core.community.follows import FollowService
-from core.community.guilds import GuildService
-from core.community.stats import StatsService
-from core.config.settings import Settings
-from core.discovery.places import PlaceDirectory
-from core.discovery.search import SearchService
+from core.accounts import AuthService
+from core.chat import ChatRules, ChatService
+from core.community import CommunityService, FollowService, GuildService, StatsService
+from core.config import Settings
+from core.discovery import PlaceDirectory, SearchService
 from core.kernel.clock import Clock, SystemClock
-from core.live.health import StreamHealthService
-from core.live.ingress import IngressService
-from core.live.presence import LiveEventService
-from core.live.recording import RecordingConfig, RecordingService
-from core.live.webhooks import WebhookInbox
-from core.livekit.gateway import LiveKitGateway, TokenMinter
-from core.moderation.service import ModerationService
-from core.money.fees import FeePolicy, GoLiveFees, PassService
-from core.money.ledger import Ledger
-from core.money.payouts import PayoutService
-from core.money.tips import TipPolicy, TipService
-from core.money.topups import StripeConfig, TopupService
-from core.store.db import Database
-from core.streams.service import StreamService
+from core.live import (
+    IngressService,
+    LiveEventService,
+    RecordingConfig,
+    RecordingService,
+    StreamHealthService,
+    WebhookInbox,
+)
+from core.livekit import LiveKitGateway, TokenMinter
+from core.moderation import ModerationService
+from core.money import (
+    FeePolicy,
+    GoLiveFees,
+    Ledger,
+    PassService,
+    PayoutService,
+    StripeConfig,
+    TipPolicy,
+    TipService,
+    TopupService,
+)
+from core.store import Database
+from core.streams import StreamService
 
 log = logging.getLogger(__name__)
 

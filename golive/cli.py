@@ -14,10 +14,11 @@ from typing import Any
 import discord
 from jwt.warnings import InsecureKeyLengthWarning
 
-from core.accounts.auth import Identity
-from core.config.settings import Settings, load_settings
+from core.accounts import Identity
+from core.config import Settings, load_settings
 from core.kernel.errors import ConfigError, LiveKitUnavailable
 from core.services import Services, open_services
+from golive.sidecar import start_web
 
 log = logging.getLogger("golive")
 
@@ -102,21 +103,21 @@ async def run(settings: Settings) -> int:
     async with open_services(settings) as services:
         await services.streams.reconcile_with_livekit()
         await services.live.reconcile_once()
-        bot = GoLiveBot(services, serve_web=True)
-        async with bot:
-            try:
+        runner = await start_web(services)
+        try:
+            async with GoLiveBot(services) as bot:
                 await bot.start(settings.discord_token)
-            except discord.LoginFailure:
-                log.error(
-                    "Discord rejected DISCORD_TOKEN. Copy the bot token again from the developer portal."
-                )
-                return 1
+        except discord.LoginFailure:
+            log.error(
+                "Discord rejected DISCORD_TOKEN. Copy the bot token again from the developer portal."
+            )
+            return 1
+        finally:
+            await runner.cleanup()
     return 0
 
 
 async def run_web(settings: Settings) -> int:
-    from golive.sidecar import start_web
-
     async with open_services(settings) as services:
         await services.streams.reconcile_with_livekit()
         await services.live.reconcile_once()

@@ -9,11 +9,11 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from core.accounts.auth import Identity
-from core.discovery.places import PlaceDirectory
+from core.accounts import Identity
+from core.discovery import PlaceDirectory
 from core.kernel.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
-from core.livekit.gateway import Role
-from core.streams.service import StreamDraft
+from core.livekit import Role
+from core.streams import StreamDraft
 from web.body import bool_field, json_object, optional_number, text_field
 from web.keys import SERVICES, identity_of
 from web.serialize import stream_json

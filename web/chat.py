@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from core.chat.service import ChatAuthor, message_json
+from core.chat import ChatAuthor, message_json
 from core.kernel.errors import Forbidden, InvalidInput, NotAuthenticated
 from web.body import json_object, text_field
 from web.keys import SERVICES, identity_of

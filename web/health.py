@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from core.live.health import describe
+from core.live import describe
 from web.keys import SERVICES
 
 routes = web.RouteTableDef()

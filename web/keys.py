@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from core.accounts.auth import Identity
+from core.accounts import Identity
 from core.services import Services
 
 SERVICES = web.AppKey("services", Services)

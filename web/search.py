@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from core.discovery.search import LIMIT_MAX, PAGE_SIZE, QUERY_MAX, SearchPage
+from core.discovery import LIMIT_MAX, PAGE_SIZE, QUERY_MAX, SearchPage
 from core.kernel.errors import InvalidInput
 from web.body import json_object, optional_number, text_field
 from web.keys import SERVICES

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core.streams.service import Stream
+from core.streams import Stream
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -11,7 +11,7 @@ import logging
 
 from aiohttp import web
 
-from core.money.topups import BadSignature
+from core.money import BadSignature
 from web.keys import SERVICES
 
 log = logging.getLogger(__name__)

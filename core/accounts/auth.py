@@ -16,7 +16,7 @@ from datetime import timedelta
 from core.kernel.clock import Clock
 from core.kernel.errors import InvalidInput, NotAuthenticated
 from core.kernel.timefmt import to_db
-from core.store.db import Database
+from core.store import Database
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,23 @@
+"""Live chat: checks, storage and fan-out of messages.
+
+The public module: other packages import from here, never from the modules inside."""
+
+from core.chat.service import (
+    ChatAuthor,
+    ChatEvent,
+    ChatMessage,
+    ChatRules,
+    ChatService,
+    ChatThread,
+    message_json,
+)
+
+__all__ = [
+    "ChatAuthor",
+    "ChatEvent",
+    "ChatMessage",
+    "ChatRules",
+    "ChatService",
+    "ChatThread",
+    "message_json",
+]

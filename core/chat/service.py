@@ -37,11 +37,10 @@ from core.kernel.errors import (
     TooLarge,
 )
 from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
-from core.livekit.gateway import LiveKitGateway
-from core.moderation.service import ModerationService, SanctionEvent, record_action
-from core.store.db import Database, SyncTransaction
-from core.store.group_commit import GroupCommit
-from core.streams.service import Stream, StreamService
+from core.livekit import LiveKitGateway
+from core.moderation import ModerationService, SanctionEvent, record_action
+from core.store import Database, GroupCommit, SyncTransaction
+from core.streams import Stream, StreamService
 
 log = logging.getLogger(__name__)
 

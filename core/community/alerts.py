@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from core.kernel.clock import Clock
 from core.kernel.timefmt import from_db, to_db
-from core.store.db import Database
+from core.store import Database
 
 # The announcement's viewer count is edited at most this often (Discord rate limits, and noise).
 COUNT_EDIT_GAP = timedelta(minutes=1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from core.kernel.clock import Clock
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.timefmt import to_db
-from core.store.db import Database
-from core.streams.service import Stream, StreamService
+from core.store import Database
+from core.streams import Stream, StreamService
 
 
 class FollowService:

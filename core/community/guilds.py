@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from core.kernel.clock import Clock
 from core.kernel.timefmt import to_db
-from core.store.db import Database
+from core.store import Database
 
 
 @dataclass(frozen=True)

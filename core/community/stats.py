@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from core.store.db import Database
+from core.store import Database
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from typing import Any
 
 from core.discovery.places import EARTH_RADIUS_KM
 from core.kernel.errors import InvalidInput
-from core.store.db import Database
-from core.streams.service import Stream, stream_from_row
+from core.store import Database
+from core.streams import Stream, stream_from_row
 
 PAGE_SIZE = 8
 LIMIT_MAX = 50

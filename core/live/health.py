@@ -26,8 +26,8 @@ from livekit.protocol import models as lk_models
 
 from core.kernel.clock import Clock
 from core.live.ingress import IngressService
-from core.livekit.gateway import LiveKitGateway
-from core.streams.service import Stream
+from core.livekit import LiveKitGateway
+from core.streams import Stream
 
 log = logging.getLogger(__name__)
 

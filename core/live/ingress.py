@@ -37,9 +37,9 @@ from core.kernel.errors import Conflict, GoLiveError, LiveKitUnavailable
 from core.kernel.timefmt import from_db, to_db
 from core.live.presence import LiveEventService
 from core.live.webhooks import AfterCommit, WebhookInbox
-from core.livekit.gateway import IngressProtocol, LiveKitGateway
-from core.store.db import Database, SyncTransaction
-from core.streams.service import Stream, StreamEvent, StreamService
+from core.livekit import IngressProtocol, LiveKitGateway
+from core.store import Database, SyncTransaction
+from core.streams import Stream, StreamEvent, StreamService
 
 log = logging.getLogger(__name__)
 

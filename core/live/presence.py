@@ -29,9 +29,9 @@ from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, LiveKitUnavailable, NotFound
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.live.webhooks import AfterCommit, WebhookInbox
-from core.livekit.gateway import LiveKitGateway
-from core.store.db import Database, SyncTransaction
-from core.streams.service import Stream, StreamEvent, StreamService
+from core.livekit import LiveKitGateway
+from core.store import Database, SyncTransaction
+from core.streams import Stream, StreamEvent, StreamService
 
 log = logging.getLogger(__name__)
 

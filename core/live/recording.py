@@ -21,14 +21,14 @@ import aiosqlite
 from livekit import api
 from livekit.protocol.webhook import WebhookEvent
 
-from core.config.settings import Settings
+from core.config import Settings
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, LiveKitUnavailable
 from core.kernel.timefmt import from_db_required, to_db
 from core.live.webhooks import AfterCommit, WebhookInbox
-from core.livekit.gateway import LiveKitGateway
-from core.store.db import Database, SyncTransaction
-from core.streams.service import Stream, StreamEvent, StreamService, StreamSession
+from core.livekit import LiveKitGateway
+from core.store import Database, SyncTransaction
+from core.streams import Stream, StreamEvent, StreamService, StreamSession
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,7 @@ from livekit.protocol.webhook import WebhookEvent
 from core.kernel.clock import Clock
 from core.kernel.errors import InvalidInput
 from core.kernel.timefmt import to_db
-from core.store.db import Database, SyncTransaction
-from core.store.group_commit import GroupCommit
+from core.store import Database, GroupCommit, SyncTransaction
 
 log = logging.getLogger(__name__)
 

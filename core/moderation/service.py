@@ -19,9 +19,9 @@ import aiosqlite
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, Forbidden, InvalidInput, LiveKitUnavailable, NotFound
 from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
-from core.livekit.gateway import LiveKitGateway
-from core.store.db import Database, Transaction
-from core.streams.service import StreamService
+from core.livekit import LiveKitGateway
+from core.store import Database, Transaction
+from core.streams import StreamService
 
 log = logging.getLogger(__name__)
 

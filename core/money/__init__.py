@@ -1,0 +1,30 @@
+"""Credits: the ledger's books, tips, go-live fees and passes, payouts, Stripe top-ups.
+
+The public module: other packages import from here, never from the modules inside."""
+
+from core.money.fees import FeePolicy, GoLiveFees, PassService, Renewal, StreamingPass
+from core.money.ledger import Ledger, WalletLine, credits_text
+from core.money.payouts import PayoutRequest, PayoutService
+from core.money.tips import Standing, TipEvent, TipOutcome, TipPolicy, TipService
+from core.money.topups import BadSignature, StripeConfig, TopupService
+
+__all__ = [
+    "BadSignature",
+    "FeePolicy",
+    "GoLiveFees",
+    "Ledger",
+    "PassService",
+    "PayoutRequest",
+    "PayoutService",
+    "Renewal",
+    "Standing",
+    "StreamingPass",
+    "StripeConfig",
+    "TipEvent",
+    "TipOutcome",
+    "TipPolicy",
+    "TipService",
+    "TopupService",
+    "WalletLine",
+    "credits_text",
+]

@@ -15,13 +15,13 @@ from typing import Literal
 
 import aiosqlite
 
-from core.config.settings import Settings
+from core.config import Settings
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, NotFound, PaymentRefused
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.money.ledger import Ledger, credits_text, fingerprint
-from core.store.db import Database
-from core.streams.service import Stream, StreamSession
+from core.store import Database
+from core.streams import Stream, StreamSession
 
 log = logging.getLogger(__name__)
 

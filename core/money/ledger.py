@@ -34,7 +34,7 @@ import aiosqlite
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, NotFound, PaymentRefused
 from core.kernel.timefmt import from_db_required, to_db
-from core.store.db import Database, Transaction
+from core.store import Database, Transaction
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, NotFound, PaymentRefused
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.money.ledger import Ledger, credits_text, fingerprint, require_credits
-from core.store.db import Database
+from core.store import Database
 
 Status = Literal["requested", "paid", "rejected"]
 NOTE_MAX = 200

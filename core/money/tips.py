@@ -17,8 +17,8 @@ from typing import Literal
 
 import aiosqlite
 
-from core.accounts.auth import Identity
-from core.config.settings import Settings
+from core.accounts import Identity
+from core.config import Settings
 from core.kernel.clock import Clock
 from core.kernel.errors import (
     ConfigError,
@@ -28,10 +28,10 @@ from core.kernel.errors import (
     PaymentRefused,
 )
 from core.kernel.timefmt import to_db
-from core.livekit.gateway import LiveKitGateway
+from core.livekit import LiveKitGateway
 from core.money.ledger import Ledger, Tip, credits_text
-from core.store.db import Database
-from core.streams.service import Stream, StreamService
+from core.store import Database
+from core.streams import Stream, StreamService
 
 log = logging.getLogger(__name__)
 

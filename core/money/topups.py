@@ -20,12 +20,12 @@ import aiohttp
 import aiosqlite
 import stripe
 
-from core.config.settings import Settings
+from core.config import Settings
 from core.kernel.clock import Clock
 from core.kernel.errors import InvalidInput, PaymentRefused
 from core.kernel.timefmt import to_db
 from core.money.ledger import Ledger, credits_text, fingerprint, require_credits
-from core.store.db import Database, Transaction
+from core.store import Database, Transaction
 
 log = logging.getLogger(__name__)
 

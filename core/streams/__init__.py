@@ -1,0 +1,25 @@
+"""Stream pages and their lifecycle; owns `streams` and `stream_sessions`.
+
+The public module: other packages import from here, never from the modules inside."""
+
+from core.streams.service import (
+    DESCRIPTION_MAX,
+    TITLE_MAX,
+    Stream,
+    StreamDraft,
+    StreamEvent,
+    StreamService,
+    StreamSession,
+    stream_from_row,
+)
+
+__all__ = [
+    "DESCRIPTION_MAX",
+    "TITLE_MAX",
+    "Stream",
+    "StreamDraft",
+    "StreamEvent",
+    "StreamService",
+    "StreamSession",
+    "stream_from_row",
+]

@@ -15,8 +15,8 @@ import aiosqlite
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
 from core.kernel.timefmt import from_db, from_db_required, to_db
-from core.livekit.gateway import LiveKitGateway
-from core.store.db import Database, Transaction
+from core.livekit import LiveKitGateway
+from core.store import Database, Transaction
 from core.streams.gate import GoLiveGate, OpenGate
 from core.streams.live_rooms import DEFAULT_TTL_SECONDS, LiveRoomCache
 
