@@ -11,6 +11,7 @@ from bot.announcer import Announcer
 from bot.chat_bridge import ChatBridge
 from bot.live_alerts import LiveAlerts
 from bot.moderators import ModeratorRegistry
+from bot.money_notices import MoneyNotices
 from bot.obs_embeds import ObsProblemNotifier
 from bot.report_views import ReportButton
 from bot.search_views import SearchPageButton
@@ -58,26 +59,15 @@ class GoLiveBot(commands.Bot):
         self.moderators = ModeratorRegistry(self)
         self.live_alerts = LiveAlerts(self)
         self.obs_problems = ObsProblemNotifier(self)
+        self.money_notices = MoneyNotices(self)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(WatchButton, TipButton, SearchPageButton)
         self.add_dynamic_items(ReportButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.services.streams.subscribe(self.announcer.on_stream_event)
-        self.services.streams.subscribe(self.chat_bridge.on_stream_event)
-        self.services.chat.subscribe(self.chat_bridge.on_chat_event)
-        self.services.streams.subscribe(self.live_alerts.on_stream_event)
-        self.services.ingress.subscribe_problems(self.obs_problems.on_problem)
-        self.live_alerts.start_ticking()
 
     async def close(self) -> None:
-        self.services.streams.unsubscribe(self.announcer.on_stream_event)
-        self.services.streams.unsubscribe(self.chat_bridge.on_stream_event)
-        self.services.chat.unsubscribe(self.chat_bridge.on_chat_event)
-        self.services.streams.unsubscribe(self.live_alerts.on_stream_event)
-        self.services.ingress.unsubscribe_problems(self.obs_problems.on_problem)
-        await self.live_alerts.stop_ticking()
         await super().close()
 
     def watch_url(self, slug: str) -> str:

@@ -1,18 +1,16 @@
 """Around a go-live, beyond the announcement: follower DMs, the live role, problems told to the
-admin, and the periodic tick (reconcile, viewer counts, catching up on what failed).
+admin, and the scheduler's Discord jobs (viewer counts, catching up on what failed).
 
 Every Discord action that must happen once is claimed in the database first (a follower's DM
 per session, a live role per session and guild), so a retry, a flap or a restart never repeats
-it. Claims whose action failed are given back, and the tick tries them again later.
+it. Claims whose action failed are given back, and the catch-up job tries them again later.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 
@@ -21,7 +19,7 @@ from bot.embeds import LIVE_RED
 from bot.views import link_view
 from core.community import LiveRoleGrant
 from core.kernel.errors import GoLiveError
-from core.streams import StreamEvent
+from core.streams import StreamEvent, StreamWentLive
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot
@@ -33,23 +31,15 @@ class LiveAlerts:
     def __init__(self, bot: GoLiveBot) -> None:
         self._bot = bot
         self._services = bot.services
-        self._background: set[asyncio.Task[None]] = set()
-        self._ticker: asyncio.Task[None] | None = None
 
     # -- stream events -------------------------------------------------------------------------
 
     async def on_stream_event(self, event: StreamEvent) -> None:
         if event.kind == "live":
             await self.give_live_roles(event)
-            # Many followers means many DMs: never make the streamer's command wait for them.
-            self._spawn(self.alert_followers(event))
+            await self.alert_followers(event)
         elif event.kind == "ended":
             await self.take_live_roles(event.session.id)
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(_logged(work))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def alert_followers(self, event: StreamEvent) -> None:
         follows = self._services.follows
@@ -139,7 +129,7 @@ class LiveAlerts:
                 pass  # the member or the role is gone: nothing left to take back
             except discord.HTTPException as error:
                 log.warning("could not take the live role back in %s: %s", guild.id, error)
-                continue  # the tick tries again
+                continue  # the catch-up job tries again
             await self._services.community.mark_live_role_removed(grant)
 
     # -- problems ------------------------------------------------------------------------------
@@ -161,34 +151,14 @@ class LiveAlerts:
         except discord.HTTPException as error:
             log.warning("could not tell the admin of %s about %s: %s", guild.id, what, error)
 
-    # -- the tick ------------------------------------------------------------------------------
+    # -- scheduler jobs (golive/scheduler.py) -----------------------------------------------------
 
-    def start_ticking(self) -> None:
-        if self._ticker is None or self._ticker.done():
-            self._ticker = asyncio.create_task(self._tick_forever(), name="golive-live-tick")
-
-    async def stop_ticking(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            self._ticker = None
-
-    async def _tick_forever(self) -> None:
-        interval = self._services.settings.reconcile_interval.total_seconds()
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("live tick failed; trying again in %ss", interval)
-
-    async def tick(self) -> None:
-        """Repair counts and states from LiveKit, end abandoned streams, refresh what members see."""
-        await self._services.live.reconcile_once()
+    async def show_viewer_counts(self) -> None:
+        """Live announcements show the current viewer count (each edited at most once a minute)."""
         for item in await self._services.community.counts_to_show():
             await self._bot.announcer.show_viewer_count(item)
-        await self._catch_up()
 
-    async def _catch_up(self) -> None:
+    async def catch_up(self) -> None:
         """Retry what failed earlier: announcements, follower DMs, live roles to take back."""
         services = self._services
         channels = await services.guilds.announce_channels()
@@ -196,7 +166,7 @@ class LiveAlerts:
             session = await services.streams.current_session(stream.id)
             if session is None:
                 continue
-            event = StreamEvent("live", stream, session)
+            event = StreamWentLive(stream, session)
             for guild_id, channel_id in channels.items():
                 channel = self._bot.get_channel(channel_id)
                 if isinstance(channel, discord.TextChannel) and channel.guild.id == guild_id:
@@ -207,11 +177,3 @@ class LiveAlerts:
             await self.alert_followers(event)
         for session_id in await services.community.sessions_with_roles_to_take_back():
             await self.take_live_roles(session_id)
-
-
-async def _logged(work: Coroutine[Any, Any, None]) -> None:
-    """Background work has nobody to raise to: log what goes wrong (the tick retries it)."""
-    try:
-        await work
-    except Exception:
-        log.exception("background go-live work failed")

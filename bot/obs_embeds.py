@@ -9,7 +9,7 @@ import discord
 
 from bot.embeds import GOLIVE_PURPLE, LIVE_RED, OFFLINE_GREY
 from core.kernel.timefmt import human_duration
-from core.live import ObsSetup, RecordChange, Recording, StreamHealth, describe
+from core.live import ObsProblem, ObsSetup, RecordChange, Recording, StreamHealth, describe
 from core.streams import Stream
 
 if TYPE_CHECKING:
@@ -157,7 +157,8 @@ class ObsProblemNotifier:
     def __init__(self, bot: GoLiveBot) -> None:
         self.bot = bot
 
-    async def on_problem(self, owner_id: int, problem: str) -> None:
+    async def on_problem(self, event: ObsProblem) -> None:
+        owner_id, problem = event.owner_id, event.problem
         try:
             user = self.bot.get_user(owner_id) or await self.bot.fetch_user(owner_id)
             await user.send(

@@ -1,4 +1,4 @@
-"""/tip a streamer, /tips top leaderboards, and the streamer's tip alert (a DM)."""
+"""/tip a streamer and /tips top leaderboards (the streamer's DM: bot/money_notices.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE
 from bot.members import identity_of
 from bot.tip_views import NO_MENTIONS, tip_sent_text
-from core.money import Standing, TipEvent, credits_text
+from core.money import Standing, credits_text
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +29,6 @@ class Tips(commands.Cog):
     def __init__(self, bot: GoLiveBot) -> None:
         self.bot = bot
         self.services = bot.services
-
-    async def cog_load(self) -> None:
-        self.services.tips.subscribe(self.alert_streamer)
-
-    async def cog_unload(self) -> None:
-        self.services.tips.unsubscribe(self.alert_streamer)
 
     @app_commands.command(name="tip")
     @app_commands.describe(
@@ -87,23 +81,6 @@ class Tips(commands.Cog):
             embed.add_field(name="Top tippers", value=_board(await tips.top_donors(period)))
             embed.add_field(name="Top streamers", value=_board(await tips.top_streamers(period)))
         await interaction.followup.send(embed=embed, allowed_mentions=NO_MENTIONS)
-
-    async def alert_streamer(self, event: TipEvent) -> None:
-        """The streamer hears of every tip by DM: private, in any guild, no channel to configure."""
-        tip = event.tip
-        embed = discord.Embed(
-            title=f"💸 {tip.donor_name} tipped you {credits_text(tip.amount)}",
-            description=tip.message or None,
-            colour=GOLIVE_PURPLE,
-            timestamp=tip.created_at,
-        )
-        embed.set_footer(text=f"Tip #{tip.id} · see /wallet history")
-        try:
-            user = self.bot.get_user(tip.streamer_id) or await self.bot.fetch_user(tip.streamer_id)
-            await user.send(embed=embed, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException as error:
-            # Closed DMs: the tip still counts and shows in /wallet; nothing else to do.
-            log.info("could not DM tip %s to %s: %s", tip.id, tip.streamer_id, error)
 
 
 def _board(standings: list[Standing]) -> str:

@@ -6,13 +6,12 @@ import logging
 
 import discord
 from discord import app_commands
-from discord.ext import commands, tasks
+from discord.ext import commands
 
 from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE
-from bot.tip_views import NO_MENTIONS
 from bot.views import link_view
-from core.money import Renewal, StreamingPass, WalletLine, credits_text
+from core.money import WalletLine, credits_text
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +35,6 @@ class Wallet(commands.GroupCog, group_name="wallet"):
         self.bot = bot
         self.services = bot.services
         super().__init__()
-
-    async def cog_load(self) -> None:
-        if self.services.passes.policy.mode == "pass":
-            self.renew_passes.start()
-
-    async def cog_unload(self) -> None:
-        self.renew_passes.cancel()
 
     @app_commands.command(name="balance")
     async def balance(self, interaction: Interaction) -> None:
@@ -144,17 +136,6 @@ class Wallet(commands.GroupCog, group_name="wallet"):
             ephemeral=True,
         )
 
-    @tasks.loop(minutes=30)
-    async def renew_passes(self) -> None:
-        """Remind members a day before their pass renews, and renew the ones that ran out."""
-        try:
-            for due in await self.services.passes.reminders_due():
-                await self._dm(due.member_id, _reminder_text(due, self._price()))
-            for renewal in await self.services.passes.renew_due():
-                await self._dm(renewal.member_id, _renewal_text(renewal))
-        except Exception:
-            log.exception("pass renewal round failed; the next one retries")
-
     async def _pass_text(self, user_id: int) -> str:
         current = await self.services.passes.status(user_id)
         if current is None or not current.active(self.services.clock.now()):
@@ -165,29 +146,6 @@ class Wallet(commands.GroupCog, group_name="wallet"):
     def _price(self) -> str:
         policy = self.services.passes.policy
         return f"{credits_text(policy.pass_price)} for {policy.pass_days} days"
-
-    async def _dm(self, user_id: int, text: str) -> None:
-        try:
-            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-            await user.send(text, allowed_mentions=NO_MENTIONS)
-        except discord.HTTPException as error:
-            log.info("could not DM %s about their pass: %s", user_id, error)
-
-
-def _reminder_text(due: StreamingPass, price: str) -> str:
-    return (
-        f"Your golive streaming pass renews {discord.utils.format_dt(due.paid_until, 'R')} "
-        f"({price}, from your balance). Don't want that? `/wallet pass cancel`."
-    )
-
-
-def _renewal_text(renewal: Renewal) -> str:
-    if renewal.renewed:
-        return (
-            "Your golive streaming pass was renewed until "
-            f"{discord.utils.format_dt(renewal.paid_until, 'f')}."
-        )
-    return f"Your golive streaming pass could not be renewed and has ended: {renewal.reason}"
 
 
 async def setup(bot: GoLiveBot) -> None:

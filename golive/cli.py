@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import sys
 import warnings
-from collections.abc import Coroutine, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import discord
 from jwt.warnings import InsecureKeyLengthWarning
@@ -17,17 +15,11 @@ from jwt.warnings import InsecureKeyLengthWarning
 from core.accounts import Identity
 from core.config import Settings, load_settings
 from core.kernel.errors import ConfigError, LiveKitUnavailable
-from core.services import Services, open_services
-from golive.sidecar import start_web
+from core.services import Services
+from golive.bootstrap import open_services
+from golive.runtime import run, run_event_loop, run_web
 
 log = logging.getLogger("golive")
-
-HOW_TO_ADD_THE_BOT = """\
-No DISCORD_TOKEN is set, so only the web sidecar runs. To add the bot:
-  1. Create an application at https://discord.com/developers/applications, add a Bot, copy its token.
-  2. Put DISCORD_TOKEN=<token> in .env (or the environment) and run `make run` again.
-  3. Invite it with the scopes `bot applications.commands` (see README, "Discord application").
-  4. Run `golive sync-commands --guild <your server id>` once so the slash commands appear."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,66 +71,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         return run_event_loop(runners[command]())
     return 0
-
-
-def run_event_loop(main: Coroutine[Any, Any, int]) -> int:
-    """Run on uvloop where it exists (Linux, macOS), else on asyncio's own loop.
-
-    uvloop makes the web sidecar's token endpoint cheaper per request (bench/token_endpoint.py,
-    docs/architecture.md "Token minting"); discord.py, aiohttp and aiosqlite all run on it.
-    """
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
-
-
-async def run(settings: Settings) -> int:
-    if not settings.discord_token:
-        log.warning("%s", HOW_TO_ADD_THE_BOT)
-        return await run_web(settings)
-    from bot.app import GoLiveBot
-
-    async with open_services(settings) as services:
-        await services.streams.reconcile_with_livekit()
-        await services.live.reconcile_once()
-        runner = await start_web(services)
-        try:
-            async with GoLiveBot(services) as bot:
-                await bot.start(settings.discord_token)
-        except discord.LoginFailure:
-            log.error(
-                "Discord rejected DISCORD_TOKEN. Copy the bot token again from the developer portal."
-            )
-            return 1
-        finally:
-            await runner.cleanup()
-    return 0
-
-
-async def run_web(settings: Settings) -> int:
-    async with open_services(settings) as services:
-        await services.streams.reconcile_with_livekit()
-        await services.live.reconcile_once()
-        runner = await start_web(services)
-        log.info("open %s/live in a browser", settings.public_url)
-        try:
-            await reconcile_forever(services)
-        finally:
-            await runner.cleanup()
-    return 0
-
-
-async def reconcile_forever(services: Services) -> None:
-    """Without a bot, the sidecar still repairs counts and ends abandoned streams."""
-    interval = services.settings.reconcile_interval.total_seconds()
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await services.live.reconcile_once()
-        except Exception:
-            log.exception("reconciling with LiveKit failed; trying again in %ss", interval)
 
 
 async def migrate(settings: Settings) -> int:

@@ -17,7 +17,8 @@ from bot.app import GoLiveBot
 from core.accounts.auth import Identity
 from core.config.settings import Settings, load_settings
 from core.kernel.clock import ManualClock
-from core.services import Services, open_services
+from core.services import Services
+from golive.bootstrap import attach_bot, open_services
 from tests.fakes.livekit import FakeLiveKit
 from web.app import create_app
 from web.keys import SESSION_COOKIE
@@ -92,6 +93,7 @@ async def make_bot(services: Services) -> AsyncIterator[Callable[[], GoLiveBot]]
 
     def factory() -> GoLiveBot:
         bot = GoLiveBot(services)
+        attach_bot(services, bot)
         bots.append(bot)
         return bot
 

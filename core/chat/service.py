@@ -18,10 +18,9 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import aiosqlite
 
@@ -36,6 +35,7 @@ from core.kernel.errors import (
     RateLimited,
     TooLarge,
 )
+from core.kernel.events import EventBus
 from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
 from core.livekit import LiveKitGateway
 from core.moderation import ModerationService, SanctionEvent, record_action
@@ -117,15 +117,22 @@ class ChatThread:
 
 @dataclass(frozen=True)
 class ChatEvent:
-    """'message' (new) or 'hidden'; `origin_thread_id` is the Discord thread it came from, if any."""
+    """A message posted or hidden; `origin_thread_id` is the Discord thread it came from, if any."""
 
-    kind: Literal["message", "hidden"]
     message: ChatMessage
     stream: Stream
     origin_thread_id: int | None = None
+    kind: ClassVar[Literal["message", "hidden"]]
 
 
-ChatListener = Callable[[ChatEvent], Awaitable[None]]
+@dataclass(frozen=True)
+class ChatMessagePosted(ChatEvent):
+    kind: ClassVar[Literal["message", "hidden"]] = "message"
+
+
+@dataclass(frozen=True)
+class ChatMessageHidden(ChatEvent):
+    kind: ClassVar[Literal["message", "hidden"]] = "hidden"
 
 
 def message_json(message: ChatMessage) -> dict[str, Any]:
@@ -337,6 +344,7 @@ class ChatService:
         streams: StreamService,
         moderation: ModerationService,
         rules: ChatRules,
+        events: EventBus | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -353,16 +361,8 @@ class ChatService:
         self._slowmode_claims: dict[tuple[int, int], datetime] = {}
         self._people = TokenBucket(clock, rules.person_burst, rules.person_per_minute)
         self._ips = TokenBucket(clock, rules.ip_burst, rules.ip_per_minute)
-        self._listeners: list[ChatListener] = []
-        moderation.subscribe(self._on_sanction)
-
-    def subscribe(self, listener: ChatListener) -> None:
-        """Be told of new and hidden messages (the Discord bridge). Keep listeners quick."""
-        self._listeners.append(listener)
-
-    def unsubscribe(self, listener: ChatListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
+        # Told of new and hidden messages (the room and the Discord bridge, in the background).
+        self._events = events or EventBus()
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -400,7 +400,7 @@ class ChatService:
         message = await self._store(
             stream, state.session_id, author, name, role, body, source, discord_message_id
         )
-        await self._fan_out(ChatEvent("message", message, stream, origin_thread_id))
+        await self._events.publish(ChatMessagePosted(message, stream, origin_thread_id))
         return message
 
     async def post_from_thread(
@@ -449,9 +449,8 @@ class ChatService:
                 )
         message = await self.get(message_id)
         if changed:
-            await self._fan_out(
-                ChatEvent("hidden", message, await self._streams.get_by_id(message.stream_id))
-            )
+            stream = await self._streams.get_by_id(message.stream_id)
+            await self._events.publish(ChatMessageHidden(message, stream))
         return message
 
     async def hide_discord_message(self, discord_message_id: int) -> ChatMessage | None:
@@ -673,7 +672,8 @@ class ChatService:
     async def _insert_batch(self, rows: list[MessageRow]) -> list[int]:
         return await self._db.run_transaction(lambda tx: _insert_messages(tx, rows))
 
-    async def _fan_out(self, event: ChatEvent) -> None:
+    async def send_to_room(self, event: ChatEvent) -> None:
+        """Viewers in the room see the message appear (or go), over LiveKit data."""
         if event.stream.active and event.stream.room_name is not None:
             packet: dict[str, Any] = (
                 {"type": "message", "message": message_json(event.message)}
@@ -681,13 +681,8 @@ class ChatService:
                 else {"type": "hide", "id": event.message.id}
             )
             await self._room.publish(event.stream.room_name, packet)
-        for listener in self._listeners:
-            try:
-                await listener(event)
-            except Exception:
-                log.exception("chat listener failed for message %s", event.message.id)
 
-    async def _on_sanction(self, event: SanctionEvent) -> None:
+    async def hide_messages_of_banned(self, event: SanctionEvent) -> None:
         """A chat ban hides the member's visible messages on the page and in Discord."""
         sanction = event.sanction
         if sanction.kind != "ban" or sanction.scope not in ("chat", "both"):

@@ -3,15 +3,16 @@
 The public module: other packages import from here, never from the modules inside."""
 
 from core.live.health import StreamHealth, StreamHealthService, describe
-from core.live.ingress import IngressService, ObsSetup
+from core.live.ingress import IngressService, ObsProblem, ObsSetup
 from core.live.presence import Audience, LiveEventService
 from core.live.recording import RecordChange, Recording, RecordingConfig, RecordingService
-from core.live.webhooks import WebhookInbox
+from core.live.webhooks import WebhookHandler, WebhookInbox
 
 __all__ = [
     "Audience",
     "IngressService",
     "LiveEventService",
+    "ObsProblem",
     "ObsSetup",
     "RecordChange",
     "Recording",
@@ -19,6 +20,7 @@ __all__ = [
     "RecordingService",
     "StreamHealth",
     "StreamHealthService",
+    "WebhookHandler",
     "WebhookInbox",
     "describe",
 ]

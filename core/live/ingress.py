@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -34,9 +34,10 @@ from livekit.protocol.webhook import WebhookEvent
 
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, GoLiveError, LiveKitUnavailable
+from core.kernel.events import EventBus
 from core.kernel.timefmt import from_db, to_db
 from core.live.presence import LiveEventService
-from core.live.webhooks import AfterCommit, WebhookInbox
+from core.live.webhooks import AfterCommit
 from core.livekit import IngressProtocol, LiveKitGateway
 from core.store import Database, SyncTransaction
 from core.streams import Stream, StreamEvent, StreamService
@@ -52,8 +53,14 @@ INGRESS_NOT_SET_UP = (
     "golive's README."
 )
 
+
 # Told when OBS started publishing but golive could not take the stream live: (owner, reason).
-ObsProblemListener = Callable[[int, str], Awaitable[None]]
+@dataclass(frozen=True)
+class ObsProblem:
+    """OBS connected but could not take the stream live (no credits, banned, …)."""
+
+    owner_id: int
+    problem: str
 
 
 @dataclass(frozen=True)
@@ -92,26 +99,16 @@ class IngressService:
         livekit: LiveKitGateway,
         streams: StreamService,
         live: LiveEventService,
-        inbox: WebhookInbox,
+        events: EventBus | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._livekit = livekit
         self._streams = streams
         self._live = live
-        self._problem_listeners: list[ObsProblemListener] = []
+        # Told when OBS could not take a stream live (the bot tells the streamer).
+        self._events = events or EventBus()
         streams.add_room_picker(self._armed_room)
-        streams.subscribe(self._on_stream_event)
-        inbox.on("ingress_started", self._on_ingress_started)
-        inbox.on("ingress_ended", self._on_ingress_ended)
-        inbox.on("track_published", self._on_track_published)
-
-    def subscribe_problems(self, listener: ObsProblemListener) -> None:
-        self._problem_listeners.append(listener)
-
-    def unsubscribe_problems(self, listener: ObsProblemListener) -> None:
-        if listener in self._problem_listeners:
-            self._problem_listeners.remove(listener)
 
     # -- what the streamer asks for ------------------------------------------------------------
 
@@ -292,7 +289,7 @@ class IngressService:
                 (room, to_db(self._clock.now()), row.stream_id, row.ingress_id),
             )
 
-    async def _on_stream_event(self, event: StreamEvent) -> None:
+    async def follow_stream(self, event: StreamEvent) -> None:
         if event.kind == "ended":
             await self._rearm(event.stream.id)
             return
@@ -303,7 +300,7 @@ class IngressService:
 
     # -- webhooks (on the database thread, inside the event's transaction) ----------------------
 
-    def _on_ingress_started(
+    def apply_ingress_started(
         self, tx: SyncTransaction, event: WebhookEvent, now: datetime
     ) -> AfterCommit | None:
         info = event.ingress_info
@@ -329,7 +326,7 @@ class IngressService:
         owner_id, identity = row["owner_id"], row["participant_identity"]
         return lambda: self._go_live_from_obs(owner_id, room, identity)
 
-    def _on_track_published(
+    def apply_track_published(
         self, tx: SyncTransaction, event: WebhookEvent, now: datetime
     ) -> AfterCommit | None:
         # ingress_started can be lost; a track from the ingress participant says the same.
@@ -347,7 +344,7 @@ class IngressService:
         owner_id, room, identity = row["owner_id"], event.room.name, participant.identity
         return lambda: self._go_live_from_obs(owner_id, room, identity)
 
-    def _on_ingress_ended(
+    def apply_ingress_ended(
         self, tx: SyncTransaction, event: WebhookEvent, now: datetime
     ) -> AfterCommit | None:
         info = event.ingress_info
@@ -404,11 +401,7 @@ class IngressService:
         if problem is None:
             return
         log.info("OBS could not take stream %s live: %s", stream_id, problem)
-        for listener in self._problem_listeners:
-            try:
-                await listener(owner_id, problem)
-            except Exception:
-                log.exception("OBS problem listener failed")
+        await self._events.publish(ObsProblem(owner_id, problem))
 
     async def last_problem(self, stream_id: int) -> tuple[str, datetime] | None:
         row = await self._db.fetch_one(

@@ -114,12 +114,6 @@ class LiveEventService:
         self._streams = streams
         self._inbox = inbox
         self.grace = grace
-        inbox.on("participant_joined", self._on_joined)
-        inbox.on("participant_left", self._on_left)
-        inbox.on("participant_connection_aborted", self._on_left)
-        inbox.on("track_published", self._on_track)
-        inbox.on("track_unpublished", self._on_track)
-        inbox.on("room_finished", self._on_room_finished)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -156,13 +150,13 @@ class LiveEventService:
 
     # Handlers run on the database's thread inside the event's transaction (WebhookInbox).
 
-    def _on_joined(
+    def apply_participant_joined(
         self, tx: SyncTransaction, event: WebhookEvent, now: datetime
     ) -> AfterCommit | None:
         self._apply_presence(tx, event, now, present=True, rank=JOINED)
         return None
 
-    def _on_left(
+    def apply_participant_left(
         self, tx: SyncTransaction, event: WebhookEvent, now: datetime
     ) -> AfterCommit | None:
         self._apply_presence(tx, event, now, present=False, rank=LEFT)
@@ -206,7 +200,7 @@ class LiveEventService:
         else:
             self._refresh_audience(tx, event.room.name, live, now, viewer_delta=0)
 
-    def _on_track(
+    def apply_track_change(
         self, tx: SyncTransaction, event: WebhookEvent, now: datetime
     ) -> AfterCommit | None:
         live = _live_room(tx, event.room.name)
@@ -228,7 +222,7 @@ class LiveEventService:
             self._refresh_audience(tx, event.room.name, live, now, viewer_delta=0)
         return None
 
-    def _on_room_finished(
+    def apply_room_finished(
         self, tx: SyncTransaction, event: WebhookEvent, now: datetime
     ) -> AfterCommit | None:
         live = _live_room(tx, event.room.name)

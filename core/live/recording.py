@@ -25,7 +25,7 @@ from core.config import Settings
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, LiveKitUnavailable
 from core.kernel.timefmt import from_db_required, to_db
-from core.live.webhooks import AfterCommit, WebhookInbox
+from core.live.webhooks import AfterCommit
 from core.livekit import LiveKitGateway
 from core.store import Database, SyncTransaction
 from core.streams import Stream, StreamEvent, StreamService, StreamSession
@@ -156,7 +156,6 @@ class RecordingService:
         clock: Clock,
         livekit: LiveKitGateway,
         streams: StreamService,
-        inbox: WebhookInbox,
         config: RecordingConfig,
     ) -> None:
         self._db = db
@@ -164,9 +163,6 @@ class RecordingService:
         self._livekit = livekit
         self._streams = streams
         self.config = config
-        streams.subscribe(self._on_stream_event)
-        for kind in ("egress_started", "egress_updated", "egress_ended"):
-            inbox.on(kind, self._on_egress)
 
     # -- the streamer's choice -----------------------------------------------------------------
 
@@ -241,7 +237,7 @@ class RecordingService:
 
     # -- starting and stopping -----------------------------------------------------------------
 
-    async def _on_stream_event(self, event: StreamEvent) -> None:
+    async def follow_stream(self, event: StreamEvent) -> None:
         if event.kind == "live":
             if await self.wants_recording(event.stream.id):
                 await self._start(event.stream, event.session)
@@ -325,7 +321,7 @@ class RecordingService:
 
     # -- webhooks (on the database thread, inside the event's transaction) ----------------------
 
-    def _on_egress(
+    def apply_egress(
         self, tx: SyncTransaction, event: WebhookEvent, now: datetime
     ) -> AfterCommit | None:
         info = event.egress_info

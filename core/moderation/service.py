@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -18,6 +17,7 @@ import aiosqlite
 
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, Forbidden, InvalidInput, LiveKitUnavailable, NotFound
+from core.kernel.events import EventBus
 from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
 from core.livekit import LiveKitGateway
 from core.store import Database, Transaction
@@ -82,9 +82,6 @@ class SanctionEvent:
     sanction: Sanction
 
 
-SanctionListener = Callable[[SanctionEvent], Awaitable[None]]
-
-
 async def record_action(
     tx: Transaction,
     now: datetime,
@@ -112,17 +109,15 @@ class ModerationService:
         streams: StreamService,
         *,
         kick_block: timedelta,
+        events: EventBus | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._livekit = livekit
         self._streams = streams
         self.kick_block = kick_block
-        self._listeners: list[SanctionListener] = []
-
-    def subscribe(self, listener: SanctionListener) -> None:
-        """Be told after a ban or timeout is committed."""
-        self._listeners.append(listener)
+        # Told after a ban or timeout is committed (chat hides a banned member's messages).
+        self._events = events or EventBus()
 
     # -- who moderates -------------------------------------------------------------------------
 
@@ -226,7 +221,7 @@ class ModerationService:
             if stream is not None and stream.active:
                 with contextlib.suppress(Conflict):  # it ended on its own meanwhile
                     await self._streams.end_stream(stream, "moderator")
-        await self._notify(SanctionEvent(sanction))
+        await self._events.publish(SanctionEvent(sanction))
         return sanction
 
     async def timeout(
@@ -243,7 +238,7 @@ class ModerationService:
             reason=_reason(reason),
             action="timeout",
         )
-        await self._notify(SanctionEvent(sanction))
+        await self._events.publish(SanctionEvent(sanction))
         return sanction
 
     async def unban(self, *, moderator_id: int, user_id: int, scope: BanScope | None = None) -> int:
@@ -466,13 +461,6 @@ class ModerationService:
             created_at=now,
             expires_at=expires,
         )
-
-    async def _notify(self, event: SanctionEvent) -> None:
-        for listener in self._listeners:
-            try:
-                await listener(event)
-            except Exception:
-                log.exception("sanction listener failed for user %s", event.sanction.user_id)
 
 
 def _reason(reason: str) -> str:

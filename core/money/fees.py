@@ -18,6 +18,7 @@ import aiosqlite
 from core.config import Settings
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, NotFound, PaymentRefused
+from core.kernel.events import EventBus
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.money.ledger import Ledger, credits_text, fingerprint
 from core.store import Database
@@ -62,6 +63,8 @@ class StreamingPass:
 
 @dataclass(frozen=True)
 class Renewal:
+    """A pass renewal that was due: renewed from the balance, or ended (published as an event)."""
+
     member_id: int
     renewed: bool
     paid_until: datetime
@@ -69,11 +72,20 @@ class Renewal:
 
 
 class PassService:
-    def __init__(self, db: Database, ledger: Ledger, clock: Clock, policy: FeePolicy) -> None:
+    def __init__(
+        self,
+        db: Database,
+        ledger: Ledger,
+        clock: Clock,
+        policy: FeePolicy,
+        events: EventBus | None = None,
+    ) -> None:
         self._db = db
         self._ledger = ledger
         self._clock = clock
         self.policy = policy
+        # Told of each renewal (the bot DMs the member).
+        self._events = events or EventBus()
 
     async def status(self, member_id: int) -> StreamingPass | None:
         row = await self._db.fetch_one(
@@ -136,6 +148,8 @@ class PassService:
             renewed = await self.status(current.member_id)
             assert renewed is not None  # noqa: S101 - just written
             renewals.append(Renewal(current.member_id, True, renewed.paid_until))
+        for renewal in renewals:
+            await self._events.publish(renewal)
         return renewals
 
     async def reminders_due(self) -> list[StreamingPass]:

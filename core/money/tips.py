@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -27,6 +26,7 @@ from core.kernel.errors import (
     NotFound,
     PaymentRefused,
 )
+from core.kernel.events import EventBus
 from core.kernel.timefmt import to_db
 from core.livekit import LiveKitGateway
 from core.money.ledger import Ledger, Tip, credits_text
@@ -93,9 +93,6 @@ class Standing:
     count: int
 
 
-TipListener = Callable[[TipEvent], Awaitable[None]]
-
-
 class TipService:
     def __init__(
         self,
@@ -105,6 +102,7 @@ class TipService:
         livekit: LiveKitGateway,
         clock: Clock,
         policy: TipPolicy,
+        events: EventBus | None = None,
     ) -> None:
         self._db = db
         self._ledger = ledger
@@ -112,7 +110,8 @@ class TipService:
         self._livekit = livekit
         self._clock = clock
         self.policy = policy
-        self._listeners: list[TipListener] = []
+        # Told of every new tip (the room alert and the streamer's DM, in the background).
+        self._events = events or EventBus()
         self._blocked = (
             re.compile(
                 r"(?i)\b(" + "|".join(re.escape(word) for word in policy.blocked_words) + r")\b"
@@ -120,14 +119,6 @@ class TipService:
             if policy.blocked_words
             else None
         )
-
-    def subscribe(self, listener: TipListener) -> None:
-        """Be told after a tip is committed (the bot alerts the streamer)."""
-        self._listeners.append(listener)
-
-    def unsubscribe(self, listener: TipListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
 
     # -- tipping ---------------------------------------------------------------------------------
 
@@ -180,8 +171,7 @@ class TipService:
         if not result.replayed:
             log.info("tip %s: %s credits to %s", tip.id, tip.amount, stream.slug)
             event = TipEvent(tip=tip, stream=stream, donor_balance=balance)
-            await self._broadcast(event)
-            await self._notify(event)
+            await self._events.publish(event)
         return TipOutcome(tip=tip, stream=stream, donor_balance=balance, replayed=result.replayed)
 
     async def refund(self, tip_id: int, moderator_id: int, reason: str) -> Tip:
@@ -223,7 +213,7 @@ class TipService:
 
     # -- telling people --------------------------------------------------------------------------
 
-    async def _broadcast(self, event: TipEvent) -> None:
+    async def show_in_room(self, event: TipEvent) -> None:
         """Viewers of a live stream see the tip on the watch page (LiveKit data, topic "tips")."""
         stream = event.stream
         if not stream.active or stream.room_name is None:
@@ -242,13 +232,6 @@ class TipService:
         except LiveKitUnavailable:
             # The credits moved; a missed on-screen alert is not worth failing the tip for.
             log.warning("could not show tip %s in room %s", event.tip.id, stream.room_name)
-
-    async def _notify(self, event: TipEvent) -> None:
-        for listener in self._listeners:
-            try:
-                await listener(event)
-            except Exception:
-                log.exception("tip listener failed for tip %s", event.tip.id)
 
 
 def _standing(row: aiosqlite.Row) -> Standing:

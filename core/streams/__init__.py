@@ -7,9 +7,11 @@ from core.streams.service import (
     TITLE_MAX,
     Stream,
     StreamDraft,
+    StreamEnded,
     StreamEvent,
     StreamService,
     StreamSession,
+    StreamWentLive,
     stream_from_row,
 )
 
@@ -18,8 +20,10 @@ __all__ = [
     "TITLE_MAX",
     "Stream",
     "StreamDraft",
+    "StreamEnded",
     "StreamEvent",
     "StreamService",
     "StreamSession",
+    "StreamWentLive",
     "stream_from_row",
 ]

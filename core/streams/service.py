@@ -9,11 +9,13 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 import aiosqlite
 
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
+from core.kernel.events import EventBus
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.livekit import LiveKitGateway
 from core.store import Database, Transaction
@@ -57,14 +59,21 @@ class StreamSession:
 
 @dataclass(frozen=True)
 class StreamEvent:
-    """Something that happened to a stream; ``kind`` is 'live' or 'ended'."""
+    """Something that happened to a stream (published after it is committed)."""
 
-    kind: str
     stream: Stream
     session: StreamSession
+    kind: ClassVar[str]
 
 
-StreamListener = Callable[[StreamEvent], Awaitable[None]]
+@dataclass(frozen=True)
+class StreamWentLive(StreamEvent):
+    kind: ClassVar[str] = "live"
+
+
+@dataclass(frozen=True)
+class StreamEnded(StreamEvent):
+    kind: ClassVar[str] = "ended"
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,7 @@ class StreamService:
         live_rooms_ttl: float = DEFAULT_TTL_SECONDS,
         gate: GoLiveGate | None = None,
         room_departure_timeout: int = 0,
+        events: EventBus | None = None,
     ) -> None:
         self._db = db
         self._livekit = livekit
@@ -128,20 +138,13 @@ class StreamService:
         self._room_departure_timeout = room_departure_timeout
         # Asked before every go-live (a fee or a pass, see core/golive_gate.py).
         self._gate: GoLiveGate = gate or OpenGate()
-        self._listeners: list[StreamListener] = []
+        # Told after a stream went live or ended (who listens: golive/event_table.py).
+        self._events = events or EventBus()
         self._go_live_checks: list[Callable[[int], Awaitable[None]]] = []
         self._room_pickers: list[Callable[[Stream], Awaitable[str | None]]] = []
         self._live_rooms = LiveRoomCache(
             lambda: self.list_live(limit=10_000), self.find_live_by_room, ttl=live_rooms_ttl
         )
-
-    def subscribe(self, listener: StreamListener) -> None:
-        """Be told after a stream went live or ended (after the change is committed)."""
-        self._listeners.append(listener)
-
-    def unsubscribe(self, listener: StreamListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
 
     def add_go_live_check(self, check: Callable[[int], Awaitable[None]]) -> None:
         """Ask `check(owner_id)` before every go-live; it raises a domain error to refuse."""
@@ -299,12 +302,12 @@ class StreamService:
             await self._gate.failed(ticket)
             raise
         self._live_rooms.invalidate()
-        event = StreamEvent(
-            "live", await self.get_by_owner(owner_id), await self._get_session(session_id)
+        event = StreamWentLive(
+            await self.get_by_owner(owner_id), await self._get_session(session_id)
         )
         await self._gate.opened(ticket, event.session)
         log.info("stream %s went live in room %s", stream.slug, room_name)
-        await self._notify(event)
+        await self._events.publish(event)
         return event
 
     async def end(self, owner_id: int, reason: str = "owner") -> StreamEvent:
@@ -347,13 +350,12 @@ class StreamService:
                 ),
             )
         self._live_rooms.invalidate()
-        event = StreamEvent(
-            "ended",
+        event = StreamEnded(
             await self.get_by_owner(stream.owner_id),
             await self._get_session(session_row["id"]),
         )
         log.info("stream %s ended (%s)", stream.slug, reason)
-        await self._notify(event)
+        await self._events.publish(event)
         return event
 
     async def reconcile_with_livekit(self) -> list[StreamEvent]:
@@ -427,16 +429,6 @@ class StreamService:
         if row is None:
             raise NotFound("That stream session does not exist.")
         return _session(row)
-
-    async def _notify(self, event: StreamEvent) -> None:
-        for listener in self._listeners:
-            try:
-                await listener(event)
-            except Exception:
-                # A failing listener (say, Discord is down) must not undo a committed go-live.
-                log.exception(
-                    "stream listener failed for %s event of %s", event.kind, event.stream.slug
-                )
 
 
 # Slugs that would shadow fixed routes under /api/live/ and /live/.

@@ -37,6 +37,7 @@ async def go_live_with_thread(world: World, services: Services) -> tuple[Stream,
 async def copy_to_discord(world: World, services: Services, stream: Stream, text: str) -> int:
     """A viewer writes on the watch page; returns the stored message id once Discord has it."""
     message = await services.chat.post(stream, ChatAuthor(4242, "Web Viewer"), text)
+    await services.events.drain()
     await world.env.bot.chat_bridge.drain()
     await world.env.settle()
     return message.id
@@ -133,6 +134,7 @@ async def test_hiding_on_the_page_deletes_the_copy_in_discord(
     message_id = await copy_to_discord(world, services, stream, "something rude")
     copy_id = (await services.chat.get(message_id)).discord_message_id
     await services.chat.hide(message_id, moderator_id=world.admin.id, stream=stream)
+    await services.events.drain()
     await world.env.bot.chat_bridge.drain()
     await world.env.settle()
     assert copy_id not in [m.id for m in world.announcements.history()]

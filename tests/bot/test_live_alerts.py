@@ -11,6 +11,7 @@ import discord
 from core.accounts.auth import Identity
 from core.kernel.clock import ManualClock
 from core.services import Services
+from golive import scheduler
 from golive.cli import guild_problem_lines
 from tests.cogs.test_streams import create_page
 from tests.conftest import World
@@ -43,7 +44,10 @@ async def leaves(services: Services, livekit: FakeLiveKit, room: str, identity: 
 
 
 async def tick(world: World) -> None:
-    await world.env.bot.live_alerts.tick()
+    """One turn of every scheduler job, as a running `golive run` would do."""
+    bot = world.env.bot
+    await scheduler.run_once(scheduler.core_jobs(bot.services) + scheduler.discord_jobs(bot))
+    await bot.services.events.drain()
     await world.env.settle()
 
 

@@ -15,6 +15,7 @@ from core.kernel.clock import ManualClock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound, PaymentRefused
 from core.services import Services
 from core.streams.service import StreamDraft
+from golive import scheduler
 from tests.cogs.test_streams import buttons, domain_errors
 from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit
@@ -250,13 +251,15 @@ class TestPass:
         live = await world.alice.slash(world.general, "stream golive")
         assert live.response.embeds[0].title.startswith("You're live")
 
-        wallet = world.env.bot.get_cog("Wallet")
+        jobs = scheduler.core_jobs(services) + scheduler.discord_jobs(world.env.bot)
         clock.advance(29 * 86400 + 3600)
-        await wallet.renew_passes()
+        await scheduler.run_once(jobs)
+        await services.events.drain()
         [reminder] = dms(world.alice)
         assert "renews" in reminder.content and "/wallet pass cancel" in reminder.content
         clock.advance(86400)
-        await wallet.renew_passes()
+        await scheduler.run_once(jobs)
+        await services.events.drain()
         assert "was renewed until" in dms(world.alice)[-1].content
         assert await services.ledger.balance(world.alice.id) == 100
 

@@ -134,6 +134,7 @@ async def test_room_packets_add_and_hide_messages_when_connected(
         "() => window.__lk && window.__lk.room()?.state === 'connected'"
     )
     message = await services.chat.post(stream, ChatAuthor(ALICE.user_id, "Alice"), "<b>hi</b>")
+    await services.events.drain()
     await replay_into_page(tab, livekit.sent_data[-1].text)
     messages = tab.page.get_by_test_id("chat-message")
     await expect(messages).to_have_count(1)
@@ -141,6 +142,7 @@ async def test_room_packets_add_and_hide_messages_when_connected(
     await expect(messages.first).to_contain_text("<b>hi</b>")  # shown as text, never as HTML
 
     await services.chat.hide(message.id, moderator_id=MOD.user_id, stream=stream)
+    await services.events.drain()
     await replay_into_page(tab, livekit.sent_data[-1].text)
     await expect(messages).to_have_count(0)
 
@@ -201,6 +203,7 @@ async def test_a_late_history_answer_does_not_drop_what_the_room_delivered_meanw
         "() => window.__lk && window.__lk.room()?.state === 'connected'"
     )
     await services.chat.post(stream, ChatAuthor(BOB.user_id, "Bob"), "first!")
+    await services.events.drain()
     await replay_into_page(tab, livekit.sent_data[-1].text)
     messages = tab.page.get_by_test_id("chat-message")
     await expect(messages).to_have_count(1)

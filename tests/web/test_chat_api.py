@@ -47,6 +47,7 @@ async def test_a_signed_in_viewer_posts_and_everyone_sees_it_in_the_history(
     posted = (await response.json())["message"]
     assert posted["text"] == "hello Alice!"
     assert posted["author"] == {"id": str(BOB.user_id), "name": "Bob", "role": "member"}
+    await services.events.drain()
     [packet] = livekit.sent_data
     assert packet.room == stream.room_name and packet.topic == "chat"
     assert json.loads(packet.text)["events"][0]["message"] == posted

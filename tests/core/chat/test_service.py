@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from core.chat import ChatMessageHidden, ChatMessagePosted
 from core.chat.service import ChatAuthor, ChatEvent
 from core.kernel.clock import ManualClock
 from core.kernel.errors import Conflict, Forbidden, InvalidInput, RateLimited, TooLarge
+from core.kernel.events import inline
 from core.services import Services
 from core.streams.service import Stream, StreamDraft
 from tests.fakes.livekit import FakeLiveKit
@@ -46,6 +48,7 @@ async def test_a_message_is_stored_and_sent_into_the_room(
     stream = await live_alice(services)
     message = await services.chat.post(stream, BOB_AUTHOR, "  hello there  ", ip="10.0.0.1")
     assert (message.body, message.author_role) == ("hello there", "member")
+    await services.events.drain()
     [event] = chat_packets(livekit)
     assert event["type"] == "message"
     assert event["message"]["text"] == "hello there"
@@ -159,6 +162,7 @@ async def test_a_chat_ban_hides_what_the_member_wrote(
     await services.chat.post(stream, ChatAuthor(ALICE, "Alice"), "hello")
     await services.moderation.ban(moderator_id=MOD, user_id=BOB, scope="both", duration=None)
     assert await stored_bodies(services, stream) == ["hello"]
+    await services.events.drain()
     assert {"type": "hide", "id": spam.id} in chat_packets(livekit)
 
 
@@ -171,9 +175,12 @@ async def test_hiding_a_message_tells_the_room_and_the_listeners(
     async def listener(event: ChatEvent) -> None:
         heard.append(event)
 
-    services.chat.subscribe(listener)
+    services.events.wire(
+        "test", [inline(ChatMessagePosted, listener), inline(ChatMessageHidden, listener)]
+    )
     message = await services.chat.post(stream, BOB_AUTHOR, "rude")
     await services.chat.hide(message.id, moderator_id=MOD, stream=stream)
+    await services.events.drain()
     assert [event.kind for event in heard] == ["message", "hidden"]
     assert chat_packets(livekit)[-1] == {"type": "hide", "id": message.id}
     assert await stored_bodies(services, stream) == []
@@ -188,6 +195,7 @@ async def test_messages_that_arrive_together_share_packets(
     livekit.slow(0.05)  # a busy LiveKit: each SendData takes a while
     authors = [ChatAuthor(100 + n, f"p{n}") for n in range(30)]
     await asyncio.gather(*(services.chat.post(stream, a, "hey") for a in authors))
+    await services.events.drain()
     assert len(chat_packets(livekit)) == 30
     # While one packet is on its way, the rest queue up and leave together.
     assert len(livekit.sent_data) <= 3

@@ -9,6 +9,8 @@ import pytest
 from livekit.protocol import ingress as lk_ingress
 
 from core.kernel.errors import LiveKitUnavailable, NotFound
+from core.kernel.events import inline
+from core.live import ObsProblem
 from core.live.ingress import obs_identity
 from core.services import Services
 from core.streams.service import Stream, StreamDraft
@@ -182,6 +184,7 @@ async def test_obs_stopping_ends_the_stream_after_the_grace_and_rearms_the_ingre
 
     services.clock.advance(services.live.grace.total_seconds() + 1)  # type: ignore[attr-defined]
     [ended] = await services.live.end_overdue()
+    await services.events.drain()
     assert ended.session.end_reason == "broadcaster_left"
     # The next OBS start must open a new session: the ingress now points at a fresh room.
     rearmed = only_ingress(livekit).room_name
@@ -212,10 +215,13 @@ async def test_going_live_from_discord_uses_the_room_obs_publishes_into(
     await services.ingress.setup(ALICE.user_id, ALICE.display_name)
     armed = only_ingress(livekit).room_name
     event = await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
     assert event.session.room_name == armed
     await services.streams.end(ALICE.user_id)
+    await services.events.drain()
     assert only_ingress(livekit).room_name != armed
     second = await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
     assert second.session.room_name == only_ingress(livekit).room_name != armed
 
 
@@ -224,6 +230,7 @@ async def test_obs_settings_made_while_live_point_at_the_live_room(
 ) -> None:
     await make_page(services)
     event = await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
     await services.ingress.setup(ALICE.user_id, ALICE.display_name)
     assert only_ingress(livekit).room_name == event.session.room_name
 
@@ -235,10 +242,10 @@ async def test_obs_cannot_take_a_banned_streamer_live_and_says_why(
     await services.ingress.setup(ALICE.user_id, ALICE.display_name)
     told: list[tuple[int, str]] = []
 
-    async def listener(owner_id: int, problem: str) -> None:
-        told.append((owner_id, problem))
+    async def listener(event: ObsProblem) -> None:
+        told.append((event.owner_id, event.problem))
 
-    services.ingress.subscribe_problems(listener)
+    services.events.wire("test", [inline(ObsProblem, listener)])
     await services.moderation.ban(
         moderator_id=BOB.user_id,
         user_id=ALICE.user_id,
@@ -246,6 +253,7 @@ async def test_obs_cannot_take_a_banned_streamer_live_and_says_why(
         duration=timedelta(days=1),
     )
     await obs_starts(services, livekit)
+    await services.events.drain()
     assert not (await services.streams.get_by_owner(ALICE.user_id)).active
     [(owner, problem)] = told
     assert owner == ALICE.user_id and "stream" in problem.lower()
@@ -263,6 +271,7 @@ async def test_the_stream_key_is_never_logged(
     first = await services.ingress.setup(ALICE.user_id, ALICE.display_name)
     second = await services.ingress.setup(ALICE.user_id, ALICE.display_name, reset=True)
     await obs_starts(services, livekit)
+    await services.events.drain()
     await obs_stops(services, livekit)
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "OBS ingress" in logged  # the logs did speak about it...

@@ -88,6 +88,7 @@ async def test_a_chosen_recording_starts_at_go_live_and_becomes_a_vod(
     change = await services.recording.set_enabled(ALICE.user_id, True)
     assert change.enabled and not change.recording_now
     event = await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
 
     info = only_egress(livekit)
     assert info.room_name == event.session.room_name
@@ -97,6 +98,7 @@ async def test_a_chosen_recording_starts_at_go_live_and_becomes_a_vod(
     assert await services.recording.list_vods(stream.id) == []  # not finished yet
 
     await services.streams.end(ALICE.user_id)
+    await services.events.drain()
     assert livekit.calls("StopEgress")  # golive finishes the file without waiting for LiveKit
     await egress_finishes(services, livekit)
     [vod] = await services.recording.list_vods(stream.id)
@@ -120,6 +122,7 @@ async def test_an_s3_upload_links_to_its_own_url_when_no_public_url_is_set(
     )
     stream = await make_page(services)
     await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
     s3 = only_egress(livekit).room_composite.file_outputs[0].s3
     assert (s3.bucket, s3.region, s3.access_key) == ("golive", "eu-central-1", "AKIA-test")
     info = only_egress(livekit)
@@ -142,6 +145,7 @@ async def test_record_all_records_streamers_who_never_asked(
     services.recording.config = replace(FILE_CONFIG, record_all=True)
     await make_page(services)
     await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
     assert len(livekit.egresses) == 1
     with pytest.raises(Conflict, match="records every stream"):
         await services.recording.set_enabled(ALICE.user_id, False)
@@ -153,6 +157,7 @@ async def test_without_the_switch_nothing_is_recorded(
     services.recording.config = FILE_CONFIG
     await make_page(services)
     await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
     assert livekit.egresses == {}
 
 
@@ -162,6 +167,7 @@ async def test_turning_recording_on_while_live_starts_it_and_off_stops_it(
     services.recording.config = FILE_CONFIG
     await make_page(services)
     await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
     on = await services.recording.set_enabled(ALICE.user_id, True)
     assert on.recording_now and on.problem is None
     again = await services.recording.set_enabled(ALICE.user_id, True)
@@ -178,6 +184,7 @@ async def test_an_egress_livekit_refuses_is_explained_for_the_session(
     await make_page(services)
     livekit.fail_next("StartRoomCompositeEgress", code="unavailable", msg="egress not connected")
     event = await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
     assert event.stream.active  # the stream itself is fine
     problem = await services.recording.session_problem(event.session.id)
     assert problem is not None and "livekit-egress" in problem and "unavailable" in problem
@@ -189,6 +196,7 @@ async def test_a_failed_egress_is_shown_to_the_streamer_not_listed_as_a_vod(
     services.recording.config = replace(FILE_CONFIG, record_all=True)
     stream = await make_page(services)
     event = await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
     await egress_finishes(
         services, livekit, status=Status.EGRESS_FAILED, error="could not upload: access denied"
     )
@@ -204,6 +212,7 @@ async def test_late_egress_news_does_not_undo_the_end(
     services.recording.config = replace(FILE_CONFIG, record_all=True)
     stream = await make_page(services)
     await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
     info = only_egress(livekit)
     stale_update = livekit.event("egress_updated", egress_info=info)
     await egress_finishes(services, livekit)
@@ -218,6 +227,7 @@ async def test_an_egress_golive_did_not_record_itself_is_adopted_if_it_records_o
     services.recording.config = FILE_CONFIG
     stream = await make_page(services)
     event = await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
     # Say golive crashed between LiveKit starting the egress and writing its row.
     async with livekit.client() as lkapi:
         from livekit import api

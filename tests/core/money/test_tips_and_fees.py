@@ -11,6 +11,7 @@ import pytest
 from core.config.settings import Settings
 from core.kernel.clock import ManualClock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound, PaymentRefused
+from core.kernel.events import inline
 from core.money.tips import TipEvent
 from core.services import Services
 from tests.conftest import ALICE, BOB
@@ -34,8 +35,9 @@ async def test_a_tip_reaches_the_room_and_the_listeners(
     async def listener(event: TipEvent) -> None:
         heard.append(event)
 
-    services.tips.subscribe(listener)
+    services.events.wire("test", [inline(TipEvent, listener)])
     outcome = await services.tips.tip_member(BOB, ALICE.user_id, 25, "go go", "k1")
+    await services.events.drain()
     assert outcome.donor_balance == 75 and not outcome.replayed
     [sent] = livekit.sent_data
     assert sent.topic == "tips"

@@ -9,7 +9,9 @@ import pytest
 
 from core.kernel.clock import ManualClock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
+from core.kernel.events import inline
 from core.services import Services
+from core.streams import StreamEnded, StreamWentLive
 from core.streams.service import StreamDraft, slug_for
 from tests.fakes.livekit import FakeLiveKit
 
@@ -132,7 +134,7 @@ async def test_two_go_lives_at_once_make_one_session(
     results = await asyncio.gather(
         services.streams.go_live(1), services.streams.go_live(1), return_exceptions=True
     )
-    assert sorted(type(r).__name__ for r in results) == ["Conflict", "StreamEvent"]
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "StreamWentLive"]
     stream = await services.streams.get_by_owner(1)
     assert list(livekit.rooms) == [stream.room_name]
 
@@ -195,7 +197,7 @@ async def test_listeners_hear_live_and_ended_after_commit(services: Services) ->
         stream = await services.streams.get_by_owner(1)
         heard.append((event.kind, stream.active))  # type: ignore[attr-defined]
 
-    services.streams.subscribe(listener)
+    services.events.wire("test", [inline(StreamWentLive, listener), inline(StreamEnded, listener)])
     await create_alice(services)
     await services.streams.go_live(1)
     await services.streams.end(1)
@@ -206,7 +208,7 @@ async def test_a_failing_listener_does_not_undo_going_live(services: Services) -
     async def broken(_: object) -> None:
         raise RuntimeError("discord is down")
 
-    services.streams.subscribe(broken)
+    services.events.wire("test", [inline(StreamWentLive, broken)])
     await create_alice(services)
     await services.streams.go_live(1)
     assert (await services.streams.get_by_owner(1)).active

@@ -1,0 +1,115 @@
+"""Domain events and the one bus that delivers them.
+
+A capability publishes a plain record (a frozen dataclass) after its change is committed; it
+never knows who listens. Who reacts to what is written in one table, golive/event_table.py, where
+each row says whether the handler runs inside the publisher's call (only what must be consistent
+with the answer) or in the background (Discord and LiveKit fan-out: nothing a request, a slash
+command or a webhook waits for).
+
+A handler's failure is logged and never undoes the committed change nor stops other handlers.
+Background handlers of one event start in table order, and events start in the order they were
+published (asyncio runs new tasks first-in, first-out), so per-room queues keep their order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any], Awaitable[None]]
+
+
+class Mode(enum.Enum):
+    INLINE = "inline"
+    BACKGROUND = "background"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One row of the event table: `handler(event)` for every published `event_type`."""
+
+    event_type: type
+    handler: Handler
+    mode: Mode
+
+    @property
+    def name(self) -> str:
+        return getattr(self.handler, "__qualname__", repr(self.handler))
+
+
+def inline(event_type: type, handler: Handler) -> Subscription:
+    return Subscription(event_type, handler, Mode.INLINE)
+
+
+def background(event_type: type, handler: Handler) -> Subscription:
+    return Subscription(event_type, handler, Mode.BACKGROUND)
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._groups: dict[str, tuple[Subscription, ...]] = {}
+        self._routes: dict[type, tuple[Subscription, ...]] = {}
+        self._running: set[asyncio.Task[None]] = set()
+
+    def wire(self, group: str, table: Iterable[Subscription]) -> None:
+        """Install (or replace) a named group of rows, e.g. "domain" or "discord".
+
+        Replacing is what a restarted bot does: the new bot's handlers take the old one's place.
+        """
+        self._groups[group] = tuple(table)
+        self._reroute()
+
+    def unwire(self, group: str) -> None:
+        self._groups.pop(group, None)
+        self._reroute()
+
+    def subscriptions(self) -> list[Subscription]:
+        """Every row, in the order handlers run (what docs and `golive events` show)."""
+        return [row for rows in self._groups.values() for row in rows]
+
+    async def publish(self, event: object) -> None:
+        """Run the inline handlers, then start the background ones, and return."""
+        for row in self._routes.get(type(event), ()):
+            if row.mode is Mode.INLINE:
+                await _run(row, event)
+            else:
+                task = asyncio.create_task(_run(row, event), name=f"event {row.name}")
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+
+    async def drain(self) -> None:
+        """Wait until every background handler (and what those published) has finished."""
+        while self._running:
+            await asyncio.gather(*list(self._running))
+
+    async def aclose(self, grace: float = 5.0) -> None:
+        """At shutdown: give background work `grace` seconds, then cancel what is left."""
+        try:
+            async with asyncio.timeout(grace):
+                await self.drain()
+        except TimeoutError:
+            log.warning("cancelling %d background event handler(s) at shutdown", len(self._running))
+            for task in list(self._running):
+                task.cancel()
+            await asyncio.gather(*list(self._running), return_exceptions=True)
+
+    def _reroute(self) -> None:
+        routes: dict[type, list[Subscription]] = {}
+        for row in self.subscriptions():
+            routes.setdefault(row.event_type, []).append(row)
+        self._routes = {event_type: tuple(rows) for event_type, rows in routes.items()}
+
+
+async def _run(row: Subscription, event: object) -> None:
+    try:
+        await row.handler(event)
+    except Exception:
+        # The change is committed; a failing reaction (Discord down, say) is retried by its own
+        # catch-up job, never by undoing what the member did.
+        log.exception("%s failed for %s", row.name, type(event).__name__)

@@ -1,0 +1,197 @@
+"""The composition root: opens the resources, builds every service once, wires the event table.
+
+Both fronts get the same `Services`; the Discord front's handlers are added to the event table
+when a bot is attached (`attach_bot`), so `golive web` runs the same services without them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import aiohttp
+from livekit import api
+
+from core.accounts import AuthService
+from core.chat import ChatRules, ChatService
+from core.community import CommunityService, FollowService, GuildService, StatsService
+from core.config import Settings
+from core.discovery import PlaceDirectory, SearchService
+from core.kernel.clock import Clock, SystemClock
+from core.kernel.events import EventBus
+from core.live import (
+    IngressService,
+    LiveEventService,
+    RecordingConfig,
+    RecordingService,
+    StreamHealthService,
+    WebhookInbox,
+)
+from core.livekit import LiveKitGateway, TokenMinter
+from core.moderation import ModerationService
+from core.money import (
+    FeePolicy,
+    GoLiveFees,
+    Ledger,
+    PassService,
+    PayoutService,
+    StripeConfig,
+    TipPolicy,
+    TipService,
+    TopupService,
+)
+from core.services import Services
+from core.store import Database
+from core.streams import StreamService
+from golive.event_table import discord_events, domain_events, livekit_webhooks
+
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Services]:
+    clock = clock or SystemClock()
+    timeout = aiohttp.ClientTimeout(total=10, connect=3)
+    events = EventBus()
+    async with (
+        Database.open(settings.database_path) as db,
+        aiohttp.ClientSession(timeout=timeout) as http,
+    ):
+        client = api.LiveKitAPI(
+            settings.livekit_url,
+            settings.livekit_api_key,
+            settings.livekit_api_secret,
+            session=http,
+        )
+        try:
+            services = build_services(settings, clock, db, http, LiveKitGateway(client), events)
+            events.wire("domain", domain_events(services))
+            for kind, handler in livekit_webhooks(services):
+                services.webhooks.on(kind, handler)
+            try:
+                yield services
+            finally:
+                await events.aclose()
+        finally:
+            await client.aclose()
+
+
+def attach_bot(services: Services, bot: GoLiveBot) -> None:
+    """Add the Discord front's rows to the event table (a restarted bot replaces the old one's)."""
+    services.events.wire("discord", discord_events(bot))
+
+
+def build_services(
+    settings: Settings,
+    clock: Clock,
+    db: Database,
+    http: aiohttp.ClientSession,
+    livekit: LiveKitGateway,
+    events: EventBus,
+) -> Services:
+    ledger = Ledger(db, clock)
+    fee_policy = FeePolicy.from_settings(settings)
+    passes = PassService(db, ledger, clock, fee_policy, events=events)
+    # The fee (or pass) is checked and charged before a go-live opens its room.
+    streams = StreamService(
+        db,
+        livekit,
+        clock,
+        gate=GoLiveFees(ledger, passes, clock, fee_policy),
+        room_departure_timeout=int(settings.auto_end_grace.total_seconds()),
+        events=events,
+    )
+    moderation = ModerationService(
+        db, clock, livekit, streams, kick_block=settings.kick_block, events=events
+    )
+    # A member banned from streaming can't go live (from Discord or the web).
+    streams.add_go_live_check(moderation.check_may_stream)
+    webhooks = WebhookInbox(db, clock)
+    live = LiveEventService(db, clock, livekit, streams, webhooks, grace=settings.auto_end_grace)
+    ingress = IngressService(db, clock, livekit, streams, live, events=events)
+    return Services(
+        settings=settings,
+        clock=clock,
+        db=db,
+        events=events,
+        livekit=livekit,
+        tokens=TokenMinter(
+            settings.livekit_api_key, settings.livekit_api_secret, settings.token_ttl
+        ),
+        streams=streams,
+        ledger=ledger,
+        tips=TipService(
+            db, ledger, streams, livekit, clock, TipPolicy.from_settings(settings), events=events
+        ),
+        passes=passes,
+        payouts=PayoutService(db, ledger, clock, minimum=settings.payout_min),
+        topups=TopupService(
+            db, ledger, clock, http, StripeConfig.from_settings(settings), settings.public_url
+        ),
+        guilds=GuildService(db, clock),
+        moderation=moderation,
+        chat=ChatService(
+            db, clock, livekit, streams, moderation, chat_rules(settings), events=events
+        ),
+        auth=AuthService(
+            db,
+            clock,
+            secret=resolve_secret(settings),
+            public_url=settings.public_url,
+            link_ttl=settings.login_link_ttl,
+            session_ttl=settings.session_ttl,
+        ),
+        places=PlaceDirectory(),
+        search=SearchService(db),
+        webhooks=webhooks,
+        live=live,
+        follows=FollowService(db, clock, streams),
+        community=CommunityService(db, clock),
+        stats=StatsService(db),
+        ingress=ingress,
+        recording=RecordingService(
+            db, clock, livekit, streams, RecordingConfig.from_settings(settings)
+        ),
+        health=StreamHealthService(livekit, ingress, clock),
+    )
+
+
+def chat_rules(settings: Settings) -> ChatRules:
+    return ChatRules(
+        max_length=settings.chat_max_length,
+        allow_guests=settings.chat_allow_guests,
+        allow_links=settings.chat_allow_links,
+        blocked_words=settings.chat_blocked_words,
+        person_burst=settings.chat_person_burst,
+        person_per_minute=settings.chat_person_per_minute,
+        ip_burst=settings.chat_ip_burst,
+        ip_per_minute=settings.chat_ip_per_minute,
+    )
+
+
+def resolve_secret(settings: Settings) -> str:
+    """GOLIVE_SECRET, or a random one kept beside the database so `make run` needs no setup.
+
+    The file is shared by every process on this machine (bot, `golive web`, `golive login-link`),
+    so links minted by one are accepted by the others.
+    """
+    if settings.secret:
+        return settings.secret
+    path = Path(settings.database_path).with_name(".golive-secret")
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    log.info("no GOLIVE_SECRET set; generated one in %s", path)
+    return secret

@@ -1,0 +1,89 @@
+"""Who reacts to what: every subscription in golive, read top to bottom.
+
+Inline handlers run inside the publisher's call, before the request, command or webhook is
+answered: only what must be consistent with that answer. Background handlers start once the
+publisher returns and nobody waits for them: all Discord and LiveKit fan-out. A background
+handler that fails is logged; what it missed is caught up by a scheduler job (golive/scheduler.py)
+or, for room packets, by the page's own history poll.
+
+`docs/architecture.md` ("The event table") shows the same table as prose; a test keeps the two
+in step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from core.chat import ChatMessageHidden, ChatMessagePosted
+from core.kernel.events import Subscription, background, inline
+from core.live import ObsProblem, WebhookHandler
+from core.moderation import SanctionEvent
+from core.money import Renewal, TipEvent
+from core.services import Services
+from core.streams import StreamEnded, StreamWentLive
+
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
+
+
+def domain_events(s: Services) -> list[Subscription]:
+    """Reactions inside the domain and towards LiveKit; run in every process."""
+    return [
+        # A chat ban hides the member's messages before /mod ban answers "done".
+        inline(SanctionEvent, s.chat.hide_messages_of_banned),
+        # Viewers see new and hidden messages and tips over LiveKit data (topics chat, tips).
+        background(ChatMessagePosted, s.chat.send_to_room),
+        background(ChatMessageHidden, s.chat.send_to_room),
+        background(TipEvent, s.tips.show_in_room),
+        # A stream page's OBS ingress follows the stream into each new room, and is re-armed
+        # on a fresh room when the stream ends.
+        background(StreamWentLive, s.ingress.follow_stream),
+        background(StreamEnded, s.ingress.follow_stream),
+        # Recording starts with the session (if the streamer or the server wants it) and stops
+        # with it; its state shows in /vods and on the page once LiveKit answers.
+        background(StreamWentLive, s.recording.follow_stream),
+        background(StreamEnded, s.recording.follow_stream),
+    ]
+
+
+def livekit_webhooks(s: Services) -> list[tuple[str, WebhookHandler]]:
+    """LiveKit webhook kinds → handlers that apply them inside the webhook's own transaction
+    (with the dedupe row, so an event is applied exactly once); LiveKit work they need runs
+    after the commit."""
+    return [
+        ("participant_joined", s.live.apply_participant_joined),
+        ("participant_left", s.live.apply_participant_left),
+        ("participant_connection_aborted", s.live.apply_participant_left),
+        ("track_published", s.live.apply_track_change),
+        ("track_unpublished", s.live.apply_track_change),
+        ("room_finished", s.live.apply_room_finished),
+        ("ingress_started", s.ingress.apply_ingress_started),
+        ("ingress_ended", s.ingress.apply_ingress_ended),
+        # An OBS track can be the first sign of an ingress going live.
+        ("track_published", s.ingress.apply_track_published),
+        ("egress_started", s.recording.apply_egress),
+        ("egress_updated", s.recording.apply_egress),
+        ("egress_ended", s.recording.apply_egress),
+    ]
+
+
+def discord_events(bot: GoLiveBot) -> list[Subscription]:
+    """The Discord front's reactions; run only in a process with a bot, all in the background.
+    Each claims its action in the database first, so a retry or a catch-up never repeats it."""
+    return [
+        # One announcement per session and guild; on end it becomes a summary with a chart.
+        background(StreamWentLive, bot.announcer.on_stream_event),
+        background(StreamEnded, bot.announcer.on_stream_event),
+        # Live role on, follower DMs out; the role comes off when the stream ends.
+        background(StreamWentLive, bot.live_alerts.on_stream_event),
+        background(StreamEnded, bot.live_alerts.on_stream_event),
+        # The stream's Discord thread gets the page's messages and loses hidden ones; it is
+        # closed when the stream ends.
+        background(ChatMessagePosted, bot.chat_bridge.on_chat_event),
+        background(ChatMessageHidden, bot.chat_bridge.on_chat_event),
+        background(StreamEnded, bot.chat_bridge.on_stream_event),
+        # DMs: a tip to the streamer, a pass renewal to its member, an OBS problem to the owner.
+        background(TipEvent, bot.money_notices.alert_streamer),
+        background(Renewal, bot.money_notices.tell_renewal),
+        background(ObsProblem, bot.obs_problems.on_problem),
+    ]

@@ -1,0 +1,89 @@
+"""Every periodic job of golive, and the one loop that runs them.
+
+| job                 | every                  | runs in                         | does                                                                     |
+|---------------------|------------------------|---------------------------------|--------------------------------------------------------------------------|
+| reconcile           | `live.reconcile_interval` | every process (`run`, `web`) | viewer counts and live states from LiveKit, auto-end past the grace, forget old webhook ids |
+| renew-passes        | 30 min                 | every process (`run`, `web`)    | renews streaming passes that ran out from the member's balance (keyed per period: never twice) |
+| viewer-counts       | `live.reconcile_interval` | the bot's process (`run`)    | edits live announcements with the viewer count                           |
+| catch-up            | `live.reconcile_interval` | the bot's process (`run`)    | retries announcements, follower DMs and live roles that failed           |
+| remind-passes       | 30 min                 | the bot's process (`run`)       | DMs members a day before their pass renews (claimed once)                |
+
+Jobs are safe to run in several processes at once: each claims its work in the database (keys,
+claims, conditional updates). A job that fails is logged and runs again at its next turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from core.services import Services
+
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
+
+log = logging.getLogger(__name__)
+
+PASS_ROUND = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    every: timedelta
+    run: Callable[[], Awaitable[Any]]
+
+
+def core_jobs(services: Services) -> list[Job]:
+    tick = services.settings.reconcile_interval
+    jobs = [Job("reconcile", tick, services.live.reconcile_once)]
+    if services.passes.policy.mode == "pass":
+        jobs.append(Job("renew-passes", PASS_ROUND, services.passes.renew_due))
+    return jobs
+
+
+def discord_jobs(bot: GoLiveBot) -> list[Job]:
+    tick = bot.services.settings.reconcile_interval
+    return [
+        Job("viewer-counts", tick, bot.live_alerts.show_viewer_counts),
+        Job("catch-up", tick, bot.live_alerts.catch_up),
+        Job("remind-passes", PASS_ROUND, bot.money_notices.remind_renewals),
+    ]
+
+
+@asynccontextmanager
+async def running(jobs: list[Job]) -> AsyncIterator[None]:
+    """Run each job every `job.every` (first run after one interval) until the block exits."""
+    tasks = [asyncio.create_task(_every(job), name=f"job {job.name}") for job in jobs]
+    log.debug("scheduler: %s", ", ".join(f"{job.name} every {job.every}" for job in jobs))
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def run_once(jobs: list[Job]) -> None:
+    """Each job once, in order (start-up repairs; tests)."""
+    for job in jobs:
+        await _run(job)
+
+
+async def _every(job: Job) -> None:
+    interval = job.every.total_seconds()
+    while True:
+        await asyncio.sleep(interval)
+        await _run(job)
+
+
+async def _run(job: Job) -> None:
+    try:
+        await job.run()
+    except Exception:
+        log.exception("job %s failed; it runs again in %s", job.name, job.every)
