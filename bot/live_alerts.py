@@ -173,7 +173,7 @@ class LiveAlerts:
             self._ticker = None
 
     async def _tick_forever(self) -> None:
-        interval = self._services.settings.reconcile_interval.total_seconds()
+        interval = self._services.settings.live.reconcile_interval.total_seconds()
         while True:
             await asyncio.sleep(interval)
             try:

@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"golive: configuration error: {error.key}: {error.problem}", file=sys.stderr)
         return 2
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+        level=settings.log.level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     )
     logging.getLogger("discord.http").setLevel(logging.WARNING)
     # `livekit-server --dev`'s secret is short; PyJWT would warn on every LiveKit call. `check`
@@ -95,7 +95,7 @@ def run_event_loop(main: Coroutine[Any, Any, int]) -> int:
 
 
 async def run(settings: Settings) -> int:
-    if not settings.discord_token:
+    if not settings.discord.token:
         log.warning("%s", HOW_TO_ADD_THE_BOT)
         return await run_web(settings)
     from bot.app import GoLiveBot
@@ -106,7 +106,7 @@ async def run(settings: Settings) -> int:
         runner = await start_web(services)
         try:
             async with GoLiveBot(services) as bot:
-                await bot.start(settings.discord_token)
+                await bot.start(settings.discord.token)
         except discord.LoginFailure:
             log.error(
                 "Discord rejected DISCORD_TOKEN. Copy the bot token again from the developer portal."
@@ -122,7 +122,7 @@ async def run_web(settings: Settings) -> int:
         await services.streams.reconcile_with_livekit()
         await services.live.reconcile_once()
         runner = await start_web(services)
-        log.info("open %s/live in a browser", settings.public_url)
+        log.info("open %s/live in a browser", settings.web.public_url)
         try:
             await reconcile_forever(services)
         finally:
@@ -132,7 +132,7 @@ async def run_web(settings: Settings) -> int:
 
 async def reconcile_forever(services: Services) -> None:
     """Without a bot, the sidecar still repairs counts and ends abandoned streams."""
-    interval = services.settings.reconcile_interval.total_seconds()
+    interval = services.settings.live.reconcile_interval.total_seconds()
     while True:
         await asyncio.sleep(interval)
         try:
@@ -144,18 +144,18 @@ async def reconcile_forever(services: Services) -> None:
 async def migrate(settings: Settings) -> int:
     # Opening the database applies what is missing.
     async with open_services(settings):
-        log.info("database %s is up to date", settings.database_path)
+        log.info("database %s is up to date", settings.database.path)
     return 0
 
 
 async def sync_commands(settings: Settings, guild_id: int | None) -> int:
-    if not settings.discord_token:
+    if not settings.discord.token:
         log.error("sync-commands needs DISCORD_TOKEN")
         return 2
     from bot.app import GoLiveBot
 
     async with open_services(settings) as services, GoLiveBot(services) as bot:
-        await bot.login(settings.discord_token)
+        await bot.login(settings.discord.token)
         if guild_id is None:
             synced = await bot.tree.sync()
             where = "globally (may take up to an hour to appear)"
@@ -170,7 +170,9 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> int:
 async def check(settings: Settings) -> int:
     """Say, in plain words, whether golive can work with this configuration."""
     problems: list[str] = []
-    print(f"config        ok (database {settings.database_path}, public URL {settings.public_url})")
+    print(
+        f"config        ok (database {settings.database.path}, public URL {settings.web.public_url})"
+    )
     async with open_services(settings) as services:
         print("database      ok (migrations applied)")
         problems += await _check_livekit(services)
@@ -188,11 +190,11 @@ async def _check_livekit(services: Services) -> list[str]:
         rooms = await services.livekit.list_room_names()
     except LiveKitUnavailable as error:
         return [
-            f"LiveKit at {services.settings.livekit_url}: {error.message} "
+            f"LiveKit at {services.settings.livekit.url}: {error.message} "
             "Is livekit-server running, and are LIVEKIT_API_KEY / LIVEKIT_API_SECRET right?"
         ]
-    print(f"livekit       ok ({services.settings.livekit_url}, {len(rooms)} room(s) open)")
-    if len(services.settings.livekit_api_secret.encode()) < 32:
+    print(f"livekit       ok ({services.settings.livekit.url}, {len(rooms)} room(s) open)")
+    if len(services.settings.livekit.api_secret.encode()) < 32:
         print(
             "livekit       note: the API secret is a short development one; use a long one in production"
         )
@@ -208,7 +210,7 @@ def check_recording(services: Services) -> list[str]:
     if config.problem is not None:
         return [f"recording: {config.problem}, so streams can't be recorded"]
     where = f"bucket {config.s3_bucket}" if config.output == "s3" else "the egress server's disk"
-    print(f"recording     {config.output} ({where}, {config.prefix}<slug>/<room>.mp4)")
+    print(f"recording     {config.output} ({where}, {config.file_prefix}<slug>/<room>.mp4)")
     return []
 
 
@@ -222,12 +224,12 @@ async def guild_problem_lines(services: Services) -> list[str]:
 
 
 async def _check_discord(settings: Settings) -> list[str]:
-    if not settings.discord_token:
+    if not settings.discord.token:
         print("discord       no DISCORD_TOKEN: the web sidecar runs alone")
         return []
     client = discord.Client(intents=discord.Intents.none())
     try:
-        await client.login(settings.discord_token)
+        await client.login(settings.discord.token)
         print(f"discord       ok (logged in as {client.user})")
         return []
     except discord.LoginFailure:
