@@ -134,13 +134,14 @@ async def main(messages: int, concurrency: int) -> None:
                 dotenv_path=None,
             )
             # Many distinct viewers; flood limits are not what is measured here.
-            settings = dataclasses.replace(
-                settings,
-                chat_person_burst=1000,
-                chat_person_per_minute=600_000,
-                chat_ip_burst=10_000,
-                chat_ip_per_minute=600_000,
+            chat = dataclasses.replace(
+                settings.chat,
+                person_burst=1000,
+                person_per_minute=600_000,
+                ip_burst=10_000,
+                ip_per_minute=600_000,
             )
+            settings = dataclasses.replace(settings, chat=chat)
             async with open_services(settings, SystemClock()) as services:
                 stream = await services.streams.create(
                     owner_id=1, username="alice", display_name="Alice", draft=StreamDraft("Bench")

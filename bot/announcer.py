@@ -30,7 +30,7 @@ class Announcer:
         self._services = bot.services
 
     def watch_url(self, slug: str) -> str:
-        return f"{self._services.settings.public_url}/live/{slug}"
+        return f"{self._services.settings.web.public_url}/live/{slug}"
 
     async def on_stream_event(self, event: StreamEvent) -> None:
         if event.kind == "live":

@@ -18,7 +18,7 @@ import aiohttp
 from livekit import api
 
 from core.accounts import AuthService
-from core.chat import ChatRules, ChatService
+from core.chat import ChatService
 from core.community import CommunityService, FollowService, GuildService, StatsService
 from core.config import Settings
 from core.discovery import PlaceDirectory, SearchService
@@ -27,7 +27,6 @@ from core.kernel.events import EventBus
 from core.live import (
     IngressService,
     LiveEventService,
-    RecordingConfig,
     RecordingService,
     StreamHealthService,
     WebhookInbox,
@@ -35,13 +34,10 @@ from core.live import (
 from core.livekit import LiveKitGateway, TokenMinter
 from core.moderation import ModerationService
 from core.money import (
-    FeePolicy,
     GoLiveFees,
     Ledger,
     PassService,
     PayoutService,
-    StripeConfig,
-    TipPolicy,
     TipService,
     TopupService,
 )
@@ -62,13 +58,13 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
     timeout = aiohttp.ClientTimeout(total=10, connect=3)
     events = EventBus()
     async with (
-        Database.open(settings.database_path) as db,
+        Database.open(settings.database.path) as db,
         aiohttp.ClientSession(timeout=timeout) as http,
     ):
         client = api.LiveKitAPI(
-            settings.livekit_url,
-            settings.livekit_api_key,
-            settings.livekit_api_secret,
+            settings.livekit.url,
+            settings.livekit.api_key,
+            settings.livekit.api_secret,
             session=http,
         )
         try:
@@ -98,24 +94,25 @@ def build_services(
     events: EventBus,
 ) -> Services:
     ledger = Ledger(db, clock)
-    fee_policy = FeePolicy.from_settings(settings)
-    passes = PassService(db, ledger, clock, fee_policy, events=events)
+    passes = PassService(db, ledger, clock, settings.fees, events=events)
     # The fee (or pass) is checked and charged before a go-live opens its room.
     streams = StreamService(
         db,
         livekit,
         clock,
-        gate=GoLiveFees(ledger, passes, clock, fee_policy),
-        room_departure_timeout=int(settings.auto_end_grace.total_seconds()),
+        gate=GoLiveFees(ledger, passes, clock, settings.fees),
+        room_departure_timeout=int(settings.live.auto_end_grace.total_seconds()),
         events=events,
     )
     moderation = ModerationService(
-        db, clock, livekit, streams, kick_block=settings.kick_block, events=events
+        db, clock, livekit, streams, kick_block=settings.moderation.kick_block, events=events
     )
     # A member banned from streaming can't go live (from Discord or the web).
     streams.add_go_live_check(moderation.check_may_stream)
     webhooks = WebhookInbox(db, clock)
-    live = LiveEventService(db, clock, livekit, streams, webhooks, grace=settings.auto_end_grace)
+    live = LiveEventService(
+        db, clock, livekit, streams, webhooks, grace=settings.live.auto_end_grace
+    )
     ingress = IngressService(db, clock, livekit, streams, live, events=events)
     return Services(
         settings=settings,
@@ -124,30 +121,26 @@ def build_services(
         events=events,
         livekit=livekit,
         tokens=TokenMinter(
-            settings.livekit_api_key, settings.livekit_api_secret, settings.token_ttl
+            settings.livekit.api_key, settings.livekit.api_secret, settings.livekit.token_ttl
         ),
         streams=streams,
         ledger=ledger,
-        tips=TipService(
-            db, ledger, streams, livekit, clock, TipPolicy.from_settings(settings), events=events
-        ),
+        tips=TipService(db, ledger, streams, livekit, clock, settings.tips, events=events),
         passes=passes,
-        payouts=PayoutService(db, ledger, clock, minimum=settings.payout_min),
+        payouts=PayoutService(db, ledger, clock, minimum=settings.wallet.payout_min),
         topups=TopupService(
-            db, ledger, clock, http, StripeConfig.from_settings(settings), settings.public_url
+            db, ledger, clock, http, settings.stripe, settings.wallet, settings.web.public_url
         ),
         guilds=GuildService(db, clock),
         moderation=moderation,
-        chat=ChatService(
-            db, clock, livekit, streams, moderation, chat_rules(settings), events=events
-        ),
+        chat=ChatService(db, clock, livekit, streams, moderation, settings.chat, events=events),
         auth=AuthService(
             db,
             clock,
             secret=resolve_secret(settings),
-            public_url=settings.public_url,
-            link_ttl=settings.login_link_ttl,
-            session_ttl=settings.session_ttl,
+            public_url=settings.web.public_url,
+            link_ttl=settings.security.login_link_ttl,
+            session_ttl=settings.security.session_ttl,
         ),
         places=PlaceDirectory(),
         search=SearchService(db),
@@ -157,23 +150,8 @@ def build_services(
         community=CommunityService(db, clock),
         stats=StatsService(db),
         ingress=ingress,
-        recording=RecordingService(
-            db, clock, livekit, streams, RecordingConfig.from_settings(settings)
-        ),
+        recording=RecordingService(db, clock, livekit, streams, settings.recording),
         health=StreamHealthService(livekit, ingress, clock),
-    )
-
-
-def chat_rules(settings: Settings) -> ChatRules:
-    return ChatRules(
-        max_length=settings.chat_max_length,
-        allow_guests=settings.chat_allow_guests,
-        allow_links=settings.chat_allow_links,
-        blocked_words=settings.chat_blocked_words,
-        person_burst=settings.chat_person_burst,
-        person_per_minute=settings.chat_person_per_minute,
-        ip_burst=settings.chat_ip_burst,
-        ip_per_minute=settings.chat_ip_per_minute,
     )
 
 
@@ -183,9 +161,9 @@ def resolve_secret(settings: Settings) -> str:
     The file is shared by every process on this machine (bot, `golive web`, `golive login-link`),
     so links minted by one are accepted by the others.
     """
-    if settings.secret:
-        return settings.secret
-    path = Path(settings.database_path).with_name(".golive-secret")
+    if settings.security.secret:
+        return settings.security.secret
+    path = Path(settings.database.path).with_name(".golive-secret")
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"golive: configuration error: {error.key}: {error.problem}", file=sys.stderr)
         return 2
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+        level=settings.log.level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
     )
     logging.getLogger("discord.http").setLevel(logging.WARNING)
     # `livekit-server --dev`'s secret is short; PyJWT would warn on every LiveKit call. `check`
@@ -76,18 +76,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def migrate(settings: Settings) -> int:
     # Opening the database applies what is missing.
     async with open_services(settings):
-        log.info("database %s is up to date", settings.database_path)
+        log.info("database %s is up to date", settings.database.path)
     return 0
 
 
 async def sync_commands(settings: Settings, guild_id: int | None) -> int:
-    if not settings.discord_token:
+    if not settings.discord.token:
         log.error("sync-commands needs DISCORD_TOKEN")
         return 2
     from bot.app import GoLiveBot
 
     async with open_services(settings) as services, GoLiveBot(services) as bot:
-        await bot.login(settings.discord_token)
+        await bot.login(settings.discord.token)
         if guild_id is None:
             synced = await bot.tree.sync()
             where = "globally (may take up to an hour to appear)"
@@ -102,7 +102,9 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> int:
 async def check(settings: Settings) -> int:
     """Say, in plain words, whether golive can work with this configuration."""
     problems: list[str] = []
-    print(f"config        ok (database {settings.database_path}, public URL {settings.public_url})")
+    print(
+        f"config        ok (database {settings.database.path}, public URL {settings.web.public_url})"
+    )
     async with open_services(settings) as services:
         print("database      ok (migrations applied)")
         problems += await _check_livekit(services)
@@ -120,11 +122,11 @@ async def _check_livekit(services: Services) -> list[str]:
         rooms = await services.livekit.list_room_names()
     except LiveKitUnavailable as error:
         return [
-            f"LiveKit at {services.settings.livekit_url}: {error.message} "
+            f"LiveKit at {services.settings.livekit.url}: {error.message} "
             "Is livekit-server running, and are LIVEKIT_API_KEY / LIVEKIT_API_SECRET right?"
         ]
-    print(f"livekit       ok ({services.settings.livekit_url}, {len(rooms)} room(s) open)")
-    if len(services.settings.livekit_api_secret.encode()) < 32:
+    print(f"livekit       ok ({services.settings.livekit.url}, {len(rooms)} room(s) open)")
+    if len(services.settings.livekit.api_secret.encode()) < 32:
         print(
             "livekit       note: the API secret is a short development one; use a long one in production"
         )
@@ -140,7 +142,7 @@ def check_recording(services: Services) -> list[str]:
     if config.problem is not None:
         return [f"recording: {config.problem}, so streams can't be recorded"]
     where = f"bucket {config.s3_bucket}" if config.output == "s3" else "the egress server's disk"
-    print(f"recording     {config.output} ({where}, {config.prefix}<slug>/<room>.mp4)")
+    print(f"recording     {config.output} ({where}, {config.file_prefix}<slug>/<room>.mp4)")
     return []
 
 
@@ -154,12 +156,12 @@ async def guild_problem_lines(services: Services) -> list[str]:
 
 
 async def _check_discord(settings: Settings) -> list[str]:
-    if not settings.discord_token:
+    if not settings.discord.token:
         print("discord       no DISCORD_TOKEN: the web sidecar runs alone")
         return []
     client = discord.Client(intents=discord.Intents.none())
     try:
-        await client.login(settings.discord_token)
+        await client.login(settings.discord.token)
         print(f"discord       ok (logged in as {client.user})")
         return []
     except discord.LoginFailure:

@@ -41,7 +41,7 @@ def run_event_loop(main: Coroutine[Any, Any, int]) -> int:
 
 
 async def run(settings: Settings) -> int:
-    if not settings.discord_token:
+    if not settings.discord.token:
         log.warning("%s", HOW_TO_ADD_THE_BOT)
         return await run_web(settings)
     from bot.app import GoLiveBot
@@ -54,7 +54,7 @@ async def run(settings: Settings) -> int:
                 attach_bot(services, bot)
                 jobs = scheduler.core_jobs(services) + scheduler.discord_jobs(bot)
                 async with scheduler.running(jobs):
-                    await bot.start(settings.discord_token)
+                    await bot.start(settings.discord.token)
         except discord.LoginFailure:
             log.error(
                 "Discord rejected DISCORD_TOKEN. Copy the bot token again from the developer portal."
@@ -69,7 +69,7 @@ async def run_web(settings: Settings) -> int:
     async with open_services(settings) as services:
         await repair_at_start(services)
         runner = await start_web(services)
-        log.info("open %s/live in a browser", settings.public_url)
+        log.info("open %s/live in a browser", settings.web.public_url)
         try:
             async with scheduler.running(scheduler.core_jobs(services)):
                 await asyncio.Event().wait()  # until the process is stopped

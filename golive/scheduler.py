@@ -40,7 +40,7 @@ class Job:
 
 
 def core_jobs(services: Services) -> list[Job]:
-    tick = services.settings.reconcile_interval
+    tick = services.settings.live.reconcile_interval
     jobs = [Job("reconcile", tick, services.live.reconcile_once)]
     if services.passes.policy.mode == "pass":
         jobs.append(Job("renew-passes", PASS_ROUND, services.passes.renew_due))
@@ -48,7 +48,7 @@ def core_jobs(services: Services) -> list[Job]:
 
 
 def discord_jobs(bot: GoLiveBot) -> list[Job]:
-    tick = bot.services.settings.reconcile_interval
+    tick = bot.services.settings.live.reconcile_interval
     return [
         Job("viewer-counts", tick, bot.live_alerts.show_viewer_counts),
         Job("catch-up", tick, bot.live_alerts.catch_up),

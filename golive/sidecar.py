@@ -15,12 +15,12 @@ log = logging.getLogger(__name__)
 async def start_web(services: Services) -> web.AppRunner:
     runner = web.AppRunner(create_app(services), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, services.settings.web_host, services.settings.web_port)
+    site = web.TCPSite(runner, services.settings.web.host, services.settings.web.port)
     await site.start()
     log.info(
         "web sidecar listening on %s:%s (public address %s)",
-        services.settings.web_host,
-        services.settings.web_port,
-        services.settings.public_url,
+        services.settings.web.host,
+        services.settings.web.port,
+        services.settings.web.public_url,
     )
     return runner

@@ -64,7 +64,7 @@ async def token(request: web.Request) -> web.Response:
         room=room_name, identity=participant, name=name, role=cast(Role, role)
     )
     return web.Response(
-        body=_token_answer(jwt, services.settings.livekit_public_url),
+        body=_token_answer(jwt, services.settings.livekit.public_url),
         content_type="application/json",
     )
 

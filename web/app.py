@@ -110,7 +110,7 @@ async def same_origin_middleware(request: web.Request, handler: Handler) -> web.
 
 def _own_origins(request: web.Request) -> set[str]:
     return {
-        _origin(request.app[SERVICES].settings.public_url),
+        _origin(request.app[SERVICES].settings.web.public_url),
         f"{request.scheme}://{request.host}",
     }
 
@@ -171,7 +171,7 @@ def content_security_policy(livekit_public_url: str) -> str:
 
 def create_app(services: Services) -> web.Application:
     app = web.Application(
-        client_max_size=services.settings.max_body_bytes,
+        client_max_size=services.settings.web.max_body_bytes,
         middlewares=[
             security_headers_middleware,
             errors_middleware,
@@ -180,7 +180,7 @@ def create_app(services: Services) -> web.Application:
         ],
     )
     app[SERVICES] = services
-    app[CSP] = content_security_policy(services.settings.livekit_public_url)
+    app[CSP] = content_security_policy(services.settings.livekit.public_url)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

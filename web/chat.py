@@ -57,7 +57,7 @@ async def post(request: web.Request) -> web.Response:
         author = ChatAuthor(None, name)
     else:
         raise NotAuthenticated(SIGN_IN_TO_CHAT)
-    ip = client_ip(request, services.settings.proxy_hops)
+    ip = client_ip(request, services.settings.web.proxy_hops)
     message = await services.chat.post(stream, author, text, ip=ip)
     return web.json_response({"message": message_json(message)}, status=201)
 

@@ -158,7 +158,7 @@ async def login_submit(request: web.Request) -> web.Response:
         max_age=int(services.auth.session_ttl.total_seconds()),
         httponly=True,
         samesite="Lax",
-        secure=services.settings.cookies_secure,
+        secure=services.settings.web.cookies_secure,
         path="/",
     )
     raise response
@@ -180,6 +180,6 @@ def _page_data(request: web.Request, stream: Stream) -> dict[str, Any]:
         "title": stream.title,
         "active": stream.active,
         "roomName": stream.room_name,
-        "wsUrl": request.app[SERVICES].settings.livekit_public_url,
+        "wsUrl": request.app[SERVICES].settings.livekit.public_url,
         "tokenUrl": str(request.app.router["api_token"].url_for()),
     }

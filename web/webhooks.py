@@ -35,7 +35,7 @@ async def livekit_webhook(request: web.Request) -> web.Response:
     except web.HTTPRequestEntityTooLarge:
         return _refuse(413, "The webhook body is too large.")
     receiver = api.WebhookReceiver(
-        api.TokenVerifier(services.settings.livekit_api_key, services.settings.livekit_api_secret)
+        api.TokenVerifier(services.settings.livekit.api_key, services.settings.livekit.api_secret)
     )
     try:
         event = receiver.receive(body, token.removeprefix("Bearer "))

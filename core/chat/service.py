@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal
 
 import aiosqlite
 
+from core.config import ChatSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import (
     Conflict,
@@ -57,18 +58,6 @@ _LINK = re.compile(
     r"(?i)\b(?:https?://|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|gg|ly|co|me|tv|xyz|app|dev|link|info|ru|de|uk)\b(?:/\S*)?"
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
-
-
-@dataclass(frozen=True)
-class ChatRules:
-    max_length: int
-    allow_guests: bool
-    allow_links: bool
-    blocked_words: tuple[str, ...]
-    person_burst: int
-    person_per_minute: int
-    ip_burst: int
-    ip_per_minute: int
 
 
 @dataclass(frozen=True)
@@ -343,7 +332,7 @@ class ChatService:
         livekit: LiveKitGateway,
         streams: StreamService,
         moderation: ModerationService,
-        rules: ChatRules,
+        rules: ChatSettings,
         events: EventBus | None = None,
     ) -> None:
         self._db = db

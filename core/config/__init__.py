@@ -1,7 +1,43 @@
-"""Settings: config.toml, then .env, then the environment.
+"""Settings in config.toml's sections: config.toml, then .env, then the environment.
 
 The public module: other packages import from here, never from the modules inside."""
 
-from core.config.settings import Settings, load_settings
+from core.config.sections import (
+    ChatSettings,
+    DatabaseSettings,
+    DiscordSettings,
+    FeeMode,
+    FeesSettings,
+    LiveKitSettings,
+    LiveSettings,
+    LogSettings,
+    ModerationSettings,
+    RecordingSettings,
+    SecuritySettings,
+    Settings,
+    StripeSettings,
+    TipsSettings,
+    WalletSettings,
+    WebSettings,
+)
+from core.config.settings import load_settings
 
-__all__ = ["Settings", "load_settings"]
+__all__ = [
+    "ChatSettings",
+    "DatabaseSettings",
+    "DiscordSettings",
+    "FeeMode",
+    "FeesSettings",
+    "LiveKitSettings",
+    "LiveSettings",
+    "LogSettings",
+    "ModerationSettings",
+    "RecordingSettings",
+    "SecuritySettings",
+    "Settings",
+    "StripeSettings",
+    "TipsSettings",
+    "WalletSettings",
+    "WebSettings",
+    "load_settings",
+]

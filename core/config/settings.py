@@ -1,8 +1,9 @@
 """Settings: config.toml, then a .env file, then the environment (last one wins).
 
 Every setting is declared once in ``_FIELDS`` with its TOML place, its environment variable and its
-parser, so the loader, the error messages and the docs cannot drift apart. A bad value raises
-``ConfigError`` naming the key; the CLI turns that into one line and exit code 2.
+parser, so the loader, the error messages and the docs cannot drift apart; the values land in the
+section dataclasses of core/config/sections.py. A bad value, or settings that don't fit together,
+raise ``ConfigError`` naming the key(s); the CLI turns that into one line and exit code 2.
 """
 
 from __future__ import annotations
@@ -18,71 +19,26 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from core.config.sections import (
+    ChatSettings,
+    DatabaseSettings,
+    DiscordSettings,
+    FeesSettings,
+    LiveKitSettings,
+    LiveSettings,
+    LogSettings,
+    ModerationSettings,
+    RecordingSettings,
+    SecuritySettings,
+    Settings,
+    StripeSettings,
+    TipsSettings,
+    WalletSettings,
+    WebSettings,
+)
 from core.kernel.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("config.toml")
-
-
-@dataclass(frozen=True)
-class Settings:
-    discord_token: str | None
-    livekit_url: str
-    livekit_public_url: str
-    livekit_api_key: str
-    livekit_api_secret: str
-    token_ttl: timedelta
-    database_path: Path
-    web_host: str
-    web_port: int
-    public_url: str
-    secret: str | None
-    login_link_ttl: timedelta
-    session_ttl: timedelta
-    fee_mode: str
-    golive_fee: int
-    pass_price: int
-    pass_days: int
-    tip_min: int
-    tip_max: int
-    tip_message_max: int
-    tip_blocked_words: tuple[str, ...]
-    topup_min: int
-    topup_max: int
-    payout_min: int
-    stripe_secret_key: str | None
-    stripe_webhook_secret: str | None
-    stripe_currency: str
-    stripe_cents_per_credit: int
-    stripe_api_base: str | None
-    max_body_bytes: int
-    log_level: str
-    auto_end_grace: timedelta
-    reconcile_interval: timedelta
-    chat_max_length: int
-    chat_allow_guests: bool
-    chat_allow_links: bool
-    chat_blocked_words: tuple[str, ...]
-    chat_person_burst: int
-    chat_person_per_minute: int
-    chat_ip_burst: int
-    chat_ip_per_minute: int
-    kick_block: timedelta
-    proxy_hops: int
-    recording_output: str
-    record_all: bool
-    recording_file_prefix: str
-    recording_public_url: str | None
-    s3_bucket: str | None
-    s3_region: str | None
-    s3_endpoint: str | None
-    s3_access_key: str | None
-    s3_secret: str | None
-    s3_force_path_style: bool
-
-    @property
-    def cookies_secure(self) -> bool:
-        """Mark cookies Secure whenever people reach us over HTTPS."""
-        return self.public_url.startswith("https://")
 
 
 def _text(value: Any) -> str:
@@ -197,184 +153,140 @@ def _path_prefix(value: Any) -> str:
 
 @dataclass(frozen=True)
 class _Field:
-    name: str  # attribute of Settings
-    key: str  # "section.key" in config.toml
-    env: str | None
-    default: Any
+    key: str  # "section.key" in config.toml; the section is an attribute of Settings
+    env: str
+    default: Any  # as written in config.toml
     parse: Callable[[Any], Any]
+    attribute: str = ""  # in the section's dataclass, when it differs from the key's name
+
+    @property
+    def section(self) -> str:
+        return self.key.split(".")[0]
+
+    @property
+    def name(self) -> str:
+        return self.attribute or self.key.split(".")[1]
+
+
+def _minutes(low: int, high: int) -> Callable[[Any], timedelta]:
+    number = _int_between(low, high)
+    return lambda value: timedelta(minutes=number(value))
+
+
+def _seconds(low: int, high: int) -> Callable[[Any], timedelta]:
+    number = _int_between(low, high)
+    return lambda value: timedelta(seconds=number(value))
+
+
+def _days(low: int, high: int) -> Callable[[Any], timedelta]:
+    number = _int_between(low, high)
+    return lambda value: timedelta(days=number(value))
+
+
+def _kib(low: int, high: int) -> Callable[[Any], int]:
+    number = _int_between(low, high)
+    return lambda value: number(value) * 1024
 
 
 _FIELDS: tuple[_Field, ...] = (
-    _Field("discord_token", "discord.token", "DISCORD_TOKEN", None, _optional_text),
+    _Field("discord.token", "DISCORD_TOKEN", None, _optional_text),
+    # -- LiveKit (core/livekit) --
+    _Field("livekit.url", "LIVEKIT_URL", "ws://localhost:7880", _url("ws", "wss", "http", "https")),
+    _Field("livekit.public_url", "LIVEKIT_PUBLIC_URL", None, _optional_url("ws", "wss")),
+    _Field("livekit.api_key", "LIVEKIT_API_KEY", "devkey", _text),
+    _Field("livekit.api_secret", "LIVEKIT_API_SECRET", "secret", _text),
     _Field(
-        "livekit_url",
-        "livekit.url",
-        "LIVEKIT_URL",
-        "ws://localhost:7880",
-        _url("ws", "wss", "http", "https"),
-    ),
-    _Field(
-        "livekit_public_url",
-        "livekit.public_url",
-        "LIVEKIT_PUBLIC_URL",
-        None,
-        _optional_url("ws", "wss"),
-    ),
-    _Field("livekit_api_key", "livekit.api_key", "LIVEKIT_API_KEY", "devkey", _text),
-    _Field("livekit_api_secret", "livekit.api_secret", "LIVEKIT_API_SECRET", "secret", _text),
-    _Field(
-        "token_ttl",
         "livekit.token_ttl_minutes",
         "GOLIVE_TOKEN_TTL_MINUTES",
         60,
-        lambda v: timedelta(minutes=_int_between(1, 24 * 60)(v)),
+        _minutes(1, 24 * 60),
+        "token_ttl",
     ),
+    _Field("database.path", "GOLIVE_DATABASE", "data/golive.db", lambda v: Path(_text(v))),
+    # -- the web sidecar (web/) --
+    _Field("web.host", "GOLIVE_WEB_HOST", "127.0.0.1", _text),
+    _Field("web.port", "GOLIVE_WEB_PORT", 8080, _int_between(0, 65535)),
+    _Field("web.public_url", "GOLIVE_PUBLIC_URL", None, _optional_url("http", "https")),
+    _Field("web.max_body_kib", "GOLIVE_MAX_BODY_KIB", 16, _kib(1, 1024), "max_body_bytes"),
+    _Field("web.proxy_hops", "GOLIVE_PROXY_HOPS", 0, _int_between(0, 5)),
+    _Field("security.secret", "GOLIVE_SECRET", None, _secret),
     _Field(
-        "database_path",
-        "database.path",
-        "GOLIVE_DATABASE",
-        "data/golive.db",
-        lambda v: Path(_text(v)),
-    ),
-    _Field("web_host", "web.host", "GOLIVE_WEB_HOST", "127.0.0.1", _text),
-    _Field("web_port", "web.port", "GOLIVE_WEB_PORT", 8080, _int_between(0, 65535)),
-    _Field(
-        "public_url",
-        "web.public_url",
-        "GOLIVE_PUBLIC_URL",
-        None,
-        _optional_url("http", "https"),
-    ),
-    _Field(
-        "max_body_bytes",
-        "web.max_body_kib",
-        "GOLIVE_MAX_BODY_KIB",
-        16,
-        lambda v: _int_between(1, 1024)(v) * 1024,
-    ),
-    _Field("secret", "security.secret", "GOLIVE_SECRET", None, _secret),
-    _Field(
-        "login_link_ttl",
         "security.login_link_minutes",
         "GOLIVE_LOGIN_LINK_MINUTES",
         10,
-        lambda v: timedelta(minutes=_int_between(1, 60)(v)),
+        _minutes(1, 60),
+        "login_link_ttl",
     ),
+    _Field("security.session_days", "GOLIVE_SESSION_DAYS", 30, _days(1, 365), "session_ttl"),
+    # -- money (core/money, docs/architecture.md "Money") --
+    _Field("fees.mode", "GOLIVE_FEE_MODE", "per_golive", _fee_mode),
+    _Field("fees.golive_fee", "GOLIVE_FEE", 0, _int_between(0, 1_000_000)),
+    _Field("fees.pass_price", "GOLIVE_PASS_PRICE", 500, _int_between(1, 1_000_000)),
+    _Field("fees.pass_days", "GOLIVE_PASS_DAYS", 30, _int_between(1, 366)),
+    _Field("tips.min", "GOLIVE_TIP_MIN", 10, _int_between(1, 1_000_000), "minimum"),
+    _Field("tips.max", "GOLIVE_TIP_MAX", 10_000, _int_between(1, 1_000_000_000), "maximum"),
+    _Field("tips.message_max", "GOLIVE_TIP_MESSAGE_MAX", 200, _int_between(0, 500)),
+    _Field("tips.blocked_words", "GOLIVE_TIP_BLOCKED_WORDS", [], _word_list),
+    _Field("wallet.topup_min", "GOLIVE_TOPUP_MIN", 100, _int_between(1, 1_000_000_000)),
+    _Field("wallet.topup_max", "GOLIVE_TOPUP_MAX", 100_000, _int_between(1, 1_000_000_000)),
+    _Field("wallet.payout_min", "GOLIVE_PAYOUT_MIN", 1_000, _int_between(1, 1_000_000_000)),
+    _Field("stripe.secret_key", "STRIPE_SECRET_KEY", None, _optional_text),
+    _Field("stripe.webhook_secret", "STRIPE_WEBHOOK_SECRET", None, _optional_text),
+    _Field("stripe.currency", "STRIPE_CURRENCY", "usd", _currency),
+    _Field("stripe.cents_per_credit", "STRIPE_CENTS_PER_CREDIT", 1, _int_between(1, 10_000)),
+    _Field("stripe.api_base", "STRIPE_API_BASE", None, _optional_url("http", "https")),
+    _Field("log.level", "GOLIVE_LOG_LEVEL", "INFO", _log_level),
+    # -- live streams: auto-end and the reconcile tick --
     _Field(
-        "session_ttl",
-        "security.session_days",
-        "GOLIVE_SESSION_DAYS",
-        30,
-        lambda v: timedelta(days=_int_between(1, 365)(v)),
-    ),
-    # -- money (core/ledger.py, docs/architecture.md "Money") --
-    _Field("fee_mode", "fees.mode", "GOLIVE_FEE_MODE", "per_golive", _fee_mode),
-    _Field("golive_fee", "fees.golive_fee", "GOLIVE_FEE", 0, _int_between(0, 1_000_000)),
-    _Field("pass_price", "fees.pass_price", "GOLIVE_PASS_PRICE", 500, _int_between(1, 1_000_000)),
-    _Field("pass_days", "fees.pass_days", "GOLIVE_PASS_DAYS", 30, _int_between(1, 366)),
-    _Field("tip_min", "tips.min", "GOLIVE_TIP_MIN", 10, _int_between(1, 1_000_000)),
-    _Field("tip_max", "tips.max", "GOLIVE_TIP_MAX", 10_000, _int_between(1, 1_000_000_000)),
-    _Field("tip_message_max", "tips.message_max", None, 200, _int_between(0, 500)),
-    _Field("tip_blocked_words", "tips.blocked_words", "GOLIVE_TIP_BLOCKED_WORDS", [], _word_list),
-    _Field("topup_min", "wallet.topup_min", None, 100, _int_between(1, 1_000_000_000)),
-    _Field("topup_max", "wallet.topup_max", None, 100_000, _int_between(1, 1_000_000_000)),
-    _Field("payout_min", "wallet.payout_min", None, 1_000, _int_between(1, 1_000_000_000)),
-    _Field("stripe_secret_key", "stripe.secret_key", "STRIPE_SECRET_KEY", None, _optional_text),
-    _Field(
-        "stripe_webhook_secret",
-        "stripe.webhook_secret",
-        "STRIPE_WEBHOOK_SECRET",
-        None,
-        _optional_text,
-    ),
-    _Field("stripe_currency", "stripe.currency", "STRIPE_CURRENCY", "usd", _currency),
-    _Field("stripe_cents_per_credit", "stripe.cents_per_credit", None, 1, _int_between(1, 10_000)),
-    _Field(
-        "stripe_api_base",
-        "stripe.api_base",
-        "STRIPE_API_BASE",
-        None,
-        _optional_url("http", "https"),
-    ),
-    _Field("log_level", "log.level", "GOLIVE_LOG_LEVEL", "INFO", _log_level),
-    _Field(
-        "auto_end_grace",
         "live.auto_end_grace_seconds",
         "GOLIVE_AUTO_END_GRACE_SECONDS",
         120,
-        lambda v: timedelta(seconds=_int_between(10, 3600)(v)),
+        _seconds(10, 3600),
+        "auto_end_grace",
     ),
     _Field(
-        "reconcile_interval",
         "live.reconcile_seconds",
         "GOLIVE_RECONCILE_SECONDS",
         30,
-        lambda v: timedelta(seconds=_int_between(5, 600)(v)),
+        _seconds(5, 600),
+        "reconcile_interval",
     ),
+    # -- chat and moderation --
+    _Field("chat.max_length", "GOLIVE_CHAT_MAX_LENGTH", 500, _int_between(1, 2000)),
+    _Field("chat.allow_guests", "GOLIVE_CHAT_ALLOW_GUESTS", False, _flag),
+    _Field("chat.allow_links", "GOLIVE_CHAT_ALLOW_LINKS", False, _flag),
+    _Field("chat.blocked_words", "GOLIVE_CHAT_BLOCKED_WORDS", [], _word_list),
+    _Field("chat.person_burst", "GOLIVE_CHAT_PERSON_BURST", 5, _int_between(1, 1000)),
+    _Field("chat.person_per_minute", "GOLIVE_CHAT_PERSON_PER_MINUTE", 20, _int_between(1, 60_000)),
+    _Field("chat.ip_burst", "GOLIVE_CHAT_IP_BURST", 20, _int_between(1, 10_000)),
+    _Field("chat.ip_per_minute", "GOLIVE_CHAT_IP_PER_MINUTE", 120, _int_between(1, 600_000)),
     _Field(
-        "chat_max_length", "chat.max_length", "GOLIVE_CHAT_MAX_LENGTH", 500, _int_between(1, 2000)
-    ),
-    _Field("chat_allow_guests", "chat.allow_guests", "GOLIVE_CHAT_ALLOW_GUESTS", False, _flag),
-    _Field("chat_allow_links", "chat.allow_links", "GOLIVE_CHAT_ALLOW_LINKS", False, _flag),
-    _Field("chat_blocked_words", "chat.blocked_words", "GOLIVE_CHAT_BLOCKED_WORDS", [], _word_list),
-    _Field("chat_person_burst", "chat.person_burst", None, 5, _int_between(1, 1000)),
-    _Field("chat_person_per_minute", "chat.person_per_minute", None, 20, _int_between(1, 60_000)),
-    _Field("chat_ip_burst", "chat.ip_burst", None, 20, _int_between(1, 10_000)),
-    _Field("chat_ip_per_minute", "chat.ip_per_minute", None, 120, _int_between(1, 600_000)),
-    _Field(
-        "kick_block",
         "moderation.kick_block_minutes",
         "GOLIVE_KICK_BLOCK_MINUTES",
         10,
-        lambda v: timedelta(minutes=_int_between(1, 24 * 60)(v)),
+        _minutes(1, 24 * 60),
+        "kick_block",
     ),
-    _Field("proxy_hops", "web.proxy_hops", "GOLIVE_PROXY_HOPS", 0, _int_between(0, 5)),
-    # -- recording with LiveKit egress (core/recording.py) --
+    # -- recording with LiveKit egress (core/live/recording.py) --
+    _Field("recording.output", "GOLIVE_RECORDING_OUTPUT", "none", _recording_output),
+    _Field("recording.record_all", "GOLIVE_RECORD_ALL", False, _flag),
+    _Field("recording.file_prefix", "GOLIVE_RECORDING_PREFIX", "recordings/", _path_prefix),
     _Field(
-        "recording_output",
-        "recording.output",
-        "GOLIVE_RECORDING_OUTPUT",
-        "none",
-        _recording_output,
-    ),
-    _Field("record_all", "recording.record_all", "GOLIVE_RECORD_ALL", False, _flag),
-    _Field(
-        "recording_file_prefix",
-        "recording.file_prefix",
-        "GOLIVE_RECORDING_PREFIX",
-        "recordings/",
-        _path_prefix,
-    ),
-    _Field(
-        "recording_public_url",
         "recording.public_url",
         "GOLIVE_RECORDING_PUBLIC_URL",
         None,
         _optional_url("http", "https"),
     ),
-    _Field("s3_bucket", "recording.s3_bucket", "GOLIVE_S3_BUCKET", None, _optional_text),
-    _Field("s3_region", "recording.s3_region", "GOLIVE_S3_REGION", None, _optional_text),
-    _Field(
-        "s3_endpoint",
-        "recording.s3_endpoint",
-        "GOLIVE_S3_ENDPOINT",
-        None,
-        _optional_url("http", "https"),
-    ),
-    _Field(
-        "s3_access_key", "recording.s3_access_key", "GOLIVE_S3_ACCESS_KEY", None, _optional_text
-    ),
-    _Field("s3_secret", "recording.s3_secret", "GOLIVE_S3_SECRET", None, _optional_text),
-    _Field(
-        "s3_force_path_style",
-        "recording.s3_force_path_style",
-        "GOLIVE_S3_FORCE_PATH_STYLE",
-        False,
-        _flag,
-    ),
+    _Field("recording.s3_bucket", "GOLIVE_S3_BUCKET", None, _optional_text),
+    _Field("recording.s3_region", "GOLIVE_S3_REGION", None, _optional_text),
+    _Field("recording.s3_endpoint", "GOLIVE_S3_ENDPOINT", None, _optional_url("http", "https")),
+    _Field("recording.s3_access_key", "GOLIVE_S3_ACCESS_KEY", None, _optional_text),
+    _Field("recording.s3_secret", "GOLIVE_S3_SECRET", None, _optional_text),
+    _Field("recording.s3_force_path_style", "GOLIVE_S3_FORCE_PATH_STYLE", False, _flag),
 )
 
 _KNOWN_KEYS = {field.key for field in _FIELDS}
+_ENV_OF = {field.key: field.env for field in _FIELDS}
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -408,7 +320,11 @@ def _read_toml(path: Path, required: bool) -> dict[str, Any]:
 def load_settings(
     environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")
 ) -> Settings:
-    """Read settings from config.toml (or $GOLIVE_CONFIG), .env and the environment."""
+    """Read settings from config.toml (or $GOLIVE_CONFIG), .env and the environment.
+
+    Everything is checked here, the rules that span keys included, so a wrong setting stops
+    golive before it opens the database or reaches LiveKit.
+    """
     env: dict[str, str] = {}
     if dotenv_path is not None and dotenv_path.exists():
         env.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
@@ -418,31 +334,145 @@ def load_settings(
     from_file = _read_toml(
         Path(config_path) if config_path else DEFAULT_CONFIG_PATH, required=config_path is not None
     )
-
-    values: dict[str, Any] = {}
+    loaded = _Loaded({}, {})
     for field in _FIELDS:
         raw, source = field.default, field.key
         if field.key in from_file:
             raw = from_file[field.key]
-        if field.env and env.get(field.env, "") != "":
+        if env.get(field.env, "") != "":
             raw, source = env[field.env], field.env
+        loaded.sources[field.key] = source
         try:
-            values[field.name] = field.parse(raw)
+            loaded.values[field.key] = field.parse(raw)
         except ValueError as error:
             raise ConfigError(source, str(error)) from None
+    _fill_in_defaults(loaded.values)
+    for check in _CHECKS:
+        check(loaded)
+    return _sections(loaded.values)
 
-    if values["livekit_public_url"] is None:
+
+@dataclass(frozen=True)
+class _Loaded:
+    """Parsed values by config.toml key, and where each came from, to name it in an error."""
+
+    values: dict[str, Any]
+    sources: dict[str, str]  # the environment variable when it was set there, else the key
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def name(self, key: str) -> str:
+        return self.sources[key]
+
+    def where(self, *keys: str) -> str:
+        """How to set keys that are missing, for the operator: "(in config.toml or as ENV)"."""
+        return f"(in config.toml or as {' / '.join(_ENV_OF[key] for key in keys)})"
+
+
+def _fill_in_defaults(values: dict[str, Any]) -> None:
+    """The defaults that depend on other settings."""
+    if values["livekit.public_url"] is None:
         # Browsers need a WebSocket URL; derive it from the server-side one.
-        url: str = values["livekit_url"]
-        values["livekit_public_url"] = (
+        url: str = values["livekit.url"]
+        values["livekit.public_url"] = (
             url.replace("http", "ws", 1) if url.startswith("http") else url
         )
-    if values["public_url"] is None:
-        host = values["web_host"] if values["web_host"] not in {"0.0.0.0", "::"} else "localhost"  # noqa: S104
-        values["public_url"] = f"http://{host}:{values['web_port']}"
-    return Settings(**values)
+    if values["web.public_url"] is None:
+        host = values["web.host"] if values["web.host"] not in {"0.0.0.0", "::"} else "localhost"  # noqa: S104
+        values["web.public_url"] = f"http://{host}:{values['web.port']}"
+
+
+def _check_ranges(loaded: _Loaded) -> None:
+    for low, high, what in (
+        ("tips.min", "tips.max", "tip"),
+        ("wallet.topup_min", "wallet.topup_max", "top-up"),
+    ):
+        if loaded[low] > loaded[high]:
+            raise ConfigError(
+                loaded.name(low),
+                f"is {loaded[low]}, above {loaded.name(high)} ({loaded[high]}): "
+                f"the smallest {what} can't be larger than the largest",
+            )
+
+
+def _check_fees(loaded: _Loaded) -> None:
+    if loaded["fees.mode"] == "pass" and loaded["fees.golive_fee"] > 0:
+        raise ConfigError(
+            loaded.name("fees.golive_fee"),
+            f'is {loaded["fees.golive_fee"]}, but {loaded.name("fees.mode")} is "pass": members '
+            'pay for a pass, not per go-live; set the fee to 0 or the mode to "per_golive"',
+        )
+
+
+def _check_both_or_neither(loaded: _Loaded, first: str, second: str, needs: str) -> None:
+    """Two settings that only work together (a key and its secret): one alone is a mistake."""
+    if (loaded[first] is None) == (loaded[second] is None):
+        return
+    missing, given = (first, second) if loaded[first] is None else (second, first)
+    raise ConfigError(
+        loaded.name(missing),
+        f"must be set too {loaded.where(missing)}: {loaded.name(given)} is set, and {needs} both",
+    )
+
+
+def _check_stripe(loaded: _Loaded) -> None:
+    _check_both_or_neither(
+        loaded, "stripe.secret_key", "stripe.webhook_secret", "top-ups with Stripe need"
+    )
+
+
+def _check_recording(loaded: _Loaded) -> None:
+    output = loaded.name("recording.output")
+    if loaded["recording.output"] == "s3":
+        if loaded["recording.s3_bucket"] is None:
+            raise ConfigError(
+                loaded.name("recording.s3_bucket"),
+                f'must be set {loaded.where("recording.s3_bucket")} when {output} is "s3"',
+            )
+        if loaded["recording.s3_region"] is None and loaded["recording.s3_endpoint"] is None:
+            raise ConfigError(
+                loaded.name("recording.s3_region"),
+                f"or {loaded.name('recording.s3_endpoint')} must be set "
+                f'{loaded.where("recording.s3_region", "recording.s3_endpoint")} when {output} is "s3"',
+            )
+    _check_both_or_neither(
+        loaded, "recording.s3_access_key", "recording.s3_secret", "the bucket's credentials are"
+    )
+
+
+_CHECKS: tuple[Callable[[_Loaded], None], ...] = (
+    _check_ranges,
+    _check_fees,
+    _check_stripe,
+    _check_recording,
+)
+
+_SECTIONS: dict[str, type[Any]] = {
+    "discord": DiscordSettings,
+    "livekit": LiveKitSettings,
+    "database": DatabaseSettings,
+    "web": WebSettings,
+    "security": SecuritySettings,
+    "fees": FeesSettings,
+    "tips": TipsSettings,
+    "wallet": WalletSettings,
+    "stripe": StripeSettings,
+    "log": LogSettings,
+    "live": LiveSettings,
+    "chat": ChatSettings,
+    "moderation": ModerationSettings,
+    "recording": RecordingSettings,
+}
+
+
+def _sections(values: Mapping[str, Any]) -> Settings:
+    fields: dict[str, dict[str, Any]] = {section: {} for section in _SECTIONS}
+    for field in _FIELDS:
+        fields[field.section][field.name] = values[field.key]
+    return Settings(**{name: kind(**fields[name]) for name, kind in _SECTIONS.items()})
 
 
 def settings_table() -> list[tuple[str, str, str]]:
-    """(toml key, environment variable, default) for every setting, for docs and `golive check`."""
-    return [(f.key, f.env or "", "" if f.default is None else str(f.default)) for f in _FIELDS]
+    """(toml key, environment variable, default) for every setting, for docs and tests."""
+    return [(f.key, f.env, "" if f.default is None else str(f.default)) for f in _FIELDS]

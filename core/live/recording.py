@@ -21,7 +21,7 @@ import aiosqlite
 from livekit import api
 from livekit.protocol.webhook import WebhookEvent
 
-from core.config import Settings
+from core.config import RecordingSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, LiveKitUnavailable
 from core.kernel.timefmt import from_db_required, to_db
@@ -57,76 +57,6 @@ _FINAL = ("complete", "failed", "aborted")
 
 
 @dataclass(frozen=True)
-class RecordingConfig:
-    """Where recordings go, from the `[recording]` settings."""
-
-    output: str  # "none", "file" or "s3"
-    record_all: bool
-    prefix: str
-    public_url: str | None
-    s3_bucket: str | None = None
-    s3_region: str | None = None
-    s3_endpoint: str | None = None
-    s3_access_key: str | None = None
-    s3_secret: str | None = None
-    s3_force_path_style: bool = False
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RecordingConfig:
-        return cls(
-            output=settings.recording_output,
-            record_all=settings.record_all,
-            prefix=settings.recording_file_prefix,
-            public_url=settings.recording_public_url,
-            s3_bucket=settings.s3_bucket,
-            s3_region=settings.s3_region,
-            s3_endpoint=settings.s3_endpoint,
-            s3_access_key=settings.s3_access_key,
-            s3_secret=settings.s3_secret,
-            s3_force_path_style=settings.s3_force_path_style,
-        )
-
-    @property
-    def problem(self) -> str | None:
-        """Why nothing can be recorded, in words for the operator; None when it can."""
-        if self.output == "none":
-            return 'recording.output is "none"'
-        if self.output == "s3" and not self.s3_bucket:
-            return 'recording.output is "s3" but recording.s3_bucket is not set'
-        if self.output == "s3" and not (self.s3_region or self.s3_endpoint):
-            return 'recording.output is "s3": set recording.s3_region or recording.s3_endpoint'
-        return None
-
-    def filepath(self, slug: str, room_name: str) -> str:
-        return f"{self.prefix}{slug}/{room_name}.mp4"
-
-    def file_output(self, slug: str, room_name: str) -> api.EncodedFileOutput:
-        output = api.EncodedFileOutput(
-            file_type=api.EncodedFileType.MP4, filepath=self.filepath(slug, room_name)
-        )
-        if self.output == "s3":
-            output.s3.CopyFrom(
-                api.S3Upload(
-                    bucket=self.s3_bucket or "",
-                    region=self.s3_region or "",
-                    endpoint=self.s3_endpoint or "",
-                    access_key=self.s3_access_key or "",
-                    secret=self.s3_secret or "",
-                    force_path_style=self.s3_force_path_style,
-                )
-            )
-        return output
-
-    def link(self, filename: str | None, location: str | None) -> str | None:
-        """Where people can fetch a recording: under `public_url`, else an S3 upload's URL."""
-        if self.public_url and filename:
-            return f"{self.public_url}/{filename.lstrip('/')}"
-        if location and location.startswith(("https://", "http://")):
-            return location
-        return None
-
-
-@dataclass(frozen=True)
 class Recording:
     id: int
     session_id: int
@@ -156,7 +86,7 @@ class RecordingService:
         clock: Clock,
         livekit: LiveKitGateway,
         streams: StreamService,
-        config: RecordingConfig,
+        config: RecordingSettings,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -251,7 +181,7 @@ class RecordingService:
             log.warning("stream %s not recorded: %s", stream.slug, self.config.problem)
             await self._insert(stream.id, session.id, None, "failed", NOT_CONFIGURED, now)
             return NOT_CONFIGURED
-        output = self.config.file_output(stream.slug, session.room_name)
+        output = file_output(self.config, stream.slug, session.room_name)
         try:
             info = await self._livekit.start_room_recording(session.room_name, output)
         except LiveKitUnavailable as error:
@@ -393,3 +323,22 @@ def _adopt(tx: SyncTransaction, info: api.EgressInfo, status: str, now: datetime
 
 def _seconds(nanoseconds: int) -> int | None:
     return nanoseconds // 1_000_000_000 if nanoseconds > 0 else None
+
+
+def file_output(config: RecordingSettings, slug: str, room_name: str) -> api.EncodedFileOutput:
+    """The MP4 LiveKit's egress writes for one stream session, on its disk or into the bucket."""
+    output = api.EncodedFileOutput(
+        file_type=api.EncodedFileType.MP4, filepath=config.filepath(slug, room_name)
+    )
+    if config.output == "s3":
+        output.s3.CopyFrom(
+            api.S3Upload(
+                bucket=config.s3_bucket or "",
+                region=config.s3_region or "",
+                endpoint=config.s3_endpoint or "",
+                access_key=config.s3_access_key or "",
+                secret=config.s3_secret or "",
+                force_path_style=config.s3_force_path_style,
+            )
+        )
+    return output

@@ -2,15 +2,14 @@
 
 The public module: other packages import from here, never from the modules inside."""
 
-from core.money.fees import FeePolicy, GoLiveFees, PassService, Renewal, StreamingPass
+from core.money.fees import GoLiveFees, PassService, Renewal, StreamingPass
 from core.money.ledger import Ledger, WalletLine, credits_text
 from core.money.payouts import PayoutRequest, PayoutService
-from core.money.tips import Standing, TipEvent, TipOutcome, TipPolicy, TipService
-from core.money.topups import BadSignature, StripeConfig, TopupService
+from core.money.tips import Standing, TipEvent, TipOutcome, TipService
+from core.money.topups import BadSignature, TopupService
 
 __all__ = [
     "BadSignature",
-    "FeePolicy",
     "GoLiveFees",
     "Ledger",
     "PassService",
@@ -19,10 +18,8 @@ __all__ = [
     "Renewal",
     "Standing",
     "StreamingPass",
-    "StripeConfig",
     "TipEvent",
     "TipOutcome",
-    "TipPolicy",
     "TipService",
     "TopupService",
     "WalletLine",

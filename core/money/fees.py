@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 import aiosqlite
 
-from core.config import Settings
+from core.config import FeesSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, NotFound, PaymentRefused
 from core.kernel.events import EventBus
@@ -26,29 +25,10 @@ from core.streams import Stream, StreamSession
 
 log = logging.getLogger(__name__)
 
-FeeMode = Literal["per_golive", "pass"]
-
 # A go-live takes seconds (LiveKit calls are bounded at 5 s). A fee older than this, neither
 # spent on a session nor refunded, belongs to a go-live that died with its process: give it back.
 ABANDONED_AFTER = timedelta(minutes=5)
 REMIND_BEFORE = timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class FeePolicy:
-    mode: FeeMode = "per_golive"
-    golive_fee: int = 0  # 0: going live is free
-    pass_price: int = 500
-    pass_days: int = 30
-
-    @property
-    def charges(self) -> bool:
-        return self.mode == "pass" or self.golive_fee > 0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> FeePolicy:
-        mode: FeeMode = "pass" if settings.fee_mode == "pass" else "per_golive"
-        return cls(mode, settings.golive_fee, settings.pass_price, settings.pass_days)
 
 
 @dataclass(frozen=True)
@@ -77,7 +57,7 @@ class PassService:
         db: Database,
         ledger: Ledger,
         clock: Clock,
-        policy: FeePolicy,
+        policy: FeesSettings,
         events: EventBus | None = None,
     ) -> None:
         self._db = db
@@ -215,7 +195,7 @@ class GoLiveFees:
     """The go-live gate that charges (or checks a pass) before StreamService opens a room."""
 
     def __init__(
-        self, ledger: Ledger, passes: PassService, clock: Clock, policy: FeePolicy
+        self, ledger: Ledger, passes: PassService, clock: Clock, policy: FeesSettings
     ) -> None:
         self._ledger = ledger
         self._passes = passes

@@ -17,10 +17,9 @@ from typing import Literal
 import aiosqlite
 
 from core.accounts import Identity
-from core.config import Settings
+from core.config import TipsSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import (
-    ConfigError,
     InvalidInput,
     LiveKitUnavailable,
     NotFound,
@@ -47,25 +46,6 @@ _LINK = re.compile(
     r"|(?:\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|gg|io|ly|me|co|tv|xyz|app|dev|link|info|ru|to)\b(?:/\S*)?)"
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
-
-
-@dataclass(frozen=True)
-class TipPolicy:
-    minimum: int = 10
-    maximum: int = 10_000
-    message_max: int = 200
-    blocked_words: tuple[str, ...] = ()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> TipPolicy:
-        if settings.tip_min > settings.tip_max:
-            raise ConfigError("tips.min", f"must not be above tips.max ({settings.tip_max})")
-        return cls(
-            settings.tip_min,
-            settings.tip_max,
-            settings.tip_message_max,
-            settings.tip_blocked_words,
-        )
 
 
 @dataclass(frozen=True)
@@ -101,7 +81,7 @@ class TipService:
         streams: StreamService,
         livekit: LiveKitGateway,
         clock: Clock,
-        policy: TipPolicy,
+        policy: TipsSettings,
         events: EventBus | None = None,
     ) -> None:
         self._db = db

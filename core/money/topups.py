@@ -20,7 +20,7 @@ import aiohttp
 import aiosqlite
 import stripe
 
-from core.config import Settings
+from core.config import StripeSettings, WalletSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import InvalidInput, PaymentRefused
 from core.kernel.timefmt import to_db
@@ -47,33 +47,6 @@ class BadSignature(Exception):
 
 
 @dataclass(frozen=True)
-class StripeConfig:
-    secret_key: str | None
-    webhook_secret: str | None
-    currency: str = "usd"
-    cents_per_credit: int = 1
-    api_base: str | None = None  # only for stripe-mock or a test double
-    minimum: int = 100
-    maximum: int = 100_000
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.secret_key and self.webhook_secret)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> StripeConfig:
-        return cls(
-            secret_key=settings.stripe_secret_key,
-            webhook_secret=settings.stripe_webhook_secret,
-            currency=settings.stripe_currency,
-            cents_per_credit=settings.stripe_cents_per_credit,
-            api_base=settings.stripe_api_base,
-            minimum=settings.topup_min,
-            maximum=settings.topup_max,
-        )
-
-
-@dataclass(frozen=True)
 class Checkout:
     session_id: str
     url: str
@@ -88,7 +61,8 @@ class TopupService:
         ledger: Ledger,
         clock: Clock,
         http: aiohttp.ClientSession,
-        config: StripeConfig,
+        config: StripeSettings,
+        wallet: WalletSettings,
         public_url: str,
     ) -> None:
         self._db = db
@@ -96,6 +70,7 @@ class TopupService:
         self._clock = clock
         self._http = http
         self.config = config
+        self.wallet = wallet
         self._public_url = public_url.rstrip("/")
 
     @property
@@ -111,7 +86,7 @@ class TopupService:
         if not self.enabled:
             raise PaymentRefused(HOW_TO_ENABLE)
         credits = require_credits(credits)
-        low, high = self.config.minimum, self.config.maximum
+        low, high = self.wallet.topup_min, self.wallet.topup_max
         if not low <= credits <= high:
             raise InvalidInput(f"A top-up is between {credits_text(low)} and {credits_text(high)}.")
         try:

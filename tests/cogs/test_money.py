@@ -213,7 +213,7 @@ async def test_tips_top_shows_the_leaderboards(world: World, services: Services)
 class TestFee:
     @pytest.fixture
     def settings(self, settings: Settings) -> Settings:
-        return dataclasses.replace(settings, golive_fee=50)
+        return dataclasses.replace(settings, fees=dataclasses.replace(settings.fees, golive_fee=50))
 
     async def test_golive_charges_the_fee_and_refunds_it_when_livekit_fails(
         self, world: World, services: Services, livekit: FakeLiveKit
@@ -239,7 +239,9 @@ class TestFee:
 class TestPass:
     @pytest.fixture
     def settings(self, settings: Settings) -> Settings:
-        return dataclasses.replace(settings, fee_mode="pass", pass_price=300)
+        return dataclasses.replace(
+            settings, fees=dataclasses.replace(settings.fees, mode="pass", pass_price=300)
+        )
 
     async def test_buy_renew_remind_and_cancel_a_pass(
         self, world: World, services: Services, clock: ManualClock
@@ -283,12 +285,13 @@ class TestStripeTopup:
 
     @pytest.fixture
     def settings(self, settings: Settings, stripe_api: FakeStripe) -> Settings:
-        return dataclasses.replace(
-            settings,
-            stripe_secret_key=SECRET_KEY,
-            stripe_webhook_secret="whsec_test_0123456789abcdef",
-            stripe_api_base=stripe_api.url,
+        stripe = dataclasses.replace(
+            settings.stripe,
+            secret_key=SECRET_KEY,
+            webhook_secret="whsec_test_0123456789abcdef",
+            api_base=stripe_api.url,
         )
+        return dataclasses.replace(settings, stripe=stripe)
 
     async def test_topup_hands_a_private_checkout_link(
         self, world: World, stripe_api: FakeStripe

@@ -9,16 +9,25 @@ from typing import Any
 from livekit.protocol import egress as lk_egress
 from livekit.protocol import ingress as lk_ingress
 
+from core.config import RecordingSettings
 from core.kernel.errors import Conflict, LiveKitUnavailable, NotFound
 from core.live.ingress import obs_identity
-from core.live.recording import RecordingConfig
 from core.services import Services
 from tests.cogs.test_streams import create_page, domain_errors
 from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit
 
-FILE_CONFIG = RecordingConfig(
-    output="file", record_all=False, prefix="recordings/", public_url="https://media.golive.test"
+FILE_CONFIG = RecordingSettings(
+    output="file",
+    record_all=False,
+    file_prefix="recordings/",
+    public_url="https://media.golive.test",
+    s3_bucket=None,
+    s3_region=None,
+    s3_endpoint=None,
+    s3_access_key=None,
+    s3_secret=None,
+    s3_force_path_style=False,
 )
 
 

@@ -276,7 +276,7 @@ async def test_a_bogus_charset_is_ignored_because_json_is_utf8(
 async def test_a_body_over_the_limit_is_413_json_and_one_at_the_limit_is_read(
     client: Client, sign_in: SignIn, services: Services
 ) -> None:
-    limit = services.settings.max_body_bytes
+    limit = services.settings.web.max_body_bytes
     assert limit == 16 * 1024
     await sign_in(client, ALICE)
 
@@ -457,7 +457,7 @@ def verified(livekit: FakeLiveKit, token: str) -> tuple[api.Claims, dict[str, An
 
 
 def assert_ttl(raw: dict[str, Any], services: Services) -> None:
-    ttl = services.settings.token_ttl.total_seconds()
+    ttl = services.settings.livekit.token_ttl.total_seconds()
     # nbf and exp are each read from the wall clock; they may straddle a second.
     assert abs(raw["exp"] - raw["nbf"] - ttl) <= 1, raw
 
@@ -469,7 +469,7 @@ async def test_a_guest_gets_a_viewer_token_that_can_only_watch(
     status, answer = await call(client, "/api/live/token", {"roomName": room, "role": "viewer"})
     assert status == 200
     assert set(answer) == {"token", "wsUrl"}
-    assert answer["wsUrl"] == services.settings.livekit_public_url
+    assert answer["wsUrl"] == services.settings.livekit.public_url
     assert answer["wsUrl"] == livekit.url.replace("http://", "ws://")
 
     claims, raw = verified(livekit, answer["token"])
@@ -531,7 +531,7 @@ async def test_the_owner_gets_a_broadcaster_token(
     assert not (video.room_admin or video.room_create)
     assert claims.identity == f"host-{ALICE.user_id}"
     assert claims.name == ALICE.display_name
-    assert answer["wsUrl"] == services.settings.livekit_public_url
+    assert answer["wsUrl"] == services.settings.livekit.public_url
     assert_ttl(raw, services)
 
 
@@ -642,7 +642,7 @@ async def test_every_response_carries_the_security_headers(
     csp = csp_directives(response.headers["Content-Security-Policy"])
     assert csp["default-src"] == ["'none'"]
     assert csp["frame-ancestors"] == ["'none'"]
-    ws_origin = services.settings.livekit_public_url  # ws://127.0.0.1:<port>, no path
+    ws_origin = services.settings.livekit.public_url  # ws://127.0.0.1:<port>, no path
     assert ws_origin.startswith("ws://") and ws_origin in csp["connect-src"]
     # Nothing from third-party hosts: the only host named anywhere is LiveKit's.
     own_or_livekit = {

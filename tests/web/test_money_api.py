@@ -32,12 +32,13 @@ async def stripe_api() -> AsyncIterator[FakeStripe]:
 
 @pytest.fixture
 def settings(settings: Settings, stripe_api: FakeStripe) -> Settings:
-    return dataclasses.replace(
-        settings,
-        stripe_secret_key=SECRET_KEY,
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        stripe_api_base=stripe_api.url,
+    stripe = dataclasses.replace(
+        settings.stripe,
+        secret_key=SECRET_KEY,
+        webhook_secret=WEBHOOK_SECRET,
+        api_base=stripe_api.url,
     )
+    return dataclasses.replace(settings, stripe=stripe)
 
 
 def signed(payload: str, secret: str = WEBHOOK_SECRET, at: int | None = None) -> str:
@@ -147,7 +148,10 @@ async def test_topup_limits_and_a_stripe_outage_are_explained(
 class TestWithoutStripe:
     @pytest.fixture
     def settings(self, settings: Settings) -> Settings:
-        return dataclasses.replace(settings, stripe_secret_key=None, stripe_webhook_secret=None)
+        return dataclasses.replace(
+            settings,
+            stripe=dataclasses.replace(settings.stripe, secret_key=None, webhook_secret=None),
+        )
 
     async def test_topup_explains_how_to_enable_it(
         self, services: Services, client: TestClient[Any, Any]

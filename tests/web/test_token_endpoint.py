@@ -52,7 +52,7 @@ async def test_a_guest_token_carries_exactly_the_viewer_claims(
 
     assert status == 200
     raw = claims(livekit, answer["token"])
-    assert raw["exp"] - raw["nbf"] == services.settings.token_ttl.total_seconds()
+    assert raw["exp"] - raw["nbf"] == services.settings.livekit.token_ttl.total_seconds()
     assert raw["sub"].startswith("guest-")
     assert {k: v for k, v in raw.items() if k not in ("nbf", "exp", "sub")} == {
         "name": "Guest",

@@ -49,11 +49,11 @@ async def test_two_replicas_racing_on_one_database_open_one_session(
 ) -> None:
     """A second AuthService on its own connection to the same file: the UPDATE guard still holds."""
     link = await services.auth.create_login_link(ALICE, "/live")
-    async with Database.open(services.settings.database_path) as other_db:
+    async with Database.open(services.settings.database.path) as other_db:
         other = AuthService(
             other_db,
             clock,
-            secret=services.settings.secret or "",
+            secret=services.settings.security.secret or "",
             public_url="http://golive.test",
             link_ttl=timedelta(minutes=10),
             session_ttl=timedelta(days=30),

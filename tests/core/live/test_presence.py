@@ -325,11 +325,11 @@ def test_the_grace_and_the_tick_are_settings(settings: Settings) -> None:
         {"GOLIVE_AUTO_END_GRACE_SECONDS": "300", "GOLIVE_RECONCILE_SECONDS": "10"},
         dotenv_path=None,
     )
-    assert (tuned.auto_end_grace, tuned.reconcile_interval) == (
+    assert (tuned.live.auto_end_grace, tuned.live.reconcile_interval) == (
         timedelta(minutes=5),
         timedelta(seconds=10),
     )
-    assert settings.auto_end_grace == timedelta(minutes=2)
+    assert settings.live.auto_end_grace == timedelta(minutes=2)
     with pytest.raises(ConfigError, match="GOLIVE_AUTO_END_GRACE_SECONDS"):
         load_settings({"GOLIVE_AUTO_END_GRACE_SECONDS": "0"}, dotenv_path=None)
 

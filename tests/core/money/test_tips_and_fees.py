@@ -21,7 +21,10 @@ from tests.fakes.livekit import FakeLiveKit
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, tip_blocked_words=("darn",), tip_message_max=60)
+    return dataclasses.replace(
+        settings,
+        tips=dataclasses.replace(settings.tips, blocked_words=("darn",), message_max=60),
+    )
 
 
 async def test_a_tip_reaches_the_room_and_the_listeners(
@@ -134,7 +137,7 @@ async def test_leaderboards_count_unrefunded_tips_in_the_period(
 class TestGoLiveFee:
     @pytest.fixture
     def settings(self, settings: Settings) -> Settings:
-        return dataclasses.replace(settings, golive_fee=50)
+        return dataclasses.replace(settings, fees=dataclasses.replace(settings.fees, golive_fee=50))
 
     async def test_going_live_costs_the_fee_once(self, services: Services) -> None:
         await page(services, ALICE)
@@ -191,7 +194,10 @@ class TestGoLiveFee:
 class TestStreamingPass:
     @pytest.fixture
     def settings(self, settings: Settings) -> Settings:
-        return dataclasses.replace(settings, fee_mode="pass", pass_price=300, pass_days=30)
+        return dataclasses.replace(
+            settings,
+            fees=dataclasses.replace(settings.fees, mode="pass", pass_price=300, pass_days=30),
+        )
 
     async def test_a_pass_is_needed_bought_renewed_and_cancelled(
         self, services: Services, clock: ManualClock

@@ -1,0 +1,182 @@
+"""The settings, one frozen dataclass per section of config.toml.
+
+A service takes its own section (TipService takes `TipsSettings`, ChatService `ChatSettings`, …),
+so each section is also the policy object of its service. Values arrive parsed and checked by
+`load_settings`: durations are `timedelta`s, sizes are bytes, and rules that span keys (the
+smallest tip is not above the largest, Stripe's two secrets come together, …) already hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+FeeMode = Literal["per_golive", "pass"]
+RecordingOutput = Literal["none", "file", "s3"]
+
+
+@dataclass(frozen=True)
+class DiscordSettings:
+    token: str | None  # without it only the web sidecar runs
+
+
+@dataclass(frozen=True)
+class LiveKitSettings:
+    url: str  # where golive reaches LiveKit's server API
+    public_url: str  # where browsers reach LiveKit (a ws:// or wss:// URL)
+    api_key: str
+    api_secret: str
+    token_ttl: timedelta
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    path: Path
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str
+    port: int
+    public_url: str  # the base of every link golive hands out, without a trailing slash
+    max_body_bytes: int
+    proxy_hops: int
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Mark cookies Secure whenever people reach us over HTTPS."""
+        return self.public_url.startswith("https://")
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    secret: str | None  # None: one is generated beside the database
+    login_link_ttl: timedelta
+    session_ttl: timedelta
+
+
+@dataclass(frozen=True)
+class FeesSettings:
+    """What going live costs: a fee per go-live, or a streaming pass."""
+
+    mode: FeeMode
+    golive_fee: int  # 0: going live is free
+    pass_price: int
+    pass_days: int
+
+    @property
+    def charges(self) -> bool:
+        return self.mode == "pass" or self.golive_fee > 0
+
+
+@dataclass(frozen=True)
+class TipsSettings:
+    minimum: int
+    maximum: int
+    message_max: int  # 0: tips carry no message
+    blocked_words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WalletSettings:
+    topup_min: int
+    topup_max: int
+    payout_min: int
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    secret_key: str | None
+    webhook_secret: str | None
+    currency: str
+    cents_per_credit: int
+    api_base: str | None  # only for stripe-mock or a test double
+
+    @property
+    def enabled(self) -> bool:
+        # The loader lets the two secrets come only together.
+        return bool(self.secret_key and self.webhook_secret)
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    auto_end_grace: timedelta
+    reconcile_interval: timedelta
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    max_length: int
+    allow_guests: bool
+    allow_links: bool
+    blocked_words: tuple[str, ...]
+    person_burst: int
+    person_per_minute: int
+    ip_burst: int
+    ip_per_minute: int
+
+
+@dataclass(frozen=True)
+class ModerationSettings:
+    kick_block: timedelta
+
+
+@dataclass(frozen=True)
+class RecordingSettings:
+    """Where recordings go. With output "s3" the loader has made sure there is a bucket."""
+
+    output: RecordingOutput
+    record_all: bool
+    file_prefix: str
+    public_url: str | None
+    s3_bucket: str | None
+    s3_region: str | None
+    s3_endpoint: str | None
+    s3_access_key: str | None
+    s3_secret: str | None
+    s3_force_path_style: bool
+
+    @property
+    def problem(self) -> str | None:
+        """Why nothing can be recorded, in words for the operator; None when it can."""
+        if self.output == "none":
+            return 'recording.output is "none"'
+        return None
+
+    def filepath(self, slug: str, room_name: str) -> str:
+        return f"{self.file_prefix}{slug}/{room_name}.mp4"
+
+    def link(self, filename: str | None, location: str | None) -> str | None:
+        """Where people can fetch a recording: under `public_url`, else an S3 upload's URL."""
+        if self.public_url and filename:
+            return f"{self.public_url}/{filename.lstrip('/')}"
+        if location and location.startswith(("https://", "http://")):
+            return location
+        return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything golive is configured with, in config.toml's sections."""
+
+    discord: DiscordSettings
+    livekit: LiveKitSettings
+    database: DatabaseSettings
+    web: WebSettings
+    security: SecuritySettings
+    fees: FeesSettings
+    tips: TipsSettings
+    wallet: WalletSettings
+    stripe: StripeSettings
+    log: LogSettings
+    live: LiveSettings
+    chat: ChatSettings
+    moderation: ModerationSettings
+    recording: RecordingSettings
