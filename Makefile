@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 DEPS  := $(VENV)/.deps-installed
-VENDOR := web/static/vendor/livekit-client.umd.js
+VENDOR := web/static/vendor/livekit-client.esm.mjs
 
 .PHONY: run web test lint typecheck pytest setup system system-browser check bench clean
 
