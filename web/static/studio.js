@@ -17,12 +17,13 @@ import { Backoff, postJson, retrier } from "./net.js";
 /** @typedef {import("livekit-client").LocalTrack} LocalTrack */
 
 const MEDIA_UNREACHABLE = "Live on golive, but the media server can't be reached — retrying…";
+const LIBRARY_MISSING = "The streaming library could not load. Reload the page.";
 
 const data = pageData();
 if (data && document.getElementById("go-live")) {
   const LK = await loadLivekit();
   if (LK) startStudio(data, LK);
-  else showStatus(byId("status"), byId("status-text"), "The streaming library could not load. Reload the page.", { tone: "error" });
+  else showStatus(byId("status"), byId("status-text"), LIBRARY_MISSING, { tone: "error" });
 }
 
 /**
