@@ -3,9 +3,9 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 DEPS  := $(VENV)/.deps-installed
-VENDOR := web/static/vendor/livekit-client.umd.js
+VENDOR := web/static/vendor/livekit-client.esm.mjs
 
-.PHONY: run web test lint typecheck pytest setup system system-browser check bench clean
+.PHONY: run web test lint typecheck jscheck pytest setup system system-browser check bench clean
 
 run: setup ## run the bot and the web sidecar (the sidecar alone without DISCORD_TOKEN)
 	$(PY) -m bot
@@ -13,7 +13,7 @@ run: setup ## run the bot and the web sidecar (the sidecar alone without DISCORD
 web: setup ## run the web sidecar alone
 	$(VENV)/bin/golive web
 
-test: setup system-browser lint typecheck pytest ## everything CI runs
+test: setup system-browser lint typecheck jscheck pytest ## everything CI runs
 
 setup: system $(DEPS) $(VENDOR)
 
@@ -40,6 +40,9 @@ lint: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy
+
+jscheck: setup ## eslint and the type check (tsc --checkJs) of the page modules in web/static
+	cd web && npx --no-install eslint . && npx --no-install tsc -p tsconfig.json
 
 pytest: setup
 	$(VENV)/bin/pytest -q

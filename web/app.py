@@ -24,7 +24,7 @@ from core.kernel.errors import (
     TooLarge,
 )
 from core.services import Services
-from web import api, chat, health, pages, search, stripe_webhook, tips, webhooks
+from web import api, assets, chat, health, pages, search, stripe_webhook, tips, webhooks
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -194,5 +194,5 @@ def create_app(services: Services) -> web.Application:
     app.add_routes(webhooks.routes)
     app.add_routes(tips.routes)
     app.add_routes(stripe_webhook.routes)
-    app.router.add_static("/static", HERE / "static", name="static")
+    assets.setup(app, HERE / "static")
     return app

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from core.kernel.errors import NotAuthenticated
 from core.kernel.timefmt import human_duration
+from core.live import BROADCASTER_PREFIX
 from core.streams import Stream
 from web import search
 from web.keys import SERVICES, SESSION_COOKIE, identity_of
@@ -19,7 +20,12 @@ routes = web.RouteTableDef()
 def render(
     request: web.Request, template: str, context: dict[str, Any], status: int = 200
 ) -> web.Response:
-    context = {"identity": identity_of(request), **context}
+    # Pages tell the broadcaster's LiveKit identity from viewers' by this prefix (base.html).
+    context = {
+        "identity": identity_of(request),
+        "broadcaster_prefix": BROADCASTER_PREFIX,
+        **context,
+    }
     return aiohttp_jinja2.render_template(template, request, context, status=status)
 
 
@@ -73,7 +79,7 @@ async def watch(request: web.Request) -> web.Response:
         }
         for session in await services.streams.recent_sessions(stream.id)
     ]
-    # Recorded past streams, on the offline page (issue 8).
+    # Recorded past streams, on the offline page.
     vods = [
         {
             "started_at": vod.started_at,

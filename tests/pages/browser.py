@@ -110,13 +110,17 @@ def foreign_urls(tab: Tab, livekit: FakeLiveKit) -> list[str]:
     ]
 
 
+# The vendored livekit-client, whatever its fingerprint.
+LIVEKIT_CLIENT_URL = re.compile(r"/static/vendor/livekit-client\.esm\.[0-9a-f]+\.mjs$")
+
+
 async def use_stub_livekit(tab: Tab) -> None:
     """Serve a scripted stand-in for livekit-client, to act out what a media server would do."""
 
     async def fulfil(route: Route) -> None:
         await route.fulfill(body=STUB_LIVEKIT_CLIENT, content_type="text/javascript")
 
-    await tab.page.route("**/static/vendor/livekit-client.umd.js", fulfil)
+    await tab.page.route(LIVEKIT_CLIENT_URL, fulfil)
 
 
 async def lk(tab: Tab, script: str) -> object:
@@ -134,10 +138,11 @@ async def screenshot(page: Page, name: str) -> None:
         await page.screenshot(path=str(SCREENSHOTS / name))
 
 
-# A scripted stand-in for the parts of livekit-client 2.23 that watch.js and studio.js use.
-# Tests steer it through window.__lk; the video is Chromium's fake camera.
+# A scripted stand-in (an ES module, as the real one) for the parts of livekit-client 2.23 that
+# watch.js and studio.js use. Tests steer it through window.__lk; the video is Chromium's fake
+# camera.
 STUB_LIVEKIT_CLIENT = """
-(() => {
+const LivekitClient = (() => {
   const QUALITY = { LOW: 0, MEDIUM: 1, HIGH: 2 };
   const QUALITY_NAME = ["LOW", "MEDIUM", "HIGH"];
   const fake = { rooms: [], published: [], qualities: [], audioStarted: 0, localTracksStopped: 0 };
@@ -228,13 +233,14 @@ STUB_LIVEKIT_CLIENT = """
     room.emit(event, ...args);
   };
 
-  window.LivekitClient = {
+  return {
     Room,
     RoomEvent: {
       TrackSubscribed: "trackSubscribed", TrackUnsubscribed: "trackUnsubscribed",
       ParticipantConnected: "participantConnected", ParticipantDisconnected: "participantDisconnected",
       AudioPlaybackStatusChanged: "audioPlaybackChanged", Reconnecting: "reconnecting",
       SignalReconnecting: "signalReconnecting", Reconnected: "reconnected", Disconnected: "disconnected",
+      DataReceived: "dataReceived", ConnectionQualityChanged: "connectionQualityChanged",
     },
     Track: { Kind: { Video: "video", Audio: "audio" } },
     TrackEvent: { Ended: "ended" },
@@ -252,4 +258,8 @@ STUB_LIVEKIT_CLIENT = """
     },
   };
 })();
+export const {
+  Room, RoomEvent, Track, TrackEvent, VideoQuality, ConnectionState, DisconnectReason, VideoPresets,
+  createLocalTracks,
+} = LivekitClient;
 """

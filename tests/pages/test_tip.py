@@ -4,31 +4,19 @@ from __future__ import annotations
 
 import json
 
-from playwright.async_api import Route, expect
+from playwright.async_api import expect
 
 from core.services import Services
 from tests.conftest import ALICE, BOB
 from tests.core.money.test_ledger import fund
 from tests.pages.browser import (
-    STUB_LIVEKIT_CLIENT,
     OpenTab,
     Tab,
     create_stream,
     lk,
     sign_in_via_link,
+    use_stub_livekit,
 )
-
-# The page test's stand-in for livekit-client, taught the one event tips need.
-STUB_WITH_DATA = STUB_LIVEKIT_CLIENT + (
-    '\nwindow.LivekitClient.RoomEvent.DataReceived = "dataReceived";\n'
-)
-
-
-async def use_stub(tab: Tab) -> None:
-    async def fulfil(route: Route) -> None:
-        await route.fulfill(body=STUB_WITH_DATA, content_type="text/javascript")
-
-    await tab.page.route("**/static/vendor/livekit-client.umd.js", fulfil)
 
 
 async def tip_packet(tab: Tab, packet: dict[str, object], topic: str = "tips") -> None:
@@ -47,7 +35,7 @@ async def test_a_signed_in_viewer_tips_from_the_watch_page(
     await services.streams.go_live(ALICE.user_id)
     await fund(services, BOB, 100)
     tab = await open_tab()
-    await use_stub(tab)
+    await use_stub_livekit(tab)
     await sign_in_via_link(services, tab, BOB, "/live/alice")
     form, status = tab.page.get_by_test_id("tip-form"), tab.page.get_by_test_id("tip-status")
 
@@ -75,7 +63,7 @@ async def test_tips_sent_into_the_room_appear_in_the_feed_as_text(
     await create_stream(services)
     await services.streams.go_live(ALICE.user_id)
     tab = await open_tab()
-    await use_stub(tab)
+    await use_stub_livekit(tab)
     await tab.goto("/live/alice")
     await tab.page.wait_for_function(
         "() => window.__lk && window.__lk.room()?.state === 'connected'"

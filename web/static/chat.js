@@ -3,38 +3,56 @@
 // as "golive:data" events and the connection state as "golive:connection"). While the page is
 // not connected to the room (no media server, a network blip), it polls the history instead, so
 // the chat keeps moving either way. Posting always goes through the server, which moderates.
-(function () {
-  "use strict";
+import { byId, onAnnouncement, onRoomData, pageData } from "./app.js";
+import { getJson, poll, postJson } from "./net.js";
 
-  const section = document.querySelector("[data-testid=chat]");
-  const page = window.golive.pageData();
-  if (!section || !page) return;
-  const chatUrl = `/api/live/${encodeURIComponent(page.slug)}/chat`;
-  const POLL_MS = 3000;
-  const NOT_SENT = "Couldn't reach golive. Your message was not sent.";
+/**
+ * @typedef {object} Message
+ * @property {number} id
+ * @property {string} text
+ * @property {string} createdAt
+ * @property {string} [source]
+ * @property {{ name?: string, role?: string }} [author]
+ */
 
-  const list = document.getElementById("chat-list");
-  const empty = document.getElementById("chat-empty");
-  const form = document.getElementById("chat-form");
-  const input = document.getElementById("chat-input");
-  const nameInput = document.getElementById("chat-name");
+const POLL_MS = 3000;
+const NOT_SENT = "Couldn't reach golive. Your message was not sent.";
+/** @type {Record<string, string>} */
+const BADGES = { streamer: "Streamer", moderator: "Mod", guest: "Guest" };
+
+const page = pageData();
+if (document.querySelector("[data-testid=chat]") && page) startChat(page.slug);
+
+/** @param {string} slug */
+function startChat(slug) {
+  const chatUrl = `/api/live/${encodeURIComponent(slug)}/chat`;
+  const list = byId("chat-list");
+  const empty = byId("chat-empty");
+  const form = /** @type {HTMLFormElement | null} */ (document.getElementById("chat-form"));
+  const input = /** @type {HTMLInputElement | null} */ (document.getElementById("chat-input"));
+  const nameInput = /** @type {HTMLInputElement | null} */ (document.getElementById("chat-name"));
   const signIn = document.getElementById("chat-sign-in");
-  const statusLine = document.getElementById("chat-status");
+  const statusLine = byId("chat-status");
 
-  const shown = new Map(); // message id -> { item: <li>, message, seq }
-  const hidden = new Set(); // ids hidden while this page is open: never shown again
+  /** @type {Map<number, { item: HTMLElement, message: Message, seq: number }>} */
+  const shown = new Map();
+  /** @type {Set<number>} ids hidden while this page is open: never shown again */
+  const hidden = new Set();
   let seq = 0; // bumped on every change, so a history answer knows what is newer than itself
   let canModerate = false;
-  let connected = false;
-  let pollTimer = null;
+  // While the room is not connected the history is polled; once it is, packets bring the news.
+  const poller = poll(loadHistory, { everyMs: POLL_MS });
 
-  const BADGES = { streamer: "Streamer", moderator: "Mod", guest: "Guest" };
-
+  /**
+   * @param {string} text
+   * @param {boolean} [isError]
+   */
   function say(text, isError) {
     statusLine.textContent = text || "";
     statusLine.classList.toggle("chat__status--error", Boolean(isError));
   }
 
+  /** @param {string} iso */
   function timeOf(iso) {
     const when = new Date(iso);
     return Number.isNaN(when.getTime())
@@ -42,6 +60,7 @@
       : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
 
+  /** @param {Message} message */
   function render(message) {
     const item = document.createElement("li");
     item.className = "chat__message";
@@ -54,7 +73,7 @@
     time.textContent = timeOf(message.createdAt);
     item.append(time);
 
-    const role = message.author && message.author.role;
+    const role = message.author?.role ?? "";
     if (BADGES[role]) {
       const badge = document.createElement("span");
       badge.className = `chat__badge chat__badge--${role}`;
@@ -93,6 +112,7 @@
     return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   }
 
+  /** @param {Message} message */
   function add(message) {
     if (shown.has(message.id) || hidden.has(message.id)) return;
     const stick = nearBottom();
@@ -105,6 +125,7 @@
     afterChange(stick);
   }
 
+  /** @param {number} id */
   function remove(id) {
     hidden.add(id);
     const entry = shown.get(id);
@@ -114,13 +135,16 @@
     afterChange(false);
   }
 
+  /** @param {boolean} stick */
   function afterChange(stick) {
     empty.hidden = list.children.length > 0;
     if (stick) list.scrollTop = list.scrollHeight;
   }
 
-  // A history answer is a snapshot from when it was asked for: what arrived since (a room
-  // packet, our own post) must survive it, and what is missing from it was hidden.
+  /**
+   * @param {Message[]} messages
+   * @param {number} askedAt
+   */
   function reconcile(messages, askedAt) {
     const keep = new Set(messages.map((m) => m.id));
     for (const [id, entry] of [...shown.entries()]) {
@@ -138,40 +162,33 @@
     }
   }
 
+  /**
+   * Ask for the history and show it. The answer is a snapshot from when it was asked for: what
+   * arrived since (a room packet, our own post) must survive it, and what is missing from it was
+   * hidden.
+   */
   async function loadHistory() {
     const askedAt = seq;
-    try {
-      const response = await fetch(chatUrl, { credentials: "same-origin", cache: "no-store" });
-      if (!response.ok) return;
-      const body = await response.json();
-      const moderatorNow = Boolean(body.viewer && body.viewer.canModerate);
-      if (moderatorNow !== canModerate) {
-        canModerate = moderatorNow;
-        rerenderAll(); // with or without hide buttons
-      }
-      if (form && form.dataset.guest && body.viewer && body.viewer.guestsAllowed) {
-        form.hidden = false;
-        if (signIn) signIn.hidden = true;
-      }
-      if (input && body.viewer && body.viewer.maxLength) input.maxLength = body.viewer.maxLength;
-      reconcile(body.messages || [], askedAt);
-      // How many history answers were applied (lets tests wait for one instead of sleeping).
-      section.dataset.historyLoads = String(Number(section.dataset.historyLoads || 0) + 1);
-    } catch (error) {
-      console.warn("golive: could not load the chat", error);
+    const reply = await getJson(chatUrl);
+    if (!reply.ok || !reply.body) return reply;
+    const body = reply.body;
+    const moderatorNow = Boolean(body.viewer?.canModerate);
+    if (moderatorNow !== canModerate) {
+      canModerate = moderatorNow;
+      rerenderAll(); // with or without hide buttons
     }
+    if (form && form.dataset.guest && body.viewer?.guestsAllowed) {
+      form.hidden = false;
+      if (signIn) signIn.hidden = true;
+    }
+    if (input && body.viewer?.maxLength) input.maxLength = body.viewer.maxLength;
+    reconcile(body.messages || [], askedAt);
+    return reply;
   }
 
-  function schedulePoll() {
-    window.clearTimeout(pollTimer);
-    pollTimer = window.setTimeout(async () => {
-      if (!connected && !document.hidden) await loadHistory();
-      schedulePoll();
-    }, POLL_MS);
-  }
-
+  /** @param {number} id */
   async function hideMessage(id) {
-    const result = await window.golive.postJson(`${chatUrl}/${id}/hide`);
+    const result = await postJson(`${chatUrl}/${id}/hide`);
     if (result.ok) remove(id);
     else if (!result.body) say("Couldn't reach golive. Try again.", true);
     else say(result.serverError || "Could not hide that message.", true);
@@ -180,14 +197,16 @@
   if (form) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
+      if (!input) return;
       const text = input.value.trim();
       if (!text) return;
+      /** @type {{ text: string, name?: string }} */
       const body = { text };
       if (nameInput) body.name = nameInput.value.trim();
-      const button = form.querySelector("button[type=submit]");
+      const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
       button.disabled = true;
       try {
-        const result = await window.golive.postJson(chatUrl, body);
+        const result = await postJson(chatUrl, body);
         if (!result.body) {
           // Not reached, or no answer it could read: the same to the person typing.
           say(NOT_SENT, true);
@@ -198,7 +217,7 @@
         } else {
           say(result.serverError || "Your message was not sent.", true);
         }
-      } catch (error) {
+      } catch {
         say(NOT_SENT, true);
       } finally {
         button.disabled = false;
@@ -207,10 +226,9 @@
     });
   }
 
-  document.addEventListener("golive:data", (event) => {
-    if (event.detail.topic !== "chat") return;
+  onRoomData("chat", (text) => {
     try {
-      for (const item of JSON.parse(event.detail.text).events || []) {
+      for (const item of JSON.parse(text).events || []) {
         if (item.type === "message") add(item.message);
         else if (item.type === "hide") remove(item.id);
       }
@@ -221,6 +239,7 @@
 
   // Tips arrive on their own topic (tips.js keeps the tip feed); the chat shows them in line,
   // as they happen, so the conversation can react. They are not part of the chat history.
+  /** @param {{ amount?: unknown, from?: unknown, message?: unknown }} tip */
   function showTip(tip) {
     if (typeof tip.amount !== "number") return;
     const stick = nearBottom();
@@ -236,21 +255,22 @@
     afterChange(stick);
   }
 
-  document.addEventListener("golive:data", (event) => {
-    if (event.detail.topic !== "tips") return;
+  onRoomData("tips", (text) => {
     try {
-      showTip(JSON.parse(event.detail.text));
+      showTip(JSON.parse(text));
     } catch (error) {
       console.warn("golive: unreadable tip packet", error);
     }
   });
 
-  document.addEventListener("golive:connection", (event) => {
-    connected = Boolean(event.detail && event.detail.connected);
-    // Catch up on what was said while we were away.
-    if (connected) loadHistory();
+  onAnnouncement("connection", (detail) => {
+    if (detail?.connected) {
+      poller.stop();
+      loadHistory(); // catch up on what was said while we were away
+    } else {
+      poller.startLater();
+    }
   });
 
-  loadHistory();
-  schedulePoll();
-})();
+  poller.start();
+}

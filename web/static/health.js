@@ -2,40 +2,36 @@
 // rate, bitrate; polled from /api/live/<slug>/health) and a clear notice when the streamer's
 // connection is poor. "Poor" comes from the server's evidence (OBS input stalled or slow, no
 // video) or from LiveKit's connection-quality verdict on the streamer, forwarded by watch.js.
-"use strict";
+import { byId, onAnnouncement, pageData } from "./app.js";
+import { getJson, poll } from "./net.js";
 
-(() => {
-  const data = window.golive.pageData();
-  if (!data || !data.active || !data.healthUrl) return;
+const POLL_MS = 20000;
 
+const data = pageData();
+if (data && data.active && data.healthUrl && document.getElementById("stream-health")) {
+  startHealth(data.healthUrl);
+}
+
+/** @param {string} healthUrl */
+function startHealth(healthUrl) {
   const el = {
-    box: document.getElementById("stream-health"),
-    numbers: document.getElementById("stream-health-numbers"),
-    notice: document.getElementById("stream-health-notice"),
+    box: byId("stream-health"),
+    numbers: byId("stream-health-numbers"),
+    notice: byId("stream-health-notice"),
   };
-  if (!el.box || !el.numbers || !el.notice) return;
+  const state = { serverPoor: false, reasons: /** @type {string[]} */ ([]), sfuQuality: "", summary: "" };
 
-  const POLL_MS = 20000;
-  const state = { serverPoor: false, reasons: [], sfuQuality: "", summary: "" };
-
-  async function poll() {
-    try {
-      const response = await fetch(data.healthUrl, {
-        credentials: "same-origin",
-        headers: { Accept: "application/json" },
-      });
-      if (response.ok) {
-        const health = await response.json();
-        state.summary = typeof health.summary === "string" ? health.summary : "";
-        state.serverPoor = health.poor === true;
-        state.reasons = Array.isArray(health.reasons) ? health.reasons.map(String) : [];
-        render();
-      }
-    } catch {
-      // The player already says when the stream can't be reached; health just waits.
-    } finally {
-      window.setTimeout(poll, POLL_MS);
+  // The player already says when the stream can't be reached; health just waits.
+  async function ask() {
+    const reply = await getJson(healthUrl);
+    if (reply.ok && reply.body) {
+      const health = reply.body;
+      state.summary = typeof health.summary === "string" ? health.summary : "";
+      state.serverPoor = health.poor === true;
+      state.reasons = Array.isArray(health.reasons) ? health.reasons.map(String) : [];
+      render();
     }
+    return reply;
   }
 
   function render() {
@@ -53,10 +49,10 @@
     el.box.hidden = !state.summary && !poor;
   }
 
-  document.addEventListener("golive:broadcaster-quality", (event) => {
-    state.sfuQuality = event.detail && typeof event.detail.quality === "string" ? event.detail.quality : "";
+  onAnnouncement("broadcaster-quality", (detail) => {
+    state.sfuQuality = typeof detail?.quality === "string" ? detail.quality : "";
     render();
   });
 
-  poll();
-})();
+  poll(ask, { everyMs: POLL_MS }).start();
+}

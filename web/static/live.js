@@ -1,16 +1,43 @@
 // /live: keeps the grid current without a reload, and suggests cities in the "Near a city" box.
 // The question asked (everyone live, a name, or a city's coordinates) comes from the page data;
 // the answer is POST /api/live/search, the same endpoint other clients use.
-"use strict";
+import { byId, pageData } from "./app.js";
+import { getJson, poll, requestJson } from "./net.js";
 
-(() => {
-  const data = window.golive.pageData();
-  const list = document.querySelector("[data-testid=stream-list]");
-  const empty = document.querySelector("[data-testid=empty]");
-  const count = document.querySelector("[data-testid=count]");
+/**
+ * @typedef {object} Card
+ * @property {string} slug
+ * @property {string} title
+ * @property {string} ownerName
+ * @property {number} viewers
+ * @property {string} [location]
+ * @property {number} [distanceKm]
+ * @property {string} [liveSince]
+ */
+
+const data = pageData();
+const list = document.querySelector("[data-testid=stream-list]");
+const empty = document.querySelector("[data-testid=empty]");
+const count = document.querySelector("[data-testid=count]");
+if (data && list instanceof HTMLElement && empty instanceof HTMLElement && count instanceof HTMLElement) {
+  startGrid(data, list, empty, count);
+}
+
+/**
+ * @param {any} data
+ * @param {HTMLElement} list
+ * @param {HTMLElement} empty
+ * @param {HTMLElement} count
+ */
+function startGrid(data, list, empty, count) {
   const searching = "slug" in data.query ? data.query.slug !== "" : true;
   const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 
+  /**
+   * @param {string} tag
+   * @param {string | null} [className]
+   * @param {string} [text]
+   */
   function element(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
@@ -18,19 +45,21 @@
     return node;
   }
 
+  /** @param {string} iso */
   function liveSince(iso) {
     const moment = new Date(iso);
     if (Number.isNaN(moment.getTime())) return null;
-    const time = element("time", null, timeFormat.format(moment));
+    const time = /** @type {HTMLTimeElement} */ (element("time", null, timeFormat.format(moment)));
     time.dateTime = iso;
     time.title = moment.toLocaleString();
     return time;
   }
 
+  /** @param {Card} stream */
   function card(stream) {
     const item = element("li", "card");
     item.dataset.slug = stream.slug;
-    const link = element("a", "card__link");
+    const link = /** @type {HTMLAnchorElement} */ (element("a", "card__link"));
     link.href = `/live/${encodeURIComponent(stream.slug)}`;
     const thumb = element("div", "card__thumb");
     thumb.setAttribute("aria-hidden", "true");
@@ -59,6 +88,7 @@
     return item;
   }
 
+  /** @param {{ streams: Card[], total: number }} answer */
   function show(answer) {
     list.replaceChildren(...answer.streams.map(card));
     list.hidden = answer.streams.length === 0;
@@ -68,48 +98,36 @@
   }
 
   async function refresh() {
-    try {
-      if (!document.hidden) {
-        const response = await fetch(data.searchUrl, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "application/json" },
-          body: JSON.stringify(data.query),
-        });
-        if (response.ok) show(await response.json());
-      }
-    } catch {
-      // Offline for a moment: keep what is shown and try again at the next tick.
-    } finally {
-      window.setTimeout(refresh, data.refreshSeconds * 1000);
-    }
+    const reply = await requestJson(data.searchUrl, { method: "POST", body: data.query });
+    // Offline for a moment: keep what is shown and try again later.
+    if (reply.ok && reply.body) show(reply.body);
+    return reply;
   }
 
   function suggestCities() {
-    const input = document.getElementById("search-near");
-    const options = document.getElementById("city-suggestions");
+    const input = byId("search-near", HTMLInputElement);
+    const options = byId("city-suggestions");
     let pending = 0;
     input.addEventListener("input", () => {
       window.clearTimeout(pending);
       const typed = input.value.trim();
       if (typed.length < 2) return;
       pending = window.setTimeout(async () => {
-        try {
-          const url = `${data.placesUrl}?q=${encodeURIComponent(typed)}`;
-          const response = await fetch(url, { headers: { Accept: "application/json" } });
-          if (!response.ok) return;
-          const { places } = await response.json();
-          options.replaceChildren(...places.map((place) => {
-            const option = element("option");
-            option.value = place.label;
-            return option;
-          }));
-        } catch {
-          // No suggestions this time; typing a city name still works.
-        }
+        const reply = await getJson(`${data.placesUrl}?q=${encodeURIComponent(typed)}`);
+        // No answer: no suggestions this time; typing a city name still works.
+        if (!reply.ok || !Array.isArray(reply.body?.places)) return;
+        /** @type {{ label: string }[]} */
+        const places = reply.body.places;
+        options.replaceChildren(...places.map((place) => {
+          const option = /** @type {HTMLOptionElement} */ (element("option"));
+          option.value = place.label;
+          return option;
+        }));
       }, 200);
     });
   }
 
   suggestCities();
-  window.setTimeout(refresh, data.refreshSeconds * 1000);
-})();
+  // The first answer came with the page.
+  poll(refresh, { everyMs: data.refreshSeconds * 1000 }).startLater();
+}

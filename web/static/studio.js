@@ -2,53 +2,79 @@
 // golive decides whether a stream is live (toggle-active); the media connection only follows
 // that decision. If the media server can't be reached the stream stays live and we keep trying
 // until the streamer presses End. Nothing here may throw past its own handler.
-"use strict";
+import {
+  byId,
+  loadLivekit,
+  pageData,
+  quietlyDisconnect as leaveRoom,
+  remoteViewers,
+  roomHandler,
+  showStatus,
+} from "./app.js";
+import { Backoff, postJson, retrier } from "./net.js";
 
-(() => {
-  const LK = window.LivekitClient;
-  const golive = window.golive;
-  const data = golive.pageData();
-  if (!data) return;
+/** @typedef {import("livekit-client").Room} Room */
+/** @typedef {import("livekit-client").LocalTrack} LocalTrack */
 
+const MEDIA_UNREACHABLE = "Live on golive, but the media server can't be reached — retrying…";
+const LIBRARY_MISSING = "The streaming library could not load. Reload the page.";
+
+const data = pageData();
+if (data && document.getElementById("go-live")) {
+  const LK = await loadLivekit();
+  if (LK) startStudio(data, LK);
+  else showStatus(byId("status"), byId("status-text"), LIBRARY_MISSING, { tone: "error" });
+}
+
+/**
+ * @param {any} data the page data
+ * @param {typeof import("livekit-client")} LK
+ */
+function startStudio(data, LK) {
   const el = {
-    preview: document.getElementById("preview"),
-    previewBox: document.getElementById("preview").closest(".player"),
-    previewOverlay: document.getElementById("preview-overlay"),
-    previewHint: document.getElementById("preview-hint"),
-    camera: document.getElementById("device-camera"),
-    cameraText: document.getElementById("device-camera-text"),
-    mic: document.getElementById("device-mic"),
-    micText: document.getElementById("device-mic-text"),
-    status: document.getElementById("status"),
-    statusText: document.getElementById("status-text"),
-    help: document.getElementById("permission-help"),
-    retryDevices: document.getElementById("retry-devices"),
-    goLive: document.getElementById("go-live"),
-    end: document.getElementById("end"),
-    badge: document.getElementById("studio-live-badge"),
+    preview: byId("preview", HTMLVideoElement),
+    previewBox: /** @type {HTMLElement} */ (byId("preview").closest(".player")),
+    previewOverlay: byId("preview-overlay"),
+    previewHint: byId("preview-hint"),
+    camera: byId("device-camera"),
+    cameraText: byId("device-camera-text"),
+    mic: byId("device-mic"),
+    micText: byId("device-mic-text"),
+    status: byId("status"),
+    statusText: byId("status-text"),
+    help: byId("permission-help"),
+    retryDevices: byId("retry-devices"),
+    goLive: byId("go-live", HTMLButtonElement),
+    end: byId("end", HTMLButtonElement),
+    badge: byId("studio-live-badge"),
   };
-
-  const MEDIA_UNREACHABLE = "Live on golive, but the media server can't be reached — retrying…";
 
   const state = {
     live: Boolean(data.active), // what golive says: the stream page is live
     roomName: data.roomName || null,
-    tracks: [], // local camera/mic tracks; kept across connections
+    /** @type {LocalTrack[]} local camera/mic tracks; kept across connections */
+    tracks: [],
     devicesPending: false,
+    /** @type {Room | null} */
     room: null,
     published: false,
     generation: 0, // bumped whenever a connection is abandoned; stale async work checks it
     connecting: false,
-    attempt: 0,
-    busy: null, // the button whose request is in flight
+    /** @type {HTMLButtonElement | null} the button whose request is in flight */
+    busy: null,
   };
+  const backoff = new Backoff();
   // Tries the media connection again later (retryLater); connectAndPublish reports its own failures.
-  const retry = golive.retrier(() => connectAndPublish().catch(() => {}));
+  const retry = retrier(() => connectAndPublish().catch(() => {}));
 
   // ---------------------------------------------------------------- rendering
 
+  /**
+   * @param {string} text
+   * @param {{ busy?: boolean, tone?: string }} [options]
+   */
   function setStatus(text, options) {
-    golive.showStatus(el.status, el.statusText, text, options);
+    showStatus(el.status, el.statusText, text, options);
   }
 
   function render() {
@@ -65,6 +91,12 @@
     }
   }
 
+  /**
+   * @param {HTMLElement} item
+   * @param {HTMLElement} textElement
+   * @param {boolean | null} ok
+   * @param {string} text
+   */
   function setDevice(item, textElement, ok, text) {
     item.dataset.state = ok === null ? "pending" : ok ? "ok" : "error";
     textElement.textContent = text;
@@ -73,7 +105,7 @@
   function showLiveStatus() {
     const room = state.room;
     if (!state.live || !room || !state.published) return;
-    const viewers = golive.remoteViewers(room);
+    const viewers = remoteViewers(room);
     setStatus(`You are live · ${viewers} ${viewers === 1 ? "viewer" : "viewers"}`, { tone: "ok" });
   }
 
@@ -112,7 +144,8 @@
       return await LK.createLocalTracks({ audio: true, video });
     } catch (error) {
       // A webcam without a microphone (or the other way round) can still stream.
-      if (error && (error.name === "NotFoundError" || error.name === "OverconstrainedError")) {
+      const name = error instanceof Error ? error.name : "";
+      if (name === "NotFoundError" || name === "OverconstrainedError") {
         for (const options of [{ video }, { audio: true }]) {
           try {
             return await LK.createLocalTracks(options);
@@ -145,6 +178,7 @@
     }
   }
 
+  /** @param {LocalTrack} track */
   function watchForUnplug(track) {
     track.on(LK.TrackEvent.Ended, () => {
       if (!state.tracks.includes(track)) return;
@@ -155,6 +189,7 @@
     });
   }
 
+  /** @param {any} error */
   function explainDeviceError(error) {
     const name = (error && error.name) || "";
     let message;
@@ -177,6 +212,7 @@
     setStatus(state.live ? `You are live, but nothing is being sent. ${message}` : message, { tone: "warn" });
   }
 
+  /** @param {LocalTrack[]} tracks */
   function stopTracks(tracks) {
     for (const track of tracks) {
       try {
@@ -197,6 +233,13 @@
   // ---------------------------------------------------------------- API calls
 
   // While a button's request is in flight: neither button can be pressed, this one spins.
+  /**
+   * @template T
+   * @param {HTMLButtonElement} button
+   * @param {string} text
+   * @param {() => Promise<T>} work
+   * @returns {Promise<T>}
+   */
   async function whileBusy(button, text, work) {
     state.busy = button;
     render();
@@ -212,14 +255,14 @@
   async function goLive() {
     if (state.busy || state.live) return;
     const nowLive = await whileBusy(el.goLive, "Going live…", async () => {
-      const result = await golive.postJson(data.toggleUrl, { active: true });
+      const result = await postJson(data.toggleUrl, { active: true });
       if (!result.ok || !result.body || typeof result.body.roomName !== "string") {
         setStatus(result.error, { tone: "error" });
         return false;
       }
       state.live = true;
       state.roomName = result.body.roomName;
-      state.attempt = 0;
+      backoff.reset();
       return true;
     });
     if (nowLive) await connectAndPublish();
@@ -228,7 +271,7 @@
   async function endStream() {
     if (state.busy || !state.live) return;
     await whileBusy(el.end, "Ending your stream…", async () => {
-      const result = await golive.postJson(data.toggleUrl, { active: false });
+      const result = await postJson(data.toggleUrl, { active: false });
       // 409 = it already ended (from Discord, or by a moderator): the outcome the streamer wants.
       if (!result.ok && result.status !== 409) {
         setStatus(result.error, { tone: "error" });
@@ -238,6 +281,10 @@
     });
   }
 
+  /**
+   * @param {string} message
+   * @param {string} [tone]
+   */
   async function backToPreview(message, tone = "") {
     state.live = false;
     state.roomName = null;
@@ -253,10 +300,6 @@
   async function connectAndPublish() {
     if (!state.live || state.connecting || state.room) return;
     retry.cancel();
-    if (!LK) {
-      setStatus("The streaming library could not load. Reload the page.", { tone: "error" });
-      return;
-    }
     if (!tracksUsable()) {
       if (!state.devicesPending) await startDevices();
       if (!tracksUsable()) return; // explainDeviceError told the streamer what to do
@@ -266,10 +309,10 @@
     state.connecting = true;
     let room = null;
     try {
-      setStatus(state.attempt === 0 ? "You are live. Connecting to the media server…" : MEDIA_UNREACHABLE, {
+      setStatus(backoff.attempt === 0 ? "You are live. Connecting to the media server…" : MEDIA_UNREACHABLE, {
         busy: true,
       });
-      const token = await golive.postJson(data.tokenUrl, { roomName: state.roomName, role: "broadcaster" });
+      const token = await postJson(data.tokenUrl, { roomName: state.roomName, role: "broadcaster" });
       if (stale()) return;
       if (!token.ok) {
         await handleTokenFailure(token);
@@ -286,7 +329,7 @@
         if (stale()) return;
       }
       state.published = true;
-      state.attempt = 0;
+      backoff.reset();
       render();
       showLiveStatus();
     } catch (error) {
@@ -303,6 +346,7 @@
     }
   }
 
+  /** @param {import("./net.js").Reply} result */
   async function handleTokenFailure(result) {
     if (result.status === 404) {
       // golive no longer has this stream live (ended from Discord, by a moderator, or by LiveKit).
@@ -312,14 +356,17 @@
         tone: "error",
       });
     } else {
-      retryLater(result.error);
+      retryLater(result.error, result.retryAfterMs);
     }
   }
 
-  function retryLater(reason = "") {
+  /**
+   * @param {string} [reason]
+   * @param {number | null} [retryAfterMs]
+   */
+  function retryLater(reason = "", retryAfterMs = null) {
     if (!state.live || retry.pending) return;
-    const delay = golive.backoffDelay(state.attempt);
-    state.attempt += 1;
+    const delay = backoff.next(retryAfterMs);
     state.published = false;
     render();
     setStatus(reason && reason !== MEDIA_UNREACHABLE ? `${MEDIA_UNREACHABLE} (${reason})` : MEDIA_UNREACHABLE, {
@@ -338,13 +385,15 @@
     if (room) await quietlyDisconnect(room);
   }
 
+  /** @param {Room} room */
   function quietlyDisconnect(room) {
-    return golive.quietlyDisconnect(room, { stopTracks: false }); // the preview keeps the camera
+    return leaveRoom(room, { stopTracks: false }); // the preview keeps the camera
   }
 
+  /** @param {Room} room */
   function wireRoom(room) {
     const E = LK.RoomEvent;
-    const mine = golive.roomHandler(() => state.room === room, "studio");
+    const mine = roomHandler(() => state.room === room, "studio");
     room
       .on(E.ParticipantConnected, mine(showLiveStatus))
       .on(E.ParticipantDisconnected, mine(showLiveStatus))
@@ -353,8 +402,12 @@
       .on(E.Disconnected, mine((reason) => onDisconnected(room, reason)));
   }
 
-  async function onDisconnected(room, reason) {
-    const R = LK.DisconnectReason || {};
+  /**
+   * @param {Room} _room
+   * @param {import("livekit-client").DisconnectReason | undefined} reason
+   */
+  async function onDisconnected(_room, reason) {
+    const R = LK.DisconnectReason;
     state.room = null;
     state.published = false;
     render();
@@ -394,7 +447,7 @@
     try {
       await startDevices();
       if (state.live && tracksUsable() && !state.room) {
-        state.attempt = 0;
+        backoff.reset();
         await connectAndPublish();
       }
     } catch (error) {
@@ -410,17 +463,13 @@
   window.addEventListener("pageshow", (event) => {
     // Back from the bfcache while live: start sending again.
     if (event.persisted && state.live) {
-      state.attempt = 0;
+      backoff.reset();
       connectAndPublish().catch(() => {});
     }
   });
 
   async function start() {
     render();
-    if (!LK) {
-      setStatus("The streaming library could not load. Reload the page.", { tone: "error" });
-      return;
-    }
     if (state.live) setStatus("You are live.", { tone: "ok" });
     await startDevices();
     if (state.live) await connectAndPublish();
@@ -430,4 +479,4 @@
     console.warn("golive: studio failed to start", error);
     setStatus("The studio could not start. Reload the page.", { tone: "error" });
   });
-})();
+}

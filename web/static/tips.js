@@ -1,14 +1,17 @@
 // Tips on the watch page: send one from the form (signed-in viewers), and show the tips that
 // arrive in the room (watch.js re-dispatches LiveKit data packets as "golive:data" events).
-"use strict";
+import { onRoomData } from "./app.js";
+import { postJson } from "./net.js";
 
-(() => {
-  const TOPIC = "tips";
-  const FEED_MAX = 20;
-  const form = document.getElementById("tip-form");
+const TOPIC = "tips";
+const FEED_MAX = 20;
+const NOT_REACHED = "Couldn't reach golive. Try again: you won't be charged twice.";
+startTips();
+
+function startTips() {
+  const form = /** @type {HTMLFormElement | null} */ (document.getElementById("tip-form"));
   const feed = document.getElementById("tip-feed");
   const status = document.getElementById("tip-status");
-  const NOT_REACHED = "Couldn't reach golive. Try again: you won't be charged twice.";
 
   // One id per tip the viewer means to send: a retry after a network error reuses it, so the
   // server tips once; a new id only after the server answered.
@@ -20,16 +23,22 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
+  /**
+   * @param {string} text
+   * @param {boolean} [isError]
+   */
   function say(text, isError = false) {
     if (!status) return;
     status.textContent = text;
     status.classList.toggle("is-error", isError);
   }
 
+  /** @param {number} amount */
   function credits(amount) {
     return `${amount.toLocaleString("en")} credit${amount === 1 ? "" : "s"}`;
   }
 
+  /** @param {{ amount?: unknown, from?: unknown, message?: unknown }} tip */
   function showTip(tip) {
     if (!feed || typeof tip.amount !== "number") return;
     const item = document.createElement("li");
@@ -39,22 +48,28 @@
     item.append(who, ` tipped ${credits(tip.amount)}`);
     if (tip.message) item.append(`: ${String(tip.message)}`);
     feed.prepend(item);
-    while (feed.children.length > FEED_MAX) feed.lastElementChild.remove();
+    while (feed.children.length > FEED_MAX) feed.lastElementChild?.remove();
   }
 
-  document.addEventListener("golive:data", (event) => {
-    if (event.detail?.topic !== TOPIC) return;
+  onRoomData(TOPIC, (text) => {
     try {
-      showTip(JSON.parse(event.detail.text));
+      showTip(JSON.parse(text));
     } catch (error) {
       console.warn("golive: unreadable tip packet", error);
     }
   });
 
-  async function send(event) {
+  /**
+   * @param {HTMLFormElement} form
+   * @param {SubmitEvent} event
+   */
+  async function send(form, event) {
     event.preventDefault();
-    const button = form.querySelector("button[type=submit]");
-    const amount = Number(form.elements.amount.value);
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
+    const fields = /** @type {{ amount: HTMLInputElement, message: HTMLInputElement }} */ (
+      /** @type {unknown} */ (form.elements)
+    );
+    const amount = Number(fields.amount.value);
     if (!Number.isInteger(amount) || amount < 1) {
       say("Enter a whole number of credits.", true);
       return;
@@ -62,9 +77,9 @@
     button.disabled = true;
     say("Sending…");
     try {
-      const result = await window.golive.postJson(form.action, {
+      const result = await postJson(form.action, {
         amount,
-        message: form.elements.message.value,
+        message: fields.message.value,
         requestId,
       });
       if (result.status === 0) {
@@ -88,5 +103,5 @@
     }
   }
 
-  if (form) form.addEventListener("submit", send);
-})();
+  if (form) form.addEventListener("submit", (event) => send(form, event));
+}

@@ -1,43 +1,92 @@
 // The watch page of a live stream: fetch a viewer token, join the LiveKit room, play the
 // broadcaster, count viewers, let people pick a quality, and keep trying calmly when the
 // connection drops. Nothing here may throw past its own handler: errors become status text.
-"use strict";
+import {
+  announce,
+  byId,
+  isBroadcaster,
+  loadLivekit,
+  pageData,
+  quietlyDisconnect,
+  remoteViewers,
+  roomHandler,
+  showStatus,
+} from "./app.js";
+import { Backoff, getJson, postJson, retrier } from "./net.js";
 
-(() => {
-  const LK = window.LivekitClient;
-  const golive = window.golive;
-  const data = golive.pageData();
-  if (!data || !data.active) return;
+/** @typedef {import("livekit-client").Room} Room */
 
+const QUALITY_KEY = "golive.quality";
+const RETRYING = "Can't reach the stream — retrying…";
+
+class TokenError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} serverMessage
+   * @param {number | null} retryAfterMs
+   */
+  constructor(status, serverMessage, retryAfterMs) {
+    super(serverMessage || `token request failed (${status})`);
+    this.status = status;
+    this.serverMessage = serverMessage;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+const data = pageData();
+if (data && data.active) {
+  const LK = await loadLivekit();
+  if (LK) startWatching(data, LK);
+  else sayThePlayerIsMissing();
+}
+
+function sayThePlayerIsMissing() {
+  showStatus(byId("status"), byId("status-text"), "The video player could not load.", { tone: "error" });
+  const detail = byId("status-detail");
+  detail.textContent = "Reload the page to try again.";
+  detail.hidden = false;
+  const action = byId("status-action");
+  action.textContent = "Reload";
+  action.hidden = false;
+}
+
+/**
+ * @param {any} data the page data
+ * @param {typeof import("livekit-client")} LK
+ */
+function startWatching(data, LK) {
   const el = {
-    player: document.getElementById("player"),
-    video: document.getElementById("player-video"),
-    audio: document.getElementById("player-audio"),
-    status: document.getElementById("status"),
-    statusText: document.getElementById("status-text"),
-    statusDetail: document.getElementById("status-detail"),
-    statusAction: document.getElementById("status-action"),
-    unmute: document.getElementById("unmute"),
-    viewers: document.getElementById("viewer-count-text"),
-    quality: document.getElementById("quality"),
+    player: byId("player"),
+    video: byId("player-video", HTMLVideoElement),
+    audio: byId("player-audio"),
+    status: byId("status"),
+    statusText: byId("status-text"),
+    statusDetail: byId("status-detail"),
+    statusAction: byId("status-action"),
+    unmute: byId("unmute"),
+    viewers: byId("viewer-count-text"),
+    quality: byId("quality", HTMLSelectElement),
   };
-
-  const QUALITY_KEY = "golive.quality";
 
   const state = {
     roomName: data.roomName,
+    /** @type {Room | null} */
     room: null,
     connecting: false,
-    attempt: 0,
     finished: false, // the stream ended (or we were removed): stop trying
     leaving: false, // the page is going away: disconnects are expected
   };
-  const retry = golive.retrier(connect);
+  const backoff = new Backoff();
+  const retry = retrier(connect);
 
   // ---------------------------------------------------------------- status line
 
+  /**
+   * @param {string} text
+   * @param {{ busy?: boolean, tone?: string, detail?: string, action?: string | null, quiet?: boolean }} [options]
+   */
   function setStatus(text, { busy = false, tone = "", detail = "", action = null, quiet = false } = {}) {
-    golive.showStatus(el.status, el.statusText, text, { busy, tone });
+    showStatus(el.status, el.statusText, text, { busy, tone });
     el.statusDetail.textContent = detail;
     el.statusDetail.hidden = !detail;
     el.statusAction.hidden = !action;
@@ -45,6 +94,7 @@
     el.player.classList.toggle("is-quiet", quiet);
   }
 
+  /** @param {boolean} playing */
   function setPlaying(playing) {
     el.player.classList.toggle("is-playing", playing);
   }
@@ -52,33 +102,18 @@
   // ---------------------------------------------------------------- token + connection
 
   async function fetchViewerToken() {
-    const result = await golive.postJson(data.tokenUrl, { roomName: state.roomName, role: "viewer" });
+    const result = await postJson(data.tokenUrl, { roomName: state.roomName, role: "viewer" });
     if (result.ok && result.body && typeof result.body.token === "string") return result.body;
-    throw new TokenError(result.status, result.serverError); // status 0: golive not reached
-  }
-
-  class TokenError extends Error {
-    constructor(status, serverMessage) {
-      super(serverMessage || `token request failed (${status})`);
-      this.status = status;
-      this.serverMessage = serverMessage;
-    }
+    // status 0: golive not reached
+    throw new TokenError(result.status, result.serverError, result.retryAfterMs);
   }
 
   /** After a 404: is the stream live again in a new room (it ended and restarted)? */
   async function currentRoomName() {
     if (!data.streamUrl) return null;
-    try {
-      const response = await fetch(data.streamUrl, {
-        credentials: "same-origin",
-        headers: { Accept: "application/json" },
-      });
-      if (!response.ok) return null;
-      const stream = await response.json();
-      return stream && stream.active && typeof stream.roomName === "string" ? stream.roomName : null;
-    } catch {
-      return null;
-    }
+    const reply = await getJson(data.streamUrl);
+    const stream = reply.ok ? reply.body : null;
+    return stream && stream.active && typeof stream.roomName === "string" ? stream.roomName : null;
   }
 
   async function connect() {
@@ -96,16 +131,8 @@
   }
 
   async function connectOnce() {
-    if (!LK) {
-      setStatus("The video player could not load.", {
-        tone: "error",
-        detail: "Reload the page to try again.",
-        action: "Reload",
-      });
-      state.finished = true;
-      return;
-    }
-    if (state.attempt === 0) setStatus("Connecting to the stream…", { busy: true });
+    if (backoff.attempt === 0) setStatus("Connecting to the stream…", { busy: true });
+    else setStatus(RETRYING, { busy: true, detail: "Trying again now…" });
 
     let credentials;
     try {
@@ -123,23 +150,24 @@
     } catch (error) {
       if (state.room === room) {
         state.room = null;
-        await golive.quietlyDisconnect(room);
+        await quietlyDisconnect(room);
         retryLater(error);
       }
       return;
     }
     if (state.room !== room) return;
-    state.attempt = 0;
+    backoff.reset();
     onConnected(room);
   }
 
+  /** @param {unknown} error */
   async function handleTokenFailure(error) {
     const status = error instanceof TokenError ? error.status : 0;
     if (status === 404) {
       const roomName = await currentRoomName();
       if (roomName && roomName !== state.roomName) {
         state.roomName = roomName;
-        state.attempt = 0;
+        backoff.reset();
         retryLater(null, 0);
         return;
       }
@@ -148,20 +176,24 @@
     }
     if (status === 401 || status === 403) {
       // Retrying won't change the answer (signed out, banned, …): say what the server said.
-      finish(error.serverMessage || "You can't watch this stream right now.", "", "error");
+      const said = error instanceof TokenError ? error.serverMessage : "";
+      finish(said || "You can't watch this stream right now.", "", "error");
       return;
     }
     retryLater(error);
   }
 
+  /**
+   * @param {unknown} error
+   * @param {number} [delayOverride]
+   */
   function retryLater(error, delayOverride) {
     if (state.finished || state.leaving || retry.pending) return;
-    const delay = delayOverride ?? golive.backoffDelay(state.attempt);
-    state.attempt += 1;
-    el.status.dataset.attempt = String(state.attempt);
-    const serverMessage = error instanceof TokenError ? error.serverMessage : "";
+    const tokenError = error instanceof TokenError ? error : null;
+    const delay = delayOverride ?? backoff.next(tokenError?.retryAfterMs);
+    const serverMessage = tokenError?.serverMessage ?? "";
     setPlaying(false);
-    setStatus("Can't reach the stream — retrying…", {
+    setStatus(RETRYING, {
       busy: true,
       detail: serverMessage || `Next try in ${Math.max(1, Math.round(delay / 1000))} s.`,
     });
@@ -172,9 +204,14 @@
     retry.cancel();
     const room = state.room;
     state.room = null;
-    if (room) golive.quietlyDisconnect(room);
+    if (room) quietlyDisconnect(room);
   }
 
+  /**
+   * @param {string} text
+   * @param {string} [detail]
+   * @param {string} [tone]
+   */
   function finish(text, detail = "", tone = "") {
     state.finished = true;
     leaveRoom();
@@ -187,9 +224,10 @@
 
   // ---------------------------------------------------------------- room events
 
+  /** @param {Room} room */
   function wireRoom(room) {
     const E = LK.RoomEvent;
-    const mine = golive.roomHandler(() => state.room === room, "watch");
+    const mine = roomHandler(() => state.room === room, "watch");
 
     room
       .on(E.TrackSubscribed, mine(onTrackSubscribed))
@@ -207,19 +245,28 @@
 
   // Packets the server sends into the room (tips, on topic "tips") go to the page's other
   // scripts as a DOM event, so each feature keeps its own file and this one stays about playback.
-  function onData(payload, participant, kind, topic) {
-    const text = new TextDecoder().decode(payload);
-    document.dispatchEvent(new CustomEvent("golive:data", { detail: { topic, text } }));
+  /**
+   * @param {Uint8Array} payload
+   * @param {unknown} _participant
+   * @param {unknown} _kind
+   * @param {string} [topic]
+   */
+  function onData(payload, _participant, _kind, topic) {
+    announce("data", { topic, text: new TextDecoder().decode(payload) });
   }
 
   // LiveKit's own verdict on each participant's connection (the SFU measures loss and jitter):
   // the streamer's goes to health.js, which shows a notice when it is poor.
+  /**
+   * @param {unknown} quality
+   * @param {{ identity: string } | undefined} participant
+   */
   function onQuality(quality, participant) {
-    if (!participant || !golive.isBroadcaster(participant)) return;
-    const detail = { quality: String(quality) };
-    document.dispatchEvent(new CustomEvent("golive:broadcaster-quality", { detail }));
+    if (!participant || !isBroadcaster(participant)) return;
+    announce("broadcaster-quality", { quality: String(quality) });
   }
 
+  /** @param {Room} room */
   function onConnected(room) {
     announceConnection(true);
     onParticipantsChanged(room);
@@ -228,13 +275,17 @@
     for (const participant of room.remoteParticipants.values()) {
       for (const publication of participant.trackPublications.values()) {
         if (publication.track && publication.isSubscribed) {
-          onTrackSubscribed(publication.track, publication, participant);
+          onTrackSubscribed(publication.track, publication);
         }
       }
     }
     showPlaybackState(room);
   }
 
+  /**
+   * @param {import("livekit-client").RemoteTrack} track
+   * @param {import("livekit-client").RemoteTrackPublication} publication
+   */
   function onTrackSubscribed(track, publication) {
     if (track.kind === LK.Track.Kind.Video) {
       track.attach(el.video);
@@ -253,6 +304,7 @@
     }
   }
 
+  /** @param {import("livekit-client").RemoteTrack} track */
   function onTrackUnsubscribed(track) {
     for (const element of track.detach()) {
       if (element !== el.video) element.remove();
@@ -261,15 +313,20 @@
   }
 
   // Other scripts of the page (chat.js) poll the server while the room is not connected.
+  /** @param {boolean} connected */
   function announceConnection(connected) {
-    document.dispatchEvent(new CustomEvent("golive:connection", { detail: { connected } }));
+    announce("connection", { connected });
   }
 
+  /**
+   * @param {Room} room
+   * @param {import("livekit-client").DisconnectReason | undefined} reason
+   */
   function onDisconnected(room, reason) {
     announceConnection(false);
     state.room = null;
     detachAll();
-    const R = LK.DisconnectReason || {};
+    const R = LK.DisconnectReason;
     if (state.leaving || reason === R.CLIENT_INITIATED) return;
     // The server deletes the room when the stream ends, just before it records the end, so a
     // token request right now could still succeed: trust the reason instead of asking.
@@ -291,9 +348,10 @@
 
   // ---------------------------------------------------------------- what the viewer sees
 
+  /** @param {Room} room */
   function broadcasterVideo(room) {
     for (const participant of room.remoteParticipants.values()) {
-      if (!golive.isBroadcaster(participant)) continue;
+      if (!isBroadcaster(participant)) continue;
       for (const publication of participant.videoTrackPublications.values()) {
         if (publication.isSubscribed && publication.track) return publication;
       }
@@ -301,9 +359,10 @@
     return null;
   }
 
+  /** @param {Room} room */
   function showPlaybackState(room) {
     if (room.state !== LK.ConnectionState.Connected) return;
-    const hostHere = [...room.remoteParticipants.values()].some(golive.isBroadcaster);
+    const hostHere = [...room.remoteParticipants.values()].some(isBroadcaster);
     if (broadcasterVideo(room)) {
       setPlaying(true);
       setStatus("", { quiet: true });
@@ -316,12 +375,14 @@
     }
   }
 
+  /** @param {Room} room */
   function onParticipantsChanged(room) {
-    const viewers = 1 + golive.remoteViewers(room); // you are watching too
+    const viewers = 1 + remoteViewers(room); // you are watching too
     el.viewers.textContent = `${viewers.toLocaleString()} watching`;
     showPlaybackState(room);
   }
 
+  /** @param {Room | null} room */
   function updateUnmute(room) {
     el.unmute.hidden = !room || room.canPlaybackAudio;
   }
@@ -349,10 +410,13 @@
     high: () => LK.VideoQuality.HIGH,
   };
 
+  /** @returns {keyof typeof QUALITY} */
   function chosenQuality() {
-    return Object.hasOwn(QUALITY, el.quality.value) ? el.quality.value : "auto";
+    const value = el.quality.value;
+    return value === "low" || value === "medium" || value === "high" ? value : "auto";
   }
 
+  /** @param {import("livekit-client").RemoteTrackPublication} publication */
   function applyQuality(publication) {
     if (!publication || publication.kind !== LK.Track.Kind.Video || !publication.isSubscribed) return;
     try {
@@ -397,10 +461,10 @@
     // Back from the bfcache: the old room was closed on pagehide, so join again.
     if (event.persisted && !state.finished) {
       state.leaving = false;
-      state.attempt = 0;
+      backoff.reset();
       connect();
     }
   });
 
   connect();
-})();
+}
