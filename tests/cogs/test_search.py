@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.app import GoLiveBot
-from bot.search_views import NOT_YOURS
+from cogs.streams._search import NOT_YOURS
 from core.kernel.errors import InvalidInput
 from core.services import Services
 from core.streams.service import StreamDraft
