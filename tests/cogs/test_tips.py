@@ -92,3 +92,17 @@ async def test_tips_top_shows_the_leaderboards(world: World, services: Services)
         world.general, "tips top", period="all", streamer=world.admin
     )
     assert alice_only.response.embeds[0].description == "No tips yet."
+
+
+async def test_the_tip_button_comes_and_goes_with_the_tips_extension(
+    world: World, services: Services
+) -> None:
+    await page_for(services, world.alice, "Alice")
+    await world.alice.slash(world.general, "stream golive")
+    [announcement] = [m for m in world.general.history() if m.embeds]
+    await world.env.bot.unload_extension("cogs.tips")
+    unanswered = await world.bob.click(announcement, label="Tip")
+    assert not unanswered.acknowledged  # nobody answers Tip without the tips cog
+    await world.env.bot.load_extension("cogs.tips")
+    shown = await world.bob.click(announcement, label="Tip")
+    assert shown.modal["title"] == "Tip Alice"
