@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import discord
 
-WATCH_TEMPLATE = r"golive:watch:(?P<stream_id>\d+)"
-TIP_TEMPLATE = r"golive:tip:(?P<stream_id>\d+)"
+_WATCH = "golive:watch:"
+_TIP = "golive:tip:"
+WATCH_TEMPLATE = _WATCH + r"(?P<stream_id>\d+)"
+TIP_TEMPLATE = _TIP + r"(?P<stream_id>\d+)"
 
 
 def watch_id(stream_id: int) -> str:
-    return f"golive:watch:{stream_id}"
+    return f"{_WATCH}{stream_id}"
 
 
 def tip_id(stream_id: int) -> str:
-    return f"golive:tip:{stream_id}"
+    return f"{_TIP}{stream_id}"
 
 
 def watch_button(stream_id: int) -> discord.ui.Button[discord.ui.View]:
