@@ -1,1 +1,2 @@
-"""The Discord runtime: the bot, its command tree and error path, shared embeds and views."""
+"""The Discord runtime: the bot, its command tree and error path, the UI bases, shared embeds
+and buttons, members and moderators, delivery, and the Discord consumers of golive's events."""

@@ -5,29 +5,45 @@ from __future__ import annotations
 import functools
 import io
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 
+from bot.chat_bridge import ChatBridge
+from bot.custom_ids import posted, tip_button, watch_button
 from bot.delivery import send_once, with_retries
 from bot.embeds import ended_announcement, live_announcement
-from bot.views import announcement_view, link_view
+from bot.problems import AdminProblems
+from bot.ui import GoLiveView, link_view
 from core.community import CountToShow, viewers_chart
+from core.services import Services
 from core.streams import StreamEvent
-
-if TYPE_CHECKING:
-    from bot.app import GoLiveBot
 
 log = logging.getLogger(__name__)
 
-NO_MENTIONS = discord.AllowedMentions.none()
 CHART_FILE = "viewers.png"
 
 
+def announcement_view(stream_id: int, watch_url: str) -> discord.ui.View:
+    """Watch and Tip (answered by the streams and tips cogs, after a restart too), and a link."""
+    view = GoLiveView(timeout=None)
+    view.add_item(posted(watch_button(stream_id)))
+    view.add_item(posted(tip_button(stream_id)))
+    view.add_item(discord.ui.Button(label="Open in browser", url=watch_url))
+    return view
+
+
 class Announcer:
-    def __init__(self, bot: GoLiveBot) -> None:
-        self._bot = bot
-        self._services = bot.services
+    def __init__(
+        self,
+        client: discord.Client,
+        services: Services,
+        chat_bridge: ChatBridge,
+        problems: AdminProblems,
+    ) -> None:
+        self._client = client
+        self._services = services
+        self._chat_bridge = chat_bridge
+        self._problems = problems
 
     def watch_url(self, slug: str) -> str:
         return f"{self._services.settings.web.public_url}/live/{slug}"
@@ -35,7 +51,7 @@ class Announcer:
     async def on_stream_event(self, event: StreamEvent) -> None:
         if event.kind == "live":
             for guild_id, channel_id in (await self._services.guilds.announce_channels()).items():
-                channel = self._bot.get_channel(channel_id)
+                channel = self._client.get_channel(channel_id)
                 if isinstance(channel, discord.TextChannel) and channel.guild.id == guild_id:
                     await self.announce_in(channel, event)
         elif event.kind == "ended":
@@ -70,18 +86,18 @@ class Announcer:
             )
             if isinstance(error, discord.Forbidden):
                 problem = f"I can't post in {channel.mention}: I need View Channel, Send Messages and Embed Links there."
-                await self._bot.live_alerts.report_problem(channel.guild, "announce", problem)
+                await self._problems.report(channel.guild, "announce", problem)
                 return problem
             return f"Discord didn't accept the announcement in {channel.mention}; it is not posted."
         await guilds.record_announcement(event.session.id, channel.guild.id, message.id)
-        await self._bot.chat_bridge.open_thread(message, event)
+        await self._chat_bridge.open_thread(message, event)
         return None
 
     def _is_announcement(self, message: discord.Message, embed: discord.Embed) -> bool:
         """The announcement an earlier, seemingly failed attempt posted after all."""
         return (
-            self._bot.user is not None
-            and message.author.id == self._bot.user.id
+            self._client.user is not None
+            and message.author.id == self._client.user.id
             and any(e.url == embed.url and e.timestamp == embed.timestamp for e in message.embeds)
         )
 
@@ -91,7 +107,7 @@ class Announcer:
 
     async def show_viewer_count(self, item: CountToShow) -> None:
         """Edit a live announcement to show how many are watching now."""
-        channel = self._bot.get_channel(item.channel_id)
+        channel = self._client.get_channel(item.channel_id)
         session = await self._services.streams.current_session(item.stream_id)
         if not isinstance(channel, discord.TextChannel) or session is None:
             return
@@ -117,7 +133,7 @@ class Announcer:
         chart = viewers_chart(await self._services.live.viewer_samples(event.session.id), minutes)
         tips = await self._services.stats.session_tips(event.session.id)
         for announcement in await self._services.guilds.announcements(event.session.id):
-            channel = self._bot.get_channel(announcement.channel_id)
+            channel = self._client.get_channel(announcement.channel_id)
             if not isinstance(channel, discord.TextChannel) or announcement.message_id is None:
                 continue
             message = channel.get_partial_message(announcement.message_id)

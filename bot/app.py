@@ -1,4 +1,10 @@
-"""GoLiveBot: the discord.py client, wired to golive's services."""
+"""GoLiveBot: the discord.py client, wired to golive's services.
+
+The bot builds the Discord consumers of golive's events (announcer, chat bridge, live alerts,
+OBS problems, money DMs) and hands each what it needs (golive/event_table.py says which
+events reach them); every feature's commands, views and persistent
+buttons come from its extension in cogs/, which registers them itself.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +18,9 @@ from bot.chat_bridge import ChatBridge
 from bot.live_alerts import LiveAlerts
 from bot.moderators import ModeratorRegistry
 from bot.money_notices import MoneyNotices
-from bot.obs_embeds import ObsProblemNotifier
-from bot.report_views import ReportButton
-from bot.search_views import SearchPageButton
-from bot.tip_views import TipButton
+from bot.obs_problems import ObsProblemNotifier
+from bot.problems import AdminProblems
 from bot.tree import GoLiveTree
-from bot.views import WatchButton
 from core.services import Services
 
 log = logging.getLogger(__name__)
@@ -54,21 +57,17 @@ class GoLiveBot(commands.Bot):
             help_command=None,
         )
         self.services = services
-        self.announcer = Announcer(self)
-        self.chat_bridge = ChatBridge(self)
-        self.moderators = ModeratorRegistry(self)
-        self.live_alerts = LiveAlerts(self)
+        problems = AdminProblems(self, services.community)
+        self.chat_bridge = ChatBridge(self, services)
+        self.announcer = Announcer(self, services, self.chat_bridge, problems)
+        self.moderators = ModeratorRegistry(services.moderation)
+        self.live_alerts = LiveAlerts(self, services, self.announcer, problems)
         self.obs_problems = ObsProblemNotifier(self)
-        self.money_notices = MoneyNotices(self)
+        self.money_notices = MoneyNotices(self, services)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(WatchButton, TipButton, SearchPageButton)
-        self.add_dynamic_items(ReportButton)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-
-    async def close(self) -> None:
-        await super().close()
 
     def watch_url(self, slug: str) -> str:
         return self.announcer.watch_url(slug)

@@ -16,19 +16,17 @@ import asyncio
 import logging
 import re
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
+from bot.embeds import NO_MENTIONS
 from core.chat import ChatEvent, ChatMessage, ChatThread
+from core.services import Services
 from core.streams import StreamEvent
-
-if TYPE_CHECKING:
-    from bot.app import GoLiveBot
 
 log = logging.getLogger(__name__)
 
-NO_MENTIONS = discord.AllowedMentions.none()
 WEBHOOK_NAME = "golive chat"
 # Discord refuses these in webhook usernames.
 _FORBIDDEN_IN_NAMES = re.compile(r"(?i)discord|clyde|[@#:]|```")
@@ -41,9 +39,9 @@ def webhook_username(message: ChatMessage) -> str:
 
 
 class ChatBridge:
-    def __init__(self, bot: GoLiveBot) -> None:
-        self._bot = bot
-        self._services = bot.services
+    def __init__(self, client: discord.Client, services: Services) -> None:
+        self._client = client
+        self._services = services
         # channel id -> its webhook, or None when we may not manage webhooks there.
         self._webhooks: dict[int, discord.Webhook | None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -149,7 +147,7 @@ class ChatBridge:
     async def _webhook(self, channel_id: int) -> discord.Webhook | None:
         if channel_id in self._webhooks:
             return self._webhooks[channel_id]
-        channel = self._bot.get_channel(channel_id)
+        channel = self._client.get_channel(channel_id)
         webhook: discord.Webhook | None = None
         if isinstance(channel, discord.TextChannel):
             try:
@@ -160,8 +158,8 @@ class ChatBridge:
                         if hook.name == WEBHOOK_NAME
                         and hook.token
                         and hook.user is not None
-                        and self._bot.user is not None
-                        and hook.user.id == self._bot.user.id
+                        and self._client.user is not None
+                        and hook.user.id == self._client.user.id
                     ),
                     None,
                 ) or await channel.create_webhook(name=WEBHOOK_NAME, reason="golive live chat")
@@ -193,10 +191,10 @@ class ChatBridge:
             log.warning("could not delete hidden message %s: %s", discord_message_id, error)
 
     async def _thread(self, record: ChatThread) -> discord.Thread | None:
-        channel = self._bot.get_channel(record.thread_id)
+        channel = self._client.get_channel(record.thread_id)
         if channel is None:
             try:
-                channel = await self._bot.fetch_channel(record.thread_id)
+                channel = await self._client.fetch_channel(record.thread_id)
             except discord.HTTPException:
                 return None
         return channel if isinstance(channel, discord.Thread) else None

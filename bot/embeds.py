@@ -1,4 +1,5 @@
-"""Embeds shared by several cogs, so a stream looks the same wherever it is shown."""
+"""Embeds and colours shared by several cogs and the announcer, so a stream looks the same
+wherever it is shown."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from core.streams import Stream, StreamSession
 LIVE_RED = discord.Colour.from_rgb(235, 64, 52)
 OFFLINE_GREY = discord.Colour.from_rgb(88, 101, 120)
 GOLIVE_PURPLE = discord.Colour.from_rgb(145, 70, 255)
+
+# golive's messages never ping anyone unless a message names whom (the announcement's ping role).
+NO_MENTIONS = discord.AllowedMentions.none()
 
 
 def stream_card(stream: Stream, watch_url: str) -> discord.Embed:

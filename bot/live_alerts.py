@@ -1,5 +1,5 @@
-"""Around a go-live, beyond the announcement: follower DMs, the live role, problems told to the
-admin, and the scheduler's Discord jobs (viewer counts, catching up on what failed).
+"""Around a go-live, beyond the announcement: follower DMs and the live role; and the
+scheduler's Discord jobs (viewer counts, catching up on what failed).
 
 Every Discord action that must happen once is claimed in the database first (a follower's DM
 per session, a live role per session and guild), so a retry, a flap or a restart never repeats
@@ -10,27 +10,34 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 
+from bot.announcer import Announcer
 from bot.delivery import send_once, with_retries
 from bot.embeds import LIVE_RED
-from bot.views import link_view
+from bot.problems import AdminProblems
+from bot.ui import link_view
 from core.community import LiveRoleGrant
 from core.kernel.errors import GoLiveError
+from core.services import Services
 from core.streams import StreamEvent, StreamWentLive
-
-if TYPE_CHECKING:
-    from bot.app import GoLiveBot
 
 log = logging.getLogger(__name__)
 
 
 class LiveAlerts:
-    def __init__(self, bot: GoLiveBot) -> None:
-        self._bot = bot
-        self._services = bot.services
+    def __init__(
+        self,
+        client: discord.Client,
+        services: Services,
+        announcer: Announcer,
+        problems: AdminProblems,
+    ) -> None:
+        self._client = client
+        self._services = services
+        self._announcer = announcer
+        self._problems = problems
 
     # -- stream events -------------------------------------------------------------------------
 
@@ -43,7 +50,7 @@ class LiveAlerts:
 
     async def alert_followers(self, event: StreamEvent) -> None:
         follows = self._services.follows
-        watch_url = self._bot.watch_url(event.stream.slug)
+        watch_url = self._announcer.watch_url(event.stream.slug)
         embed = discord.Embed(
             title=event.stream.title,
             description=f"**{event.stream.owner_name}**, whom you follow, is live now.",
@@ -56,7 +63,7 @@ class LiveAlerts:
             if not await follows.claim_alert(event.session.id, user_id):
                 continue
             try:
-                user = self._bot.get_user(user_id) or await self._bot.fetch_user(user_id)
+                user = self._client.get_user(user_id) or await self._client.fetch_user(user_id)
                 await send_once(
                     await user.create_dm(),
                     is_ours=lambda m: any(
@@ -80,7 +87,7 @@ class LiveAlerts:
 
     async def give_live_roles(self, event: StreamEvent) -> None:
         for settings in await self._services.community.guilds_with_live_role():
-            guild = self._bot.get_guild(settings.guild_id)
+            guild = self._client.get_guild(settings.guild_id)
             role = (
                 guild.get_role(settings.live_role_id) if guild and settings.live_role_id else None
             )
@@ -100,7 +107,7 @@ class LiveAlerts:
             except discord.HTTPException as error:
                 await self._services.community.release_live_role(grant)
                 if isinstance(error, discord.Forbidden):
-                    await self.report_problem(
+                    await self._problems.report(
                         guild,
                         "live_role",
                         f"I can't give the live role {role.mention}: I need **Manage Roles**, and "
@@ -111,13 +118,13 @@ class LiveAlerts:
 
     async def take_live_roles(self, session_id: int) -> None:
         for grant in await self._services.community.live_roles_to_remove(session_id):
-            guild = self._bot.get_guild(grant.guild_id)
+            guild = self._client.get_guild(grant.guild_id)
             if guild is None:
                 continue
             try:
                 await with_retries(
                     functools.partial(
-                        self._bot.http.remove_role,
+                        self._client.http.remove_role,
                         guild.id,
                         grant.user_id,
                         grant.role_id,
@@ -132,31 +139,12 @@ class LiveAlerts:
                 continue  # the catch-up job tries again
             await self._services.community.mark_live_role_removed(grant)
 
-    # -- problems ------------------------------------------------------------------------------
-
-    async def report_problem(self, guild: discord.Guild, what: str, detail: str) -> None:
-        """Remember a problem for `golive check` and tell whoever set golive up here, once."""
-        community = self._services.community
-        if not await community.report_problem(guild.id, what, detail):
-            return
-        admin_id = (await community.roles(guild.id)).configured_by
-        if admin_id is None:
-            return
-        try:
-            admin = self._bot.get_user(admin_id) or await self._bot.fetch_user(admin_id)
-            await admin.send(
-                f"golive has a problem in **{guild.name}**: {detail}",
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
-        except discord.HTTPException as error:
-            log.warning("could not tell the admin of %s about %s: %s", guild.id, what, error)
-
     # -- scheduler jobs (golive/scheduler.py) -----------------------------------------------------
 
     async def show_viewer_counts(self) -> None:
         """Live announcements show the current viewer count (each edited at most once a minute)."""
         for item in await self._services.community.counts_to_show():
-            await self._bot.announcer.show_viewer_count(item)
+            await self._announcer.show_viewer_count(item)
 
     async def catch_up(self) -> None:
         """Retry what failed earlier: announcements, follower DMs, live roles to take back."""
@@ -168,10 +156,10 @@ class LiveAlerts:
                 continue
             event = StreamWentLive(stream, session)
             for guild_id, channel_id in channels.items():
-                channel = self._bot.get_channel(channel_id)
+                channel = self._client.get_channel(channel_id)
                 if isinstance(channel, discord.TextChannel) and channel.guild.id == guild_id:
                     try:
-                        await self._bot.announcer.announce_in(channel, event)
+                        await self._announcer.announce_in(channel, event)
                     except GoLiveError:
                         log.warning("catch-up announcement of %s failed", stream.slug)
             await self.alert_followers(event)

@@ -6,14 +6,12 @@ writes down whether they are a moderator (only when that changed since it last l
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from core.kernel.errors import Forbidden
-
-if TYPE_CHECKING:
-    from bot.app import GoLiveBot
+from core.moderation import ModerationService
 
 NOT_A_MODERATOR = (
     "Only moderators can do this (Manage Server, Moderate Members, or the moderator role)."
@@ -21,19 +19,19 @@ NOT_A_MODERATOR = (
 
 
 class ModeratorRegistry:
-    def __init__(self, bot: GoLiveBot) -> None:
-        self._services = bot.services
+    def __init__(self, moderation: ModerationService) -> None:
+        self._moderation = moderation
         self._known: dict[tuple[int, int], bool] = {}
 
     async def is_moderator(self, member: discord.Member) -> bool:
         permissions = member.guild_permissions
         status = permissions.manage_guild or permissions.moderate_members
         if not status:
-            role_id = await self._services.moderation.moderator_role(member.guild.id)
+            role_id = await self._moderation.moderator_role(member.guild.id)
             status = role_id is not None and any(role.id == role_id for role in member.roles)
         key = (member.guild.id, member.id)
         if self._known.get(key) != status:
-            await self._services.moderation.remember_moderator(member.id, member.guild.id, status)
+            await self._moderation.remember_moderator(member.id, member.guild.id, status)
             self._known[key] = status
         return status
 

@@ -7,25 +7,20 @@ error: the tip still counts and shows in /wallet, the pass's state in /wallet pa
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 
-from bot.embeds import GOLIVE_PURPLE
+from bot.embeds import GOLIVE_PURPLE, NO_MENTIONS
 from core.money import Renewal, StreamingPass, TipEvent, credits_text
-
-if TYPE_CHECKING:
-    from bot.app import GoLiveBot
+from core.services import Services
 
 log = logging.getLogger(__name__)
 
-NO_MENTIONS = discord.AllowedMentions.none()
-
 
 class MoneyNotices:
-    def __init__(self, bot: GoLiveBot) -> None:
-        self._bot = bot
-        self._services = bot.services
+    def __init__(self, client: discord.Client, services: Services) -> None:
+        self._client = client
+        self._services = services
 
     async def alert_streamer(self, event: TipEvent) -> None:
         """The streamer hears of every tip by DM."""
@@ -62,7 +57,7 @@ class MoneyNotices:
         embed: discord.Embed | None = None,
     ) -> None:
         try:
-            user = self._bot.get_user(user_id) or await self._bot.fetch_user(user_id)
+            user = self._client.get_user(user_id) or await self._client.fetch_user(user_id)
             if embed is not None:
                 await user.send(content, embed=embed, allowed_mentions=NO_MENTIONS)
             else:

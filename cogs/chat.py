@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import TYPE_CHECKING
 
 import discord
 from discord.ext import commands
 
-from bot.app import GoLiveBot
+from bot.moderators import ModeratorRegistry
 from core.chat import ChatAuthor
 from core.kernel.errors import Forbidden, GoLiveError, RateLimited
+from core.services import Services
+
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
 
 log = logging.getLogger(__name__)
 
 
 class Chat(commands.Cog):
-    def __init__(self, bot: GoLiveBot) -> None:
-        self.bot = bot
-        self.services = bot.services
+    def __init__(self, services: Services, moderators: ModeratorRegistry) -> None:
+        self.services = services
+        self.moderators = moderators
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -37,7 +42,7 @@ class Chat(commands.Cog):
         if await self.services.chat.thread(message.channel.id) is None:
             return
         if isinstance(message.author, discord.Member):
-            await self.bot.moderators.is_moderator(message.author)
+            await self.moderators.is_moderator(message.author)
         try:
             await self.services.chat.post_from_thread(
                 message.channel.id,
@@ -67,4 +72,4 @@ class Chat(commands.Cog):
 
 
 async def setup(bot: GoLiveBot) -> None:
-    await bot.add_cog(Chat(bot))
+    await bot.add_cog(Chat(bot.services, bot.moderators))

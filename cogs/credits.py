@@ -7,20 +7,23 @@ Every change here is a ledger transaction that records the moderator and their r
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import GoLiveBot
-from bot.embeds import GOLIVE_PURPLE
-from bot.tip_views import NO_MENTIONS
+from bot.embeds import GOLIVE_PURPLE, NO_MENTIONS
 from cogs.wallet import wallet_line
 from core.money import PayoutRequest, credits_text
+from core.services import Services
+
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
 
 log = logging.getLogger(__name__)
 
-Interaction = discord.Interaction[GoLiveBot]
+Interaction = discord.Interaction["GoLiveBot"]
 Amount = app_commands.Range[int, 1, 1_000_000_000]
 Reason = app_commands.Range[str, 1, 200]
 
@@ -30,9 +33,9 @@ Reason = app_commands.Range[str, 1, 200]
 class Credits(commands.GroupCog, group_name="credits"):
     """Moderate credits and payouts."""
 
-    def __init__(self, bot: GoLiveBot) -> None:
+    def __init__(self, bot: GoLiveBot, services: Services) -> None:
         self.bot = bot
-        self.services = bot.services
+        self.services = services
         super().__init__()
 
     @app_commands.command(name="grant")
@@ -195,4 +198,4 @@ def _payout_line(request: PayoutRequest) -> str:
 
 
 async def setup(bot: GoLiveBot) -> None:
-    await bot.add_cog(Credits(bot))
+    await bot.add_cog(Credits(bot, bot.services))

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE
+from core.community import FollowService
 
-Interaction = discord.Interaction[GoLiveBot]
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
+
+Interaction = discord.Interaction["GoLiveBot"]
 
 FOLLOWING_SHOWN = 25
 
@@ -19,9 +22,9 @@ FOLLOWING_SHOWN = 25
 class Follows(commands.Cog):
     """Following streamers and go-live DMs."""
 
-    def __init__(self, bot: GoLiveBot) -> None:
+    def __init__(self, bot: GoLiveBot, follows: FollowService) -> None:
         self.bot = bot
-        self.follows = bot.services.follows
+        self.follows = follows
 
     @app_commands.command(name="follow")
     @app_commands.describe(member="The streamer you want to hear from when they go live")
@@ -94,4 +97,4 @@ class Follows(commands.Cog):
 
 
 async def setup(bot: GoLiveBot) -> None:
-    await bot.add_cog(Follows(bot))
+    await bot.add_cog(Follows(bot, bot.services.follows))

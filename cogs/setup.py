@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import GoLiveBot
+from core.services import Services
 
-Interaction = discord.Interaction[GoLiveBot]
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
+
+Interaction = discord.Interaction["GoLiveBot"]
 
 POST_NEEDS = ("view_channel", "send_messages", "embed_links")
 
@@ -18,8 +23,8 @@ POST_NEEDS = ("view_channel", "send_messages", "embed_links")
 class Setup(commands.GroupCog, group_name="setup"):
     """Server settings for golive."""
 
-    def __init__(self, bot: GoLiveBot) -> None:
-        self.bot = bot
+    def __init__(self, services: Services) -> None:
+        self.services = services
         super().__init__()
 
     @app_commands.command(name="announce-channel")
@@ -35,11 +40,9 @@ class Setup(commands.GroupCog, group_name="setup"):
             await interaction.followup.send(problem, ephemeral=True)
             return
         assert interaction.guild_id is not None  # noqa: S101 - guild_only
-        await self.bot.services.guilds.set_announce_channel(interaction.guild_id, channel.id)
-        await self.bot.services.community.note_configured_by(
-            interaction.guild_id, interaction.user.id
-        )
-        await self.bot.services.community.clear_problem(interaction.guild_id, "announce")
+        await self.services.guilds.set_announce_channel(interaction.guild_id, channel.id)
+        await self.services.community.note_configured_by(interaction.guild_id, interaction.user.id)
+        await self.services.community.clear_problem(interaction.guild_id, "announce")
         await interaction.followup.send(
             f"Go-live announcements will be posted in {channel.mention}.", ephemeral=True
         )
@@ -55,7 +58,7 @@ class Setup(commands.GroupCog, group_name="setup"):
         if problem:
             await interaction.followup.send(f"{problem} Nothing was changed.", ephemeral=True)
             return
-        community = self.bot.services.community
+        community = self.services.community
         await community.set_ping_role(guild.id, role.id, by=interaction.user.id)
         await community.clear_problem(guild.id, "ping_role")
         await interaction.followup.send(
@@ -75,7 +78,7 @@ class Setup(commands.GroupCog, group_name="setup"):
         if problem:
             await interaction.followup.send(f"{problem} Nothing was changed.", ephemeral=True)
             return
-        community = self.bot.services.community
+        community = self.services.community
         await community.set_live_role(guild.id, role.id, by=interaction.user.id)
         await community.clear_problem(guild.id, "live_role")
         await interaction.followup.send(
@@ -93,7 +96,7 @@ class Setup(commands.GroupCog, group_name="setup"):
             await interaction.followup.send(problem, ephemeral=True)
             return
         assert interaction.guild_id is not None  # noqa: S101 - guild_only
-        await self.bot.services.moderation.set_mod_log_channel(interaction.guild_id, channel.id)
+        await self.services.moderation.set_mod_log_channel(interaction.guild_id, channel.id)
         await interaction.followup.send(
             f"Reports and moderator actions will be posted in {channel.mention}. "
             "Keep it visible to moderators only.",
@@ -107,7 +110,7 @@ class Setup(commands.GroupCog, group_name="setup"):
         """Let a role moderate golive (besides Manage Server and Moderate Members)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild_id is not None  # noqa: S101 - guild_only
-        await self.bot.services.moderation.set_moderator_role(interaction.guild_id, role.id)
+        await self.services.moderation.set_moderator_role(interaction.guild_id, role.id)
         await interaction.followup.send(
             f"Members with {role.mention} can now moderate streams and chat.", ephemeral=True
         )
@@ -115,7 +118,7 @@ class Setup(commands.GroupCog, group_name="setup"):
     async def _cannot_ping(self, guild: discord.Guild, role: discord.Role) -> str | None:
         if role.mentionable:
             return None
-        channel_id = await self.bot.services.guilds.announce_channel(guild.id)
+        channel_id = await self.services.guilds.announce_channel(guild.id)
         channel = guild.get_channel(channel_id) if channel_id else None
         perms = channel.permissions_for(guild.me) if channel else guild.me.guild_permissions
         if perms.mention_everyone:
@@ -160,4 +163,4 @@ def _cannot_assign(guild: discord.Guild, role: discord.Role) -> str | None:
 
 
 async def setup(bot: GoLiveBot) -> None:
-    await bot.add_cog(Setup(bot))
+    await bot.add_cog(Setup(bot.services))

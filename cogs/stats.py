@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE
-from core.community import StreamerStats
+from core.community import StatsService, StreamerStats
 from core.kernel.timefmt import human_duration
 
-Interaction = discord.Interaction[GoLiveBot]
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
+
+Interaction = discord.Interaction["GoLiveBot"]
 
 TOP_SHOWN = 10
 
@@ -19,9 +23,8 @@ TOP_SHOWN = 10
 class Stats(commands.GroupCog, group_name="stats"):
     """Streaming statistics."""
 
-    def __init__(self, bot: GoLiveBot) -> None:
-        self.bot = bot
-        self.stats = bot.services.stats
+    def __init__(self, stats: StatsService) -> None:
+        self.stats = stats
         super().__init__()
 
     @app_commands.command(name="member")
@@ -73,4 +76,4 @@ def member_card(stats: StreamerStats) -> discord.Embed:
 
 
 async def setup(bot: GoLiveBot) -> None:
-    await bot.add_cog(Stats(bot))
+    await bot.add_cog(Stats(bot.services.stats))

@@ -1,24 +1,118 @@
-"""/tip a streamer and /tips top leaderboards (the streamer's DM: bot/money_notices.py)."""
+"""/tip a streamer, /tips top leaderboards, and the Tip button on announcements and the form it
+opens (both survive a restart). The streamer's DM about a tip: bot/money_notices.py."""
 
 from __future__ import annotations
 
 import logging
-from typing import Literal
+import re
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import GoLiveBot
-from bot.embeds import GOLIVE_PURPLE
+from bot.custom_ids import TIP_TEMPLATE, tip_button
+from bot.embeds import GOLIVE_PURPLE, NO_MENTIONS
 from bot.members import identity_of
-from bot.tip_views import NO_MENTIONS, tip_sent_text
-from core.money import Standing, credits_text
+from bot.ui import GoLiveDynamicItem, GoLiveModal
+from core.kernel.errors import InvalidInput
+from core.money import Standing, TipOutcome, credits_text
+from core.services import Services
+
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
 
 log = logging.getLogger(__name__)
 
-Interaction = discord.Interaction[GoLiveBot]
+Interaction = discord.Interaction["GoLiveBot"]
 PERIOD_NAMES = {"week": "this week", "all": "all time"}
+
+
+def parse_credits(text: str) -> int:
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    if not cleaned.isdigit():
+        raise InvalidInput("The amount must be a whole number of credits, like 50.")
+    return int(cleaned)
+
+
+def tip_sent_text(outcome: TipOutcome) -> str:
+    """What the donor is told, privately, after a tip (or after a retry of one)."""
+    prefix = "That tip was already sent" if outcome.replayed else "Thank you"
+    return (
+        f"{prefix}: **{credits_text(outcome.tip.amount)}** to **{outcome.stream.owner_name}**. "
+        f"Your balance is now {credits_text(outcome.donor_balance)}."
+    )
+
+
+class TipModal(GoLiveModal):
+    """Amount and message for a tip from an announcement's Tip button."""
+
+    amount_input: discord.ui.TextInput[TipModal] = discord.ui.TextInput(
+        label="Credits", placeholder="50", max_length=9, custom_id="tip:amount"
+    )
+    message_input: discord.ui.TextInput[TipModal] = discord.ui.TextInput(
+        label="Message (optional)",
+        style=discord.TextStyle.paragraph,
+        required=False,
+        max_length=500,
+        placeholder="Shown to the streamer and on stream. Links are removed.",
+        custom_id="tip:message",
+    )
+
+    def __init__(self, stream_id: int, streamer_name: str, request_key: str, limit: int) -> None:
+        super().__init__(title=f"Tip {streamer_name}"[:45])
+        self.stream_id = stream_id
+        # The click that opened this form names the tip: submitting it twice tips once.
+        self.request_key = request_key
+        self.with_message = limit > 0
+        if self.with_message:
+            self.message_input.max_length = limit
+        else:  # this community turned tip messages off (tips.message_max = 0)
+            self.remove_item(self.message_input)
+
+    async def on_submit(self, interaction: discord.Interaction[GoLiveBot]) -> None:  # type: ignore[override]
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await interaction.client.services.tips.tip_stream(
+            identity_of(interaction.user),
+            self.stream_id,
+            parse_credits(self.amount_input.value),
+            self.message_input.value if self.with_message else "",
+            self.request_key,
+        )
+        await interaction.followup.send(
+            tip_sent_text(outcome), ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+class TipButton(GoLiveDynamicItem[discord.ui.Button[discord.ui.View]], template=TIP_TEMPLATE):
+    """On an announcement: opens a form to tip the streamer from the clicker's wallet."""
+
+    def __init__(self, stream_id: int) -> None:
+        super().__init__(tip_button(stream_id))
+        self.stream_id = stream_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> TipButton:
+        return cls(int(match["stream_id"]))
+
+    async def clicked(self, interaction: discord.Interaction[GoLiveBot]) -> None:
+        services = interaction.client.services
+        stream = await services.streams.get_by_id(self.stream_id)
+        if stream.owner_id == interaction.user.id:
+            await interaction.response.send_message(
+                "This is your own stream: you can't tip yourself.", ephemeral=True
+            )
+            return
+        await interaction.response.send_modal(
+            TipModal(
+                stream.id,
+                stream.owner_name,
+                f"discord:{interaction.id}",
+                services.tips.policy.message_max,
+            )
+        )
 
 
 class Tips(commands.Cog):
@@ -26,9 +120,15 @@ class Tips(commands.Cog):
 
     tips_group = app_commands.Group(name="tips", description="Tip leaderboards.")
 
-    def __init__(self, bot: GoLiveBot) -> None:
+    def __init__(self, bot: GoLiveBot, services: Services) -> None:
         self.bot = bot
-        self.services = bot.services
+        self.services = services
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(TipButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(TipButton)
 
     @app_commands.command(name="tip")
     @app_commands.describe(
@@ -95,4 +195,4 @@ def _board(standings: list[Standing]) -> str:
 
 
 async def setup(bot: GoLiveBot) -> None:
-    await bot.add_cog(Tips(bot))
+    await bot.add_cog(Tips(bot, bot.services))

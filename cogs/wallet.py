@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE
-from bot.views import link_view
+from bot.ui import link_view
 from core.money import WalletLine, credits_text
+from core.services import Services
+
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
 
 log = logging.getLogger(__name__)
 
-Interaction = discord.Interaction[GoLiveBot]
+Interaction = discord.Interaction["GoLiveBot"]
 HISTORY_PAGE = 10
 
 
@@ -31,9 +35,9 @@ class Wallet(commands.GroupCog, group_name="wallet"):
 
     pass_group = app_commands.Group(name="pass", description="Your monthly streaming pass.")
 
-    def __init__(self, bot: GoLiveBot) -> None:
+    def __init__(self, bot: GoLiveBot, services: Services) -> None:
         self.bot = bot
-        self.services = bot.services
+        self.services = services
         super().__init__()
 
     @app_commands.command(name="balance")
@@ -149,4 +153,4 @@ class Wallet(commands.GroupCog, group_name="wallet"):
 
 
 async def setup(bot: GoLiveBot) -> None:
-    await bot.add_cog(Wallet(bot))
+    await bot.add_cog(Wallet(bot, bot.services))

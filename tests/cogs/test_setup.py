@@ -1,4 +1,4 @@
-"""/setup announce-channel: only for Manage Server, and never silently broken by missing permissions."""
+"""/setup: only for Manage Server, and never silently broken by missing permissions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from simcord.backend.errors import SetupError
 
 from core.services import Services
-from tests.cogs.test_streams import create_page
+from tests.bot.helpers import create_page
 from tests.conftest import World
 
 
@@ -50,3 +50,48 @@ async def test_going_live_still_works_when_discord_refuses_the_announcement(worl
     # Going live still worked; the configured channel's failure is logged for operators.
     assert result.response.embeds[0].title.startswith("You're live")
     assert world.announcements.history() == []
+
+
+async def test_setup_refuses_a_live_role_the_bot_cannot_give(world: World) -> None:
+    above_the_bot = world.guild.create_role("Royalty", position=50)
+    result = await world.admin.slash(world.general, "setup live-role", role=above_the_bot)
+    assert result.ephemeral
+    assert "above my own role" in result.response.content
+    assert "Nothing was changed" in result.response.content
+
+
+async def test_setup_refuses_a_ping_role_the_bot_may_not_mention(world: World) -> None:
+    quiet = world.guild.create_role("Quiet", mentionable=False)
+    channel = world.guild.create_text_channel(
+        "muted-announcements",
+        overwrites={
+            world.guild.me: discord.PermissionOverwrite(mention_everyone=False),
+        },
+    )
+    await world.admin.slash(world.general, "setup announce-channel", channel=channel)
+    result = await world.admin.slash(world.general, "setup ping-role", role=quiet)
+    assert "I can't ping" in result.response.content
+
+
+async def test_setup_mod_log_and_mod_role_are_for_manage_server_only(
+    world: World, services: Services
+) -> None:
+    helpers = world.guild.create_role("Helpers")
+    with pytest.raises(SetupError, match="default-member-permissions"):
+        await world.bob.slash(world.general, "setup mod-log", channel=world.general)
+    with pytest.raises(SetupError, match="default-member-permissions"):
+        await world.bob.slash(world.general, "setup mod-role", role=helpers)
+    assert await services.moderation.mod_log_channel(world.guild.id) is None
+    assert await services.moderation.moderator_role(world.guild.id) is None
+
+
+async def test_a_mod_log_channel_the_bot_cannot_post_in_is_refused(
+    world: World, services: Services
+) -> None:
+    locked = world.guild.create_text_channel(
+        "locked", overwrites={world.guild.me: discord.PermissionOverwrite(send_messages=False)}
+    )
+    result = await world.admin.slash(world.general, "setup mod-log", channel=locked)
+    assert "I need **Send Messages, Embed Links**" in result.response.content
+    assert "Nothing was changed" in result.response.content
+    assert await services.moderation.mod_log_channel(world.guild.id) is None

@@ -1,5 +1,6 @@
-"""The buttons under a report in the mod-log channel: dismiss, end the stream, ban. They keep
-working after a restart because the report id and the action live in the custom_id."""
+"""/report, the report as it lands in the mod-log channel, and the buttons under it: dismiss, end
+the stream, ban. They keep working after a restart because the report id and the action live in
+the custom_id."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ import re
 from typing import TYPE_CHECKING, Any, Literal
 
 import discord
+from discord import app_commands
+from discord.ext import commands
 
-from bot.tree import reply_with_error
-from core.moderation import Report
+from bot.ui import GoLiveDynamicItem, GoLiveView
+from cogs.moderation._mod_log import post_to_mod_log
+from core.kernel.errors import Conflict
+from core.moderation import REPORT_REASON_MAX, Report
+from core.services import Services
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot
+
+Interaction = discord.Interaction["GoLiveBot"]
 
 Action = Literal["dismiss", "end", "ban"]
 REPORT_ORANGE = discord.Colour.from_rgb(242, 153, 74)
@@ -49,7 +57,7 @@ def report_embed(report: Report) -> discord.Embed:
 
 
 def report_view(report_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = GoLiveView(timeout=None)
     actions: tuple[Action, ...] = ("dismiss", "end", "ban")
     for action in actions:
         view.add_item(ReportButton(report_id, action))
@@ -57,7 +65,7 @@ def report_view(report_id: int) -> discord.ui.View:
 
 
 class ReportButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    GoLiveDynamicItem[discord.ui.Button[discord.ui.View]],
     template=r"golive:report:(?P<action>dismiss|end|ban):(?P<report_id>\d+)",
 ):
     def __init__(self, report_id: int, action: Action) -> None:
@@ -76,13 +84,7 @@ class ReportButton(
     ) -> ReportButton:
         return cls(int(match["report_id"]), match["action"])  # type: ignore[arg-type]
 
-    async def callback(self, interaction: discord.Interaction[GoLiveBot]) -> None:  # type: ignore[override]
-        try:
-            await self._handle(interaction)
-        except Exception as error:
-            await reply_with_error(interaction, error)
-
-    async def _handle(self, interaction: discord.Interaction[GoLiveBot]) -> None:
+    async def clicked(self, interaction: Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot = interaction.client
         moderator = await bot.moderators.require(interaction)
@@ -116,4 +118,50 @@ class ReportButton(
             await interaction.message.edit(embed=report_embed(report), view=None)
         await interaction.followup.send(
             f"Report #{report.id}: {OUTCOME_WORDS[outcome].lower()}.", ephemeral=True
+        )
+
+
+class Reports(commands.Cog):
+    def __init__(self, bot: GoLiveBot, services: Services) -> None:
+        self.bot = bot
+        self.services = services
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(ReportButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(ReportButton)
+
+    @app_commands.command(name="report")
+    @app_commands.guild_only()
+    @app_commands.describe(member="Who you are reporting", reason="What happened")
+    async def report(
+        self,
+        interaction: Interaction,
+        member: discord.User,
+        reason: app_commands.Range[str, 1, REPORT_REASON_MAX],
+    ) -> None:
+        """Tell the moderators about a member who breaks the rules (privately)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        guild = interaction.guild
+        assert guild is not None  # noqa: S101 - guild_only
+        if await self.services.moderation.mod_log_channel(guild.id) is None:
+            raise Conflict(
+                "This server has no mod-log channel yet, so nobody would see your report. "
+                "Ask an admin to run `/setup mod-log`."
+            )
+        report = await self.services.moderation.file_report(
+            guild_id=guild.id, reporter_id=interaction.user.id, member_id=member.id, reason=reason
+        )
+        posted = await post_to_mod_log(
+            self.services.moderation, guild, embed=report_embed(report), view=report_view(report.id)
+        )
+        if posted is None:
+            await self.services.moderation.withdraw_report(report.id)
+            raise Conflict(
+                "I couldn't post in the mod-log channel; your report was not sent. "
+                "Please tell a moderator directly."
+            )
+        await interaction.followup.send(
+            "Thanks — the moderators have your report. Only they can see it.", ephemeral=True
         )

@@ -1,29 +1,42 @@
-"""/stream: create and edit your stream page, go live, end, share it, open your studio."""
+"""The /stream command group and the form behind /stream create and /stream edit."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import GoLiveBot
+from bot.announcer import Announcer
 from bot.embeds import GOLIVE_PURPLE, stream_card
 from bot.members import identity_of
-from bot.obs_embeds import health_embed, obs_embed, record_message
-from bot.search_views import NAME_MAX, StreamSearch, city_choices, name_choices, render
-from bot.tree import reply_with_error
-from bot.views import link_view
+from bot.ui import GoLiveModal, link_view
+from cogs.streams._embeds import health_embed, obs_embed, record_message
+from cogs.streams._search import (
+    NAME_MAX,
+    SearchPageButton,
+    StreamSearch,
+    city_choices,
+    name_choices,
+    render,
+)
+from cogs.streams._watch import WatchButton
 from core.discovery import City
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.timefmt import human_duration
-from core.streams import DESCRIPTION_MAX, TITLE_MAX, Stream, StreamDraft
+from core.services import Services
+from core.streams import DESCRIPTION_MAX, TITLE_MAX, Stream, StreamDraft, StreamEvent
 
-Interaction = discord.Interaction[GoLiveBot]
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
+
+Interaction = discord.Interaction["GoLiveBot"]
+# Persistent: they answer clicks on messages posted before the last restart too.
+PERSISTENT_ITEMS = (WatchButton, SearchPageButton)
 
 
-class StreamPageModal(discord.ui.Modal):
+class StreamPageModal(GoLiveModal):
     """The form behind /stream create and /stream edit."""
 
     title_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
@@ -78,17 +91,21 @@ class StreamPageModal(discord.ui.Modal):
             note, embed=stream_card(stream, bot.watch_url(stream.slug)), ephemeral=True
         )
 
-    async def on_error(self, interaction: Interaction, error: Exception) -> None:  # type: ignore[override]
-        await reply_with_error(interaction, error)
-
 
 class Streams(commands.GroupCog, group_name="stream"):
     """Your stream page and going live."""
 
-    def __init__(self, bot: GoLiveBot) -> None:
+    def __init__(self, bot: GoLiveBot, services: Services, announcer: Announcer) -> None:
         self.bot = bot
-        self.services = bot.services
+        self.services = services
+        self.announcer = announcer
         super().__init__()
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
 
     @app_commands.command(name="create")
     @app_commands.describe(city="The city you stream from, so people nearby find you (optional)")
@@ -268,7 +285,7 @@ class Streams(commands.GroupCog, group_name="stream"):
         await interaction.followup.send(embed=health_embed(stream, health), ephemeral=True)
 
     async def _announce_here_if_unconfigured(
-        self, interaction: Interaction, event: Any
+        self, interaction: Interaction, event: StreamEvent
     ) -> str | None:
         """Guilds with an announcement channel were served by the announcer; others get it here."""
         guild, channel = interaction.guild, interaction.channel
@@ -276,8 +293,4 @@ class Streams(commands.GroupCog, group_name="stream"):
             return None
         if await self.services.guilds.announce_channel(guild.id) is not None:
             return None
-        return await self.bot.announcer.announce_in(channel, event)
-
-
-async def setup(bot: GoLiveBot) -> None:
-    await bot.add_cog(Streams(bot))
+        return await self.announcer.announce_in(channel, event)

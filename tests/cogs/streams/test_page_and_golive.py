@@ -1,43 +1,15 @@
-"""/stream as members use it: create, go live, watch, end — through SimCord and the LiveKit double."""
+"""/stream create, edit, golive, end, info and studio as members use them, through SimCord and
+the LiveKit double."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import discord
-
 from core.kernel.errors import Conflict, LiveKitUnavailable, NotFound
 from core.services import Services
+from tests.bot.helpers import buttons, create_page, domain_errors, posts
 from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit
-
-
-def buttons(message: Any) -> list[dict[str, Any]]:
-    return (
-        [c for row in message.components for c in row["components"]]
-        if isinstance(message.components[0], dict)
-        else [c.to_dict() for row in message.components for c in row.children]
-    )
-
-
-def posts(channel: Any) -> list[Any]:
-    """A channel's messages without "started a thread" notices (each announcement opens a chat
-    thread; SimCord adds such a notice to the parent channel)."""
-    return [m for m in channel.history() if m.type is not discord.MessageType.thread_created]
-
-
-def domain_errors(world: World) -> list[type[BaseException]]:
-    """The domain errors the bot explained to members (reading them tells SimCord they were expected)."""
-    return [type(getattr(error, "original", error)) for error in world.env.errors]
-
-
-async def create_page(world: World, member: Any, title: str = "Painting live") -> None:
-    shown = await member.slash(world.general, "stream create")
-    assert shown.modal is not None
-    done = await member.submit_modal(
-        shown, {"stream:title": title, "stream:description": "Watercolours"}
-    )
-    assert done.ephemeral
 
 
 async def test_create_opens_a_form_and_makes_the_page(world: World, services: Services) -> None:
@@ -107,25 +79,6 @@ async def test_golive_in_a_guild_without_setup_announces_where_it_was_typed(worl
     await world.alice.slash(world.general, "stream golive")
     [announcement] = posts(world.general)
     assert announcement.embeds[0].title == "Painting live"
-
-
-async def test_watch_button_gives_the_clicker_a_personal_one_time_link(world: World) -> None:
-    await create_page(world, world.alice)
-    await world.alice.slash(world.general, "stream golive")
-    announcement = posts(world.general)[-1]
-    clicked = await world.bob.click(announcement, label="Watch")
-    assert clicked.ephemeral and "Alice** is live now" in clicked.response.content
-    [open_button] = buttons(clicked.response)
-    assert open_button["url"].startswith("http://golive.test/login/")
-
-
-async def test_watch_button_survives_a_bot_restart(world: World, make_bot: Any) -> None:
-    await create_page(world, world.alice)
-    await world.alice.slash(world.general, "stream golive")
-    announcement = posts(world.general)[-1]
-    await world.env.restart_bot(make_bot())
-    clicked = await world.bob.click(announcement, label="Watch")
-    assert "is live now" in clicked.response.content
 
 
 async def test_end_edits_the_announcement_into_a_summary(

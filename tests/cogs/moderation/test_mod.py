@@ -1,4 +1,4 @@
-"""/mod, /report and the report buttons as moderators and members use them, through SimCord."""
+"""/mod as moderators and members use it, through SimCord."""
 
 from __future__ import annotations
 
@@ -6,31 +6,17 @@ from typing import Any
 
 import discord
 import pytest
-from simcord.backend.errors import SetupError
 
 from core.chat.service import ChatAuthor
 from core.kernel.errors import Conflict, Forbidden
 from core.services import Services
-from core.streams.service import Stream
-from tests.cogs.test_streams import buttons, create_page, domain_errors
+from tests.bot.helpers import (
+    alice_live,
+    domain_errors,
+    set_mod_log,
+)
 from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit
-
-
-async def alice_live(world: World, services: Services) -> Stream:
-    await create_page(world, world.alice)
-    await world.alice.slash(world.general, "stream golive")
-    return await services.streams.get_by_owner(world.alice.id)
-
-
-async def set_mod_log(world: World) -> Any:
-    mod_log = world.guild.create_text_channel("mod-log")
-    result = await world.admin.slash(world.general, "setup mod-log", channel=mod_log)
-    assert mod_log.mention in result.response.content
-    return mod_log
-
-
-# -- every /mod command refuses members who don't moderate, and changes nothing ----------------
 
 REFUSED_COMMANDS: list[tuple[str, dict[str, Any]]] = [
     ("mod ban", {"scope": "chat"}),
@@ -64,9 +50,6 @@ async def test_slowmode_and_log_refuse_members_too(world: World, services: Servi
     assert domain_errors(world) == [Forbidden, Forbidden]
     stream = await services.streams.get_by_owner(world.alice.id)
     assert await services.chat.slowmode(stream.id) == 0
-
-
-# -- what moderators do ------------------------------------------------------------------------
 
 
 async def test_a_ban_blocks_chat_hides_messages_and_is_logged(
@@ -197,114 +180,3 @@ async def test_a_configured_role_makes_moderators_and_the_web_knows(
     result = await helper.slash(world.general, "mod log")
     assert result.response.embeds[0].title == "Moderation log"
     assert await services.moderation.is_moderator(helper.id)
-
-
-# -- /report and its buttons -------------------------------------------------------------------
-
-
-async def test_report_without_a_mod_log_channel_says_so(world: World, services: Services) -> None:
-    result = await world.bob.slash(
-        world.general, "report", member=world.alice.user, reason="rude in chat"
-    )
-    assert result.ephemeral and "/setup mod-log" in result.response.content
-    assert domain_errors(world) == [Conflict]
-
-
-async def test_a_report_lands_in_the_mod_log_with_buttons_that_survive_a_restart(
-    world: World, services: Services, make_bot: Any
-) -> None:
-    mod_log = await set_mod_log(world)
-    result = await world.bob.slash(
-        world.general, "report", member=world.alice.user, reason="rude in chat"
-    )
-    assert result.ephemeral and "moderators have your report" in result.response.content
-    report_message = mod_log.last_message
-    assert report_message.embeds[0].title == "Report #1"
-    assert report_message.embeds[0].description == "rude in chat"
-    assert [b["custom_id"] for b in buttons(report_message)] == [
-        "golive:report:dismiss:1",
-        "golive:report:end:1",
-        "golive:report:ban:1",
-    ]
-
-    await world.env.restart_bot(make_bot())
-    refused = await world.bob.click(report_message, custom_id="golive:report:dismiss:1")
-    assert refused.ephemeral and "Only moderators" in refused.response.content
-    assert (await services.moderation.get_report(1)).status == "open"
-
-    done = await world.admin.click(report_message, custom_id="golive:report:dismiss:1")
-    assert done.ephemeral and "dismissed" in done.response.content
-    handled = mod_log.history()[-1]
-    assert handled.components == []
-    assert "Dismissed by" in handled.embeds[0].fields[-1].value
-    assert (await services.moderation.get_report(1)).status == "dismissed"
-
-
-async def test_report_buttons_ban_and_end_streams(world: World, services: Services) -> None:
-    mod_log = await set_mod_log(world)
-    await alice_live(world, services)
-    await world.bob.slash(world.general, "report", member=world.alice.user, reason="bad stream")
-    first = mod_log.last_message
-    await world.admin.click(first, custom_id="golive:report:end:1")
-    assert not (await services.streams.get_by_owner(world.alice.id)).active
-
-    await world.alice.slash(world.general, "report", member=world.bob.user, reason="spam")
-    second = mod_log.last_message
-    await world.admin.click(second, custom_id="golive:report:ban:2")
-    [ban] = await services.moderation.active_sanctions(world.bob.id)
-    assert (ban.kind, ban.scope, ban.expires_at) == ("ban", "both", None)
-    actions = [a.action for a in await services.moderation.audit_log()]
-    assert actions[:2] == ["report:banned", "ban:both"]
-
-
-async def test_a_member_cannot_report_themselves(world: World) -> None:
-    await set_mod_log(world)
-    result = await world.bob.slash(world.general, "report", member=world.bob.user, reason="me")
-    assert "can't report yourself" in result.response.content
-    assert [e.__name__ for e in domain_errors(world)] == ["InvalidInput"]
-
-
-def test_the_bot_asks_for_the_message_content_intent() -> None:
-    from bot.app import golive_intents
-
-    assert golive_intents().message_content
-    assert isinstance(golive_intents(), discord.Intents)
-
-
-@pytest.mark.parametrize("action", ["dismiss", "end", "ban"])
-async def test_report_buttons_refuse_members_who_dont_moderate(
-    world: World, services: Services, action: str
-) -> None:
-    mod_log = await set_mod_log(world)
-    stream = await alice_live(world, services)
-    await world.bob.slash(world.general, "report", member=world.alice.user, reason="rude")
-    refused = await world.bob.click(mod_log.last_message, custom_id=f"golive:report:{action}:1")
-    assert refused.ephemeral and "Only moderators" in refused.response.content
-    assert (await services.moderation.get_report(1)).status == "open"
-    assert (await services.streams.get_by_owner(world.alice.id)).active == stream.active
-    assert await services.moderation.active_sanctions(world.alice.id) == []
-    assert buttons(mod_log.last_message)  # still there for a moderator
-
-
-async def test_setup_mod_log_and_mod_role_are_for_manage_server_only(
-    world: World, services: Services
-) -> None:
-    helpers = world.guild.create_role("Helpers")
-    with pytest.raises(SetupError, match="default-member-permissions"):
-        await world.bob.slash(world.general, "setup mod-log", channel=world.general)
-    with pytest.raises(SetupError, match="default-member-permissions"):
-        await world.bob.slash(world.general, "setup mod-role", role=helpers)
-    assert await services.moderation.mod_log_channel(world.guild.id) is None
-    assert await services.moderation.moderator_role(world.guild.id) is None
-
-
-async def test_a_mod_log_channel_the_bot_cannot_post_in_is_refused(
-    world: World, services: Services
-) -> None:
-    locked = world.guild.create_text_channel(
-        "locked", overwrites={world.guild.me: discord.PermissionOverwrite(send_messages=False)}
-    )
-    result = await world.admin.slash(world.general, "setup mod-log", channel=locked)
-    assert "I need **Send Messages, Embed Links**" in result.response.content
-    assert "Nothing was changed" in result.response.content
-    assert await services.moderation.mod_log_channel(world.guild.id) is None

@@ -1,53 +1,24 @@
-"""/stream obs, /stream record and /vods as members use them (SimCord + the LiveKit double)."""
+"""/stream obs, /stream record and /stream health as members use them (SimCord + the LiveKit double)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
-from livekit.protocol import egress as lk_egress
 from livekit.protocol import ingress as lk_ingress
 
-from core.config import RecordingSettings
 from core.kernel.errors import Conflict, LiveKitUnavailable, NotFound
 from core.live.ingress import obs_identity
 from core.services import Services
-from tests.cogs.test_streams import create_page, domain_errors
+from tests.bot.helpers import (
+    FILE_CONFIG,
+    create_page,
+    domain_errors,
+    fields,
+    only_ingress,
+)
 from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit
-
-FILE_CONFIG = RecordingSettings(
-    output="file",
-    record_all=False,
-    file_prefix="recordings/",
-    public_url="https://media.golive.test",
-    s3_bucket=None,
-    s3_region=None,
-    s3_endpoint=None,
-    s3_access_key=None,
-    s3_secret=None,
-    s3_force_path_style=False,
-)
-
-
-def fields(message: Any) -> dict[str, str]:
-    return {field.name: field.value for field in message.embeds[0].fields}
-
-
-def only_ingress(livekit: FakeLiveKit) -> lk_ingress.IngressInfo:
-    [info] = livekit.ingresses.values()
-    return info
-
-
-async def finish_recording(services: Services, livekit: FakeLiveKit, seconds: int) -> None:
-    [info] = [e for e in livekit.egresses.values() if not e.file_results]
-    livekit.set_egress_status(info.egress_id, lk_egress.EgressStatus.EGRESS_COMPLETE)
-    path = info.room_composite.file_outputs[0].filepath
-    info.file_results.append(
-        lk_egress.FileInfo(filename=path, duration=seconds * 1_000_000_000, location=path)
-    )
-    assert await services.webhooks.receive(livekit.event("egress_ended", egress_info=info))
 
 
 async def test_obs_shows_server_and_key_only_to_the_streamer(
@@ -156,31 +127,6 @@ async def test_record_on_where_recording_is_not_set_up_is_explained(world: World
     assert domain_errors(world) == [Conflict]
 
 
-async def test_recorded_streams_are_listed_in_vods(
-    world: World, services: Services, livekit: FakeLiveKit
-) -> None:
-    services.recording.config = FILE_CONFIG
-    await create_page(world, world.alice)
-    on = await world.alice.slash(world.general, "stream record", mode="on")
-    assert on.ephemeral and "Recording is **on**" in on.response.content
-    await world.alice.slash(world.general, "stream golive")
-    assert len(livekit.egresses) == 1
-    await world.alice.slash(world.general, "stream end")
-    await finish_recording(services, livekit, seconds=72 * 60)
-
-    listed = await world.bob.slash(world.general, "vods", member=world.alice)
-    assert not listed.ephemeral
-    embed = listed.response.embeds[0]
-    assert embed.title == "Past streams of Alice"
-    assert "**1h 12m**" in embed.description
-    assert "[Watch](https://media.golive.test/recordings/alice/live-alice-" in embed.description
-
-    off = await world.alice.slash(world.general, "stream record", mode="off")
-    assert "Recording is **off**" in off.response.content
-    await world.alice.slash(world.general, "stream golive")
-    assert len(livekit.egresses) == 1  # the second stream was not recorded
-
-
 async def test_record_on_while_live_starts_now(
     world: World, services: Services, livekit: FakeLiveKit
 ) -> None:
@@ -209,11 +155,6 @@ async def test_a_refused_recording_is_explained_at_go_live_and_in_vods(
     theirs = await world.bob.slash(world.general, "vods", member=world.alice)
     assert theirs.response.embeds[0].fields == []
     assert theirs.response.embeds[0].description == "No recorded streams yet."
-
-
-async def test_vods_of_a_member_without_a_page(world: World) -> None:
-    result = await world.alice.slash(world.general, "vods", member=world.bob)
-    assert "bob has no stream page yet" in result.response.content
 
 
 async def test_health_shows_a_moderator_what_livekit_reports(

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.app import GoLiveBot
-from bot.search_views import NOT_YOURS
+from cogs.streams._search import NOT_YOURS
 from core.kernel.errors import InvalidInput
 from core.services import Services
 from core.streams.service import StreamDraft
+from tests.bot.helpers import domain_errors
 from tests.conftest import World
 
 LISBON = (38.71667, -9.13333)
@@ -25,10 +26,6 @@ def components(message: Any) -> list[dict[str, Any]]:
 def page_button(message: Any, emoji: str) -> dict[str, Any]:
     [button] = [c for c in components(message) if (c.get("emoji") or {}).get("name") == emoji]
     return button
-
-
-def domain_errors(world: World) -> list[type[BaseException]]:
-    return [type(getattr(error, "original", error)) for error in world.env.errors]
 
 
 async def live_stream(

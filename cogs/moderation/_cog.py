@@ -1,4 +1,4 @@
-"""/mod: bans, timeouts, slow mode, ending streams, kicks and the audit log; and /report.
+"""/mod: bans, timeouts, slow mode, ending streams, kicks and the audit log.
 
 Who may use /mod is decided at run time (Manage Server, Moderate Members, or the guild's
 moderator role from `/setup mod-role`), not with default permissions: a role-based moderator
@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import contextlib
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import GoLiveBot
 from bot.embeds import GOLIVE_PURPLE
-from bot.report_views import report_embed, report_view
-from core.kernel.errors import Conflict, Forbidden, InvalidInput
+from bot.moderators import ModeratorRegistry
+from cogs.moderation._mod_log import post_to_mod_log
+from core.kernel.errors import Forbidden, InvalidInput
 from core.kernel.timefmt import human_duration
-from core.moderation import REASON_MAX, REPORT_REASON_MAX
+from core.moderation import REASON_MAX
+from core.services import Services
 from core.streams import Stream
 
-Interaction = discord.Interaction[GoLiveBot]
-NO_MENTIONS = discord.AllowedMentions.none()
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
+
+Interaction = discord.Interaction["GoLiveBot"]
 
 BAN_DURATIONS = [
     app_commands.Choice(name="1 hour", value=3600),
@@ -46,16 +49,17 @@ SCOPE_WORDS = {"chat": "the chat", "streaming": "streaming", "both": "the chat a
 class Moderation(commands.GroupCog, group_name="mod"):
     """Moderator tools for golive's chat and streams."""
 
-    def __init__(self, bot: GoLiveBot) -> None:
+    def __init__(self, bot: GoLiveBot, services: Services, moderators: ModeratorRegistry) -> None:
         self.bot = bot
-        self.services = bot.services
+        self.services = services
+        self.moderators = moderators
         super().__init__()
 
     @commands.Cog.listener()
-    async def on_interaction(self, interaction: discord.Interaction[GoLiveBot]) -> None:
+    async def on_interaction(self, interaction: Interaction) -> None:
         # Keep the web's view of who moderates fresh: any command or button a member uses.
         if isinstance(interaction.user, discord.Member):
-            await self.bot.moderators.is_moderator(interaction.user)
+            await self.moderators.is_moderator(interaction.user)
 
     @app_commands.command(name="ban")
     @app_commands.describe(
@@ -99,7 +103,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
     ) -> None:
         """Lift a member's ban (and chat timeout)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        moderator = await self.bot.moderators.require(interaction)
+        moderator = await self.moderators.require(interaction)
         await self.services.moderation.unban(
             moderator_id=moderator.id, user_id=member.id, scope=scope
         )
@@ -136,7 +140,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
     ) -> None:
         """Set slow mode on a live stream's chat."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        moderator = await self.bot.moderators.require(interaction)
+        moderator = await self.moderators.require(interaction)
         stream = await self._stream_in_question(interaction, streamer)
         await self.services.chat.set_slowmode(
             moderator_id=moderator.id, stream=stream, seconds=seconds
@@ -192,7 +196,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
     async def log(self, interaction: Interaction, member: discord.User | None = None) -> None:
         """Show the latest moderator actions."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.bot.moderators.require(interaction)
+        await self.moderators.require(interaction)
         actions = await self.services.moderation.audit_log(
             target_id=None if member is None else member.id
         )
@@ -215,7 +219,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
     async def _moderator_acting_on(
         self, interaction: Interaction, target: discord.User | discord.Member
     ) -> discord.Member:
-        moderator = await self.bot.moderators.require(interaction)
+        moderator = await self.moderators.require(interaction)
         if target.bot:
             raise InvalidInput("Bots aren't moderated with /mod.")
         if target.id != moderator.id and await self._is_moderator(moderator.guild, target):
@@ -232,7 +236,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
                 member = await guild.fetch_member(target.id)
             except discord.HTTPException:
                 return await self.services.moderation.is_moderator(target.id)
-        return await self.bot.moderators.is_moderator(member)
+        return await self.moderators.is_moderator(member)
 
     async def _stream_in_question(
         self, interaction: Interaction, streamer: discord.User | None
@@ -259,72 +263,4 @@ class Moderation(commands.GroupCog, group_name="mod"):
 
     async def _done(self, interaction: Interaction, answer: str, log_line: str) -> None:
         await interaction.followup.send(answer, ephemeral=True)
-        await post_to_mod_log(self.bot, interaction.guild, log_line)
-
-
-async def post_to_mod_log(
-    bot: GoLiveBot,
-    guild: discord.Guild | None,
-    content: str | None = None,
-    *,
-    embed: discord.Embed | None = None,
-    view: discord.ui.View | None = None,
-) -> discord.Message | None:
-    """Best effort: a line (or a report) in the guild's mod-log channel, if one is set."""
-    if guild is None:
-        return None
-    channel_id = await bot.services.moderation.mod_log_channel(guild.id)
-    channel = guild.get_channel(channel_id) if channel_id else None
-    if not isinstance(channel, discord.TextChannel):
-        return None
-    try:
-        if embed is not None and view is not None:
-            return await channel.send(content, embed=embed, view=view, allowed_mentions=NO_MENTIONS)
-        return await channel.send(content, allowed_mentions=NO_MENTIONS)
-    except discord.HTTPException:
-        return None
-
-
-class Reports(commands.Cog):
-    def __init__(self, bot: GoLiveBot) -> None:
-        self.bot = bot
-        self.services = bot.services
-
-    @app_commands.command(name="report")
-    @app_commands.guild_only()
-    @app_commands.describe(member="Who you are reporting", reason="What happened")
-    async def report(
-        self,
-        interaction: Interaction,
-        member: discord.User,
-        reason: app_commands.Range[str, 1, REPORT_REASON_MAX],
-    ) -> None:
-        """Tell the moderators about a member who breaks the rules (privately)."""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        guild = interaction.guild
-        assert guild is not None  # noqa: S101 - guild_only
-        if await self.services.moderation.mod_log_channel(guild.id) is None:
-            raise Conflict(
-                "This server has no mod-log channel yet, so nobody would see your report. "
-                "Ask an admin to run `/setup mod-log`."
-            )
-        report = await self.services.moderation.file_report(
-            guild_id=guild.id, reporter_id=interaction.user.id, member_id=member.id, reason=reason
-        )
-        posted = await post_to_mod_log(
-            self.bot, guild, embed=report_embed(report), view=report_view(report.id)
-        )
-        if posted is None:
-            await self.services.moderation.withdraw_report(report.id)
-            raise Conflict(
-                "I couldn't post in the mod-log channel; your report was not sent. "
-                "Please tell a moderator directly."
-            )
-        await interaction.followup.send(
-            "Thanks — the moderators have your report. Only they can see it.", ephemeral=True
-        )
-
-
-async def setup(bot: GoLiveBot) -> None:
-    await bot.add_cog(Moderation(bot))
-    await bot.add_cog(Reports(bot))
+        await post_to_mod_log(self.services.moderation, interaction.guild, log_line)

@@ -1,21 +1,14 @@
-"""How OBS settings, recording switches and past streams (VODs) look in Discord."""
+"""How /stream obs, /stream record and /stream health answer: OBS settings, recording switches
+and a stream's health."""
 
 from __future__ import annotations
-
-import logging
-from typing import TYPE_CHECKING
 
 import discord
 
 from bot.embeds import GOLIVE_PURPLE, LIVE_RED, OFFLINE_GREY
 from core.kernel.timefmt import human_duration
-from core.live import ObsProblem, ObsSetup, RecordChange, Recording, StreamHealth, describe
+from core.live import ObsSetup, RecordChange, StreamHealth, describe
 from core.streams import Stream
-
-if TYPE_CHECKING:
-    from bot.app import GoLiveBot
-
-log = logging.getLogger(__name__)
 
 _HOW_TO = {
     "rtmp": (
@@ -88,35 +81,6 @@ def record_message(change: RecordChange) -> str:
     return text
 
 
-def vods_embed(
-    stream: Stream, vods: list[Recording], failures: list[Recording], watch_url: str
-) -> discord.Embed:
-    """Past streams with a recording; failures only when the owner asks (they pass them)."""
-    embed = discord.Embed(
-        title=f"Past streams of {stream.owner_name}",
-        url=watch_url,
-        colour=GOLIVE_PURPLE if vods else OFFLINE_GREY,
-    )
-    if not vods:
-        embed.description = "No recorded streams yet."
-    lines = []
-    for vod in vods:
-        when = discord.utils.format_dt(vod.started_at, "f")
-        length = human_duration(vod.duration_seconds or 0)
-        link = f"[Watch]({vod.link})" if vod.link else "no link (ask an admin where files go)"
-        lines.append(f"{when} · **{length}** · {link}")
-    if lines:
-        embed.description = "\n".join(lines)
-    for failure in failures:
-        embed.add_field(
-            name=f"⚠️ Not recorded: {failure.started_at:%d %b %Y, %H:%M} UTC",
-            value=(failure.error or "The recording failed.")[:1024],
-            inline=False,
-        )
-    embed.set_footer(text=f"golive · {stream.slug}")
-    return embed
-
-
 _HEALTH_TITLE = {
     "good": "🟢 Healthy",
     "sending": "🟢 Sending video",
@@ -149,21 +113,3 @@ def health_embed(stream: Stream, health: StreamHealth) -> discord.Embed:
     elif health.source == "obs":
         embed.set_footer(text="Measured by LiveKit's ingress on what OBS sends.")
     return embed
-
-
-class ObsProblemNotifier:
-    """Tells a streamer by DM when OBS connected but golive couldn't take them live."""
-
-    def __init__(self, bot: GoLiveBot) -> None:
-        self.bot = bot
-
-    async def on_problem(self, event: ObsProblem) -> None:
-        owner_id, problem = event.owner_id, event.problem
-        try:
-            user = self.bot.get_user(owner_id) or await self.bot.fetch_user(owner_id)
-            await user.send(
-                "OBS connected, but I couldn't take your stream live: "
-                f"{problem}\nStop streaming in OBS, fix this, then start again."
-            )
-        except discord.HTTPException:
-            log.info("could not DM user %s about their OBS stream", owner_id)

@@ -15,8 +15,8 @@ import discord
 from discord import app_commands
 
 from bot.embeds import GOLIVE_PURPLE
-from bot.tree import reply_with_error
-from bot.views import WatchButton
+from bot.ui import GoLiveDynamicItem, GoLiveView
+from cogs.streams._watch import WatchButton
 from core.discovery import PAGE_SIZE, City, SearchHit, SearchPage
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ def _nothing_found(search: StreamSearch) -> str:
 
 
 def _view(search: StreamSearch, found: SearchPage) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = GoLiveView(timeout=None)
     for number, hit in enumerate(found.hits, start=1):
         watch = WatchButton(hit.stream.id)
         offset = (found.page - 1) * found.limit
@@ -176,7 +176,7 @@ def _view(search: StreamSearch, found: SearchPage) -> discord.ui.View:
 
 
 class SearchPageButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    GoLiveDynamicItem[discord.ui.Button[discord.ui.View]],
     template=(
         r"golive:search:(?P<searcher>\d+):(?P<page>\d+):(?P<kind>[un]):(?P<offline>[01])"
         r":(?P<within>\d+):(?P<text>.*)"
@@ -212,14 +212,7 @@ class SearchPageButton(
         )
         return cls(search, int(match["page"]))
 
-    async def callback(self, interaction: Interaction) -> None:  # type: ignore[override]
-        # Component errors bypass the command tree's handler; route them to the same explanation.
-        try:
-            await self._turn_page(interaction)
-        except Exception as error:
-            await reply_with_error(interaction, error)
-
-    async def _turn_page(self, interaction: Interaction) -> None:
+    async def clicked(self, interaction: Interaction) -> None:
         if interaction.user.id != self.search.searcher_id:
             await interaction.response.send_message(NOT_YOURS, ephemeral=True)
             return
