@@ -16,6 +16,7 @@ from typing import Literal
 
 import aiosqlite
 
+from core.kernel import text as text_rules
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, Forbidden, InvalidInput, LiveKitUnavailable, NotFound
 from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
@@ -349,11 +350,12 @@ class ModerationService:
     async def file_report(
         self, *, guild_id: int, reporter_id: int, member_id: int, reason: str
     ) -> Report:
-        reason = reason.strip()
-        if not reason:
-            raise InvalidInput("Say briefly what happened, so moderators can act on it.")
-        if len(reason) > REPORT_REASON_MAX:
-            raise InvalidInput(f"A report can be at most {REPORT_REASON_MAX} characters.")
+        reason = text_rules.note(
+            reason,
+            name="A report",
+            max_length=REPORT_REASON_MAX,
+            required="Say briefly what happened, so moderators can act on it.",
+        )
         if reporter_id == member_id:
             raise InvalidInput("You can't report yourself.")
         async with self._db.transaction() as tx:
@@ -476,10 +478,7 @@ class ModerationService:
 
 
 def _reason(reason: str) -> str:
-    reason = reason.strip()
-    if len(reason) > REASON_MAX:
-        raise InvalidInput(f"A reason can be at most {REASON_MAX} characters.")
-    return reason
+    return text_rules.note(reason, name="A reason", max_length=REASON_MAX)
 
 
 def _sanction(row: aiosqlite.Row) -> Sanction:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from core.kernel import text
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
 from core.kernel.timefmt import from_db, from_db_required, to_db
@@ -67,6 +68,26 @@ class StreamEvent:
 StreamListener = Callable[[StreamEvent], Awaitable[None]]
 
 
+# Titles and descriptions are shown in Discord and on the pages as written: links are fine, but
+# control and invisible characters (a NUL would also slip past SQLite's length CHECKs; a bidi
+# override would make the title read differently from what it says) are refused.
+_NO_INVISIBLE = "The title and description can't contain NUL, control or invisible characters."
+TITLE_RULES = text.FieldRules(
+    name="The title",
+    max_length=TITLE_MAX,
+    invisible="refuse",
+    required="A stream needs a title.",
+    refused_invisible=_NO_INVISIBLE,
+)
+DESCRIPTION_RULES = text.FieldRules(
+    name="The description",
+    max_length=DESCRIPTION_MAX,
+    invisible="refuse",
+    whitespace="keep_lines",
+    refused_invisible=_NO_INVISIBLE,
+)
+
+
 @dataclass(frozen=True)
 class StreamDraft:
     """What a member fills in for their stream page; validated on construction."""
@@ -78,21 +99,8 @@ class StreamDraft:
     longitude: float | None = None
 
     def __post_init__(self) -> None:
-        title = self.title.strip()
-        if not title:
-            raise InvalidInput("A stream needs a title.")
-        if len(title) > TITLE_MAX:
-            raise InvalidInput(
-                f"The title can be at most {TITLE_MAX} characters (it has {len(title)})."
-            )
-        description = self.description.strip()
-        if "\x00" in title or "\x00" in description:
-            # SQLite's length() stops at a NUL: it would slip past the length CHECKs.
-            raise InvalidInput("The title and description can't contain NUL characters.")
-        if len(description) > DESCRIPTION_MAX:
-            raise InvalidInput(
-                f"The description can be at most {DESCRIPTION_MAX} characters (it has {len(description)})."
-            )
+        title = text.apply(TITLE_RULES, self.title)
+        description = text.apply(DESCRIPTION_RULES, self.description)
         if (self.latitude is None) != (self.longitude is None):
             raise InvalidInput("Give both latitude and longitude, or neither.")
         if self.latitude is not None and not -90 <= self.latitude <= 90:
