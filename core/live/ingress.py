@@ -37,7 +37,7 @@ from core.kernel.errors import Conflict, GoLiveError, LiveKitUnavailable
 from core.kernel.timefmt import from_db, to_db
 from core.live.presence import LiveEventService
 from core.live.webhooks import AfterCommit, WebhookInbox
-from core.livekit import IngressProtocol, LiveKitGateway
+from core.livekit import IngressProtocol, LiveKitGateway, obs_identity
 from core.store import Database, SyncTransaction
 from core.streams import Stream, StreamEvent, StreamService
 
@@ -76,12 +76,6 @@ class _IngressRow:
     identity: str
     room_name: str
     problem: str | None
-
-
-def obs_identity(owner_id: int) -> str:
-    """The ingress's participant: `host-` like the studio (pages show it as the streamer), but
-    its own identity, so OBS and a studio tab don't disconnect each other."""
-    return f"host-{owner_id}-obs"
 
 
 class IngressService:
@@ -254,13 +248,8 @@ class IngressService:
         return row.room_name if row else None
 
     async def _fresh_room(self, slug: str) -> str:
-        """A `live-<slug>-<unix>` name no session has used (StreamService's rule)."""
-        seconds = int(self._clock.now().timestamp())
-        while await self._db.fetch_one(
-            "SELECT 1 FROM stream_sessions WHERE room_name = ?", (f"live-{slug}-{seconds}",)
-        ):
-            seconds += 1
-        return f"live-{slug}-{seconds}"
+        """A room name no session has used (StreamService's rule)."""
+        return await self._streams.free_room_name(slug, self._clock.now())
 
     async def _rearm(self, stream_id: int) -> None:
         """After a session: point the ingress at a fresh room, so OBS's next start goes live."""

@@ -20,7 +20,7 @@ from core.kernel import text as text_rules
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, Forbidden, InvalidInput, LiveKitUnavailable, NotFound
 from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
-from core.livekit import LiveKitGateway
+from core.livekit import LiveKitGateway, is_viewer_of
 from core.store import Database, Transaction
 from core.streams import StreamService
 
@@ -290,7 +290,6 @@ class ModerationService:
             reason=_reason(reason),
             action="kick",
         )
-        prefix = f"viewer-{user_id}-"
         removed = 0
         for stream in await self._streams.list_live(limit=10_000):
             if stream.room_name is None:
@@ -298,7 +297,7 @@ class ModerationService:
             try:
                 participants = await self._livekit.list_participants(stream.room_name)
                 for participant in participants:
-                    if participant.identity.startswith(prefix):
+                    if is_viewer_of(participant.identity, user_id):
                         removed += await self._livekit.remove_participant(
                             stream.room_name, participant.identity
                         )

@@ -17,6 +17,7 @@ from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.livekit import LiveKitGateway
+from core.livekit import room_name as session_room_name
 from core.store import Database, Transaction
 from core.streams.gate import GoLiveGate, OpenGate
 from core.streams.live_rooms import DEFAULT_TTL_SECONDS, LiveRoomCache
@@ -413,16 +414,16 @@ class StreamService:
                 "SELECT 1 FROM stream_sessions WHERE room_name = ?", (wanted,)
             ):
                 return wanted
-        return await self._free_room_name(stream.slug, now)
+        return await self.free_room_name(stream.slug, now)
 
-    async def _free_room_name(self, slug: str, now: datetime) -> str:
+    async def free_room_name(self, slug: str, now: datetime) -> str:
         """`live-<slug>-<unix seconds>`, moved on a second if that name was ever used."""
         seconds = int(now.timestamp())
         while await self._db.fetch_one(
-            "SELECT 1 FROM stream_sessions WHERE room_name = ?", (f"live-{slug}-{seconds}",)
+            "SELECT 1 FROM stream_sessions WHERE room_name = ?", (session_room_name(slug, seconds),)
         ):
             seconds += 1
-        return f"live-{slug}-{seconds}"
+        return session_room_name(slug, seconds)
 
     async def _delete_room_quietly(self, room_name: str) -> None:
         try:
