@@ -235,9 +235,10 @@ class IngressService:
         try:
             return await call
         except LiveKitUnavailable as error:
-            cause = error.__cause__
-            if isinstance(cause, api.TwirpError) and cause.code != api.TwirpErrorCode.NOT_FOUND:
-                raise LiveKitUnavailable(INGRESS_NOT_SET_UP.format(code=cause.code)) from cause
+            if error.refused and error.code != error.NOT_FOUND:
+                raise LiveKitUnavailable(
+                    INGRESS_NOT_SET_UP.format(code=error.code), code=error.code
+                ) from error
             raise
 
     # -- rooms ---------------------------------------------------------------------------------
