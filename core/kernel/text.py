@@ -67,11 +67,17 @@ def strip_invisible(text: str) -> str:
 
 # A word is a run of letters, digits or _, with ZWJ/ZWNJ allowed inside (they join, not split).
 _WORD = re.compile(r"\w+(?:[\u200c\u200d]+\w+)*")
+_PLAIN_WORD = re.compile(r"\w+")
 
 
 def words(text: str) -> list[str]:
     """The words of a text as the blocked-words rule sees them (case-folded, joiners ignored)."""
-    return [_word_key(match.group(0)) for match in _WORD.finditer(strip_invisible(text))]
+    return words_of_visible(strip_invisible(text))
+
+
+def words_of_visible(text: str) -> list[str]:
+    # Removing the joiners first makes a joined word one \w+ run, as _WORD sees it.
+    return [word.casefold() for word in _PLAIN_WORD.findall(_JOINERS.sub("", text))]
 
 
 def _word_key(word: str) -> str:
@@ -88,12 +94,19 @@ class BlockedWords:
     def __init__(self, entries: Iterable[str]) -> None:
         phrases = {tuple(words(entry)) for entry in entries}
         self._phrases = sorted((phrase for phrase in phrases if phrase), key=len, reverse=True)
+        self._single_words = frozenset(phrase[0] for phrase in self._phrases if len(phrase) == 1)
+        self._has_phrases = any(len(phrase) > 1 for phrase in self._phrases)
 
     def __bool__(self) -> bool:
         return bool(self._phrases)
 
     def found(self, text: str) -> bool:
-        return bool(self._spans(strip_invisible(text)))
+        # Every chat message asks this, so single words are looked up in a set; phrases (rare)
+        # take the slower walk that mask() uses.
+        visible = strip_invisible(text)
+        if not self._single_words.isdisjoint(words_of_visible(visible)):
+            return True
+        return self._has_phrases and bool(self._spans(visible))
 
     def mask(self, text: str) -> str:
         """The text without invisible characters, each blocked word or phrase shown as •••."""
