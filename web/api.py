@@ -12,7 +12,7 @@ from aiohttp import web
 from core.accounts import Identity
 from core.discovery import PlaceDirectory
 from core.kernel.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
-from core.livekit import Role
+from core.livekit import Role, guest_identity, host_identity, viewer_identity
 from core.streams import StreamDraft
 from web.body import bool_field, json_object, optional_number, text_field
 from web.keys import SERVICES, identity_of
@@ -49,17 +49,17 @@ async def token(request: web.Request) -> web.Response:
             raise NotAuthenticated(SIGN_IN_FIRST)
         if identity.user_id != stream.owner_id:
             raise Forbidden("Only the streamer can broadcast in this room.")
-        participant, name = f"host-{identity.user_id}", identity.display_name
+        participant, name = host_identity(identity.user_id), identity.display_name
     elif identity is not None:
         # A kicked member gets no new token for a while (their open tabs were removed).
         await services.moderation.check_may_watch(identity.user_id)
         # A suffix per token: the same member in two tabs must not kick their other tab out.
         participant, name = (
-            f"viewer-{identity.user_id}-{_random_hex(3)}",
+            viewer_identity(identity.user_id, _random_hex(3)),
             identity.display_name,
         )
     else:
-        participant, name = f"guest-{_random_hex(6)}", "Guest"
+        participant, name = guest_identity(_random_hex(6)), "Guest"
     jwt = services.tokens.mint(
         room=room_name, identity=participant, name=name, role=cast(Role, role)
     )

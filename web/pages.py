@@ -9,7 +9,7 @@ from aiohttp import web
 
 from core.kernel.errors import NotAuthenticated
 from core.kernel.timefmt import human_duration
-from core.live import BROADCASTER_PREFIX
+from core.livekit import BROADCASTER_PREFIX
 from core.streams import Stream
 from web import search
 from web.keys import SERVICES, SESSION_COOKIE, identity_of

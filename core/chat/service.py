@@ -15,9 +15,9 @@ packet per message; a flooded one gets few packets with many messages.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Literal
 import aiosqlite
 
 from core.config import ChatSettings
+from core.kernel import text as text_rules
 from core.kernel.clock import Clock
 from core.kernel.errors import (
     Conflict,
@@ -54,10 +55,34 @@ PACKET_BUDGET = 14 * 1024
 Source = Literal["web", "discord"]
 Role = Literal["streamer", "moderator", "member", "guest"]
 
-_LINK = re.compile(
-    r"(?i)\b(?:https?://|www\.)\S+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|gg|ly|co|me|tv|xyz|app|dev|link|info|ru|de|uk)\b(?:/\S*)?"
-)
-_WORD = re.compile(r"\w+", re.UNICODE)
+EMPTY_MESSAGE = "Write something first: the message is empty."
+
+
+def message_rules(rules: ChatSettings, *, privileged: bool) -> text_rules.FieldRules:
+    """The text rules of a message: the streamer and moderators may post links."""
+    return text_rules.FieldRules(
+        name="A chat message",
+        max_length=rules.max_length,
+        links="allow" if privileged or rules.allow_links else "refuse",
+        invisible="refuse",
+        blocked_words="refuse",
+        whitespace="keep_lines",
+        required=EMPTY_MESSAGE,
+        refused_links="Links aren't allowed in this chat.",
+        refused_words="Your message contains a word that isn't allowed in this chat.",
+        refused_invisible="The message contains control characters or invisible formatting.",
+        too_long=TooLarge,
+    )
+
+
+@dataclass(frozen=True)
+class _MessageRules:
+    member: text_rules.FieldRules
+    privileged: text_rules.FieldRules
+    blocked: text_rules.BlockedWords
+
+    def __getitem__(self, privileged: bool) -> text_rules.FieldRules:
+        return self.privileged if privileged else self.member
 
 
 @dataclass(frozen=True)
@@ -373,19 +398,18 @@ class ChatService:
             raise NotAuthenticated(
                 "Sign in to chat: use the Watch button on the stream's announcement in Discord."
             )
-        body = self._clean_text(text)
+        # The form of the text first (empty, too long, invisible characters): it costs the
+        # author no flood allowance. Links and words wait for the role, which the database knows.
+        body = text_rules.apply(self._form_rules(), text)
         name = _clean_name(author.name)
         self._check_flood(author, ip)
         state = await self._author_state(stream, author)
         role, slowmode, last_at = state.role, state.slowmode, state.last_at
         privileged = role in ("streamer", "moderator")
         now = self._clock.now()
-        if not privileged:
-            self._check_text_rules(body)
-            if slowmode and author.user_id is not None:
-                self._check_slowmode(author.user_id, stream.id, slowmode, last_at, now)
-        else:
-            self._check_blocked_words(body)
+        body = self.check_text(body, privileged=privileged)
+        if not privileged and slowmode and author.user_id is not None:
+            self._check_slowmode(author.user_id, stream.id, slowmode, last_at, now)
         message = await self._store(
             stream, state.session_id, author, name, role, body, source, discord_message_id
         )
@@ -531,18 +555,14 @@ class ChatService:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _clean_text(self, text: str) -> str:
-        body = text.strip()
-        if not body:
-            raise InvalidInput("Write something first: the message is empty.")
-        if len(body) > self.rules.max_length:
-            raise TooLarge(
-                f"A chat message can be at most {self.rules.max_length} characters "
-                f"(this one has {len(body)})."
-            )
-        if any(ord(char) < 0x20 and char not in "\n\t" for char in body):
-            raise InvalidInput("The message contains control characters.")
-        return body
+    def check_text(self, text: str, *, privileged: bool = False) -> str:
+        """The message as it will be stored, or the domain error that refuses it (all the
+        text rules: core.kernel.text; the streamer and moderators may post links)."""
+        rules = _rules_by_role(self.rules)
+        return text_rules.apply(rules[privileged], text, rules.blocked)
+
+    def _form_rules(self) -> text_rules.FieldRules:
+        return _rules_by_role(self.rules)[True]
 
     def _check_flood(self, author: ChatAuthor, ip: str | None) -> None:
         person = f"u:{author.user_id}" if author.user_id is not None else f"g:{ip}:{author.name}"
@@ -576,18 +596,6 @@ class ChatService:
             oldest = now - timedelta(hours=6)  # the longest slow mode
             self._slowmode_claims = {k: t for k, t in self._slowmode_claims.items() if t > oldest}
         self._slowmode_claims[key] = now
-
-    def _check_text_rules(self, body: str) -> None:
-        if not self.rules.allow_links and _LINK.search(body):
-            raise Forbidden("Links aren't allowed in this chat.")
-        self._check_blocked_words(body)
-
-    def _check_blocked_words(self, body: str) -> None:
-        if not self.rules.blocked_words:
-            return
-        words = {word.lower() for word in _WORD.findall(body)}
-        if words.intersection(self.rules.blocked_words):
-            raise Forbidden("Your message contains a word that isn't allowed in this chat.")
 
     async def _author_state(self, stream: Stream, author: ChatAuthor) -> _AuthorState:
         """Role, slow mode, the author's last message and the open session; refuses muted authors.
@@ -684,13 +692,26 @@ class ChatService:
             await self.hide(row["id"], moderator_id=None)
 
 
+@functools.lru_cache(maxsize=8)
+def _rules_by_role(rules: ChatSettings) -> _MessageRules:
+    # Built once per ChatRules (tests swap them): a message pays no set-up.
+    return _MessageRules(
+        message_rules(rules, privileged=False),
+        message_rules(rules, privileged=True),
+        text_rules.BlockedWords(rules.blocked_words),
+    )
+
+
+# The name shown beside a message: a guest's chosen name or a member's Discord name. Links are
+# left alone ("bob.dev" is a fine Discord name); invisible characters go, so a name can't reorder
+# the line it heads.
+NAME_RULES = text_rules.FieldRules(
+    name="A chat name", max_length=NAME_MAX, required="Choose a name to chat with."
+)
+
+
 def _clean_name(name: str) -> str:
-    cleaned = " ".join(name.split())
-    if not cleaned:
-        raise InvalidInput("Choose a name to chat with.")
-    if len(cleaned) > NAME_MAX:
-        raise InvalidInput(f"A chat name can be at most {NAME_MAX} characters.")
-    return cleaned
+    return text_rules.apply(NAME_RULES, name)
 
 
 def _message(row: aiosqlite.Row) -> ChatMessage:

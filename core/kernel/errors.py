@@ -36,7 +36,31 @@ class Conflict(GoLiveError):
 
 
 class LiveKitUnavailable(GoLiveError):
-    """LiveKit could not be reached or refused the call; nothing was changed."""
+    """LiveKit could not be reached or refused the call; nothing was changed.
+
+    ``code`` is LiveKit's own error code when it answered with a refusal ("not_found",
+    "unauthenticated", "permission_denied", "failed_precondition"…), and None when it could not
+    be reached or did not answer in time. Callers branch on it, never on transport exceptions.
+    """
+
+    NOT_FOUND = "not_found"
+    UNAUTHENTICATED = "unauthenticated"
+    PERMISSION_DENIED = "permission_denied"
+    FAILED_PRECONDITION = "failed_precondition"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def refused(self) -> bool:
+        """LiveKit answered and said no (as opposed to not answering at all)."""
+        return self.code is not None
+
+    @property
+    def bad_credentials(self) -> bool:
+        """LiveKit refused golive's API key or secret (or the grants they carry)."""
+        return self.code in (self.UNAUTHENTICATED, self.PERMISSION_DENIED)
 
 
 class PaymentRefused(Conflict):

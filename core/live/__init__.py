@@ -4,12 +4,11 @@ The public module: other packages import from here, never from the modules insid
 
 from core.live.health import StreamHealth, StreamHealthService, describe
 from core.live.ingress import IngressService, ObsProblem, ObsSetup
-from core.live.presence import BROADCASTER_PREFIX, Audience, LiveEventService
+from core.live.presence import Audience, LiveEventService
 from core.live.recording import RecordChange, Recording, RecordingService
 from core.live.webhooks import WebhookHandler, WebhookInbox
 
 __all__ = [
-    "BROADCASTER_PREFIX",
     "Audience",
     "IngressService",
     "LiveEventService",

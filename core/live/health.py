@@ -26,7 +26,7 @@ from livekit.protocol import models as lk_models
 
 from core.kernel.clock import Clock
 from core.live.ingress import IngressService
-from core.livekit import LiveKitGateway
+from core.livekit import LiveKitGateway, host_identity
 from core.streams import Stream
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class StreamHealthService:
 
     async def _measure(self, stream: Stream, room: str, now: datetime) -> StreamHealth:
         participants = await self._livekit.list_participants(room)
-        host = f"host-{stream.owner_id}"
+        host = host_identity(stream.owner_id)
         obs = [p for p in participants if p.kind == lk_models.ParticipantInfo.Kind.INGRESS]
         studio = [p for p in participants if p.identity == host]
         if obs:

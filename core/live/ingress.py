@@ -38,7 +38,7 @@ from core.kernel.events import EventBus
 from core.kernel.timefmt import from_db, to_db
 from core.live.presence import LiveEventService
 from core.live.webhooks import AfterCommit
-from core.livekit import IngressProtocol, LiveKitGateway
+from core.livekit import IngressProtocol, LiveKitGateway, obs_identity
 from core.store import Database, SyncTransaction
 from core.streams import Stream, StreamEvent, StreamService
 
@@ -83,12 +83,6 @@ class _IngressRow:
     identity: str
     room_name: str
     problem: str | None
-
-
-def obs_identity(owner_id: int) -> str:
-    """The ingress's participant: `host-` like the studio (pages show it as the streamer), but
-    its own identity, so OBS and a studio tab don't disconnect each other."""
-    return f"host-{owner_id}-obs"
 
 
 class IngressService:
@@ -238,9 +232,10 @@ class IngressService:
         try:
             return await call
         except LiveKitUnavailable as error:
-            cause = error.__cause__
-            if isinstance(cause, api.TwirpError) and cause.code != api.TwirpErrorCode.NOT_FOUND:
-                raise LiveKitUnavailable(INGRESS_NOT_SET_UP.format(code=cause.code)) from cause
+            if error.refused and error.code != error.NOT_FOUND:
+                raise LiveKitUnavailable(
+                    INGRESS_NOT_SET_UP.format(code=error.code), code=error.code
+                ) from error
             raise
 
     # -- rooms ---------------------------------------------------------------------------------
@@ -251,13 +246,8 @@ class IngressService:
         return row.room_name if row else None
 
     async def _fresh_room(self, slug: str) -> str:
-        """A `live-<slug>-<unix>` name no session has used (StreamService's rule)."""
-        seconds = int(self._clock.now().timestamp())
-        while await self._db.fetch_one(
-            "SELECT 1 FROM stream_sessions WHERE room_name = ?", (f"live-{slug}-{seconds}",)
-        ):
-            seconds += 1
-        return f"live-{slug}-{seconds}"
+        """A room name no session has used (StreamService's rule)."""
+        return await self._streams.free_room_name(slug, self._clock.now())
 
     async def _rearm(self, stream_id: int) -> None:
         """After a session: point the ingress at a fresh room, so OBS's next start goes live."""

@@ -29,14 +29,12 @@ from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, LiveKitUnavailable, NotFound
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.live.webhooks import AfterCommit, WebhookInbox
-from core.livekit import LiveKitGateway
+from core.livekit import LiveKitGateway, is_audience, is_broadcaster, person_key
 from core.store import Database, SyncTransaction
 from core.streams import Stream, StreamEvent, StreamService
 
 log = logging.getLogger(__name__)
 
-VIEWER_PREFIXES = ("viewer-", "guest-")
-BROADCASTER_PREFIX = "host-"
 AUTO_END_REASON = "broadcaster_left"
 
 JOINED, LEFT = 0, 1
@@ -67,21 +65,11 @@ def role_of(
     identity: str, owner_id: int, kind: int = lk_models.ParticipantInfo.Kind.STANDARD
 ) -> str:
     """'broadcaster', 'viewer' or 'other', from the identities golive's tokens carry."""
-    if (
-        identity == f"{BROADCASTER_PREFIX}{owner_id}"
-        or kind == lk_models.ParticipantInfo.Kind.INGRESS
-    ):
+    if is_broadcaster(identity, owner_id) or kind == lk_models.ParticipantInfo.Kind.INGRESS:
         return "broadcaster"
-    if identity.startswith(VIEWER_PREFIXES):
+    if is_audience(identity):
         return "viewer"
     return "other"
-
-
-def viewer_key(identity: str) -> str:
-    """One key per person: a member's tabs (`viewer-<id>-<tab>`) count once, each guest once."""
-    if identity.startswith("viewer-"):
-        return "user:" + identity.removeprefix("viewer-").split("-", 1)[0]
-    return "guest:" + identity.removeprefix("guest-")
 
 
 def sends_video(participant: lk_models.ParticipantInfo, *, without_track: str = "") -> bool:
@@ -482,5 +470,5 @@ def _count_viewer(tx: SyncTransaction, session_id: int, identity: str) -> None:
     tx.execute(
         "INSERT INTO session_viewers (session_id, viewer) VALUES (?, ?)"
         " ON CONFLICT (session_id, viewer) DO NOTHING",
-        (session_id, viewer_key(identity)),
+        (session_id, person_key(identity)),
     )

@@ -185,12 +185,7 @@ class RecordingService:
         try:
             info = await self._livekit.start_room_recording(session.room_name, output)
         except LiveKitUnavailable as error:
-            cause = error.__cause__
-            problem = (
-                EGRESS_REFUSED.format(code=cause.code)
-                if isinstance(cause, api.TwirpError)
-                else error.message
-            )
+            problem = EGRESS_REFUSED.format(code=error.code) if error.refused else error.message
             await self._insert(stream.id, session.id, None, "failed", problem, now)
             return problem
         status = _STATUS.get(info.status, "starting")

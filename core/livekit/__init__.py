@@ -1,7 +1,34 @@
-"""LiveKit: the server API gateway (typed errors) and access tokens.
+"""LiveKit: the server API gateway (typed errors), access tokens, participant and room names.
 
 The public module: other packages import from here, never from the modules inside."""
 
 from core.livekit.gateway import IngressProtocol, LiveKitGateway, Role, TokenMinter
+from core.livekit.identities import (
+    BROADCASTER_PREFIX,
+    guest_identity,
+    host_identity,
+    is_audience,
+    is_broadcaster,
+    is_viewer_of,
+    obs_identity,
+    person_key,
+    room_name,
+    viewer_identity,
+)
 
-__all__ = ["IngressProtocol", "LiveKitGateway", "Role", "TokenMinter"]
+__all__ = [
+    "BROADCASTER_PREFIX",
+    "IngressProtocol",
+    "LiveKitGateway",
+    "Role",
+    "TokenMinter",
+    "guest_identity",
+    "host_identity",
+    "is_audience",
+    "is_broadcaster",
+    "is_viewer_of",
+    "obs_identity",
+    "person_key",
+    "room_name",
+    "viewer_identity",
+]

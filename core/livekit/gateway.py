@@ -1,7 +1,8 @@
 """The one place golive talks to LiveKit's server API (rooms) and mints its access tokens.
 
 Every failure of LiveKit (refused, down, slow) becomes ``LiveKitUnavailable`` with words a member
-can act on, so callers never see transport exceptions.
+can act on and LiveKit's error code in ``.code`` (None when it could not be reached), so callers
+never see transport exceptions.
 """
 
 from __future__ import annotations
@@ -61,11 +62,11 @@ class LiveKitGateway:
             async with asyncio.timeout(self.timeout):
                 await self._client.room.delete_room(api.DeleteRoomRequest(room=name))
         except api.TwirpError as error:
-            if error.code == api.TwirpErrorCode.NOT_FOUND:
+            if _code_of(error) == LiveKitUnavailable.NOT_FOUND:
                 return False
             raise _refused("close the room", error) from error
         except (aiohttp.ClientError, TimeoutError) as error:
-            raise LiveKitUnavailable(_UNREACHABLE) from error
+            raise _unreachable("close the room", error) from error
         return True
 
     async def list_room_names(self) -> set[str]:
@@ -82,9 +83,7 @@ class LiveKitGateway:
                 self._client.room.list_participants(api.ListParticipantsRequest(room=room)),
             )
         except LiveKitUnavailable as error:
-            if isinstance(error.__cause__, api.TwirpError) and (
-                error.__cause__.code == api.TwirpErrorCode.NOT_FOUND
-            ):
+            if error.code == error.NOT_FOUND:
                 return []
             raise
         return list(response.participants)
@@ -99,9 +98,7 @@ class LiveKitGateway:
                 ),
             )
         except LiveKitUnavailable as error:
-            if isinstance(error.__cause__, api.TwirpError) and (
-                error.__cause__.code == api.TwirpErrorCode.NOT_FOUND
-            ):
+            if error.code == error.NOT_FOUND:
                 return False
             raise
         return True
@@ -150,7 +147,7 @@ class LiveKitGateway:
                 self._client.ingress.list_ingress(api.ListIngressRequest(ingress_id=ingress_id)),
             )
         except LiveKitUnavailable as error:
-            if _is_not_found(error):
+            if error.code == error.NOT_FOUND:
                 return None
             raise
         return next((item for item in response.items if item.ingress_id == ingress_id), None)
@@ -174,7 +171,7 @@ class LiveKitGateway:
                 ),
             )
         except LiveKitUnavailable as error:
-            if _is_not_found(error):
+            if error.code == error.NOT_FOUND:
                 return False
             raise
         return True
@@ -202,11 +199,7 @@ class LiveKitGateway:
                 self._client.egress.stop_egress(api.StopEgressRequest(egress_id=egress_id)),
             )
         except LiveKitUnavailable as error:
-            cause = error.__cause__
-            if isinstance(cause, api.TwirpError) and cause.code in (
-                api.TwirpErrorCode.NOT_FOUND,
-                api.TwirpErrorCode.FAILED_PRECONDITION,
-            ):
+            if error.code in (error.NOT_FOUND, error.FAILED_PRECONDITION):
                 return False
             raise
         return True
@@ -218,21 +211,32 @@ class LiveKitGateway:
         except api.TwirpError as error:
             raise _refused(what, error) from error
         except (aiohttp.ClientError, TimeoutError) as error:
-            log.warning("LiveKit unreachable while trying to %s: %s", what, error)
-            raise LiveKitUnavailable(_UNREACHABLE) from error
+            raise _unreachable(what, error) from error
 
 
-def _is_not_found(error: LiveKitUnavailable) -> bool:
-    cause = error.__cause__
-    return isinstance(cause, api.TwirpError) and cause.code == api.TwirpErrorCode.NOT_FOUND
+def _code_of(error: api.TwirpError) -> str:
+    """LiveKit's code; a bare 401/403 (a proxy's page, no Twirp body) reads as "unknown" in
+    livekit-api, but it is still a refusal of golive's credentials."""
+    if error.code == api.TwirpErrorCode.UNKNOWN and error.status == 401:
+        return LiveKitUnavailable.UNAUTHENTICATED
+    if error.code == api.TwirpErrorCode.UNKNOWN and error.status == 403:
+        return LiveKitUnavailable.PERMISSION_DENIED
+    return str(error.code)
 
 
 def _refused(what: str, error: api.TwirpError) -> LiveKitUnavailable:
-    log.warning("LiveKit refused to %s: %s %s", what, error.code, error.message)
+    code = _code_of(error)
+    log.warning("LiveKit refused to %s: %s %s", what, code, error.message)
     return LiveKitUnavailable(
-        f"The streaming server refused to {what} ({error.code}). Please try again, "
-        "or ask an admin to run `golive check`."
+        f"The streaming server refused to {what} ({code}). Please try again, "
+        "or ask an admin to run `golive check`.",
+        code=code,
     )
+
+
+def _unreachable(what: str, error: BaseException) -> LiveKitUnavailable:
+    log.warning("LiveKit unreachable while trying to %s: %r", what, error)
+    return LiveKitUnavailable(_UNREACHABLE, code=None)
 
 
 class TokenMinter:

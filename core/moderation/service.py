@@ -15,11 +15,12 @@ from typing import Literal
 
 import aiosqlite
 
+from core.kernel import text as text_rules
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, Forbidden, InvalidInput, LiveKitUnavailable, NotFound
 from core.kernel.events import EventBus
 from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
-from core.livekit import LiveKitGateway
+from core.livekit import LiveKitGateway, is_viewer_of
 from core.store import Database, Transaction
 from core.streams import StreamService
 
@@ -284,7 +285,6 @@ class ModerationService:
             reason=_reason(reason),
             action="kick",
         )
-        prefix = f"viewer-{user_id}-"
         removed = 0
         for stream in await self._streams.list_live(limit=10_000):
             if stream.room_name is None:
@@ -292,7 +292,7 @@ class ModerationService:
             try:
                 participants = await self._livekit.list_participants(stream.room_name)
                 for participant in participants:
-                    if participant.identity.startswith(prefix):
+                    if is_viewer_of(participant.identity, user_id):
                         removed += await self._livekit.remove_participant(
                             stream.room_name, participant.identity
                         )
@@ -344,11 +344,12 @@ class ModerationService:
     async def file_report(
         self, *, guild_id: int, reporter_id: int, member_id: int, reason: str
     ) -> Report:
-        reason = reason.strip()
-        if not reason:
-            raise InvalidInput("Say briefly what happened, so moderators can act on it.")
-        if len(reason) > REPORT_REASON_MAX:
-            raise InvalidInput(f"A report can be at most {REPORT_REASON_MAX} characters.")
+        reason = text_rules.note(
+            reason,
+            name="A report",
+            max_length=REPORT_REASON_MAX,
+            required="Say briefly what happened, so moderators can act on it.",
+        )
         if reporter_id == member_id:
             raise InvalidInput("You can't report yourself.")
         async with self._db.transaction() as tx:
@@ -464,10 +465,7 @@ class ModerationService:
 
 
 def _reason(reason: str) -> str:
-    reason = reason.strip()
-    if len(reason) > REASON_MAX:
-        raise InvalidInput(f"A reason can be at most {REASON_MAX} characters.")
-    return reason
+    return text_rules.note(reason, name="A reason", max_length=REASON_MAX)
 
 
 def _sanction(row: aiosqlite.Row) -> Sanction:

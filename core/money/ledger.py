@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import aiosqlite
 
+from core.kernel import text as text_rules
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, NotFound, PaymentRefused
 from core.kernel.timefmt import from_db_required, to_db
@@ -698,12 +699,12 @@ def _require_key(key: str) -> None:
 
 
 def _require_reason(reason: str) -> str:
-    reason = " ".join(reason.split())
-    if not reason:
-        raise InvalidInput("Give a reason: it is kept with the change, for the record.")
-    if len(reason) > REASON_MAX:
-        raise InvalidInput(f"The reason can be at most {REASON_MAX} characters.")
-    return reason
+    return text_rules.note(
+        reason,
+        name="The reason",
+        max_length=REASON_MAX,
+        required="Give a reason: it is kept with the change, for the record.",
+    )
 
 
 def _tip(row: aiosqlite.Row) -> Tip:

@@ -14,6 +14,7 @@ from typing import Literal
 
 import aiosqlite
 
+from core.kernel import text as text_rules
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, NotFound, PaymentRefused
 from core.kernel.timefmt import from_db, from_db_required, to_db
@@ -149,10 +150,7 @@ class PayoutService:
 
 
 def _note(note: str) -> str:
-    note = " ".join(note.split())
-    if len(note) > NOTE_MAX:
-        raise InvalidInput(f"A note can be at most {NOTE_MAX} characters.")
-    return note
+    return text_rules.note(note, name="A note", max_length=NOTE_MAX)
 
 
 def _request(row: aiosqlite.Row) -> PayoutRequest:

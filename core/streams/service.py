@@ -13,11 +13,13 @@ from typing import ClassVar
 
 import aiosqlite
 
+from core.kernel import text
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
 from core.kernel.events import EventBus
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.livekit import LiveKitGateway
+from core.livekit import room_name as session_room_name
 from core.store import Database, Transaction
 from core.streams.gate import GoLiveGate, OpenGate
 from core.streams.live_rooms import DEFAULT_TTL_SECONDS, LiveRoomCache
@@ -76,6 +78,26 @@ class StreamEnded(StreamEvent):
     kind: ClassVar[str] = "ended"
 
 
+# Titles and descriptions are shown in Discord and on the pages as written: links are fine, but
+# control and invisible characters (a NUL would also slip past SQLite's length CHECKs; a bidi
+# override would make the title read differently from what it says) are refused.
+_NO_INVISIBLE = "The title and description can't contain NUL, control or invisible characters."
+TITLE_RULES = text.FieldRules(
+    name="The title",
+    max_length=TITLE_MAX,
+    invisible="refuse",
+    required="A stream needs a title.",
+    refused_invisible=_NO_INVISIBLE,
+)
+DESCRIPTION_RULES = text.FieldRules(
+    name="The description",
+    max_length=DESCRIPTION_MAX,
+    invisible="refuse",
+    whitespace="keep_lines",
+    refused_invisible=_NO_INVISIBLE,
+)
+
+
 @dataclass(frozen=True)
 class StreamDraft:
     """What a member fills in for their stream page; validated on construction."""
@@ -87,21 +109,8 @@ class StreamDraft:
     longitude: float | None = None
 
     def __post_init__(self) -> None:
-        title = self.title.strip()
-        if not title:
-            raise InvalidInput("A stream needs a title.")
-        if len(title) > TITLE_MAX:
-            raise InvalidInput(
-                f"The title can be at most {TITLE_MAX} characters (it has {len(title)})."
-            )
-        description = self.description.strip()
-        if "\x00" in title or "\x00" in description:
-            # SQLite's length() stops at a NUL: it would slip past the length CHECKs.
-            raise InvalidInput("The title and description can't contain NUL characters.")
-        if len(description) > DESCRIPTION_MAX:
-            raise InvalidInput(
-                f"The description can be at most {DESCRIPTION_MAX} characters (it has {len(description)})."
-            )
+        title = text.apply(TITLE_RULES, self.title)
+        description = text.apply(DESCRIPTION_RULES, self.description)
         if (self.latitude is None) != (self.longitude is None):
             raise InvalidInput("Give both latitude and longitude, or neither.")
         if self.latitude is not None and not -90 <= self.latitude <= 90:
@@ -407,16 +416,16 @@ class StreamService:
                 "SELECT 1 FROM stream_sessions WHERE room_name = ?", (wanted,)
             ):
                 return wanted
-        return await self._free_room_name(stream.slug, now)
+        return await self.free_room_name(stream.slug, now)
 
-    async def _free_room_name(self, slug: str, now: datetime) -> str:
+    async def free_room_name(self, slug: str, now: datetime) -> str:
         """`live-<slug>-<unix seconds>`, moved on a second if that name was ever used."""
         seconds = int(now.timestamp())
         while await self._db.fetch_one(
-            "SELECT 1 FROM stream_sessions WHERE room_name = ?", (f"live-{slug}-{seconds}",)
+            "SELECT 1 FROM stream_sessions WHERE room_name = ?", (session_room_name(slug, seconds),)
         ):
             seconds += 1
-        return f"live-{slug}-{seconds}"
+        return session_room_name(slug, seconds)
 
     async def _delete_room_quietly(self, room_name: str) -> None:
         try:

@@ -168,6 +168,7 @@ async def test_moderators_hide_messages_and_others_cannot(
     assert history["viewer"]["canModerate"] is True
     assert (await client.post(f"/api/live/alice/chat/{message_id}/hide")).status == 200
     assert await stored(services, stream) == []
+    await services.events.drain()
     assert json.loads(livekit.sent_data[-1].text)["events"] == [{"type": "hide", "id": message_id}]
     missing = await client.post("/api/live/alice/chat/999999/hide")
     assert missing.status == 404
