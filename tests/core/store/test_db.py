@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
@@ -260,31 +259,3 @@ async def test_two_connections_to_one_file_wait_for_each_other(tmp_path: Path) -
 
         await asyncio.gather(write(bot_db, 0), write(web_db, 100))
         assert len(await guild_ids(bot_db)) == 40
-
-
-# -- the database thread -----------------------------------------------------------------------
-
-
-async def test_a_caller_cancelled_mid_query_leaves_the_database_usable(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "golive.db") as db:
-        slow = asyncio.create_task(
-            db.fetch_all(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000)"
-                " SELECT count(*) FROM n"
-            )
-        )
-        await asyncio.sleep(0)  # let it reach the database thread
-        slow.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await slow
-        async with db.transaction() as tx:
-            await add_guild(tx, 7)
-        assert await guild_ids(db) == [7]
-
-
-async def test_closing_the_database_stops_its_thread(tmp_path: Path) -> None:
-    before = threading.active_count()
-    async with Database.open(tmp_path / "golive.db") as db:
-        assert threading.active_count() == before + 1
-        await db.fetch_one("SELECT 1")
-    assert threading.active_count() == before
