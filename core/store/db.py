@@ -90,13 +90,7 @@ class Database:
         unit is one hop. ``work`` must only talk to SQLite: it runs off the event loop.
         """
         async with self._write_lock:
-            # aiosqlite's own way of running a callable on its thread (used by all its methods).
-            result: T = await self._connection._execute(  # type: ignore[no-untyped-call]
-                _run_transaction,
-                self._connection._conn,
-                work,
-            )
-            return result
+            return await _on_connection_thread(self._connection, _run_transaction, work)
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         async with self._connection.execute(sql, tuple(params)) as cursor:
@@ -185,3 +179,19 @@ def _split_statements(sql: str) -> list[str]:
     ):
         raise ValueError(f"unterminated SQL statement in migration: {pending.strip()[:80]}")
     return statements
+
+
+async def _on_connection_thread(
+    connection: aiosqlite.Connection,
+    function: Callable[[sqlite3.Connection, Callable[[SyncTransaction], T]], T],
+    work: Callable[[SyncTransaction], T],
+) -> T:
+    """Run ``function(sqlite3_connection, work)`` on aiosqlite's thread, between its statements.
+
+    aiosqlite has no public way to do this; its own methods all go through ``_execute`` and
+    ``_conn``, which is why pyproject.toml pins aiosqlite below 0.23 and
+    tests/core/store/test_db.py fails loudly if a release drops them. This is the one place
+    golive reaches inside aiosqlite.
+    """
+    result: T = await connection._execute(function, connection._conn, work)  # type: ignore[no-untyped-call]
+    return result

@@ -259,3 +259,12 @@ async def test_two_connections_to_one_file_wait_for_each_other(tmp_path: Path) -
 
         await asyncio.gather(write(bot_db, 0), write(web_db, 100))
         assert len(await guild_ids(bot_db)) == 40
+
+
+def test_the_aiosqlite_hook_the_store_relies_on_is_there() -> None:
+    """run_transaction needs aiosqlite's `_execute` and `_conn` (no public equivalent exists):
+    an aiosqlite release without them must fail here, not in production."""
+    import aiosqlite
+
+    assert callable(aiosqlite.Connection._execute)
+    assert isinstance(aiosqlite.Connection._conn, property)
