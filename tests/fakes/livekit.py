@@ -323,6 +323,9 @@ class FakeLiveKit:
         self.sent_data: list[SentData] = []
         self.requests: list[RecordedRequest] = []
         self.delay: float = 0.0
+        self._hanging: set[str] = set()
+        self._recovered = asyncio.Event()
+        self._recovered.set()
 
         self._port = port
         self._runner: web.AppRunner | None = None
@@ -501,6 +504,17 @@ class FakeLiveKit:
     def clear_faults(self) -> None:
         """Drop any pending ``fail_next`` injections."""
         self._faults.clear()
+
+    def hang(self, *methods: str) -> None:
+        """Calls of these methods (e.g. "SendData") get no answer until `recover()`: a LiveKit
+        that accepts the connection and then says nothing, rather than one that refuses."""
+        self._hanging.update(methods)
+        self._recovered.clear()
+
+    def recover(self) -> None:
+        """Answer the hung calls (and every later one) again."""
+        self._hanging.clear()
+        self._recovered.set()
 
     def slow(self, seconds: float) -> None:
         """Delay every request by ``seconds`` before handling it (0 turns it off)."""
@@ -744,6 +758,8 @@ class FakeLiveKit:
         self.requests.append(record)
         if self.delay > 0:
             await asyncio.sleep(self.delay)
+        if method in self._hanging:
+            await self._recovered.wait()
         try:
             record.token, record.claims = self._authenticate(request)
         except _AuthRejected as rejected:
