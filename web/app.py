@@ -6,6 +6,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
@@ -25,6 +26,7 @@ from core.kernel.errors import (
 )
 from core.services import Services
 from web import api, chat, health, pages, search, stripe_webhook, tips, webhooks
+from web.body import BODY, BODY_SECONDS, BodyRefused, read_body
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -51,8 +53,28 @@ def status_for(error: GoLiveError) -> int:
     return 400
 
 
+# Machines call these: every refusal is JSON `{"error": …}`, never an HTML page.
+_JSON_PREFIXES = ("/api/", "/livekit/", "/stripe/")
+
+# A client has this long to send a request's headers (the server's keep-alive timeout, which
+# aiohttp also applies to a request still arriving) and BODY_SECONDS for its body.
+HEADER_SECONDS = 15.0
+DEFAULT_BODY_SECONDS = 30.0
+
+
+def server_options(header_seconds: float = HEADER_SECONDS) -> dict[str, Any]:
+    """Arguments for the AppRunner (and the tests' TestServer), so both run the same server.
+
+    Decompression is the body middleware's (see web/body.py): the HTTP parser would answer an
+    unknown Content-Encoding itself, as plain text with an ERROR traceback in the log. No
+    lingering: the middleware reads every body it accepts, so what is left unread belongs to a
+    refused request (too slow, too large, badly chunked) and is not worth waiting for.
+    """
+    return {"keepalive_timeout": header_seconds, "auto_decompress": False, "lingering_time": 0}
+
+
 def _is_api(request: web.Request) -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(_JSON_PREFIXES)
 
 
 def _error(request: web.Request, status: int, message: str) -> web.Response:
@@ -84,6 +106,23 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _error(request, 500, "Something went wrong on our side. Please try again.")
+
+
+@web.middleware
+async def body_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Read (and decode) every body once, in bounded time, before any handler looks at it."""
+    try:
+        request[BODY] = await read_body(
+            request,
+            limit=request.app[SERVICES].settings.max_body_bytes,
+            seconds=request.app[BODY_SECONDS],
+        )
+    except BodyRefused as refused:
+        response = _error(request, refused.status, refused.message)
+        # What is left of the body is not worth reading (aiohttp would otherwise linger on it).
+        response.force_close()
+        return response
+    return await handler(request)
 
 
 @web.middleware
@@ -175,12 +214,14 @@ def create_app(services: Services) -> web.Application:
         middlewares=[
             security_headers_middleware,
             errors_middleware,
+            body_middleware,
             same_origin_middleware,
             identity_middleware,
         ],
     )
     app[SERVICES] = services
     app[CSP] = content_security_policy(services.settings.livekit_public_url)
+    app[BODY_SECONDS] = DEFAULT_BODY_SECONDS
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
