@@ -11,7 +11,7 @@ from aiohttp import web
 
 from core.accounts import Identity
 from core.discovery import PlaceDirectory
-from core.kernel.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from core.kernel.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from core.livekit import Role
 from core.streams import StreamDraft
 from web.body import bool_field, json_object, optional_number, text_field
@@ -23,6 +23,8 @@ routes = web.RouteTableDef()
 _json_text: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 SIGN_IN_FIRST = "Sign in first: use the link from `/stream studio` in Discord."
+# The same words StreamService.create refuses with (it checks again, inside its transaction).
+ALREADY_HAVE_A_PAGE = "You already have a stream page. Change it with `/stream edit`."
 
 
 def _signed_in(request: web.Request) -> Identity:
@@ -104,6 +106,9 @@ def _token_answer(jwt: str, ws_url: str) -> bytes:
 async def create(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     identity = _signed_in(request)
+    # The cheap refusal first: placing coordinates in a city is work a 409 shouldn't pay for.
+    if await services.streams.find_by_owner(identity.user_id) is not None:
+        raise Conflict(ALREADY_HAVE_A_PAGE)
     body = await json_object(request)
     draft = await _draft(body, services.places)
     stream = await services.streams.create(

@@ -208,6 +208,12 @@ def content_security_policy(livekit_public_url: str) -> str:
     )
 
 
+async def _load_places(app: web.Application) -> None:
+    # Before the first request, not during one: parsing the city list holds the GIL for most
+    # of a second, which would stall every request in flight.
+    await app[SERVICES].places.load()
+
+
 def create_app(services: Services) -> web.Application:
     app = web.Application(
         client_max_size=services.settings.max_body_bytes,
@@ -222,6 +228,7 @@ def create_app(services: Services) -> web.Application:
     app[SERVICES] = services
     app[CSP] = content_security_policy(services.settings.livekit_public_url)
     app[BODY_SECONDS] = DEFAULT_BODY_SECONDS
+    app.on_startup.append(_load_places)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
