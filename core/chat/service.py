@@ -350,7 +350,7 @@ class ChatService:
             self._insert_batch, what="chat messages"
         )
         self._states = AuthorStates(db)
-        self._slowmode_claims: dict[tuple[int, int], datetime] = {}
+        self._slowmode_claims: dict[tuple[str, int], datetime] = {}
         self._people = TokenBucket(clock, rules.person_burst, rules.person_per_minute)
         self._ips = TokenBucket(clock, rules.ip_burst, rules.ip_per_minute)
         self._listeners: list[ChatListener] = []
@@ -393,8 +393,10 @@ class ChatService:
         now = self._clock.now()
         if not privileged:
             self._check_text_rules(body)
-            if slowmode and author.user_id is not None:
-                self._check_slowmode(author.user_id, stream.id, slowmode, last_at, now)
+            if slowmode:
+                self._check_slowmode(
+                    _slowmode_author(author, ip), stream.id, slowmode, last_at, now
+                )
         else:
             self._check_blocked_words(body)
         message = await self._store(
@@ -567,14 +569,20 @@ class ChatService:
             )
 
     def _check_slowmode(
-        self, user_id: int, stream_id: int, slowmode: int, last_at: datetime | None, now: datetime
+        self,
+        author_key: str,
+        stream_id: int,
+        slowmode: int,
+        last_at: datetime | None,
+        now: datetime,
     ) -> None:
         """Refuse a message too soon after the author's last one, and claim the slot at once.
 
         The database knows the last *stored* message; two messages sent at the same moment are
         both still on their way there, so this process also remembers the last one it let through.
+        (For guests, whose stored messages carry no id, this memory is all there is.)
         """
-        key = (user_id, stream_id)
+        key = (author_key, stream_id)
         claimed = self._slowmode_claims.get(key)
         if claimed is not None and (last_at is None or claimed > last_at):
             last_at = claimed
@@ -698,6 +706,16 @@ class ChatService:
         )
         for row in rows:
             await self.hide(row["id"], moderator_id=None)
+
+
+def _slowmode_author(author: ChatAuthor, ip: str | None) -> str:
+    """Who slow mode counts: a member by id; a guest by address, as the flood limit sees them.
+
+    Not by the guest's name, which costs nothing to change between two messages.
+    """
+    if author.user_id is not None:
+        return f"u:{author.user_id}"
+    return f"ip:{ip}" if ip is not None else f"g:{author.name}"
 
 
 def _clean_name(name: str) -> str:

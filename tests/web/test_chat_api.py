@@ -12,6 +12,8 @@ from aiohttp.test_utils import TestClient, make_mocked_request
 
 from core.accounts.auth import Identity
 from core.chat.service import ChatAuthor
+from core.kernel.clock import ManualClock
+from core.kernel.errors import RateLimited
 from core.services import Services
 from core.streams.service import Stream, StreamDraft
 from tests.conftest import ALICE, BOB, SignIn
@@ -198,6 +200,39 @@ async def test_guests_chat_under_a_chosen_name_when_the_config_allows(
     history = await (await client.get("/api/live/alice/chat")).json()
     assert history["viewer"]["guestsAllowed"] is True
     assert await stored(services, stream) == ["hi!"]
+
+
+async def test_slow_mode_holds_for_guests_whatever_name_they_choose(
+    client: Client, services: Services, clock: ManualClock
+) -> None:
+    stream = await live_alice(services)
+    services.chat.rules = dataclasses.replace(services.chat.rules, allow_guests=True)
+    await services.chat.set_slowmode(moderator_id=MOD_ID, stream=stream, seconds=30)
+
+    async def guest_says(text: str, name: str = "Visitor") -> int:
+        response = await client.post("/api/live/alice/chat", json={"text": text, "name": name})
+        return response.status
+
+    history = await (await client.get("/api/live/alice/chat")).json()
+    assert history["slowModeSeconds"] == 30
+    assert await guest_says("one") == 201
+    clock.advance(5)
+    assert await guest_says("two") == 429
+    clock.advance(5)
+    assert await guest_says("three", name="Someone Else") == 429
+    clock.advance(20)
+    assert await guest_says("four") == 201
+    assert await stored(services, stream) == ["one", "four"]
+
+
+async def test_guest_slow_mode_is_per_address(services: Services, clock: ManualClock) -> None:
+    stream = await live_alice(services)
+    services.chat.rules = dataclasses.replace(services.chat.rules, allow_guests=True)
+    await services.chat.set_slowmode(moderator_id=MOD_ID, stream=stream, seconds=30)
+    await services.chat.post(stream, ChatAuthor(None, "A"), "from one house", ip="198.51.100.1")
+    await services.chat.post(stream, ChatAuthor(None, "B"), "from another", ip="198.51.100.2")
+    with pytest.raises(RateLimited, match="Slow mode"):
+        await services.chat.post(stream, ChatAuthor(None, "C"), "again", ip="198.51.100.1")
 
 
 def test_the_flood_limit_trusts_only_the_forwarded_addresses_our_proxies_wrote() -> None:
