@@ -15,6 +15,7 @@ from core.kernel.errors import Conflict, Forbidden, InvalidInput, NotAuthenticat
 from core.livekit import Role
 from core.streams import StreamDraft
 from web.body import bool_field, json_object, optional_number, text_field
+from web.chat import client_ip
 from web.keys import SERVICES, identity_of
 from web.serialize import stream_json
 
@@ -46,6 +47,7 @@ async def token(request: web.Request) -> web.Response:
     if stream is None:
         raise NotFound("No live stream is using that room. The stream may have ended.")
     identity = identity_of(request)
+    ip = client_ip(request, services.settings.proxy_hops)
     if role == "broadcaster":
         if identity is None:
             raise NotAuthenticated(SIGN_IN_FIRST)
@@ -55,12 +57,17 @@ async def token(request: web.Request) -> web.Response:
     elif identity is not None:
         # A kicked member gets no new token for a while (their open tabs were removed).
         await services.moderation.check_may_watch(identity.user_id)
+        if ip is not None:
+            await services.moderation.remember_viewer_address(identity.user_id, ip)
         # A suffix per token: the same member in two tabs must not kick their other tab out.
         participant, name = (
             f"viewer-{identity.user_id}-{_random_hex(3)}",
             identity.display_name,
         )
     else:
+        # A kick covers the browser it came from, with or without the cookie (README: moderation).
+        if ip is not None:
+            await services.moderation.check_guest_may_watch(ip)
         participant, name = f"guest-{_random_hex(6)}", "Guest"
     jwt = services.tokens.mint(
         room=room_name, identity=participant, name=name, role=cast(Role, role)

@@ -12,9 +12,10 @@ from aiohttp.test_utils import TestClient, make_mocked_request
 
 from core.accounts.auth import Identity
 from core.chat.service import ChatAuthor
+from core.config.settings import Settings
 from core.kernel.clock import ManualClock
-from core.kernel.errors import RateLimited
-from core.services import Services
+from core.kernel.errors import Forbidden, RateLimited
+from core.services import Services, open_services
 from core.streams.service import Stream, StreamDraft
 from tests.conftest import ALICE, BOB, SignIn
 from tests.fakes.livekit import FakeLiveKit
@@ -172,6 +173,29 @@ async def test_moderators_hide_messages_and_others_cannot(
     assert json.loads(livekit.sent_data[-1].text)["events"] == [{"type": "hide", "id": message_id}]
     missing = await client.post("/api/live/alice/chat/999999/hide")
     assert missing.status == 404
+
+
+async def test_a_kick_also_covers_the_browser_it_came_from_without_its_cookie(
+    client: Client, services: Services, sign_in: SignIn, settings: Settings, clock: ManualClock
+) -> None:
+    stream = await live_alice(services)
+    ask = {"roomName": stream.room_name, "role": "viewer"}
+    await sign_in(client, BOB)
+    assert (await client.post("/api/live/token", json=ask)).status == 200
+    await services.moderation.kick(moderator_id=MOD_ID, user_id=BOB.user_id)
+
+    client.session.cookie_jar.clear()  # the same browser, signed out: a guest
+    as_guest = await client.post("/api/live/token", json=ask)
+    assert as_guest.status == 403
+    assert "can watch again in 10m" in (await as_guest.json())["error"]
+    # The kick is in the database: another process (a `golive web` replica) refuses it too.
+    async with open_services(settings, clock) as replica:
+        with pytest.raises(Forbidden):
+            await replica.moderation.check_guest_may_watch("127.0.0.1")
+        await replica.moderation.check_guest_may_watch("198.51.100.9")  # anyone else watches
+
+    clock.advance(services.moderation.kick_block.total_seconds() + 1)
+    assert (await client.post("/api/live/token", json=ask)).status == 200
 
 
 async def test_a_kicked_member_gets_no_new_viewer_token(
