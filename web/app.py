@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from core.kernel.errors import (
     Conflict,
@@ -62,6 +63,34 @@ HEADER_SECONDS = 15.0
 DEFAULT_BODY_SECONDS = 30.0
 
 
+class _ClientMistakes(logging.Filter):
+    """A request the HTTP parser refuses (line too long, bad header) is the client's mistake.
+
+    aiohttp logs each one as an ERROR with a traceback; one line at INFO says what happened
+    without paging anyone. Anything else the server logs stays as it is.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and 400 <= error.code < 500:
+            peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = (
+                "refused a malformed request from %s: %s",
+                (peer, _one_line(error.message)),
+            )
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:200]
+
+
+server_log = logging.getLogger("web.server")
+server_log.addFilter(_ClientMistakes())
+
+
 def server_options(header_seconds: float = HEADER_SECONDS) -> dict[str, Any]:
     """Arguments for the AppRunner (and the tests' TestServer), so both run the same server.
 
@@ -70,7 +99,12 @@ def server_options(header_seconds: float = HEADER_SECONDS) -> dict[str, Any]:
     lingering: the middleware reads every body it accepts, so what is left unread belongs to a
     refused request (too slow, too large, badly chunked) and is not worth waiting for.
     """
-    return {"keepalive_timeout": header_seconds, "auto_decompress": False, "lingering_time": 0}
+    return {
+        "keepalive_timeout": header_seconds,
+        "auto_decompress": False,
+        "lingering_time": 0,
+        "logger": server_log,
+    }
 
 
 def _is_api(request: web.Request) -> bool:

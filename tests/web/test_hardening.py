@@ -334,3 +334,25 @@ async def test_placing_pages_in_cities_keeps_the_loop_responsive(
         assert response.status == 201, await response.text()
         worst = max(worst, probe.worst)
     assert worst < 0.25, f"loop stalled {worst * 1000:.0f} ms"
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /api/live/" + b"9" * 9000 + b" HTTP/1.1\r\nHost: golive.test\r\n\r\n",
+        b"GET /live HTTP/1.1\r\nHost: golive.test\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n",
+        b"GET /live HTTP/1.1\r\nHost golive.test\r\n\r\n",
+        b"POST /api/live/token HTTP/1.1\r\nHost: golive.test\r\nContent-Length: x\r\n\r\n",
+        b"POST /api/live/token HTTP/1.1\r\nHost: golive.test\r\nTransfer-Encoding: chunked\r\n"
+        b"\r\nzz\r\n{}\r\n0\r\n\r\n",
+    ],
+)
+async def test_a_malformed_request_is_refused_without_an_error_in_the_log(
+    client: Client, caplog: pytest.LogCaptureFixture, request_bytes: bytes
+) -> None:
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(request_bytes)
+    answer = await reader.read()
+    writer.close()
+    assert re.match(rb"HTTP/1\.[01] 4\d\d ", answer), answer[:200]
+    assert errors_logged(caplog) == []
