@@ -94,6 +94,9 @@ server_log.addFilter(_ClientMistakes())
 def server_options(header_seconds: float = HEADER_SECONDS) -> dict[str, Any]:
     """Arguments for the AppRunner (and the tests' TestServer), so both run the same server.
 
+    create_app's body middleware relies on them: with aiohttp's own decompression left on, a
+    compressed body would be decoded twice.
+
     Decompression is the body middleware's (see web/body.py): the HTTP parser would answer an
     unknown Content-Encoding itself, as plain text with an ERROR traceback in the log. No
     lingering: the middleware reads every body it accepts, so what is left unread belongs to a
