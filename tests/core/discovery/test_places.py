@@ -13,6 +13,7 @@ from core.discovery.places import (
     CityIndex,
     PlaceDirectory,
     _load,
+    fold,
     haversine_km,
     snap_to_city,
 )
@@ -92,3 +93,17 @@ def test_a_snap_takes_well_under_a_millisecond_on_the_real_list() -> None:
     per_query = (time.perf_counter() - started) / len(points)
     # The scan it replaces took ~50 ms; a generous bound that still catches a scan creeping back.
     assert per_query < 0.005, f"{per_query * 1000:.2f} ms per snap"
+
+
+@settings(max_examples=60, deadline=None)
+@given(prefix=st.one_of(st.sampled_from(["s", "sa", "san", "l", "por", "ö"]), st.text(max_size=3)))
+async def test_suggestions_are_the_biggest_matching_cities(prefix: str) -> None:
+    directory = PlaceDirectory()
+    folded = fold(prefix)
+    every = sorted(
+        (c for c in catalogue_cities() if fold(c.name).startswith(folded)),
+        key=lambda c: (-c.population, c.label, c.id),
+    )
+    expected = every[:10] if folded else []
+    assert await directory.suggest(prefix, limit=10) == expected
+    assert await directory.suggest(prefix, limit=10) == expected  # and again, remembered
