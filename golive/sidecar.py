@@ -7,13 +7,13 @@ import logging
 from aiohttp import web
 
 from core.services import Services
-from web.app import create_app
+from web.app import create_app, server_options
 
 log = logging.getLogger(__name__)
 
 
 async def start_web(services: Services) -> web.AppRunner:
-    runner = web.AppRunner(create_app(services), access_log=None)
+    runner = web.AppRunner(create_app(services), access_log=None, **server_options())
     await runner.setup()
     site = web.TCPSite(runner, services.settings.web.host, services.settings.web.port)
     await site.start()

@@ -20,7 +20,7 @@ from core.kernel.clock import ManualClock
 from core.services import Services
 from golive.bootstrap import attach_bot, open_services
 from tests.fakes.livekit import FakeLiveKit
-from web.app import create_app
+from web.app import create_app, server_options
 from web.keys import SESSION_COOKIE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +63,10 @@ async def services(settings: Settings, clock: ManualClock) -> AsyncIterator[Serv
 
 @pytest_asyncio.fixture
 async def client(services: Services) -> AsyncIterator[TestClient[object, object]]:
-    async with TestClient(TestServer(create_app(services))) as test_client:
+    server = TestServer(create_app(services))
+    # The server as the sidecar runs it (TestServer drops options given to its constructor).
+    await server.start_server(**server_options())
+    async with TestClient(server) as test_client:
         yield test_client
 
 

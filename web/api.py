@@ -11,10 +11,11 @@ from aiohttp import web
 
 from core.accounts import Identity
 from core.discovery import PlaceDirectory
-from core.kernel.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from core.kernel.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from core.livekit import Role, guest_identity, host_identity, viewer_identity
 from core.streams import StreamDraft
 from web.body import bool_field, json_object, optional_number, text_field
+from web.chat import client_ip
 from web.keys import SERVICES, identity_of
 from web.serialize import stream_json
 
@@ -23,6 +24,8 @@ routes = web.RouteTableDef()
 _json_text: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 SIGN_IN_FIRST = "Sign in first: use the link from `/stream studio` in Discord."
+# The same words StreamService.create refuses with (it checks again, inside its transaction).
+ALREADY_HAVE_A_PAGE = "You already have a stream page. Change it with `/stream edit`."
 
 
 def _signed_in(request: web.Request) -> Identity:
@@ -44,6 +47,7 @@ async def token(request: web.Request) -> web.Response:
     if stream is None:
         raise NotFound("No live stream is using that room. The stream may have ended.")
     identity = identity_of(request)
+    ip = client_ip(request, services.settings.web.proxy_hops)
     if role == "broadcaster":
         if identity is None:
             raise NotAuthenticated(SIGN_IN_FIRST)
@@ -53,12 +57,17 @@ async def token(request: web.Request) -> web.Response:
     elif identity is not None:
         # A kicked member gets no new token for a while (their open tabs were removed).
         await services.moderation.check_may_watch(identity.user_id)
+        if ip is not None:
+            await services.moderation.remember_viewer_address(identity.user_id, ip)
         # A suffix per token: the same member in two tabs must not kick their other tab out.
         participant, name = (
             viewer_identity(identity.user_id, _random_hex(3)),
             identity.display_name,
         )
     else:
+        # A kick covers the browser it came from, with or without the cookie (README: moderation).
+        if ip is not None:
+            await services.moderation.check_guest_may_watch(ip)
         participant, name = guest_identity(_random_hex(6)), "Guest"
     jwt = services.tokens.mint(
         room=room_name, identity=participant, name=name, role=cast(Role, role)
@@ -104,6 +113,9 @@ def _token_answer(jwt: str, ws_url: str) -> bytes:
 async def create(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     identity = _signed_in(request)
+    # The cheap refusal first: placing coordinates in a city is work a 409 shouldn't pay for.
+    if await services.streams.find_by_owner(identity.user_id) is not None:
+        raise Conflict(ALREADY_HAVE_A_PAGE)
     body = await json_object(request)
     draft = await _draft(body, services.places)
     stream = await services.streams.create(

@@ -6,11 +6,13 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from core.kernel.errors import (
     Conflict,
@@ -25,6 +27,7 @@ from core.kernel.errors import (
 )
 from core.services import Services
 from web import api, assets, chat, health, pages, search, stripe_webhook, tips, webhooks
+from web.body import BODY, BODY_SECONDS, BodyRefused, read_body
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -51,8 +54,64 @@ def status_for(error: GoLiveError) -> int:
     return 400
 
 
+# Machines call these: every refusal is JSON `{"error": …}`, never an HTML page.
+_JSON_PREFIXES = ("/api/", "/livekit/", "/stripe/")
+
+# A client has this long to send a request's headers (the server's keep-alive timeout, which
+# aiohttp also applies to a request still arriving) and BODY_SECONDS for its body.
+HEADER_SECONDS = 15.0
+DEFAULT_BODY_SECONDS = 30.0
+
+
+class _ClientMistakes(logging.Filter):
+    """A request the HTTP parser refuses (line too long, bad header) is the client's mistake.
+
+    aiohttp logs each one as an ERROR with a traceback; one line at INFO says what happened
+    without paging anyone. Anything else the server logs stays as it is.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and 400 <= error.code < 500:
+            peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = (
+                "refused a malformed request from %s: %s",
+                (peer, _one_line(error.message)),
+            )
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:200]
+
+
+server_log = logging.getLogger("web.server")
+server_log.addFilter(_ClientMistakes())
+
+
+def server_options(header_seconds: float = HEADER_SECONDS) -> dict[str, Any]:
+    """Arguments for the AppRunner (and the tests' TestServer), so both run the same server.
+
+    create_app's body middleware relies on them: with aiohttp's own decompression left on, a
+    compressed body would be decoded twice.
+
+    Decompression is the body middleware's (see web/body.py): the HTTP parser would answer an
+    unknown Content-Encoding itself, as plain text with an ERROR traceback in the log. No
+    lingering: the middleware reads every body it accepts, so what is left unread belongs to a
+    refused request (too slow, too large, badly chunked) and is not worth waiting for.
+    """
+    return {
+        "keepalive_timeout": header_seconds,
+        "auto_decompress": False,
+        "lingering_time": 0,
+        "logger": server_log,
+    }
+
+
 def _is_api(request: web.Request) -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(_JSON_PREFIXES)
 
 
 def _error(request: web.Request, status: int, message: str) -> web.Response:
@@ -84,6 +143,23 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return _error(request, 500, "Something went wrong on our side. Please try again.")
+
+
+@web.middleware
+async def body_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Read (and decode) every body once, in bounded time, before any handler looks at it."""
+    try:
+        request[BODY] = await read_body(
+            request,
+            limit=request.app[SERVICES].settings.web.max_body_bytes,
+            seconds=request.app[BODY_SECONDS],
+        )
+    except BodyRefused as refused:
+        response = _error(request, refused.status, refused.message)
+        # What is left of the body is not worth reading (aiohttp would otherwise linger on it).
+        response.force_close()
+        return response
+    return await handler(request)
 
 
 @web.middleware
@@ -169,18 +245,27 @@ def content_security_policy(livekit_public_url: str) -> str:
     )
 
 
+async def _load_places(app: web.Application) -> None:
+    # Before the first request, not during one: parsing the city list holds the GIL for most
+    # of a second, which would stall every request in flight.
+    await app[SERVICES].places.load()
+
+
 def create_app(services: Services) -> web.Application:
     app = web.Application(
         client_max_size=services.settings.web.max_body_bytes,
         middlewares=[
             security_headers_middleware,
             errors_middleware,
+            body_middleware,
             same_origin_middleware,
             identity_middleware,
         ],
     )
     app[SERVICES] = services
     app[CSP] = content_security_policy(services.settings.livekit.public_url)
+    app[BODY_SECONDS] = DEFAULT_BODY_SECONDS
+    app.on_startup.append(_load_places)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),

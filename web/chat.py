@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from core.chat import ChatAuthor, message_json
-from core.kernel.errors import Forbidden, InvalidInput, NotAuthenticated
+from core.kernel.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from web.body import json_object, text_field
 from web.keys import SERVICES, identity_of
 
@@ -90,9 +90,20 @@ async def hide(request: web.Request) -> web.Response:
         identity.user_id
     ):
         raise Forbidden("Only moderators and the streamer can hide messages.")
-    try:
-        message_id = int(request.match_info["message_id"])
-    except ValueError:
-        raise InvalidInput("That is not a message id.") from None
+    message_id = _message_id(request.match_info["message_id"])
     message = await services.chat.hide(message_id, moderator_id=identity.user_id, stream=stream)
     return web.json_response({"hidden": message.id})
+
+
+SQLITE_INTEGER_MAX = 2**63 - 1
+
+
+def _message_id(text: str) -> int:
+    """The id in the path; one no row can have (SQLite integers are 64-bit) is simply not there."""
+    try:
+        message_id = int(text)
+    except ValueError:
+        raise InvalidInput("That is not a message id.") from None
+    if not 0 < message_id <= SQLITE_INTEGER_MAX:
+        raise NotFound("That chat message does not exist.")
+    return message_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aiohttp_jinja2
@@ -15,6 +16,8 @@ from web import search
 from web.keys import SERVICES, SESSION_COOKIE, identity_of
 
 routes = web.RouteTableDef()
+
+LINK_NOT_VALID = "Ask the bot for a new one: type /stream studio in Discord."
 
 
 def render(
@@ -140,10 +143,19 @@ async def studio(request: web.Request) -> web.Response:
     )
 
 
+# What secrets.token_urlsafe hands out. Anything else (`..%2f..%2fapi…`) must never become a form
+# that posts somewhere else with the visitor's cookies.
+_LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+
 @routes.get("/login/{token}", name="login")
 async def login_form(request: web.Request) -> web.Response:
     # Spending the token on GET would let link-preview bots burn it: the page posts it instead.
-    response = render(request, "login.html", {"action": f"/login/{request.match_info['token']}"})
+    token = request.match_info["token"]
+    if not _LOGIN_TOKEN.fullmatch(token):
+        return message_page(request, 404, "This sign-in link is not valid", LINK_NOT_VALID)
+    action = request.app.router["login_submit"].url_for(token=token)
+    response = render(request, "login.html", {"action": str(action)})
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from google.protobuf.json_format import ParseError
 from livekit import api
 
+from web.body import body_bytes
 from web.keys import SERVICES
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,10 @@ async def livekit_webhook(request: web.Request) -> web.Response:
     if not token:
         return _refuse(401, "The webhook is not signed.")
     try:
-        body = await request.text()
-    except web.HTTPRequestEntityTooLarge:
-        return _refuse(413, "The webhook body is too large.")
+        # LiveKit sends JSON, which is UTF-8 whatever charset the header claims.
+        body = body_bytes(request).decode("utf-8")
+    except UnicodeDecodeError:
+        return _refuse(400, "The webhook body is not UTF-8 JSON.")
     receiver = api.WebhookReceiver(
         api.TokenVerifier(services.settings.livekit.api_key, services.settings.livekit.api_secret)
     )

@@ -372,7 +372,7 @@ class ChatService:
             self._insert_batch, what="chat messages"
         )
         self._states = AuthorStates(db)
-        self._slowmode_claims: dict[tuple[int, int], datetime] = {}
+        self._slowmode_claims: dict[tuple[str, int], datetime] = {}
         self._people = TokenBucket(clock, rules.person_burst, rules.person_per_minute)
         self._ips = TokenBucket(clock, rules.ip_burst, rules.ip_per_minute)
         # Told of new and hidden messages (the room and the Discord bridge, in the background).
@@ -408,8 +408,8 @@ class ChatService:
         privileged = role in ("streamer", "moderator")
         now = self._clock.now()
         body = self.check_text(body, privileged=privileged)
-        if not privileged and slowmode and author.user_id is not None:
-            self._check_slowmode(author.user_id, stream.id, slowmode, last_at, now)
+        if not privileged and slowmode:
+            self._check_slowmode(_slowmode_author(author, ip), stream.id, slowmode, last_at, now)
         message = await self._store(
             stream, state.session_id, author, name, role, body, source, discord_message_id
         )
@@ -575,14 +575,20 @@ class ChatService:
             )
 
     def _check_slowmode(
-        self, user_id: int, stream_id: int, slowmode: int, last_at: datetime | None, now: datetime
+        self,
+        author_key: str,
+        stream_id: int,
+        slowmode: int,
+        last_at: datetime | None,
+        now: datetime,
     ) -> None:
         """Refuse a message too soon after the author's last one, and claim the slot at once.
 
         The database knows the last *stored* message; two messages sent at the same moment are
         both still on their way there, so this process also remembers the last one it let through.
+        (For guests, whose stored messages carry no id, this memory is all there is.)
         """
-        key = (user_id, stream_id)
+        key = (author_key, stream_id)
         claimed = self._slowmode_claims.get(key)
         if claimed is not None and (last_at is None or claimed > last_at):
             last_at = claimed
@@ -708,6 +714,16 @@ def _rules_by_role(rules: ChatSettings) -> _MessageRules:
 NAME_RULES = text_rules.FieldRules(
     name="A chat name", max_length=NAME_MAX, required="Choose a name to chat with."
 )
+
+
+def _slowmode_author(author: ChatAuthor, ip: str | None) -> str:
+    """Who slow mode counts: a member by id; a guest by address, as the flood limit sees them.
+
+    Not by the guest's name, which costs nothing to change between two messages.
+    """
+    if author.user_id is not None:
+        return f"u:{author.user_id}"
+    return f"ip:{ip}" if ip is not None else f"g:{author.name}"
 
 
 def _clean_name(name: str) -> str:

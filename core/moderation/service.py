@@ -7,6 +7,7 @@ writes down whether a member is a moderator each time it sees them act (`remembe
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from core.kernel.errors import Conflict, Forbidden, InvalidInput, LiveKitUnavail
 from core.kernel.events import EventBus
 from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
 from core.livekit import LiveKitGateway, is_viewer_of
-from core.store import Database, Transaction
+from core.store import Database, SyncTransaction, Transaction
 from core.streams import StreamService
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,14 @@ REPORT_REASON_MAX = 1000
 
 # An active sanction: not lifted, and either permanent or not expired yet.
 _ACTIVE = "lifted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)"
+
+# A kick covers the addresses its member fetched viewer tokens from within this long.
+ADDRESS_MEMORY = timedelta(days=1)
+# A member's address is written again only this often (a token request is the hot path).
+ADDRESS_REWRITE = timedelta(minutes=5)
+# Guest token requests read kicked addresses from a copy at most this old (another process's
+# kick reaches this one within that time; this process's own kicks at once).
+KICKED_ADDRESSES_MAX_AGE = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,11 @@ class ModerationService:
         self.kick_block = kick_block
         # Told after a ban or timeout is committed (chat hides a banned member's messages).
         self._events = events or EventBus()
+        self._addresses_written: dict[tuple[int, str], datetime] = {}
+        self._addresses_pruned_at: datetime | None = None
+        self._kicked_addresses: dict[str, datetime] = {}
+        self._kicked_read_at: datetime | None = None
+        self._kicked_reading = asyncio.Lock()
 
     # -- who moderates -------------------------------------------------------------------------
 
@@ -194,6 +208,69 @@ class ModerationService:
                 raise Forbidden(
                     f"A moderator removed you from the stream. You can watch again in {wait}."
                 )
+
+    async def remember_viewer_address(self, user_id: int, ip: str) -> None:
+        """Note where a signed-in member watches from, so a kick can cover that browser too."""
+        now = self._clock.now()
+        written = self._addresses_written.get((user_id, ip))
+        if written is not None and now - written < ADDRESS_REWRITE:
+            return
+        prune = self._addresses_pruned_at is None or now - self._addresses_pruned_at > timedelta(
+            hours=1
+        )
+
+        def write(tx: SyncTransaction) -> None:
+            tx.execute(
+                "INSERT INTO viewer_addresses (user_id, ip, seen_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (user_id, ip) DO UPDATE SET seen_at = excluded.seen_at",
+                (user_id, ip, to_db(now)),
+            )
+            if prune:
+                tx.execute(
+                    "DELETE FROM viewer_addresses WHERE seen_at < ?", (to_db(now - ADDRESS_MEMORY),)
+                )
+
+        # One hop to the database's thread: this runs on signed-in token requests.
+        await self._db.run_transaction(write)
+        if prune:
+            self._addresses_pruned_at = now
+        if len(self._addresses_written) > 50_000:
+            self._addresses_written.clear()
+        self._addresses_written[(user_id, ip)] = now
+
+    async def check_guest_may_watch(self, ip: str) -> None:
+        """Raise Forbidden while a kick covers this address (a kicked member without the cookie).
+
+        Everyone watching as a guest from that address is refused until the kick ends; members
+        there can still sign in and watch, since the kick names one member.
+        """
+        now = self._clock.now()
+        if self._kicked_read_at is None or now - self._kicked_read_at >= KICKED_ADDRESSES_MAX_AGE:
+            await self._read_kicked_addresses()
+        until = self._kicked_addresses.get(ip)
+        if until is not None and until > now:
+            wait = human_duration((until - now).total_seconds())
+            raise Forbidden(
+                "A moderator removed a viewer at this address from the stream. Guests from here "
+                f"can watch again in {wait}; members can sign in with the Watch button in Discord."
+            )
+
+    async def _read_kicked_addresses(self) -> None:
+        async with self._kicked_reading:
+            now = self._clock.now()
+            if self._kicked_read_at is not None and now - self._kicked_read_at < (
+                KICKED_ADDRESSES_MAX_AGE
+            ):
+                return  # another request read them while this one waited
+            rows = await self._db.fetch_all(
+                "SELECT a.ip, MAX(s.expires_at) AS until FROM sanctions s"
+                " JOIN viewer_addresses a ON a.user_id = s.user_id"
+                " WHERE s.kind = 'kick' AND s.lifted_at IS NULL AND s.expires_at > ?"
+                " AND a.seen_at > ? GROUP BY a.ip",
+                (to_db(now), to_db(now - ADDRESS_MEMORY)),
+            )
+            self._kicked_addresses = {row["ip"]: from_db_required(row["until"]) for row in rows}
+            self._kicked_read_at = now
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -285,6 +362,7 @@ class ModerationService:
             reason=_reason(reason),
             action="kick",
         )
+        self._kicked_read_at = None  # guests from the member's addresses are refused from now
         removed = 0
         for stream in await self._streams.list_live(limit=10_000):
             if stream.room_name is None:

@@ -41,6 +41,10 @@ CREDITING_EVENTS = frozenset(
 
 WebhookResult = Literal["credited", "duplicate", "ignored"]
 
+# Asking again within this window, before paying, reuses the Checkout Session.
+IDEMPOTENCY_WINDOW_SECONDS = 10 * 60
+NETWORK_RETRIES = 2
+
 
 class BadSignature(Exception):
     """The webhook was not signed by Stripe with our secret (or is not a Stripe event at all)."""
@@ -89,10 +93,12 @@ class TopupService:
         low, high = self.wallet.topup_min, self.wallet.topup_max
         if not low <= credits <= high:
             raise InvalidInput(f"A top-up is between {credits_text(low)} and {credits_text(high)}.")
+        key = await self._idempotency_key(member_id, credits)
         try:
             async with asyncio.timeout(15):
                 session = await self._client().v1.checkout.sessions.create_async(
-                    self._session_params(member_id, credits)  # type: ignore[arg-type]
+                    self._session_params(member_id, credits),  # type: ignore[arg-type]
+                    {"idempotency_key": key},
                 )
         except (stripe.StripeError, aiohttp.ClientError, TimeoutError) as error:
             log.warning("Stripe refused or failed to create a checkout session: %s", error)
@@ -101,9 +107,10 @@ class TopupService:
                 "again in a minute."
             ) from error
         async with self._db.transaction() as tx:
+            # A retried top-up gets the same session back from Stripe: remember it once.
             await tx.execute(
                 "INSERT INTO stripe_checkouts (session_id, member_id, credits, created_at)"
-                " VALUES (?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO NOTHING",
                 (session.id, member_id, credits, to_db(self._clock.now())),
             )
         return Checkout(session.id, str(session.url), credits, self.price_text(credits))
@@ -196,6 +203,22 @@ class TopupService:
             "SELECT * FROM stripe_checkouts WHERE session_id = ?", (session_id,)
         )
 
+    async def _idempotency_key(self, member_id: int, credits: int) -> str:
+        """The same for a member asking again for the same amount soon, before paying.
+
+        Stripe answers a repeated key with the session it already made, so a retried `/wallet
+        topup` (or a retry of the request itself) hands out one link, not two. Paying for it
+        moves the count on, so the next purchase is a new session; so does the next window.
+        """
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) FROM stripe_checkouts"
+            " WHERE member_id = ? AND credited_transaction_id IS NOT NULL",
+            (member_id,),
+        )
+        paid = 0 if row is None else int(row[0])
+        window = int(self._clock.now().timestamp() // IDEMPOTENCY_WINDOW_SECONDS)
+        return f"golive-topup-{member_id}-{credits}-{paid}-{window}"
+
     def _client(self) -> stripe.StripeClient:
         assert self.config.secret_key is not None  # noqa: S101 - checked by `enabled`
         base = {"api": self.config.api_base} if self.config.api_base else None
@@ -203,7 +226,8 @@ class TopupService:
             self.config.secret_key,
             http_client=stripe.AIOHTTPClient(session=self._http),
             base_addresses=base,  # type: ignore[arg-type]
-            max_network_retries=0,
+            # Safe to retry: every create carries an idempotency key (see _idempotency_key).
+            max_network_retries=NETWORK_RETRIES,
         )
 
     def _session_params(self, member_id: int, credits: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, async_playwright
 
 from core.services import Services
 from tests.pages.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, WAIT_MS, OpenTab, Tab
-from web.app import create_app
+from web.app import create_app, server_options
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
 async def web_server(services: Services) -> AsyncIterator[TestServer]:
     """The sidecar on 127.0.0.1 and a random port (a local stand-in for a shared live_server)."""
     server = TestServer(create_app(services), host="127.0.0.1")
-    await server.start_server()
+    await server.start_server(**server_options())
     try:
         yield server
     finally:

@@ -12,8 +12,12 @@ from aiohttp.test_utils import TestClient, make_mocked_request
 
 from core.accounts.auth import Identity
 from core.chat.service import ChatAuthor
+from core.config.settings import Settings
+from core.kernel.clock import ManualClock
+from core.kernel.errors import Forbidden, RateLimited
 from core.services import Services
 from core.streams.service import Stream, StreamDraft
+from golive.bootstrap import open_services
 from tests.conftest import ALICE, BOB, SignIn
 from tests.fakes.livekit import FakeLiveKit
 from web.chat import client_ip
@@ -174,6 +178,29 @@ async def test_moderators_hide_messages_and_others_cannot(
     assert missing.status == 404
 
 
+async def test_a_kick_also_covers_the_browser_it_came_from_without_its_cookie(
+    client: Client, services: Services, sign_in: SignIn, settings: Settings, clock: ManualClock
+) -> None:
+    stream = await live_alice(services)
+    ask = {"roomName": stream.room_name, "role": "viewer"}
+    await sign_in(client, BOB)
+    assert (await client.post("/api/live/token", json=ask)).status == 200
+    await services.moderation.kick(moderator_id=MOD_ID, user_id=BOB.user_id)
+
+    client.session.cookie_jar.clear()  # the same browser, signed out: a guest
+    as_guest = await client.post("/api/live/token", json=ask)
+    assert as_guest.status == 403
+    assert "can watch again in 10m" in (await as_guest.json())["error"]
+    # The kick is in the database: another process (a `golive web` replica) refuses it too.
+    async with open_services(settings, clock) as replica:
+        with pytest.raises(Forbidden):
+            await replica.moderation.check_guest_may_watch("127.0.0.1")
+        await replica.moderation.check_guest_may_watch("198.51.100.9")  # anyone else watches
+
+    clock.advance(services.moderation.kick_block.total_seconds() + 1)
+    assert (await client.post("/api/live/token", json=ask)).status == 200
+
+
 async def test_a_kicked_member_gets_no_new_viewer_token(
     client: Client, services: Services, sign_in: SignIn
 ) -> None:
@@ -200,6 +227,39 @@ async def test_guests_chat_under_a_chosen_name_when_the_config_allows(
     history = await (await client.get("/api/live/alice/chat")).json()
     assert history["viewer"]["guestsAllowed"] is True
     assert await stored(services, stream) == ["hi!"]
+
+
+async def test_slow_mode_holds_for_guests_whatever_name_they_choose(
+    client: Client, services: Services, clock: ManualClock
+) -> None:
+    stream = await live_alice(services)
+    services.chat.rules = dataclasses.replace(services.chat.rules, allow_guests=True)
+    await services.chat.set_slowmode(moderator_id=MOD_ID, stream=stream, seconds=30)
+
+    async def guest_says(text: str, name: str = "Visitor") -> int:
+        response = await client.post("/api/live/alice/chat", json={"text": text, "name": name})
+        return response.status
+
+    history = await (await client.get("/api/live/alice/chat")).json()
+    assert history["slowModeSeconds"] == 30
+    assert await guest_says("one") == 201
+    clock.advance(5)
+    assert await guest_says("two") == 429
+    clock.advance(5)
+    assert await guest_says("three", name="Someone Else") == 429
+    clock.advance(20)
+    assert await guest_says("four") == 201
+    assert await stored(services, stream) == ["one", "four"]
+
+
+async def test_guest_slow_mode_is_per_address(services: Services, clock: ManualClock) -> None:
+    stream = await live_alice(services)
+    services.chat.rules = dataclasses.replace(services.chat.rules, allow_guests=True)
+    await services.chat.set_slowmode(moderator_id=MOD_ID, stream=stream, seconds=30)
+    await services.chat.post(stream, ChatAuthor(None, "A"), "from one house", ip="198.51.100.1")
+    await services.chat.post(stream, ChatAuthor(None, "B"), "from another", ip="198.51.100.2")
+    with pytest.raises(RateLimited, match="Slow mode"):
+        await services.chat.post(stream, ChatAuthor(None, "C"), "again", ip="198.51.100.1")
 
 
 def test_the_flood_limit_trusts_only_the_forwarded_addresses_our_proxies_wrote() -> None:

@@ -135,6 +135,34 @@ async def test_a_session_we_never_recorded_is_credited_from_its_metadata(
     assert await services.ledger.balance(BOB.user_id) == 250
 
 
+async def test_a_retried_topup_opens_one_checkout_until_it_is_paid(
+    services: Services, client: TestClient[Any, Any], stripe_api: FakeStripe
+) -> None:
+    first = await services.topups.start_checkout(ALICE.user_id, 500)
+    again = await services.topups.start_checkout(ALICE.user_id, 500)
+    assert again.url == first.url
+    assert len(stripe_api.created) == 1
+    rows = await services.db.fetch_all("SELECT session_id FROM stripe_checkouts")
+    assert [row["session_id"] for row in rows] == [first.session_id]
+
+    payload = event("evt_paid", first.session_id)
+    assert (await deliver(client, payload, signed(payload)))[1]["result"] == "credited"
+    # Paid: the next top-up is a purchase of its own.
+    next_one = await services.topups.start_checkout(ALICE.user_id, 500)
+    assert next_one.session_id != first.session_id
+    assert len(stripe_api.created) == 2
+
+
+async def test_a_stripe_hiccup_is_retried_without_opening_two_sessions(
+    services: Services, stripe_api: FakeStripe
+) -> None:
+    stripe_api.fail_times = 1
+    checkout = await services.topups.start_checkout(BOB.user_id, 300)
+    assert stripe_api.requests == 2
+    assert [c["line_items[0][quantity]"] for c in stripe_api.created] == ["300"]
+    assert checkout.url.endswith(checkout.session_id)
+
+
 async def test_topup_limits_and_a_stripe_outage_are_explained(
     services: Services, stripe_api: FakeStripe
 ) -> None:

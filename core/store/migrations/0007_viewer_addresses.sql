@@ -1,0 +1,10 @@
+-- Where signed-in members fetched viewer tokens from, so that a kick also covers the browser it
+-- came from when that browser comes back without its cookie, as a guest. Only as old as a kick
+-- could need (ModerationService prunes rows older than a day).
+CREATE TABLE viewer_addresses (
+    user_id INTEGER NOT NULL,
+    ip      TEXT    NOT NULL,
+    seen_at TEXT    NOT NULL,
+    PRIMARY KEY (user_id, ip)
+);
+CREATE INDEX viewer_addresses_seen ON viewer_addresses (seen_at);
