@@ -93,7 +93,7 @@ class ChatBridge:
     # -- web → Discord -------------------------------------------------------------------------
 
     async def on_chat_event(self, event: ChatEvent) -> None:
-        """A ChatService listener: copy new page messages into the threads, delete hidden ones."""
+        """On ChatMessagePosted / ChatMessageHidden: copy new page messages into the threads, delete hidden ones."""
         if event.message.session_id is None:
             return
         threads = await self._services.chat.threads_for_session(event.message.session_id)

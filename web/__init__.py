@@ -1,1 +1,1 @@
-"""The aiohttp web sidecar: JSON API, LiveKit webhooks later, and the watch/studio pages."""
+"""The aiohttp web sidecar: the JSON API, LiveKit and Stripe webhooks, and the pages."""

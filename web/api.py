@@ -124,7 +124,7 @@ async def create(request: web.Request) -> web.Response:
         display_name=identity.display_name,
         draft=draft,
     )
-    # The answer goes to the owner only: it carries their OBS stream key (issue 8).
+    # The answer goes to the owner only: it carries their OBS stream key.
     key = await services.ingress.stream_key(identity.user_id, identity.display_name)
     return web.json_response(_created_shape(stream_json(stream), key), status=201)
 

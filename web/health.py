@@ -1,4 +1,4 @@
-"""GET /api/live/<slug>/health: the streamer's video as LiveKit reports it (issue 8).
+"""GET /api/live/<slug>/health: the streamer's video as LiveKit reports it.
 
 Public, like the watch page that shows it. Answers come from a 10-second cache per room
 (core/stream_health.py), so a crowd of polling pages costs LiveKit one call per room.

@@ -3,9 +3,9 @@
 A message from the watch page or from the stream's Discord thread goes through the same path:
 flood limits (in memory: they only need to hold for seconds), then one query for the author's
 bans, timeouts, the stream's slow mode and their last message (in the database, so every
-process agrees), then the text rules (length, links, blocked words). It is stored, then sent to
-the LiveKit room with SendData on the ``chat`` topic and handed to listeners (the bot's Discord
-bridge). Viewer tokens cannot publish data, so this is the only way into the room.
+process agrees), then the text rules (length, links, blocked words). It is stored and published;
+in the background (golive/event_table.py) `send_to_room` sends it into the LiveKit room with
+SendData on the ``chat`` topic and the bot's Discord bridge copies it into the thread. Viewer tokens cannot publish data, so this is the only way into the room.
 
 Room packets are batched: while one SendData call is in flight, the messages that arrive for
 that room queue up and leave together in the next packet (under 15 KiB). A quiet room gets one

@@ -1,8 +1,8 @@
 """LiveKit webhooks, once each: dedupe by event id, then hand each kind to its handlers.
 
 The web front verifies the signature and passes the parsed ``WebhookEvent`` here. Handlers are
-registered per event kind by the services that care (live_events for rooms and participants;
-ingress/egress handlers can register beside them) and run inside the same transaction as the
+registered per event kind in golive/event_table.py (presence for rooms and participants,
+ingress, recording) and run inside the same transaction as the
 dedupe row, so an event is either fully applied and remembered, or neither: a crash halfway
 means LiveKit's retry is applied again rather than lost.
 """
@@ -22,7 +22,7 @@ from core.store import Database, GroupCommit, SyncTransaction
 
 log = logging.getLogger(__name__)
 
-# Work to do once the event's transaction is committed (LiveKit calls, listeners).
+# Work to do once the event's transaction is committed (LiveKit calls, publishing events).
 AfterCommit = Callable[[], Awaitable[None]]
 # A handler runs on the database's thread, inside the event's transaction (see
 # Database.run_transaction): it only reads and writes SQLite, and returns async work for later.

@@ -1,8 +1,9 @@
 """Tips: the rules around `Ledger.send_stream_donation`, the alerts, refunds and leaderboards.
 
 The ledger moves the credits; this service decides what a tip may look like (limits, a clean
-message), tells the streamer (listeners: the bot DMs them) and the viewers (a LiveKit data packet
-on topic "tips" into the live room), and answers the leaderboards.
+message), publishes each new tip (golive/event_table.py: the bot DMs the streamer, and
+`show_in_room` sends a LiveKit data packet on topic "tips" into the live room), and answers the
+leaderboards.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ for the same room arrive within seconds; an aiosqlite round trip for each would 
 minting the token. This cache keeps a snapshot of the live streams, keyed by room name:
 
 - Exact for changes made by this process: `StreamService` calls `invalidate()` as soon as a
-  go-live or an end is committed, before any listener runs.
+  go-live or an end is committed, before any event handler runs.
 - At most `ttl` seconds behind for changes made by another process (a `golive web` replica, the
   bot): once the snapshot is older than half of that, one request reloads it while the others
   keep answering from it; older than `ttl`, every request waits. A room that *ended* elsewhere is

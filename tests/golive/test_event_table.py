@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from bot.app import GoLiveBot
 from core.chat import ChatMessagePosted
 from core.kernel.events import Mode, background
 from core.money import TipEvent
 from core.services import Services
 from core.streams import StreamWentLive
-from golive.event_table import domain_events
+from golive.event_table import discord_events, domain_events, livekit_webhooks
 from tests.conftest import ALICE, BOB, SignIn
 from tests.core.money.test_ledger import fund, page
 from tests.fakes.livekit import FakeLiveKit
@@ -69,3 +72,21 @@ def test_fan_out_runs_in_the_background(services: Services) -> None:
     """Only what an answer must be consistent with runs inline."""
     inline = [row.name for row in domain_events(services) if row.mode is Mode.INLINE]
     assert inline == ["ChatService.hide_messages_of_banned"]
+
+
+def documented_rows() -> set[str]:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = text.split("## The event table", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"^\| `(\w+)` \| `([\w.]+)` \|", section, flags=re.M))  # type: ignore[arg-type]
+
+
+def test_the_docs_show_every_row_of_the_table(
+    services: Services, make_bot: Callable[[], GoLiveBot]
+) -> None:
+    bot = make_bot()
+    rows = {(row.event_type.__name__, row.name) for row in domain_events(services)}
+    rows |= {(row.event_type.__name__, row.name) for row in discord_events(bot)}
+    rows |= {
+        (kind, getattr(handler, "__qualname__", "")) for kind, handler in livekit_webhooks(services)
+    }
+    assert documented_rows() == rows

@@ -1,4 +1,4 @@
-"""The offline stream page lists recorded past streams (issue 8)."""
+"""The offline stream page lists recorded past streams."""
 
 from __future__ import annotations
 

@@ -127,7 +127,7 @@ async def test_create_answers_201_with_exactly_the_created_shape(
         "slug": "alice",
         "title": "Painting live",
         "roomName": None,
-        # The owner's OBS key (issue 8): an RTMP ingress made for the new page.
+        # The owner's OBS key: an RTMP ingress made for the new page.
         "streamKey": next(iter(livekit.ingresses.values())).stream_key,
         "active": False,
     }

@@ -1,4 +1,4 @@
-"""GET /api/live/<slug>/health: the streamer's video as LiveKit reports it (issue 8)."""
+"""GET /api/live/<slug>/health: the streamer's video as LiveKit reports it."""
 
 from __future__ import annotations
 

@@ -1,0 +1,68 @@
+"""The one scheduler: which jobs each process runs, and that a failing job keeps its turn."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from bot.app import GoLiveBot
+from core.config import Settings
+from core.kernel.clock import ManualClock
+from core.services import Services
+from golive import scheduler
+from tests.conftest import ALICE
+from tests.core.money.test_ledger import fund
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    fees = dataclasses.replace(settings.fees, mode="pass", pass_price=300)
+    return dataclasses.replace(settings, fees=fees)
+
+
+async def test_the_web_process_alone_renews_passes(services: Services, clock: ManualClock) -> None:
+    """`golive web` runs core_jobs only (no bot): a pass that ran out still renews."""
+    await fund(services, ALICE, 700)
+    bought = await services.passes.buy(ALICE.user_id, "buy-1")
+    clock.advance((bought.paid_until - clock.now()).total_seconds() + 60)
+
+    await scheduler.run_once(scheduler.core_jobs(services))
+
+    renewed = await services.passes.status(ALICE.user_id)
+    assert renewed is not None and renewed.paid_until > bought.paid_until
+    assert await services.ledger.balance(ALICE.user_id) == 100
+    # Running the round again (a second process, a restart) charges nothing more.
+    await scheduler.run_once(scheduler.core_jobs(services))
+    assert await services.ledger.balance(ALICE.user_id) == 100
+
+
+def test_each_process_runs_the_jobs_of_its_role(
+    services: Services, make_bot: Callable[[], GoLiveBot]
+) -> None:
+    assert [job.name for job in scheduler.core_jobs(services)] == ["reconcile", "renew-passes"]
+    bot = make_bot()
+    assert [job.name for job in scheduler.discord_jobs(bot)] == [
+        "viewer-counts",
+        "catch-up",
+        "remind-passes",
+    ]
+
+
+async def test_a_failing_job_runs_again_at_its_next_turn() -> None:
+    turns: list[int] = []
+    third = asyncio.Event()
+
+    async def flaky() -> None:
+        turns.append(len(turns))
+        if len(turns) == 3:
+            third.set()
+        if len(turns) == 1:
+            raise RuntimeError("LiveKit had a bad minute")
+
+    async with scheduler.running([scheduler.Job("flaky", timedelta(milliseconds=1), flaky)]):
+        await asyncio.wait_for(third.wait(), timeout=5)
+    assert turns[:3] == [0, 1, 2]
