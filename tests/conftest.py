@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import GoLiveBot
 from core.accounts.auth import Identity
-from core.config.settings import Settings, load_settings
+from core.config import RecordingSettings, Settings, load_settings
 from core.kernel.clock import ManualClock
 from core.services import Services
 from golive.bootstrap import attach_bot, open_services
@@ -83,6 +83,21 @@ def sign_in(services: Services) -> SignIn:
         test_client.session.cookie_jar.update_cookies({SESSION_COOKIE: session_token})
 
     return sign
+
+
+# Recording to files on the egress server, with a public address for the links.
+FILE_RECORDING = RecordingSettings(
+    output="file",
+    record_all=False,
+    file_prefix="recordings/",
+    public_url="https://media.golive.test",
+    s3_bucket=None,
+    s3_region=None,
+    s3_endpoint=None,
+    s3_access_key=None,
+    s3_secret=None,
+    s3_force_path_style=False,
+)
 
 
 ALICE = Identity(user_id=1001, username="alice", display_name="Alice")

@@ -9,11 +9,10 @@ import discord
 from livekit.protocol import egress as lk_egress
 from livekit.protocol import ingress as lk_ingress
 
-from core.config import RecordingSettings
 from core.services import Services
 from core.streams.service import Stream, StreamDraft
 from golive import scheduler
-from tests.conftest import World
+from tests.conftest import FILE_RECORDING, World
 from tests.fakes.livekit import FakeLiveKit
 
 
@@ -121,18 +120,7 @@ async def set_mod_log(world: World) -> Any:
     return mod_log
 
 
-FILE_CONFIG = RecordingSettings(
-    output="file",
-    record_all=False,
-    file_prefix="recordings/",
-    public_url="https://media.golive.test",
-    s3_bucket=None,
-    s3_region=None,
-    s3_endpoint=None,
-    s3_access_key=None,
-    s3_secret=None,
-    s3_force_path_style=False,
-)
+FILE_CONFIG = FILE_RECORDING
 
 
 def fields(message: Any) -> dict[str, str]:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 from livekit.protocol import egress as lk_egress
 
-from core.config import RecordingSettings
 from core.kernel.clock import ManualClock
 from core.services import Services
 from core.streams.service import StreamDraft
-from tests.conftest import ALICE
+from tests.conftest import ALICE, FILE_RECORDING
 from tests.fakes.livekit import FakeLiveKit
 
 Client = TestClient[Any, Any]
@@ -36,17 +36,8 @@ async def record_a_stream(
 async def test_the_offline_page_lists_past_streams_with_length_and_link(
     client: Client, services: Services, livekit: FakeLiveKit, clock: ManualClock
 ) -> None:
-    services.recording.config = RecordingSettings(
-        output="file",
-        record_all=True,
-        file_prefix="rec/",
-        public_url="https://media.golive.test",
-        s3_bucket=None,
-        s3_region=None,
-        s3_endpoint=None,
-        s3_access_key=None,
-        s3_secret=None,
-        s3_force_path_style=False,
+    services.recording.config = dataclasses.replace(
+        FILE_RECORDING, record_all=True, file_prefix="rec/"
     )
     await services.streams.create(
         owner_id=ALICE.user_id,

@@ -7,27 +7,15 @@ from dataclasses import replace
 import pytest
 from livekit.protocol import egress as lk_egress
 
-from core.config import RecordingSettings
 from core.kernel.errors import Conflict
 from core.services import Services
 from core.streams.service import Stream, StreamDraft
 from golive.cli import check_recording
-from tests.conftest import ALICE
+from tests.conftest import ALICE, FILE_RECORDING
 from tests.fakes.livekit import FakeLiveKit
 
 Status = lk_egress.EgressStatus
-FILE_CONFIG = RecordingSettings(
-    output="file",
-    record_all=False,
-    file_prefix="recordings/",
-    public_url="https://media.golive.test",
-    s3_bucket=None,
-    s3_region=None,
-    s3_endpoint=None,
-    s3_access_key=None,
-    s3_secret=None,
-    s3_force_path_style=False,
-)
+FILE_CONFIG = FILE_RECORDING
 
 
 async def make_page(services: Services) -> Stream:
