@@ -2,16 +2,12 @@
 
 The public module: other packages import from here, never from the modules inside."""
 
+from core.streams.records import Stream, StreamEnded, StreamEvent, StreamSession, StreamWentLive
 from core.streams.service import (
     DESCRIPTION_MAX,
     TITLE_MAX,
-    Stream,
     StreamDraft,
-    StreamEnded,
-    StreamEvent,
     StreamService,
-    StreamSession,
-    StreamWentLive,
     stream_from_row,
 )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from core.streams.service import Stream, StreamSession
+    from core.streams.records import Stream, StreamSession
 
 
 class GoLiveGate(Protocol):

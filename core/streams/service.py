@@ -9,7 +9,6 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
 
 import aiosqlite
 
@@ -23,59 +22,19 @@ from core.livekit import room_name as session_room_name
 from core.store import Database, Transaction
 from core.streams.gate import GoLiveGate, OpenGate
 from core.streams.live_rooms import DEFAULT_TTL_SECONDS, LiveRoomCache
+from core.streams.records import (
+    Stream,
+    StreamEnded,
+    StreamEvent,
+    StreamSession,
+    StreamWentLive,
+)
 
 log = logging.getLogger(__name__)
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 1000
 NO_STREAM_PAGE = "You have no stream page yet. Create one with `/stream create` in Discord."
-
-
-@dataclass(frozen=True)
-class Stream:
-    id: int
-    owner_id: int
-    slug: str
-    owner_name: str
-    title: str
-    description: str
-    location_name: str | None
-    latitude: float | None
-    longitude: float | None
-    active: bool
-    room_name: str | None
-    live_since: datetime | None
-    last_live_at: datetime | None
-
-
-@dataclass(frozen=True)
-class StreamSession:
-    id: int
-    stream_id: int
-    room_name: str
-    started_at: datetime
-    ended_at: datetime | None
-    duration_seconds: int | None
-    end_reason: str | None
-
-
-@dataclass(frozen=True)
-class StreamEvent:
-    """Something that happened to a stream (published after it is committed)."""
-
-    stream: Stream
-    session: StreamSession
-    kind: ClassVar[str]
-
-
-@dataclass(frozen=True)
-class StreamWentLive(StreamEvent):
-    kind: ClassVar[str] = "live"
-
-
-@dataclass(frozen=True)
-class StreamEnded(StreamEvent):
-    kind: ClassVar[str] = "ended"
 
 
 # Titles and descriptions are shown in Discord and on the pages as written: links are fine, but

@@ -10,7 +10,7 @@ from livekit.protocol import egress as lk_egress
 from livekit.protocol import ingress as lk_ingress
 
 from core.services import Services
-from core.streams.service import Stream, StreamDraft
+from core.streams import Stream, StreamDraft
 from golive import scheduler
 from tests.conftest import FILE_RECORDING, World
 from tests.fakes.livekit import FakeLiveKit

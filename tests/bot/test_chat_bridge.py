@@ -12,7 +12,7 @@ from typing import Any
 
 from core.chat.service import ChatAuthor
 from core.services import Services
-from core.streams.service import Stream
+from core.streams import Stream
 from tests.bot.helpers import create_page
 from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit

@@ -20,7 +20,7 @@ from playwright.async_api import Page, Route
 from core.accounts.auth import Identity
 from core.kernel.clock import ManualClock
 from core.services import Services
-from core.streams.service import Stream, StreamDraft
+from core.streams import Stream, StreamDraft
 from tests.conftest import ALICE
 from tests.fakes.livekit import FakeLiveKit
 

@@ -10,7 +10,7 @@ from livekit.protocol import egress as lk_egress
 
 from core.kernel.clock import ManualClock
 from core.services import Services
-from core.streams.service import StreamDraft
+from core.streams import StreamDraft
 from tests.conftest import ALICE, FILE_RECORDING
 from tests.fakes.livekit import FakeLiveKit
 

@@ -22,7 +22,7 @@ from livekit import api
 from core.accounts.auth import Identity
 from core.kernel.clock import ManualClock
 from core.services import Services
-from core.streams.service import StreamDraft
+from core.streams import StreamDraft
 from tests.conftest import ALICE, BOB, SignIn
 from tests.fakes.livekit import FakeLiveKit
 from web.keys import SESSION_COOKIE

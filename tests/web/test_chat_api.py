@@ -16,7 +16,7 @@ from core.config.settings import Settings
 from core.kernel.clock import ManualClock
 from core.kernel.errors import Forbidden, RateLimited
 from core.services import Services
-from core.streams.service import Stream, StreamDraft
+from core.streams import Stream, StreamDraft
 from golive.bootstrap import open_services
 from tests.conftest import ALICE, BOB, SignIn
 from tests.fakes.livekit import FakeLiveKit

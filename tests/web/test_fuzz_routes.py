@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from yarl import URL
 
 from core.services import Services
-from core.streams.service import StreamDraft
+from core.streams import StreamDraft
 from tests.conftest import ALICE, BOB
 from web.keys import SESSION_COOKIE
 

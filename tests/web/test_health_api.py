@@ -11,7 +11,7 @@ from livekit.protocol import models as lk_models
 from core.kernel.clock import ManualClock
 from core.live.ingress import obs_identity
 from core.services import Services
-from core.streams.service import StreamDraft
+from core.streams import StreamDraft
 from tests.conftest import ALICE
 from tests.fakes.livekit import FakeLiveKit
 

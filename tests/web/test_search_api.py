@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from core.accounts.auth import Identity
 from core.services import Services
-from core.streams.service import StreamDraft
+from core.streams import StreamDraft
 from tests.conftest import ALICE, SignIn
 from tests.fakes.livekit import FakeLiveKit
 

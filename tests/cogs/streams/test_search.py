@@ -9,7 +9,7 @@ from bot.app import GoLiveBot
 from cogs.streams._search import NOT_YOURS
 from core.kernel.errors import InvalidInput
 from core.services import Services
-from core.streams.service import StreamDraft
+from core.streams import StreamDraft
 from tests.bot.helpers import domain_errors
 from tests.conftest import World
 

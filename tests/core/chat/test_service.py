@@ -15,7 +15,7 @@ from core.kernel.clock import ManualClock
 from core.kernel.errors import Conflict, Forbidden, InvalidInput, RateLimited, TooLarge
 from core.kernel.events import inline
 from core.services import Services
-from core.streams.service import Stream, StreamDraft
+from core.streams import Stream, StreamDraft
 from tests.fakes.livekit import FakeLiveKit
 
 ALICE, BOB, MOD = 1, 2, 3

@@ -13,7 +13,7 @@ from core.kernel.events import inline
 from core.live import ObsProblem
 from core.live.ingress import obs_identity
 from core.services import Services
-from core.streams.service import Stream, StreamDraft
+from core.streams import Stream, StreamDraft
 from tests.conftest import ALICE, BOB
 from tests.fakes.livekit import FakeLiveKit
 

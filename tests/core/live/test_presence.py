@@ -12,7 +12,7 @@ from core.config.settings import Settings, load_settings
 from core.kernel.clock import ManualClock
 from core.kernel.errors import ConfigError
 from core.services import Services
-from core.streams.service import Stream, StreamDraft
+from core.streams import Stream, StreamDraft
 from golive.bootstrap import open_services
 from tests.conftest import ALICE
 from tests.fakes.livekit import FakeLiveKit

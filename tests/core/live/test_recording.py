@@ -9,7 +9,7 @@ from livekit.protocol import egress as lk_egress
 
 from core.kernel.errors import Conflict
 from core.services import Services
-from core.streams.service import Stream, StreamDraft
+from core.streams import Stream, StreamDraft
 from golive.cli import check_recording
 from tests.conftest import ALICE, FILE_RECORDING
 from tests.fakes.livekit import FakeLiveKit

@@ -9,7 +9,7 @@ import pytest
 from core.accounts.auth import Identity
 from core.kernel.errors import Conflict, InvalidInput, NotFound, PaymentRefused
 from core.services import Services
-from core.streams.service import Stream, StreamDraft
+from core.streams import Stream, StreamDraft
 from tests.conftest import ALICE, BOB
 
 CAROL = Identity(user_id=1003, username="carol", display_name="Carol")

@@ -11,7 +11,7 @@ from pathlib import Path
 from core.kernel.clock import ManualClock
 from core.money.ledger import Ledger
 from core.store.db import Database
-from core.streams.service import StreamDraft, StreamService
+from core.streams import StreamDraft, StreamService
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = Path(__file__).with_name("crash_tip.py")

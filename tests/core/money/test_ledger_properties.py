@@ -13,7 +13,7 @@ from core.kernel.errors import GoLiveError
 from core.money.ledger import Ledger
 from core.money.payouts import PayoutService
 from core.store.db import Database
-from core.streams.service import StreamDraft, StreamService
+from core.streams import StreamDraft, StreamService
 
 MEMBERS = (1, 2, 3)  # each has a stream page
 

@@ -12,8 +12,8 @@ import pytest_asyncio
 from core.kernel.clock import ManualClock
 from core.services import Services
 from core.store.db import Database
+from core.streams import StreamDraft, StreamService
 from core.streams.live_rooms import LiveRoomCache
-from core.streams.service import StreamDraft, StreamService
 
 
 async def create_page(services: Services, owner_id: int, username: str) -> None:

@@ -11,8 +11,8 @@ from core.kernel.clock import ManualClock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
 from core.kernel.events import inline
 from core.services import Services
-from core.streams import StreamEnded, StreamWentLive
-from core.streams.service import StreamDraft, slug_for
+from core.streams import StreamDraft, StreamEnded, StreamWentLive
+from core.streams.service import slug_for
 from tests.fakes.livekit import FakeLiveKit
 
 
