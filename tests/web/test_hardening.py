@@ -7,6 +7,7 @@ ERROR in the operator's log, and never a socket held open for ever.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gzip
 import logging
@@ -210,8 +211,10 @@ async def trickle_until_closed(server: TestServer, head: bytes, tail: bytes) -> 
 
     async def read_all() -> None:
         nonlocal answer
-        while chunk := await reader.read(4096):
-            answer += chunk
+        # A close with our bytes still unread arrives as a reset: closed all the same.
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := await reader.read(4096):
+                answer += chunk
 
     reading = asyncio.create_task(read_all())
     try:
@@ -233,7 +236,7 @@ async def test_a_client_sending_headers_a_byte_at_a_time_is_disconnected(
     endless_headers = b"GET /live HTTP/1.1\r\nHost: golive.test\r\n" + b"X-Slow: " + b"a" * 500
     seconds, answer = await trickle_until_closed(quick_server, b"", endless_headers)
     assert answer == b""
-    assert 0.4 < seconds < 2.0
+    assert 0.4 < seconds < 5.0  # the server's timeout (0.5 s here), not the client, ended it
 
 
 async def test_a_client_sending_a_body_a_byte_at_a_time_gets_408_and_is_disconnected(
@@ -246,7 +249,7 @@ async def test_a_client_sending_a_body_a_byte_at_a_time_gets_408_and_is_disconne
     seconds, answer = await trickle_until_closed(quick_server, head, b" " * 400)
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b'"error"' in answer
-    assert 0.4 < seconds < 2.0
+    assert 0.4 < seconds < 5.0  # the server's timeout (0.5 s here), not the client, ended it
 
 
 # -- nothing a client sends holds the event loop ---------------------------------------------------
