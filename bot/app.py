@@ -1,7 +1,7 @@
 """GoLiveBot: the discord.py client, wired to golive's services.
 
 The bot builds the Discord consumers of golive's events (announcer, chat bridge, live alerts,
-OBS problems, money DMs) and hands each what it needs (golive/event_table.py says which
+stream problems, money DMs) and hands each what it needs (golive/event_table.py says which
 events reach them); every feature's commands, views and persistent
 buttons come from its extension in cogs/, which registers them itself.
 """
@@ -18,8 +18,8 @@ from bot.chat_bridge import ChatBridge
 from bot.live_alerts import LiveAlerts
 from bot.moderators import ModeratorRegistry
 from bot.money_notices import MoneyNotices
-from bot.obs_problems import ObsProblemNotifier
 from bot.problems import AdminProblems
+from bot.stream_problems import StreamProblemNotifier
 from bot.tree import GoLiveTree
 from core.services import Services
 
@@ -62,7 +62,7 @@ class GoLiveBot(commands.Bot):
         self.announcer = Announcer(self, services, self.chat_bridge, problems)
         self.moderators = ModeratorRegistry(services.moderation)
         self.live_alerts = LiveAlerts(self, services, self.announcer, problems)
-        self.obs_problems = ObsProblemNotifier(self)
+        self.stream_problems = StreamProblemNotifier(self)
         self.money_notices = MoneyNotices(self, services)
 
     async def setup_hook(self) -> None:

@@ -150,7 +150,7 @@ def build_services(
         community=CommunityService(db, clock),
         stats=StatsService(db),
         ingress=ingress,
-        recording=RecordingService(db, clock, livekit, streams, settings.recording),
+        recording=RecordingService(db, clock, livekit, streams, settings.recording, events=events),
         health=StreamHealthService(livekit, ingress, clock),
     )
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from core.chat import ChatMessageHidden, ChatMessagePosted
 from core.kernel.events import Subscription, background, inline
-from core.live import ObsProblem, WebhookHandler
+from core.live import ObsProblem, RecordingRefused, WebhookHandler
 from core.moderation import SanctionEvent
 from core.money import Renewal, TipEvent
 from core.services import Services
@@ -82,8 +82,10 @@ def discord_events(bot: GoLiveBot) -> list[Subscription]:
         background(ChatMessagePosted, bot.chat_bridge.on_chat_event),
         background(ChatMessageHidden, bot.chat_bridge.on_chat_event),
         background(StreamEnded, bot.chat_bridge.on_stream_event),
-        # DMs: a tip to the streamer, a pass renewal to its member, an OBS problem to the owner.
+        # DMs: a tip to the streamer, a pass renewal to its member; to the owner, why OBS couldn't
+        # take them live or why the recording they wanted didn't start.
         background(TipEvent, bot.money_notices.alert_streamer),
         background(Renewal, bot.money_notices.tell_renewal),
-        background(ObsProblem, bot.obs_problems.on_problem),
+        background(ObsProblem, bot.stream_problems.on_obs_problem),
+        background(RecordingRefused, bot.stream_problems.on_recording_refused),
     ]

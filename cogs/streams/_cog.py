@@ -187,9 +187,6 @@ class Streams(commands.GroupCog, group_name="stream"):
         embed.add_field(name="Your stream page", value=self.bot.watch_url(event.stream.slug))
         if problem:
             embed.add_field(name="⚠️ Announcement", value=problem, inline=False)
-        not_recorded = await self.services.recording.session_problem(event.session.id)
-        if not_recorded:
-            embed.add_field(name="⚠️ Recording", value=not_recorded, inline=False)
         view = link_view("Open my studio", link.url, "🎥")
         await interaction.followup.send(embed=embed, view=view, ephemeral=True)
 

@@ -5,7 +5,7 @@ The public module: other packages import from here, never from the modules insid
 from core.live.health import StreamHealth, StreamHealthService, describe
 from core.live.ingress import IngressService, ObsProblem, ObsSetup
 from core.live.presence import Audience, LiveEventService
-from core.live.recording import RecordChange, Recording, RecordingService
+from core.live.recording import RecordChange, Recording, RecordingRefused, RecordingService
 from core.live.webhooks import WebhookHandler, WebhookInbox
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "ObsSetup",
     "RecordChange",
     "Recording",
+    "RecordingRefused",
     "RecordingService",
     "StreamHealth",
     "StreamHealthService",

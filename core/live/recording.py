@@ -24,6 +24,7 @@ from livekit.protocol.webhook import WebhookEvent
 from core.config import RecordingSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, LiveKitUnavailable
+from core.kernel.events import EventBus
 from core.kernel.timefmt import from_db_required, to_db
 from core.live.webhooks import AfterCommit
 from core.livekit import LiveKitGateway
@@ -79,6 +80,14 @@ class RecordChange:
     problem: str | None  # why the live stream could not be recorded now
 
 
+@dataclass(frozen=True)
+class RecordingRefused:
+    """A session that should be recorded is not: LiveKit's egress refused or is missing."""
+
+    owner_id: int
+    problem: str
+
+
 class RecordingService:
     def __init__(
         self,
@@ -87,12 +96,15 @@ class RecordingService:
         livekit: LiveKitGateway,
         streams: StreamService,
         config: RecordingSettings,
+        events: EventBus | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._livekit = livekit
         self._streams = streams
         self.config = config
+        # Told when a go-live's recording could not start (the bot tells the streamer).
+        self._events = events or EventBus()
 
     # -- the streamer's choice -----------------------------------------------------------------
 
@@ -170,7 +182,9 @@ class RecordingService:
     async def follow_stream(self, event: StreamEvent) -> None:
         if event.kind == "live":
             if await self.wants_recording(event.stream.id):
-                await self._start(event.stream, event.session)
+                problem = await self._start(event.stream, event.session)
+                if problem is not None:
+                    await self._events.publish(RecordingRefused(event.stream.owner_id, problem))
         elif event.kind == "ended":
             await self._stop_session(event.session.id)
 

@@ -13,6 +13,7 @@ from core.services import Services
 from tests.bot.helpers import (
     FILE_CONFIG,
     create_page,
+    dms,
     domain_errors,
     fields,
     only_ingress,
@@ -138,7 +139,7 @@ async def test_record_on_while_live_starts_now(
     assert len(livekit.egresses) == 1
 
 
-async def test_a_refused_recording_is_explained_at_go_live_and_in_vods(
+async def test_a_refused_recording_is_explained_by_dm_and_in_vods(
     world: World, services: Services, livekit: FakeLiveKit
 ) -> None:
     services.recording.config = replace(FILE_CONFIG, record_all=True)
@@ -146,7 +147,11 @@ async def test_a_refused_recording_is_explained_at_go_live_and_in_vods(
     livekit.fail_next("StartRoomCompositeEgress", code="unavailable")
     result = await world.alice.slash(world.general, "stream golive")
     assert result.response.embeds[0].title.startswith("You're live")
-    assert "livekit-egress" in fields(result.response)["⚠️ Recording"]
+    # The recording starts after the reply (it waits for no egress): its refusal comes by DM.
+    await services.events.drain()
+    await world.env.settle()
+    [told] = dms(world.alice)
+    assert "not being recorded" in told.content and "livekit-egress" in told.content
 
     mine = await world.alice.slash(world.general, "vods")
     assert mine.ephemeral  # failures are the streamer's business
