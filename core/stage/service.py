@@ -276,15 +276,18 @@ class StageService:
     async def invite(self, stream: Stream, *, by: int, member: Member) -> Invitation:
         live = await self._live(stream)
         await self.check_may_manage(stream, by)
-        name = _name(member.display_name)
+        name = _name(member.display_name) if member.display_name.strip() else "That member"
         if member.user_id == stream.owner_id:
             raise InvalidInput("The streamer is always on their own stage.")
-        await self._check_not_sanctioned(member.user_id, you=False, name=name)
-        if await self._watching_identity(live, member.user_id, None) is None:
+        watching = await self._watching(live, member.user_id, None)
+        if watching is None:
             raise Conflict(
                 f"{name} isn't watching this stream signed in right now, so they can't be "
                 "invited: they need to open it with the Watch button (guests can't come on stage)."
             )
+        if not member.display_name.strip():
+            name = _name(watching.name)  # invited by id: the name their token carries
+        await self._check_not_sanctioned(member.user_id, you=False, name=name)
         now = self._clock.now()
         expires = now + self.settings.invite_ttl
         async with self._db.transaction() as tx:
@@ -528,6 +531,12 @@ class StageService:
             log.warning("could not revoke publishing of %s in %s", identity, live.room_name)
 
     async def _watching_identity(self, live: _Live, user_id: int, wanted: str | None) -> str | None:
+        participant = await self._watching(live, user_id, wanted)
+        return None if participant is None else participant.identity
+
+    async def _watching(
+        self, live: _Live, user_id: int, wanted: str | None
+    ) -> lk_models.ParticipantInfo | None:
         """The member's signed-in connection in the room (``wanted``, else their newest)."""
         if wanted is not None and not is_viewer_of(wanted, user_id):
             raise InvalidInput("That connection isn't yours.")
@@ -539,7 +548,7 @@ class StageService:
         ]
         if not tabs:
             return None
-        return max(tabs, key=lambda participant: participant.joined_at_ms).identity
+        return max(tabs, key=lambda participant: participant.joined_at_ms)
 
     async def _check_not_sanctioned(self, user_id: int, *, you: bool, name: str = "") -> None:
         block = await self._moderation.stage_block(user_id)
