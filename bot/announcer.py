@@ -132,13 +132,14 @@ class Announcer:
         minutes = (event.session.duration_seconds or 0) // 60 + 1
         chart = viewers_chart(await self._services.live.viewer_samples(event.session.id), minutes)
         tips = await self._services.stats.session_tips(event.session.id)
+        guests = await self._services.stage.session_guests(event.session.id)
         for announcement in await self._services.guilds.announcements(event.session.id):
             channel = self._client.get_channel(announcement.channel_id)
             if not isinstance(channel, discord.TextChannel) or announcement.message_id is None:
                 continue
             message = channel.get_partial_message(announcement.message_id)
             embed = ended_announcement(
-                event.stream, event.session, watch_url, audience, CHART_FILE, tips
+                event.stream, event.session, watch_url, audience, CHART_FILE, tips, guests
             )
             try:
                 await with_retries(

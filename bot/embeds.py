@@ -3,10 +3,13 @@ wherever it is shown."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import discord
 
 from core.kernel.timefmt import human_duration
 from core.live import Audience
+from core.stage import GuestTime
 from core.streams import Stream, StreamSession
 
 LIVE_RED = discord.Colour.from_rgb(235, 64, 52)
@@ -64,6 +67,7 @@ def ended_announcement(
     audience: Audience | None = None,
     chart_file: str | None = None,
     tips: tuple[int, int] = (0, 0),
+    guests: Sequence[GuestTime] = (),
 ) -> discord.Embed:
     duration = human_duration(session.duration_seconds or 0)
     embed = discord.Embed(
@@ -81,6 +85,14 @@ def ended_announcement(
     if tip_count:
         embed.add_field(
             name="Tips", value=f"💜 {credits} credits from {tip_count} tip{'s' * (tip_count != 1)}"
+        )
+    if guests:
+        embed.add_field(
+            name="On stage",
+            value=", ".join(
+                f"{guest.display_name} ({human_duration(guest.seconds)})" for guest in guests
+            )[:1024],
+            inline=False,
         )
     if chart_file is not None:
         embed.set_image(url=f"attachment://{chart_file}")

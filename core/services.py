@@ -28,6 +28,7 @@ from core.money import (
     TipService,
     TopupService,
 )
+from core.stage import StageService
 from core.store import Database
 from core.streams import StreamService
 
@@ -62,3 +63,4 @@ class Services:
     ingress: IngressService
     recording: RecordingService
     health: StreamHealthService
+    stage: StageService

@@ -42,6 +42,7 @@ from core.money import (
     TopupService,
 )
 from core.services import Services
+from core.stage import StageService
 from core.store import Database
 from core.streams import StreamService
 from golive.event_table import discord_events, domain_events, livekit_webhooks
@@ -152,6 +153,7 @@ def build_services(
         ingress=ingress,
         recording=RecordingService(db, clock, livekit, streams, settings.recording, events=events),
         health=StreamHealthService(livekit, ingress, clock),
+        stage=StageService(db, clock, livekit, streams, moderation, settings.stage, events=events),
     )
 
 

@@ -20,6 +20,7 @@ from core.live import ObsProblem, RecordingRefused, WebhookHandler
 from core.moderation import SanctionEvent
 from core.money import Renewal, TipEvent
 from core.services import Services
+from core.stage import StageChanged
 from core.streams import StreamEnded, StreamWentLive
 
 if TYPE_CHECKING:
@@ -43,6 +44,12 @@ def domain_events(s: Services) -> list[Subscription]:
         # with it; its state shows in /vods and on the page once LiveKit answers.
         background(StreamWentLive, s.recording.follow_stream),
         background(StreamEnded, s.recording.follow_stream),
+        # The stage: hands clear, invitations lapse and guests step off when the stream ends;
+        # a banned, timed-out or kicked member leaves every stage; pages in the room are told
+        # to fetch the stage again when it changes (they also poll).
+        background(StreamEnded, s.stage.close_for_stream_end),
+        background(SanctionEvent, s.stage.on_sanction),
+        background(StageChanged, s.stage.tell_room),
     ]
 
 
@@ -57,6 +64,9 @@ def livekit_webhooks(s: Services) -> list[tuple[str, WebhookHandler]]:
         ("track_published", s.live.apply_track_change),
         ("track_unpublished", s.live.apply_track_change),
         ("room_finished", s.live.apply_room_finished),
+        # A guest whose connection left is off stage (a new tab joins as a viewer).
+        ("participant_left", s.stage.apply_participant_left),
+        ("participant_connection_aborted", s.stage.apply_participant_left),
         ("ingress_started", s.ingress.apply_ingress_started),
         ("ingress_ended", s.ingress.apply_ingress_ended),
         # An OBS track can be the first sign of an ingress going live.

@@ -26,7 +26,18 @@ from core.kernel.errors import (
     TooLarge,
 )
 from core.services import Services
-from web import api, assets, chat, health, pages, search, stripe_webhook, tips, webhooks
+from web import (
+    api,
+    assets,
+    chat,
+    health,
+    pages,
+    search,
+    stage,
+    stripe_webhook,
+    tips,
+    webhooks,
+)
 from web.body import BODY, BODY_SECONDS, BodyRefused, read_body
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
 
@@ -274,6 +285,7 @@ def create_app(services: Services) -> web.Application:
     app.add_routes(api.routes)
     app.add_routes(health.routes)
     app.add_routes(chat.routes)
+    app.add_routes(stage.routes)
     app.add_routes(pages.routes)
     app.add_routes(search.routes)
     app.add_routes(webhooks.routes)

@@ -200,4 +200,5 @@ def _page_data(request: web.Request, stream: Stream) -> dict[str, Any]:
         "roomName": stream.room_name,
         "wsUrl": request.app[SERVICES].settings.livekit.public_url,
         "tokenUrl": str(request.app.router["api_token"].url_for()),
+        "stageUrl": f"/api/live/{stream.slug}/stage",
     }

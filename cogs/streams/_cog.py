@@ -21,11 +21,13 @@ from cogs.streams._search import (
     name_choices,
     render,
 )
+from cogs.streams._stage import invitation_dm, member_choices, member_id, stage_embed
 from cogs.streams._watch import WatchButton
 from core.discovery import City
-from core.kernel.errors import InvalidInput, NotFound
+from core.kernel.errors import Forbidden, InvalidInput, NotFound
 from core.kernel.timefmt import human_duration
 from core.services import Services
+from core.stage import Member
 from core.streams import DESCRIPTION_MAX, TITLE_MAX, Stream, StreamDraft, StreamEvent
 
 if TYPE_CHECKING:
@@ -280,6 +282,91 @@ class Streams(commands.GroupCog, group_name="stream"):
             raise NotFound(f"{who.display_name} has no stream page.")
         health = await self.services.health.health(stream)
         await interaction.followup.send(embed=health_embed(stream, health), ephemeral=True)
+
+    @app_commands.command(name="invite")
+    @app_commands.describe(
+        member="Who to bring on stage (✋ marks raised hands); they must be watching signed in",
+        streamer="Whose stage (yours if left empty; moderators may run anyone's)",
+    )
+    @app_commands.autocomplete(member=member_choices)
+    async def invite(
+        self, interaction: Interaction, member: str, streamer: discord.User | None = None
+    ) -> None:
+        """Invite a viewer on stage as your co-host: they get a private link to accept."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        owner = streamer or interaction.user
+        stream = await self._stage_of(interaction, owner)
+        guest = await self._guild_member(interaction, member_id(member))
+        invitation = await self.services.stage.invite(
+            stream,
+            by=interaction.user.id,
+            member=Member(guest.id, guest.display_name),
+        )
+        minutes = max(1, round(self.services.settings.stage.invite_ttl.total_seconds() / 60))
+        link = await self.services.auth.create_login_link(
+            identity_of(guest), f"/live/{stream.slug}?stage=invited"
+        )
+        sent = "I sent them a DM with a one-time link to accept."
+        try:
+            await guest.send(
+                embed=invitation_dm(stream, interaction.user.display_name, minutes),
+                view=link_view("Come on stage", link.url, "🎙️"),
+            )
+        except discord.HTTPException:
+            sent = "Their DMs are closed, so they'll see the invitation on the watch page."
+        await interaction.followup.send(
+            f"Invited **{invitation.display_name}** on stage; the invitation stands for "
+            f"{minutes} minute{'s' * (minutes != 1)}. {sent}",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="stage")
+    @app_commands.describe(streamer="Whose stage to show (yours if left empty)")
+    async def stage(self, interaction: Interaction, streamer: discord.User | None = None) -> None:
+        """Who is on stage with a streamer right now, and for how long."""
+        await interaction.response.defer(thinking=True)
+        who = streamer or interaction.user
+        stream = await self.services.streams.find_by_owner(who.id)
+        if stream is None:
+            raise NotFound(f"{who.display_name} has no stream page.")
+        state = await self.services.stage.state(stream)
+        now = self.services.clock.now()
+        seconds = {g.user_id: int((now - g.joined_at).total_seconds()) for g in state.guests}
+        await interaction.followup.send(embed=stage_embed(stream, state, seconds))
+
+    async def _stage_of(
+        self, interaction: Interaction, owner: discord.User | discord.Member
+    ) -> Stream:
+        """The live stream whose stage the member may run: their own, or any as a moderator."""
+        acting = interaction.user
+        moderator = isinstance(acting, discord.Member) and await self.bot.moderators.is_moderator(
+            acting
+        )
+        if owner.id != acting.id and not moderator:
+            raise Forbidden("Only the streamer and moderators can invite guests on stage.")
+        stream = await self.services.streams.find_by_owner(owner.id)
+        if stream is None or not stream.active:
+            mine = owner.id == acting.id
+            raise NotFound(
+                "You aren't live: go live with `/stream golive` first."
+                if mine
+                else f"{owner.display_name} isn't live."
+            )
+        return stream
+
+    async def _guild_member(self, interaction: Interaction, user_id: int) -> discord.Member:
+        guild = interaction.guild
+        if guild is None:
+            raise InvalidInput("Invite guests from a server channel, where they are members.")
+        found = guild.get_member(user_id)
+        if found is None:
+            try:
+                found = await guild.fetch_member(user_id)
+            except discord.HTTPException:
+                raise NotFound("That member isn't in this server.") from None
+        if found.bot:
+            raise InvalidInput("Bots can't come on stage.")
+        return found
 
     async def _announce_here_if_unconfigured(
         self, interaction: Interaction, event: StreamEvent

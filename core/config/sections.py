@@ -129,6 +129,14 @@ class ModerationSettings:
 
 
 @dataclass(frozen=True)
+class StageSettings:
+    """Guests on a streamer's stage: how many at once, and how long an invitation stands."""
+
+    max_guests: int
+    invite_ttl: timedelta
+
+
+@dataclass(frozen=True)
 class RecordingSettings:
     """Where recordings go. With output "s3" the loader has made sure there is a bucket."""
 
@@ -179,4 +187,5 @@ class Settings:
     live: LiveSettings
     chat: ChatSettings
     moderation: ModerationSettings
+    stage: StageSettings
     recording: RecordingSettings

@@ -31,6 +31,7 @@ from core.config.sections import (
     RecordingSettings,
     SecuritySettings,
     Settings,
+    StageSettings,
     StripeSettings,
     TipsSettings,
     WalletSettings,
@@ -267,6 +268,15 @@ _FIELDS: tuple[_Field, ...] = (
         _minutes(1, 24 * 60),
         "kick_block",
     ),
+    # -- the stage: guests beside the streamer (core/stage) --
+    _Field("stage.max_guests", "GOLIVE_STAGE_MAX_GUESTS", 3, _int_between(1, 12)),
+    _Field(
+        "stage.invite_seconds",
+        "GOLIVE_STAGE_INVITE_SECONDS",
+        120,
+        _seconds(15, 3600),
+        "invite_ttl",
+    ),
     # -- recording with LiveKit egress (core/live/recording.py) --
     _Field("recording.output", "GOLIVE_RECORDING_OUTPUT", "none", _recording_output),
     _Field("recording.record_all", "GOLIVE_RECORD_ALL", False, _flag),
@@ -441,11 +451,25 @@ def _check_recording(loaded: _Loaded) -> None:
     )
 
 
+def _check_stage(loaded: _Loaded) -> None:
+    # An invitation reaches Discord members as a one-time sign-in link: a link that dies before
+    # the invitation would leave them unable to accept from it.
+    if loaded["stage.invite_seconds"] > loaded["security.login_link_minutes"]:
+        raise ConfigError(
+            loaded.name("stage.invite_seconds"),
+            f"is {int(loaded['stage.invite_seconds'].total_seconds())} seconds, longer than "
+            f"{loaded.name('security.login_link_minutes')} "
+            f"({int(loaded['security.login_link_minutes'].total_seconds() // 60)} minutes): the "
+            "sign-in link that carries an invitation would expire before the invitation does",
+        )
+
+
 _CHECKS: tuple[Callable[[_Loaded], None], ...] = (
     _check_ranges,
     _check_fees,
     _check_stripe,
     _check_recording,
+    _check_stage,
 )
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -462,6 +486,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "live": LiveSettings,
     "chat": ChatSettings,
     "moderation": ModerationSettings,
+    "stage": StageSettings,
     "recording": RecordingSettings,
 }
 

@@ -2,7 +2,14 @@
 
 The public module: other packages import from here, never from the modules inside."""
 
-from core.livekit.gateway import IngressProtocol, LiveKitGateway, Role, TokenMinter
+from core.livekit.gateway import (
+    STAGE_SOURCES,
+    IngressProtocol,
+    LiveKitGateway,
+    Role,
+    TokenMinter,
+    TrackSourceName,
+)
 from core.livekit.identities import (
     BROADCASTER_PREFIX,
     guest_identity,
@@ -18,10 +25,12 @@ from core.livekit.identities import (
 
 __all__ = [
     "BROADCASTER_PREFIX",
+    "STAGE_SOURCES",
     "IngressProtocol",
     "LiveKitGateway",
     "Role",
     "TokenMinter",
+    "TrackSourceName",
     "guest_identity",
     "host_identity",
     "is_audience",

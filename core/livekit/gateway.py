@@ -28,6 +28,22 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Role = Literal["viewer", "broadcaster"]
 IngressProtocol = Literal["rtmp", "whip"]
+TrackSourceName = Literal["camera", "microphone", "screen_share", "screen_share_audio"]
+
+# Everything a guest on stage may publish: what a broadcaster's token allows, by name.
+STAGE_SOURCES: tuple[TrackSourceName, ...] = (
+    "camera",
+    "microphone",
+    "screen_share",
+    "screen_share_audio",
+)
+
+_TRACK_SOURCE = {
+    "camera": api.TrackSource.CAMERA,
+    "microphone": api.TrackSource.MICROPHONE,
+    "screen_share": api.TrackSource.SCREEN_SHARE,
+    "screen_share_audio": api.TrackSource.SCREEN_SHARE_AUDIO,
+}
 
 _INGRESS_INPUT = {
     "rtmp": api.IngressInput.RTMP_INPUT,
@@ -95,6 +111,54 @@ class LiveKitGateway:
                 "remove a participant",
                 self._client.room.remove_participant(
                     api.RoomParticipantIdentity(room=room, identity=identity)
+                ),
+            )
+        except LiveKitUnavailable as error:
+            if error.code == error.NOT_FOUND:
+                return False
+            raise
+        return True
+
+    async def update_participant_permission(
+        self, room: str, identity: str, *, sources: tuple[TrackSourceName, ...]
+    ) -> bool:
+        """Set what one participant may publish in one room, now: ``sources`` (camera, microphone,
+        screen…) or nothing at all when empty. They keep subscribing and never publish data (chat
+        goes through the server). LiveKit applies it to the live connection, and unpublishes what
+        is no longer allowed. False when they (or the room) were already gone."""
+        permission = api.ParticipantPermission(
+            can_subscribe=True,
+            can_publish=bool(sources),
+            can_publish_data=False,
+            can_update_metadata=False,
+            can_publish_sources=[_TRACK_SOURCE[source] for source in sources],
+        )
+        try:
+            await self._call(
+                "change what a participant may publish",
+                self._client.room.update_participant(
+                    api.UpdateParticipantRequest(
+                        room=room, identity=identity, permission=permission
+                    )
+                ),
+            )
+        except LiveKitUnavailable as error:
+            if error.code == error.NOT_FOUND:
+                return False
+            raise
+        return True
+
+    async def mute_published_track(
+        self, room: str, identity: str, track_sid: str, *, muted: bool = True
+    ) -> bool:
+        """Mute (or unmute) one published track; False when it (or its owner) is gone."""
+        try:
+            await self._call(
+                "mute a track",
+                self._client.room.mute_published_track(
+                    api.MuteRoomTrackRequest(
+                        room=room, identity=identity, track_sid=track_sid, muted=muted
+                    )
                 ),
             )
         except LiveKitUnavailable as error:
@@ -304,9 +368,7 @@ def grants_for(role: Role, room: str = "") -> api.VideoGrants:
         # Chat is server-mediated, so nobody publishes data directly into the room.
         can_publish_data=False,
         can_update_own_metadata=False,
-        can_publish_sources=["camera", "microphone", "screen_share", "screen_share_audio"]
-        if broadcaster
-        else [],
+        can_publish_sources=list(STAGE_SOURCES) if broadcaster else [],
     )
 
 

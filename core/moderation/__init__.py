@@ -7,6 +7,7 @@ from core.moderation.service import (
     REPORT_REASON_MAX,
     ModerationService,
     Report,
+    Sanction,
     SanctionEvent,
     record_action,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "REPORT_REASON_MAX",
     "ModerationService",
     "Report",
+    "Sanction",
     "SanctionEvent",
     "record_action",
 ]

@@ -87,7 +87,8 @@ class Report:
 
 @dataclass(frozen=True)
 class SanctionEvent:
-    """A ban or timeout that took effect; chat listens to hide the member's messages."""
+    """A ban, timeout or kick that took effect; chat hides a banned member's messages, the
+    stage lets go of them."""
 
     sanction: Sanction
 
@@ -272,6 +273,13 @@ class ModerationService:
             self._kicked_addresses = {row["ip"]: from_db_required(row["until"]) for row in rows}
             self._kicked_read_at = now
 
+    async def stage_block(self, user_id: int) -> Sanction | None:
+        """The ban, timeout or kick that keeps a member off every stage, if any."""
+        for sanction in await self.active_sanctions(user_id):
+            if sanction.kind in ("ban", "timeout", "kick"):
+                return sanction
+        return None
+
     # -- actions -------------------------------------------------------------------------------
 
     async def ban(
@@ -353,7 +361,7 @@ class ModerationService:
         Returns how many connections were removed. The block is written first, so a tab that
         reconnects during the removal is refused its new token.
         """
-        await self._sanction(
+        sanction = await self._sanction(
             moderator_id=moderator_id,
             user_id=user_id,
             kind="kick",
@@ -376,6 +384,7 @@ class ModerationService:
                         )
             except LiveKitUnavailable:
                 log.warning("could not remove user %s from room %s", user_id, stream.room_name)
+        await self._events.publish(SanctionEvent(sanction))
         return removed
 
     async def end_stream(self, *, moderator_id: int, owner_id: int, reason: str = "") -> None:

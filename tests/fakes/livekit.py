@@ -63,6 +63,7 @@ __all__ = [
     "TWIRP_HTTP_STATUS",
     "WEBHOOK_EVENTS",
     "FakeLiveKit",
+    "PublishRefused",
     "RecordedRequest",
     "SentData",
     "TwirpFault",
@@ -174,6 +175,14 @@ class TwirpFault(Exception):
         return web.json_response(body, status=self.status)
 
 
+class PublishRefused(Exception):
+    """livekit-server refused a track: its participant may not publish that source now.
+
+    A real client's ``publishTrack`` fails with "insufficient permissions"; ``publish_track``
+    raises this instead, so a test can show that what a participant holds is not enough.
+    """
+
+
 class _AuthRejected(Exception):
     """Raised by the auth step; answered as a plain-text 401 like livekit-server's middleware."""
 
@@ -270,6 +279,11 @@ def _ensure_record(claims: Claims | None) -> None:
 def _ensure_ingress_admin(claims: Claims | None) -> None:
     video = _video(claims)
     _ensure(video is not None and bool(video.ingress_admin))
+
+
+def _allows(permission: lk_models.ParticipantPermission, source: int) -> bool:
+    sources = list(permission.can_publish_sources)
+    return bool(permission.can_publish) and (not sources or source in sources)
 
 
 def _now_ms() -> int:
@@ -597,6 +611,33 @@ class FakeLiveKit:
         self._refresh_counts(room)
         return info
 
+    def join_with_token(self, token: str) -> lk_models.ParticipantInfo:
+        """Connect the way a client does with an access token: the participant's identity,
+        room and permission come from its (verified) grants, as livekit-server derives them."""
+        claims = self._verifier.verify(token)
+        video = claims.video
+        if video is None or not video.room_join or not video.room:
+            raise PermissionError("the token does not grant joining a room")
+        permission = lk_models.ParticipantPermission(
+            can_subscribe=bool(video.can_subscribe),
+            can_publish=bool(video.can_publish),
+            can_publish_data=bool(video.can_publish_data),
+            can_update_metadata=bool(video.can_update_own_metadata),
+            can_publish_sources=[
+                lk_models.TrackSource.Value(source.upper())
+                for source in video.can_publish_sources or []
+            ],
+        )
+        return self.add_participant(
+            video.room, claims.identity, claims.name or "", permission=permission
+        )
+
+    def may_publish(self, room: str, identity: str, source: TrackSourceName) -> bool:
+        """What livekit-server checks when a track is published: ``can_publish``, and the source
+        among ``can_publish_sources`` (an empty list allows every source)."""
+        permission = self.participants[room][identity].permission
+        return _allows(permission, lk_models.TrackSource.Value(source.upper()))
+
     def remove_participant_directly(self, room: str, identity: str) -> lk_models.ParticipantInfo:
         """Make ``identity`` leave ``room``; returns its info in DISCONNECTED state."""
         info = self.participants[room].pop(identity)
@@ -614,9 +655,12 @@ class FakeLiveKit:
         name: str = "",
         muted: bool = False,
     ) -> lk_models.TrackInfo:
-        """Give a participant a published track (marks it a publisher)."""
+        """Give a participant a published track (marks it a publisher); ``PublishRefused``
+        when their current permission does not allow that source."""
         participant = self.participants[room][identity]
         default_source: TrackSourceName = "camera" if kind == "video" else "microphone"
+        if not self.may_publish(room, identity, source or default_source):
+            raise PublishRefused(f"{identity} may not publish {source or default_source}")
         track = lk_models.TrackInfo(
             sid=new_id("TR_"),
             type=kind.upper(),
@@ -976,6 +1020,12 @@ class FakeLiveKit:
             participant.name = req.name
         if req.HasField("permission"):
             participant.permission.CopyFrom(req.permission)
+            # livekit-server unpublishes the tracks the new permission no longer allows.
+            kept = [t for t in participant.tracks if _allows(participant.permission, t.source)]
+            del participant.tracks[:]
+            participant.tracks.extend(kept)
+            participant.is_publisher = bool(kept)
+            self._refresh_counts(req.room)
         for key, value in req.attributes.items():
             if value:
                 participant.attributes[key] = value

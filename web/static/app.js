@@ -118,7 +118,7 @@ export function showStatus(box, textElement, text, { busy = false, tone = "" } =
 // (data packets, the connection, the broadcaster's quality) as DOM events on the document.
 
 /**
- * @param {"data" | "connection" | "broadcaster-quality"} name
+ * @param {"data" | "connection" | "broadcaster-quality" | "room" | "guest-track"} name
  * @param {Record<string, unknown>} detail
  */
 export function announce(name, detail) {
@@ -126,7 +126,7 @@ export function announce(name, detail) {
 }
 
 /**
- * @param {"connection" | "broadcaster-quality"} name
+ * @param {"connection" | "broadcaster-quality" | "room" | "guest-track"} name
  * @param {(detail: Record<string, unknown> | null) => void} handler
  */
 export function onAnnouncement(name, handler) {

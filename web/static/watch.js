@@ -269,13 +269,15 @@ function startWatching(data, LK) {
   /** @param {Room} room */
   function onConnected(room) {
     announceConnection(true);
+    // stage.js publishes through this room when its member goes on stage.
+    announce("room", { room });
     onParticipantsChanged(room);
     updateUnmute(room);
     // Tracks that were subscribed while connect() was still resolving.
     for (const participant of room.remoteParticipants.values()) {
       for (const publication of participant.trackPublications.values()) {
         if (publication.track && publication.isSubscribed) {
-          onTrackSubscribed(publication.track, publication);
+          onTrackSubscribed(publication.track, publication, participant);
         }
       }
     }
@@ -285,8 +287,14 @@ function startWatching(data, LK) {
   /**
    * @param {import("livekit-client").RemoteTrack} track
    * @param {import("livekit-client").RemoteTrackPublication} publication
+   * @param {{ identity: string }} [participant]
    */
-  function onTrackSubscribed(track, publication) {
+  function onTrackSubscribed(track, publication, participant) {
+    if (track.kind === LK.Track.Kind.Video && participant && !isBroadcaster(participant)) {
+      // A guest on stage: their tile (stage.js) shows them; the player stays the streamer's.
+      announce("guest-track", { identity: participant.identity, track });
+      return;
+    }
     if (track.kind === LK.Track.Kind.Video) {
       track.attach(el.video);
       applyQuality(publication);
@@ -304,8 +312,15 @@ function startWatching(data, LK) {
     }
   }
 
-  /** @param {import("livekit-client").RemoteTrack} track */
-  function onTrackUnsubscribed(track) {
+  /**
+   * @param {import("livekit-client").RemoteTrack} track
+   * @param {unknown} _publication
+   * @param {{ identity: string }} [participant]
+   */
+  function onTrackUnsubscribed(track, _publication, participant) {
+    if (track.kind === LK.Track.Kind.Video && participant && !isBroadcaster(participant)) {
+      announce("guest-track", { identity: participant.identity, track: null });
+    }
     for (const element of track.detach()) {
       if (element !== el.video) element.remove();
     }
@@ -324,6 +339,7 @@ function startWatching(data, LK) {
    */
   function onDisconnected(room, reason) {
     announceConnection(false);
+    announce("room", { room: null });
     state.room = null;
     detachAll();
     const R = LK.DisconnectReason;

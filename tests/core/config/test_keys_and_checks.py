@@ -79,6 +79,8 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "chat.ip_burst": ("5", {}),
     "chat.ip_per_minute": ("60", {}),
     "moderation.kick_block_minutes": ("30", {}),
+    "stage.max_guests": ("5", {}),
+    "stage.invite_seconds": ("300", {}),
     "recording.output": ("file", {}),
     "recording.record_all": ("true", {}),
     "recording.file_prefix": ("vods/", {}),
@@ -140,6 +142,11 @@ def test_every_documented_key_can_come_from_its_environment_variable(
         ),
         ({"GOLIVE_S3_ACCESS_KEY": "AKIA-1"}, "recording.s3_secret", "GOLIVE_S3_ACCESS_KEY"),
         ({"GOLIVE_S3_SECRET": "s3-secret-1"}, "recording.s3_access_key", "GOLIVE_S3_SECRET"),
+        (
+            {"GOLIVE_STAGE_INVITE_SECONDS": "900", "GOLIVE_LOGIN_LINK_MINUTES": "10"},
+            "GOLIVE_STAGE_INVITE_SECONDS",
+            "GOLIVE_LOGIN_LINK_MINUTES",
+        ),
     ],
 )
 def test_settings_that_do_not_fit_together_name_both_keys(

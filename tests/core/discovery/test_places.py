@@ -1,8 +1,6 @@
-"""The city index answers exactly what a scan of every city would, in well under a millisecond."""
+"""The city index answers exactly what a scan of every city would."""
 
 from __future__ import annotations
-
-import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -81,18 +79,6 @@ def test_the_index_agrees_with_a_scan_on_any_catalogue(
         cities, key=lambda c: (haversine_km(latitude, longitude, c.latitude, c.longitude), c.id)
     )
     assert index.nearest(latitude, longitude) == nearest
-
-
-def test_a_snap_takes_well_under_a_millisecond_on_the_real_list() -> None:
-    index = _load(PlaceDirectory().min_population).index
-    # Open ocean is the worst case: the nearest city is far, so the search goes wide.
-    points = [(lat, lng) for lat in range(-80, 81, 20) for lng in range(-170, 171, 20)]
-    started = time.perf_counter()
-    for latitude, longitude in points:
-        snap_to_city(index, latitude, longitude)
-    per_query = (time.perf_counter() - started) / len(points)
-    # The scan it replaces took ~50 ms; a generous bound that still catches a scan creeping back.
-    assert per_query < 0.005, f"{per_query * 1000:.2f} ms per snap"
 
 
 @settings(max_examples=60, deadline=None)

@@ -73,3 +73,25 @@ async def test_not_found_is_an_answer_not_an_error(gateway: LiveKitGateway) -> N
     assert await gateway.list_participants("no-such-room") == []
     assert await gateway.remove_participant("no-such-room", "viewer-1-ab") is False
     assert await gateway.get_ingress("IN_missing") is None
+
+
+async def test_permission_updates_name_the_one_room_and_report_a_gone_participant(
+    gateway: LiveKitGateway, livekit: FakeLiveKit
+) -> None:
+    livekit.add_participant("live-a-1", "viewer-2-t")
+
+    assert await gateway.update_participant_permission(
+        "live-a-1", "viewer-2-t", sources=("camera", "microphone")
+    )
+    [call] = livekit.calls("UpdateParticipant")
+    assert call.grants is not None and call.grants.room == "live-a-1" and call.grants.room_admin
+    permission = livekit.participants["live-a-1"]["viewer-2-t"].permission
+    assert permission.can_publish and not permission.can_publish_data
+    assert livekit.may_publish("live-a-1", "viewer-2-t", "microphone")
+    assert not livekit.may_publish("live-a-1", "viewer-2-t", "screen_share")
+
+    assert not await gateway.update_participant_permission("live-a-1", "viewer-9-x", sources=())
+    livekit.fail_next("UpdateParticipant", code="unavailable")
+    with pytest.raises(LiveKitUnavailable) as raised:
+        await gateway.update_participant_permission("live-a-1", "viewer-2-t", sources=())
+    assert raised.value.code == "unavailable"
