@@ -13,14 +13,18 @@ log = logging.getLogger(__name__)
 
 
 async def start_web(services: Services) -> web.AppRunner:
-    runner = web.AppRunner(create_app(services), access_log=None)
+    # On cleanup() the runner waits this long for requests in flight (golive/runtime.py).
+    grace = services.settings.web.shutdown_grace.total_seconds()
+    runner = web.AppRunner(create_app(services), access_log=None, shutdown_timeout=grace)
     await runner.setup()
     site = web.TCPSite(runner, services.settings.web.host, services.settings.web.port)
     await site.start()
+    # The bound address, not the configured one: with port 0 the system picks it.
+    host, port = runner.addresses[0][:2]
     log.info(
         "web sidecar listening on %s:%s (public address %s)",
-        services.settings.web.host,
-        services.settings.web.port,
+        host,
+        port,
         services.settings.web.public_url,
     )
     return runner

@@ -43,6 +43,7 @@ class WebSettings:
     public_url: str  # the base of every link golive hands out, without a trailing slash
     max_body_bytes: int
     proxy_hops: int
+    shutdown_grace: timedelta  # how long a stopping process lets in-flight requests finish
 
     @property
     def cookies_secure(self) -> bool:

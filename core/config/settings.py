@@ -209,6 +209,13 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("web.public_url", "GOLIVE_PUBLIC_URL", None, _optional_url("http", "https")),
     _Field("web.max_body_kib", "GOLIVE_MAX_BODY_KIB", 16, _kib(1, 1024), "max_body_bytes"),
     _Field("web.proxy_hops", "GOLIVE_PROXY_HOPS", 0, _int_between(0, 5)),
+    _Field(
+        "web.shutdown_grace_seconds",
+        "GOLIVE_SHUTDOWN_GRACE_SECONDS",
+        10,
+        _seconds(0, 300),
+        "shutdown_grace",
+    ),
     _Field("security.secret", "GOLIVE_SECRET", None, _secret),
     _Field(
         "security.login_link_minutes",

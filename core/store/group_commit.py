@@ -47,6 +47,12 @@ class GroupCommit(Generic[ItemT, ResultT]):
             self._writer = asyncio.create_task(self._write_all())
         return await done
 
+    async def flush(self) -> None:
+        """Wait until every item submitted so far is written (at shutdown, before the store
+        closes: a caller that stopped waiting must still find its item committed)."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
+
     async def _write_all(self) -> None:
         batch: list[tuple[ItemT, asyncio.Future[ResultT]]] = []
         try:

@@ -48,6 +48,7 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "web.public_url": ("https://live.example.org", {}),
     "web.max_body_kib": ("64", {}),
     "web.proxy_hops": ("1", {}),
+    "web.shutdown_grace_seconds": ("30", {}),
     "security.secret": (A_SECRET, {}),
     "security.login_link_minutes": ("3", {}),
     "security.session_days": ("7", {}),
