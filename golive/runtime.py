@@ -14,7 +14,7 @@ import logging
 import signal
 from collections.abc import Coroutine
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from aiohttp import web
@@ -24,6 +24,10 @@ from core.services import Services
 from golive import scheduler
 from golive.bootstrap import attach_bot, open_services
 from golive.sidecar import start_web
+from web.ops import PartState, Readiness, ReadinessCheck
+
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
 
 log = logging.getLogger("golive")
 
@@ -59,10 +63,12 @@ async def run(settings: Settings) -> int:
     stop = stop_on_signals(settings.web.shutdown_grace)
     async with open_services(settings) as services:
         await repair_at_start(services)
-        runner = await start_web(services)
+        readiness = Readiness(services)
+        runner = await start_web(services, readiness)
         try:
             async with GoLiveBot(services) as bot:
                 attach_bot(services, bot)
+                readiness.add("discord", discord_readiness(bot))
                 connection = asyncio.create_task(bot.start(settings.discord.token), name="discord")
                 try:
                     jobs = scheduler.core_jobs(services) + scheduler.discord_jobs(bot)
@@ -143,6 +149,19 @@ async def shut_down(services: Services, runner: web.AppRunner) -> None:
     await services.chat.flush()
     await services.webhooks.flush()
     await services.events.aclose(grace)
+
+
+def discord_readiness(bot: GoLiveBot) -> ReadinessCheck:
+    """/readyz's Discord part: the gateway connection of this process's bot."""
+
+    async def check() -> PartState:
+        if bot.is_closed():
+            return PartState(False, "the bot's connection to Discord is closed")
+        if not bot.is_ready():
+            return PartState(False, "not connected to the Discord gateway (yet)")
+        return PartState(True, f"connected, latency {bot.latency * 1000:.0f} ms")
+
+    return check
 
 
 async def repair_at_start(services: Services) -> None:

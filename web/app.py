@@ -24,7 +24,7 @@ from core.kernel.errors import (
     TooLarge,
 )
 from core.services import Services
-from web import api, assets, chat, health, pages, search, stripe_webhook, tips, webhooks
+from web import api, assets, chat, health, ops, pages, search, stripe_webhook, tips, webhooks
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,8 @@ def content_security_policy(livekit_public_url: str) -> str:
     )
 
 
-def create_app(services: Services) -> web.Application:
+def create_app(services: Services, readiness: ops.Readiness | None = None) -> web.Application:
+    """The app; `readiness` is the parts /readyz asks (a process with a bot adds Discord's)."""
     app = web.Application(
         client_max_size=services.settings.web.max_body_bytes,
         middlewares=[
@@ -181,6 +182,7 @@ def create_app(services: Services) -> web.Application:
     )
     app[SERVICES] = services
     app[CSP] = content_security_policy(services.settings.livekit.public_url)
+    app[ops.READINESS] = readiness or ops.Readiness(services)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -188,6 +190,7 @@ def create_app(services: Services) -> web.Application:
     )
     app.add_routes(api.routes)
     app.add_routes(health.routes)
+    app.add_routes(ops.routes)
     app.add_routes(chat.routes)
     app.add_routes(pages.routes)
     app.add_routes(search.routes)
