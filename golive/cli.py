@@ -17,6 +17,7 @@ from core.config import Settings, load_settings
 from core.kernel.errors import ConfigError, LiveKitUnavailable
 from core.services import Services
 from golive.bootstrap import open_services
+from golive.logs import configure_logging
 from golive.runtime import run, run_event_loop, run_web
 
 log = logging.getLogger("golive")
@@ -52,10 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"golive: configuration error: {error.key}: {error.problem}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log.level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-    )
-    logging.getLogger("discord.http").setLevel(logging.WARNING)
+    configure_logging(settings)
     # `livekit-server --dev`'s secret is short; PyJWT would warn on every LiveKit call. `check`
     # says it once, in words, instead.
     warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)

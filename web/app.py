@@ -174,6 +174,7 @@ def create_app(services: Services, readiness: ops.Readiness | None = None) -> we
     app = web.Application(
         client_max_size=services.settings.web.max_body_bytes,
         middlewares=[
+            ops.request_context_middleware,
             security_headers_middleware,
             errors_middleware,
             same_origin_middleware,

@@ -1,4 +1,9 @@
-"""Probes for operators and orchestrators: GET /healthz (alive) and GET /readyz (can serve).
+"""What operators see of the web sidecar: the request context middleware (request ids, the
+access log) and the probes GET /healthz (alive) and GET /readyz (can serve).
+
+Every request gets an id: the X-Request-Id it came with when that looks like an id (a proxy's),
+else a new one. It is echoed in the response's X-Request-Id, written on the request's access log
+line, and tags every log line of the work the request caused (golive/logs.py reads it).
 
 /healthz answers at once without touching anything: a process whose loop answers is alive.
 /readyz asks each part the process depends on (the store is writable, LiveKit answers, and in
@@ -11,8 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sqlite3
+import time
+import uuid
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,8 +31,88 @@ from core.kernel.errors import LiveKitUnavailable
 from core.services import Services
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("golive.access")
 
 routes = web.RouteTableDef()
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+REQUEST_ID_HEADER = "X-Request-Id"
+# What we accept from a client or proxy: short, printable, nothing that could forge a log line.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+# Path parameters that are credentials (one-time login links): never written to the log.
+_SECRET_PARAMETERS = ("token",)
+
+_request_id: ContextVar[str | None] = ContextVar("golive_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """The id of the web request whose work is running, or None outside requests."""
+    return _request_id.get()
+
+
+def request_id_for(request: web.Request) -> str:
+    offered = request.headers.get(REQUEST_ID_HEADER, "")
+    return offered if _SANE_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+
+
+@web.middleware
+async def request_context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The outermost middleware: the request id, then one access log line with the final status."""
+    request_id = request_id_for(request)
+    token = _request_id.set(request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:  # redirects and the like, raised
+        status = error.status
+        error.headers[REQUEST_ID_HEADER] = request_id
+        raise
+    else:
+        status = response.status
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+    finally:
+        _log_access(request, status, time.perf_counter() - started)
+        _request_id.reset(token)
+
+
+def _log_access(request: web.Request, status: int, seconds: float) -> None:
+    path = logged_path(request)
+    duration_ms = round(seconds * 1000, 1)
+    access_log.info(
+        "%s %s %d %.1f ms",
+        request.method,
+        path,
+        status,
+        duration_ms,
+        extra={
+            "method": request.method,
+            "path": path,
+            "route": route_of(request),
+            "status": status,
+            "duration_ms": duration_ms,
+            "remote": request.remote,
+        },
+    )
+
+
+def logged_path(request: web.Request) -> str:
+    """The path without credentials in it (a login link's token becomes "…")."""
+    path = request.path
+    for name in _SECRET_PARAMETERS:
+        value = request.match_info.get(name)
+        if value:
+            path = path.replace(value, "…")
+    return path
+
+
+def route_of(request: web.Request) -> str:
+    """The route's pattern ("/live/{slug}"), a bounded label for metrics; "unmatched" for 404s."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
 
 PROBE_TIMEOUT = 2.0  # seconds a part may take to answer before it counts as not ready
 READY_CACHE = timedelta(seconds=2)

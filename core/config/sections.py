@@ -101,9 +101,13 @@ class StripeSettings:
         return bool(self.secret_key and self.webhook_secret)
 
 
+LogFormat = Literal["text", "json"]
+
+
 @dataclass(frozen=True)
 class LogSettings:
     level: str
+    format: LogFormat  # "json": one JSON object per line, for log collectors
 
 
 @dataclass(frozen=True)

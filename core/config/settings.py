@@ -104,6 +104,13 @@ def _log_level(value: Any) -> str:
     return level
 
 
+def _log_format(value: Any) -> str:
+    text = _text(value).lower()
+    if text not in {"text", "json"}:
+        raise ValueError('must be "text" or "json"')
+    return text
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -243,6 +250,7 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("stripe.cents_per_credit", "STRIPE_CENTS_PER_CREDIT", 1, _int_between(1, 10_000)),
     _Field("stripe.api_base", "STRIPE_API_BASE", None, _optional_url("http", "https")),
     _Field("log.level", "GOLIVE_LOG_LEVEL", "INFO", _log_level),
+    _Field("log.format", "GOLIVE_LOG_FORMAT", "text", _log_format),
     # -- live streams: auto-end and the reconcile tick --
     _Field(
         "live.auto_end_grace_seconds",

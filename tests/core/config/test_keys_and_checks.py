@@ -69,6 +69,7 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "stripe.cents_per_credit": ("10", {}),
     "stripe.api_base": ("http://localhost:12111", {}),
     "log.level": ("DEBUG", {}),
+    "log.format": ("json", {}),
     "live.auto_end_grace_seconds": ("300", {}),
     "live.reconcile_seconds": ("10", {}),
     "chat.max_length": ("100", {}),
