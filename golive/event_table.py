@@ -24,6 +24,7 @@ from core.streams import StreamEnded, StreamWentLive
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot
+    from web.metrics import Metrics
 
 
 def domain_events(s: Services) -> list[Subscription]:
@@ -86,4 +87,13 @@ def discord_events(bot: GoLiveBot) -> list[Subscription]:
         background(TipEvent, bot.money_notices.alert_streamer),
         background(Renewal, bot.money_notices.tell_renewal),
         background(ObsProblem, bot.obs_problems.on_problem),
+    ]
+
+
+def metrics_events(metrics: Metrics) -> list[Subscription]:
+    """Counters for GET /metrics (only when `metrics.enabled`); inline: a counter costs less
+    than the task a background row would start."""
+    return [
+        inline(ChatMessagePosted, metrics.count_chat_message),
+        inline(TipEvent, metrics.count_tip),
     ]

@@ -24,6 +24,7 @@ from core.services import Services
 from golive import scheduler
 from golive.bootstrap import attach_bot, open_services
 from golive.sidecar import start_web
+from web.metrics import Metrics
 from web.ops import PartState, Readiness, ReadinessCheck
 
 if TYPE_CHECKING:
@@ -61,14 +62,17 @@ async def run(settings: Settings) -> int:
     from bot.app import GoLiveBot
 
     stop = stop_on_signals(settings.web.shutdown_grace)
-    async with open_services(settings) as services:
+    metrics = Metrics() if settings.metrics.enabled else None
+    async with open_services(settings, metrics=metrics) as services:
         await repair_at_start(services)
         readiness = Readiness(services)
-        runner = await start_web(services, readiness)
+        runner = await start_web(services, readiness, metrics)
         try:
             async with GoLiveBot(services) as bot:
                 attach_bot(services, bot)
                 readiness.add("discord", discord_readiness(bot))
+                if metrics is not None:
+                    metrics.watch_gateway(lambda: bot.latency)
                 connection = asyncio.create_task(bot.start(settings.discord.token), name="discord")
                 try:
                     jobs = scheduler.core_jobs(services) + scheduler.discord_jobs(bot)
@@ -93,9 +97,10 @@ async def run(settings: Settings) -> int:
 
 async def run_web(settings: Settings) -> int:
     stop = stop_on_signals(settings.web.shutdown_grace)
-    async with open_services(settings) as services:
+    metrics = Metrics() if settings.metrics.enabled else None
+    async with open_services(settings, metrics=metrics) as services:
         await repair_at_start(services)
-        runner = await start_web(services)
+        runner = await start_web(services, metrics=metrics)
         log.info("open %s/live in a browser", settings.web.public_url)
         try:
             async with scheduler.running(scheduler.core_jobs(services)):

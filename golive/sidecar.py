@@ -8,15 +8,20 @@ from aiohttp import web
 
 from core.services import Services
 from web.app import create_app
+from web.metrics import Metrics
 from web.ops import Readiness
 
 log = logging.getLogger(__name__)
 
 
-async def start_web(services: Services, readiness: Readiness | None = None) -> web.AppRunner:
+async def start_web(
+    services: Services, readiness: Readiness | None = None, metrics: Metrics | None = None
+) -> web.AppRunner:
     # On cleanup() the runner waits this long for requests in flight (golive/runtime.py).
     grace = services.settings.web.shutdown_grace.total_seconds()
-    runner = web.AppRunner(create_app(services, readiness), access_log=None, shutdown_timeout=grace)
+    runner = web.AppRunner(
+        create_app(services, readiness, metrics), access_log=None, shutdown_timeout=grace
+    )
     await runner.setup()
     site = web.TCPSite(runner, services.settings.web.host, services.settings.web.port)
     await site.start()

@@ -26,6 +26,8 @@ from core.kernel.errors import (
 from core.services import Services
 from web import api, assets, chat, health, ops, pages, search, stripe_webhook, tips, webhooks
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
+from web.metrics import METRICS, Metrics
+from web.metrics import routes as metrics_routes
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +171,13 @@ def content_security_policy(livekit_public_url: str) -> str:
     )
 
 
-def create_app(services: Services, readiness: ops.Readiness | None = None) -> web.Application:
-    """The app; `readiness` is the parts /readyz asks (a process with a bot adds Discord's)."""
+def create_app(
+    services: Services,
+    readiness: ops.Readiness | None = None,
+    metrics: Metrics | None = None,
+) -> web.Application:
+    """The app; `readiness` is the parts /readyz asks (a process with a bot adds Discord's);
+    with `metrics` (metrics.enabled) it serves GET /metrics."""
     app = web.Application(
         client_max_size=services.settings.web.max_body_bytes,
         middlewares=[
@@ -192,6 +199,9 @@ def create_app(services: Services, readiness: ops.Readiness | None = None) -> we
     app.add_routes(api.routes)
     app.add_routes(health.routes)
     app.add_routes(ops.routes)
+    if metrics is not None:
+        app[METRICS] = metrics
+        app.add_routes(metrics_routes)
     app.add_routes(chat.routes)
     app.add_routes(pages.routes)
     app.add_routes(search.routes)

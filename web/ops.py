@@ -29,6 +29,7 @@ from aiohttp import web
 
 from core.kernel.errors import LiveKitUnavailable
 from core.services import Services
+from web.metrics import METRICS
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("golive.access")
@@ -74,7 +75,10 @@ async def request_context_middleware(request: web.Request, handler: Handler) -> 
         response.headers[REQUEST_ID_HEADER] = request_id
         return response
     finally:
-        _log_access(request, status, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        _log_access(request, status, seconds)
+        if (metrics := request.app.get(METRICS)) is not None:
+            metrics.answered(route_of(request), request.method, status, seconds)
         _request_id.reset(token)
 
 

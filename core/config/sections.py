@@ -111,6 +111,14 @@ class LogSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """GET /metrics (Prometheus). The loader makes sure an enabled endpoint has its token."""
+
+    enabled: bool
+    token: str | None  # scrapers send `Authorization: Bearer <token>`
+
+
+@dataclass(frozen=True)
 class LiveSettings:
     auto_end_grace: timedelta
     reconcile_interval: timedelta
@@ -181,6 +189,7 @@ class Settings:
     wallet: WalletSettings
     stripe: StripeSettings
     log: LogSettings
+    metrics: MetricsSettings
     live: LiveSettings
     chat: ChatSettings
     moderation: ModerationSettings

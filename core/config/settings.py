@@ -27,6 +27,7 @@ from core.config.sections import (
     LiveKitSettings,
     LiveSettings,
     LogSettings,
+    MetricsSettings,
     ModerationSettings,
     RecordingSettings,
     SecuritySettings,
@@ -251,6 +252,8 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("stripe.api_base", "STRIPE_API_BASE", None, _optional_url("http", "https")),
     _Field("log.level", "GOLIVE_LOG_LEVEL", "INFO", _log_level),
     _Field("log.format", "GOLIVE_LOG_FORMAT", "text", _log_format),
+    _Field("metrics.enabled", "GOLIVE_METRICS_ENABLED", False, _flag),
+    _Field("metrics.token", "GOLIVE_METRICS_TOKEN", None, _secret),
     # -- live streams: auto-end and the reconcile tick --
     _Field(
         "live.auto_end_grace_seconds",
@@ -456,8 +459,18 @@ def _check_recording(loaded: _Loaded) -> None:
     )
 
 
+def _check_metrics(loaded: _Loaded) -> None:
+    if loaded["metrics.enabled"] and loaded["metrics.token"] is None:
+        raise ConfigError(
+            loaded.name("metrics.token"),
+            f"must be set {loaded.where('metrics.token')} when {loaded.name('metrics.enabled')} "
+            "is true: /metrics is only served to scrapers that send it as a bearer token",
+        )
+
+
 _CHECKS: tuple[Callable[[_Loaded], None], ...] = (
     _check_ranges,
+    _check_metrics,
     _check_fees,
     _check_stripe,
     _check_recording,
@@ -474,6 +487,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "wallet": WalletSettings,
     "stripe": StripeSettings,
     "log": LogSettings,
+    "metrics": MetricsSettings,
     "live": LiveSettings,
     "chat": ChatSettings,
     "moderation": ModerationSettings,

@@ -22,6 +22,15 @@ ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
 
 WriteBatch = Callable[[list[ItemT]], Awaitable[list[ResultT]]]
+# Told of every batch written: (what, how many items). Metrics install one; it must not raise.
+BatchObserver = Callable[[str, int], None]
+_batch_observers: list[BatchObserver] = []
+
+
+def observe_batches(observer: BatchObserver) -> Callable[[], None]:
+    """Call ``observer`` for every batch any GroupCommit writes; returns the undo."""
+    _batch_observers.append(observer)
+    return lambda: _batch_observers.remove(observer)
 
 
 class GroupCommit(Generic[ItemT, ResultT]):
@@ -70,6 +79,8 @@ class GroupCommit(Generic[ItemT, ResultT]):
             self._writer = None
 
     async def _write(self, batch: list[tuple[ItemT, asyncio.Future[ResultT]]]) -> None:
+        for observer in _batch_observers:
+            observer(self._what, len(batch))
         try:
             results = await self._write_batch([item for item, _ in batch])
         except Exception as error:

@@ -70,6 +70,8 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "stripe.api_base": ("http://localhost:12111", {}),
     "log.level": ("DEBUG", {}),
     "log.format": ("json", {}),
+    "metrics.enabled": ("true", {"GOLIVE_METRICS_TOKEN": A_SECRET}),
+    "metrics.token": (A_SECRET, {}),
     "live.auto_end_grace_seconds": ("300", {}),
     "live.reconcile_seconds": ("10", {}),
     "chat.max_length": ("100", {}),
@@ -142,6 +144,7 @@ def test_every_documented_key_can_come_from_its_environment_variable(
         ),
         ({"GOLIVE_S3_ACCESS_KEY": "AKIA-1"}, "recording.s3_secret", "GOLIVE_S3_ACCESS_KEY"),
         ({"GOLIVE_S3_SECRET": "s3-secret-1"}, "recording.s3_access_key", "GOLIVE_S3_SECRET"),
+        ({"GOLIVE_METRICS_ENABLED": "true"}, "metrics.token", "GOLIVE_METRICS_ENABLED"),
     ],
 )
 def test_settings_that_do_not_fit_together_name_both_keys(
