@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import discord
 from jwt.warnings import InsecureKeyLengthWarning
@@ -16,6 +18,7 @@ from core.accounts import Identity
 from core.config import Settings, load_settings
 from core.kernel.errors import ConfigError, LiveKitUnavailable
 from core.services import Services
+from golive import backups
 from golive.bootstrap import open_services
 from golive.logs import configure_logging
 from golive.runtime import run, run_event_loop, run_web
@@ -36,6 +39,22 @@ def build_parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync-commands", help="publish the slash commands to Discord")
     sync.add_argument("--guild", type=int, help="sync to one server (instant) instead of globally")
     commands.add_parser("check", help="check the configuration and reach LiveKit and Discord")
+    copy = commands.add_parser(
+        "backup",
+        help="copy the database to PATH while golive runs (SQLite's online backup, then checked)",
+    )
+    copy.add_argument(
+        "path", help="a file, or a folder (existing, or ending in /) to put a dated copy in"
+    )
+    back = commands.add_parser(
+        "restore", help="put a backup in place of the database (stop golive first)"
+    )
+    back.add_argument("path", type=Path, help="the backup file")
+    back.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing database (it is kept beside it as .before-restore-<time>)",
+    )
     link = commands.add_parser("login-link", help="print a one-time sign-in link for a member")
     link.add_argument("--user-id", type=int, required=True, help="the member's Discord user id")
     link.add_argument("--username", required=True, help="the member's Discord username")
@@ -65,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sync-commands": lambda: sync_commands(settings, args.guild),
         "check": lambda: check(settings),
         "login-link": lambda: login_link(settings, args),
+        "backup": lambda: backup(settings, args.path),
+        "restore": lambda: restore(settings, args.path, force=args.force),
     }
     with contextlib.suppress(KeyboardInterrupt):
         return run_event_loop(runners[command]())
@@ -170,6 +191,36 @@ async def _check_discord(settings: Settings) -> list[str]:
         return [f"Discord could not be reached ({error})."]
     finally:
         await client.close()
+
+
+async def backup(settings: Settings, path: str) -> int:
+    try:
+        copied = await asyncio.to_thread(backups.backup, settings.database.path, path)
+    except (backups.BackupError, OSError) as error:
+        print(f"golive: backup failed: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"backed up {settings.database.path} to {copied.path} ({copied.size // 1024} KiB, "
+        f"{copied.streams} stream page(s), {copied.members} wallet(s); integrity check ok)"
+    )
+    return 0
+
+
+async def restore(settings: Settings, path: Path, *, force: bool) -> int:
+    try:
+        restored, kept = await asyncio.to_thread(
+            backups.restore, path, settings.database.path, force=force
+        )
+    except (backups.BackupError, OSError) as error:
+        print(f"golive: restore refused: {error}", file=sys.stderr)
+        return 1
+    if kept is not None:
+        print(f"kept the database it replaced at {kept}")
+    print(
+        f"restored {path} to {restored.path} ({restored.streams} stream page(s), "
+        f"{restored.members} wallet(s)); start golive again"
+    )
+    return 0
 
 
 async def login_link(settings: Settings, args: argparse.Namespace) -> int:
