@@ -9,6 +9,7 @@ import logging
 import sys
 import warnings
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import discord
@@ -26,36 +27,59 @@ from golive.runtime import run, run_event_loop, run_web
 log = logging.getLogger("golive")
 
 
+COMMANDS: dict[str, str] = {
+    "run": "Run the bot and the web sidecar in one process (the web sidecar alone without "
+    "DISCORD_TOKEN).",
+    "web": "Run the web sidecar alone (pages, API, LiveKit webhooks), e.g. as extra replicas.",
+    "migrate": "Apply the database migrations that are missing, then exit.",
+    "sync-commands": "Publish the slash commands to Discord (globally, or to one server).",
+    "check": "Check the configuration and reach the database, LiveKit and Discord; say what is "
+    "wrong in plain words.",
+    "backup": "Copy the database to PATH while golive runs (SQLite's online backup, then checked).",
+    "restore": "Put a backup in place of the database (stop golive first; --force to replace "
+    "an existing one).",
+    "login-link": "Print a one-time sign-in link for a member (e.g. to open their studio).",
+}
+
+
+def golive_version() -> str:
+    try:
+        return version("golive")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="golive", description="golive: livestreams for Discord communities"
+        prog="golive",
+        description="golive: livestreams for Discord communities (a bot, a web sidecar, LiveKit).",
+        epilog="Run `golive COMMAND --help` for a command's options. Settings come from "
+        "config.toml, .env and the environment; `golive check` tells whether they work.",
     )
+    parser.add_argument("--version", action="version", version=f"golive {golive_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser(
-        "run", help="run the bot and the web sidecar (the web sidecar alone without a token)"
-    )
-    commands.add_parser("web", help="run the web sidecar alone")
-    commands.add_parser("migrate", help="apply database migrations and exit")
-    sync = commands.add_parser("sync-commands", help="publish the slash commands to Discord")
+
+    def command(name: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=COMMANDS[name], description=COMMANDS[name])
+
+    command("run")
+    command("web")
+    command("migrate")
+    sync = command("sync-commands")
     sync.add_argument("--guild", type=int, help="sync to one server (instant) instead of globally")
-    commands.add_parser("check", help="check the configuration and reach LiveKit and Discord")
-    copy = commands.add_parser(
-        "backup",
-        help="copy the database to PATH while golive runs (SQLite's online backup, then checked)",
-    )
+    command("check")
+    copy = command("backup")
     copy.add_argument(
         "path", help="a file, or a folder (existing, or ending in /) to put a dated copy in"
     )
-    back = commands.add_parser(
-        "restore", help="put a backup in place of the database (stop golive first)"
-    )
+    back = command("restore")
     back.add_argument("path", type=Path, help="the backup file")
     back.add_argument(
         "--force",
         action="store_true",
         help="replace an existing database (it is kept beside it as .before-restore-<time>)",
     )
-    link = commands.add_parser("login-link", help="print a one-time sign-in link for a member")
+    link = command("login-link")
     link.add_argument("--user-id", type=int, required=True, help="the member's Discord user id")
     link.add_argument("--username", required=True, help="the member's Discord username")
     link.add_argument("--display-name", help="the name shown on the web (defaults to the username)")
@@ -66,7 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        # A bare `golive` used to start the bot silently; now it says what it can do. Exit
+        # code 2, like any other usage mistake: scripts must name the command they mean.
+        parser.print_help(sys.stderr)
+        return 2
     try:
         settings = load_settings()
     except ConfigError as error:
@@ -76,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `livekit-server --dev`'s secret is short; PyJWT would warn on every LiveKit call. `check`
     # says it once, in words, instead.
     warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
-    command = args.command or "run"
+    command = args.command
     runners = {
         "run": lambda: run(settings),
         "web": lambda: run_web(settings),

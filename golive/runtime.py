@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from core.config import Settings
 from core.services import Services
 from golive import scheduler
 from golive.bootstrap import attach_bot, open_services
+from golive.livekit_watch import LiveKitWatch
 from golive.sidecar import start_web
 from web.metrics import Metrics
 from web.ops import PartState, Readiness, ReadinessCheck
@@ -63,7 +65,7 @@ async def run(settings: Settings) -> int:
 
     stop = stop_on_signals(settings.web.shutdown_grace)
     metrics = Metrics() if settings.metrics.enabled else None
-    async with open_services(settings, metrics=metrics) as services:
+    async with open_services(settings, metrics=metrics) as services, watching(services) as watch:
         await repair_at_start(services)
         readiness = Readiness(services)
         runner = await start_web(services, readiness, metrics)
@@ -75,7 +77,11 @@ async def run(settings: Settings) -> int:
                     metrics.watch_gateway(lambda: bot.latency)
                 connection = asyncio.create_task(bot.start(settings.discord.token), name="discord")
                 try:
-                    jobs = scheduler.core_jobs(services) + scheduler.discord_jobs(bot)
+                    jobs = (
+                        scheduler.core_jobs(services)
+                        + scheduler.watch_jobs(services, watch)
+                        + scheduler.discord_jobs(bot)
+                    )
                     async with scheduler.running(jobs):
                         await first_of(stop, connection)
                     if connection.done():
@@ -98,17 +104,34 @@ async def run(settings: Settings) -> int:
 async def run_web(settings: Settings) -> int:
     stop = stop_on_signals(settings.web.shutdown_grace)
     metrics = Metrics() if settings.metrics.enabled else None
-    async with open_services(settings, metrics=metrics) as services:
+    async with open_services(settings, metrics=metrics) as services, watching(services) as watch:
         await repair_at_start(services)
         runner = await start_web(services, metrics=metrics)
         log.info("open %s/live in a browser", settings.web.public_url)
+        jobs = scheduler.core_jobs(services) + scheduler.watch_jobs(services, watch)
         try:
-            async with scheduler.running(scheduler.core_jobs(services)):
+            async with scheduler.running(jobs):
                 await stop.wait()
         finally:
             await shut_down(services, runner)
     log.info("golive stopped")
     return 0
+
+
+@asynccontextmanager
+async def watching(services: Services) -> AsyncIterator[LiveKitWatch]:
+    """The LiveKit watch on every log handler, after a first look at LiveKit (before the
+    start-up repairs, whose warnings it then holds back)."""
+    watch = LiveKitWatch(services)
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
+        handler.addFilter(watch)
+    try:
+        await watch.check()
+        yield watch
+    finally:
+        for handler in handlers:
+            handler.removeFilter(watch)
 
 
 def stop_on_signals(grace: timedelta) -> asyncio.Event:
