@@ -8,7 +8,7 @@ RUNTIME := $(VENV)/.runtime-installed
 DEV     := $(VENV)/.dev-installed
 VENDOR := web/static/vendor/livekit-client.esm.mjs
 
-.PHONY: run web test lint typecheck jscheck pytest setup system system-browser check bench clean
+.PHONY: run web test lint typecheck jscheck pytest setup system system-browser check bench lock clean
 
 run: system $(RUNTIME) $(VENDOR) ## run the bot and the web sidecar (the sidecar alone without DISCORD_TOKEN)
 	$(VENV)/bin/golive run
@@ -62,6 +62,14 @@ check: system $(RUNTIME) ## validate the configuration and reach LiveKit and Dis
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lock: ## re-pin requirements.lock (what the image installs) after changing pyproject.toml
+	python3 -m venv /tmp/golive-lock-venv
+	/tmp/golive-lock-venv/bin/pip install --quiet pip-tools
+	/tmp/golive-lock-venv/bin/pip-compile --quiet --strip-extras --no-emit-find-links \
+		--no-emit-index-url --no-emit-trusted-host --annotation-style line \
+		--output-file requirements.lock pyproject.toml
+	rm -rf /tmp/golive-lock-venv
 
 clean:
 	rm -rf $(VENV) web/node_modules web/static/vendor .mypy_cache .ruff_cache .pytest_cache
