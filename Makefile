@@ -66,7 +66,7 @@ bench: setup
 lock: ## re-pin requirements.lock (what the image installs) after changing pyproject.toml
 	python3 -m venv /tmp/golive-lock-venv
 	/tmp/golive-lock-venv/bin/pip install --quiet pip-tools
-	/tmp/golive-lock-venv/bin/pip-compile --quiet --strip-extras --no-emit-find-links \
+	PIP_CONSTRAINT= /tmp/golive-lock-venv/bin/pip-compile --quiet --strip-extras --no-emit-find-links \
 		--no-emit-index-url --no-emit-trusted-host --annotation-style line \
 		--output-file requirements.lock pyproject.toml
 	rm -rf /tmp/golive-lock-venv
