@@ -2,20 +2,23 @@
 SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
-DEPS  := $(VENV)/.deps-installed
+# Two stamps: `make run` installs only what running needs; the dev and test tools come with
+# `make setup` / `make test`.
+RUNTIME := $(VENV)/.runtime-installed
+DEV     := $(VENV)/.dev-installed
 VENDOR := web/static/vendor/livekit-client.esm.mjs
 
-.PHONY: run web test lint typecheck jscheck pytest setup system system-browser check bench clean
+.PHONY: run web test lint typecheck jscheck pytest setup system system-browser check bench lock clean
 
-run: setup ## run the bot and the web sidecar (the sidecar alone without DISCORD_TOKEN)
-	$(PY) -m bot
+run: system $(RUNTIME) $(VENDOR) ## run the bot and the web sidecar (the sidecar alone without DISCORD_TOKEN)
+	$(VENV)/bin/golive run
 
-web: setup ## run the web sidecar alone
+web: system $(RUNTIME) $(VENDOR) ## run the web sidecar alone
 	$(VENV)/bin/golive web
 
 test: setup system-browser lint typecheck jscheck pytest ## everything CI runs
 
-setup: system $(DEPS) $(VENDOR)
+setup: system $(DEV) $(VENDOR) ## everything a developer needs (runtime + dev and test tools)
 
 system:
 	@scripts/bootstrap.sh
@@ -26,12 +29,19 @@ system-browser:
 $(PY):
 	python3 -m venv $(VENV)
 
-$(DEPS): pyproject.toml | $(PY)
+$(RUNTIME): pyproject.toml | $(PY)
+	@echo "== installing golive and its runtime dependencies into $(VENV) (no test tools)"
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --progress-bar on -e .
+	@touch $@
+
+$(DEV): pyproject.toml $(RUNTIME)
+	@echo "== installing the dev and test tools (pytest, mypy, ruff, playwright, simcord, ...)"
+	$(PY) -m pip install --progress-bar on -e '.[dev]'
 	@touch $@
 
 $(VENDOR): web/package.json web/package-lock.json
+	@echo "== installing the page scripts' npm packages and copying livekit-client into web/static"
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 	@touch $@
 
@@ -47,11 +57,19 @@ jscheck: setup ## eslint and the type check (tsc --checkJs) of the page modules 
 pytest: setup
 	$(VENV)/bin/pytest -q
 
-check: setup ## validate the configuration and reach LiveKit and Discord
+check: system $(RUNTIME) ## validate the configuration and reach LiveKit and Discord
 	$(VENV)/bin/golive check
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lock: ## re-pin requirements.lock (what the image installs) after changing pyproject.toml
+	python3 -m venv /tmp/golive-lock-venv
+	/tmp/golive-lock-venv/bin/pip install --quiet pip-tools
+	PIP_CONSTRAINT= /tmp/golive-lock-venv/bin/pip-compile --quiet --strip-extras --no-emit-find-links \
+		--no-emit-index-url --no-emit-trusted-host --annotation-style line \
+		--output-file requirements.lock pyproject.toml
+	rm -rf /tmp/golive-lock-venv
 
 clean:
 	rm -rf $(VENV) web/node_modules web/static/vendor .mypy_cache .ruff_cache .pytest_cache

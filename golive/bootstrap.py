@@ -43,9 +43,10 @@ from core.money import (
 )
 from core.services import Services
 from core.stage import StageService
-from core.store import Database
+from core.store import Database, observe_batches
 from core.streams import StreamService
-from golive.event_table import discord_events, domain_events, livekit_webhooks
+from golive.event_table import discord_events, domain_events, livekit_webhooks, metrics_events
+from web.metrics import WEBHOOK_KINDS, Metrics
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot
@@ -54,13 +55,18 @@ log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, clock: Clock | None = None, metrics: Metrics | None = None
+) -> AsyncIterator[Services]:
+    """Open everything; with `metrics`, the services are observed for GET /metrics."""
     clock = clock or SystemClock()
     timeout = aiohttp.ClientTimeout(total=10, connect=3)
-    events = EventBus()
+    events = EventBus(observer=metrics)
+    traces = [metrics.livekit_trace(settings.livekit.url)] if metrics else []
     async with (
         Database.open(settings.database.path) as db,
-        aiohttp.ClientSession(timeout=timeout) as http,
+        aiohttp.ClientSession(timeout=timeout, trace_configs=traces) as http,
+        _observed_batches(metrics),
     ):
         client = api.LiveKitAPI(
             settings.livekit.url,
@@ -73,12 +79,28 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
             events.wire("domain", domain_events(services))
             for kind, handler in livekit_webhooks(services):
                 services.webhooks.on(kind, handler)
+            if metrics is not None:
+                events.wire("metrics", metrics_events(metrics))
+                for kind in WEBHOOK_KINDS:
+                    services.webhooks.on(kind, metrics.count_webhook)
             try:
                 yield services
             finally:
                 await events.aclose()
         finally:
             await client.aclose()
+
+
+@asynccontextmanager
+async def _observed_batches(metrics: Metrics | None) -> AsyncIterator[None]:
+    if metrics is None:
+        yield
+        return
+    stop_observing = observe_batches(metrics.batch_written)
+    try:
+        yield
+    finally:
+        stop_observing()
 
 
 def attach_bot(services: Services, bot: GoLiveBot) -> None:

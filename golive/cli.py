@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
 import sys
 import warnings
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 import discord
 from jwt.warnings import InsecureKeyLengthWarning
@@ -16,26 +19,67 @@ from core.accounts import Identity
 from core.config import Settings, load_settings
 from core.kernel.errors import ConfigError, LiveKitUnavailable
 from core.services import Services
+from golive import backups
 from golive.bootstrap import open_services
+from golive.logs import configure_logging
 from golive.runtime import run, run_event_loop, run_web
 
 log = logging.getLogger("golive")
 
 
+COMMANDS: dict[str, str] = {
+    "run": "Run the bot and the web sidecar in one process (the web sidecar alone without "
+    "DISCORD_TOKEN).",
+    "web": "Run the web sidecar alone (pages, API, LiveKit webhooks), e.g. as extra replicas.",
+    "migrate": "Apply the database migrations that are missing, then exit.",
+    "sync-commands": "Publish the slash commands to Discord (globally, or to one server).",
+    "check": "Check the configuration and reach the database, LiveKit and Discord; say what is "
+    "wrong in plain words.",
+    "backup": "Copy the database to PATH while golive runs (SQLite's online backup, then checked).",
+    "restore": "Put a backup in place of the database (stop golive first; --force to replace "
+    "an existing one).",
+    "login-link": "Print a one-time sign-in link for a member (e.g. to open their studio).",
+}
+
+
+def golive_version() -> str:
+    try:
+        return version("golive")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="golive", description="golive: livestreams for Discord communities"
+        prog="golive",
+        description="golive: livestreams for Discord communities (a bot, a web sidecar, LiveKit).",
+        epilog="Run `golive COMMAND --help` for a command's options. Settings come from "
+        "config.toml, .env and the environment; `golive check` tells whether they work.",
     )
+    parser.add_argument("--version", action="version", version=f"golive {golive_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser(
-        "run", help="run the bot and the web sidecar (the web sidecar alone without a token)"
-    )
-    commands.add_parser("web", help="run the web sidecar alone")
-    commands.add_parser("migrate", help="apply database migrations and exit")
-    sync = commands.add_parser("sync-commands", help="publish the slash commands to Discord")
+
+    def command(name: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=COMMANDS[name], description=COMMANDS[name])
+
+    command("run")
+    command("web")
+    command("migrate")
+    sync = command("sync-commands")
     sync.add_argument("--guild", type=int, help="sync to one server (instant) instead of globally")
-    commands.add_parser("check", help="check the configuration and reach LiveKit and Discord")
-    link = commands.add_parser("login-link", help="print a one-time sign-in link for a member")
+    command("check")
+    copy = command("backup")
+    copy.add_argument(
+        "path", help="a file, or a folder (existing, or ending in /) to put a dated copy in"
+    )
+    back = command("restore")
+    back.add_argument("path", type=Path, help="the backup file")
+    back.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing database (it is kept beside it as .before-restore-<time>)",
+    )
+    link = command("login-link")
     link.add_argument("--user-id", type=int, required=True, help="the member's Discord user id")
     link.add_argument("--username", required=True, help="the member's Discord username")
     link.add_argument("--display-name", help="the name shown on the web (defaults to the username)")
@@ -46,20 +90,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        # A bare `golive` used to start the bot silently; now it says what it can do. Exit
+        # code 2, like any other usage mistake: scripts must name the command they mean.
+        parser.print_help(sys.stderr)
+        return 2
     try:
         settings = load_settings()
     except ConfigError as error:
         print(f"golive: configuration error: {error.key}: {error.problem}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log.level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-    )
-    logging.getLogger("discord.http").setLevel(logging.WARNING)
+    configure_logging(settings)
     # `livekit-server --dev`'s secret is short; PyJWT would warn on every LiveKit call. `check`
     # says it once, in words, instead.
     warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
-    command = args.command or "run"
+    command = args.command
     runners = {
         "run": lambda: run(settings),
         "web": lambda: run_web(settings),
@@ -67,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sync-commands": lambda: sync_commands(settings, args.guild),
         "check": lambda: check(settings),
         "login-link": lambda: login_link(settings, args),
+        "backup": lambda: backup(settings, args.path),
+        "restore": lambda: restore(settings, args.path, force=args.force),
     }
     with contextlib.suppress(KeyboardInterrupt):
         return run_event_loop(runners[command]())
@@ -172,6 +221,36 @@ async def _check_discord(settings: Settings) -> list[str]:
         return [f"Discord could not be reached ({error})."]
     finally:
         await client.close()
+
+
+async def backup(settings: Settings, path: str) -> int:
+    try:
+        copied = await asyncio.to_thread(backups.backup, settings.database.path, path)
+    except (backups.BackupError, OSError) as error:
+        print(f"golive: backup failed: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"backed up {settings.database.path} to {copied.path} ({copied.size // 1024} KiB, "
+        f"{copied.streams} stream page(s), {copied.members} wallet(s); integrity check ok)"
+    )
+    return 0
+
+
+async def restore(settings: Settings, path: Path, *, force: bool) -> int:
+    try:
+        restored, kept = await asyncio.to_thread(
+            backups.restore, path, settings.database.path, force=force
+        )
+    except (backups.BackupError, OSError) as error:
+        print(f"golive: restore refused: {error}", file=sys.stderr)
+        return 1
+    if kept is not None:
+        print(f"kept the database it replaced at {kept}")
+    print(
+        f"restored {path} to {restored.path} ({restored.streams} stream page(s), "
+        f"{restored.members} wallet(s)); start golive again"
+    )
+    return 0
 
 
 async def login_link(settings: Settings, args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from core.streams import StreamEnded, StreamWentLive
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot
+    from web.metrics import Metrics
 
 
 def domain_events(s: Services) -> list[Subscription]:
@@ -98,4 +99,13 @@ def discord_events(bot: GoLiveBot) -> list[Subscription]:
         background(Renewal, bot.money_notices.tell_renewal),
         background(ObsProblem, bot.stream_problems.on_obs_problem),
         background(RecordingRefused, bot.stream_problems.on_recording_refused),
+    ]
+
+
+def metrics_events(metrics: Metrics) -> list[Subscription]:
+    """Counters for GET /metrics (only when `metrics.enabled`); inline: a counter costs less
+    than the task a background row would start."""
+    return [
+        inline(ChatMessagePosted, metrics.count_chat_message),
+        inline(TipEvent, metrics.count_tip),
     ]

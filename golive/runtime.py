@@ -1,23 +1,40 @@
 """The process roles: `golive run` (bot + web sidecar + scheduler) and `golive web` (sidecar +
 scheduler). Both open the same services (golive/bootstrap.py); the bot adds its event handlers
-and its scheduler jobs to them."""
+and its scheduler jobs to them.
+
+Both stop the same way on SIGTERM or SIGINT: the listener closes, requests in flight get
+`web.shutdown_grace_seconds` to finish, queued writes are committed, background deliveries end
+(or are cancelled after the grace), the bot and the LiveKit client close, and the exit code is 0.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
-from typing import Any
+import signal
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 import discord
+from aiohttp import web
 
 from core.config import Settings
 from core.services import Services
 from golive import scheduler
 from golive.bootstrap import attach_bot, open_services
+from golive.livekit_watch import LiveKitWatch
 from golive.sidecar import start_web
+from web.metrics import Metrics
+from web.ops import PartState, Readiness, ReadinessCheck
+
+if TYPE_CHECKING:
+    from bot.app import GoLiveBot
 
 log = logging.getLogger("golive")
+
+SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 HOW_TO_ADD_THE_BOT = """\
 No DISCORD_TOKEN is set, so only the web sidecar runs. To add the bot:
@@ -46,36 +63,133 @@ async def run(settings: Settings) -> int:
         return await run_web(settings)
     from bot.app import GoLiveBot
 
-    async with open_services(settings) as services:
+    stop = stop_on_signals(settings.web.shutdown_grace)
+    metrics = Metrics() if settings.metrics.enabled else None
+    async with open_services(settings, metrics=metrics) as services, watching(services) as watch:
         await repair_at_start(services)
-        runner = await start_web(services)
+        readiness = Readiness(services)
+        runner = await start_web(services, readiness, metrics)
         try:
             async with GoLiveBot(services) as bot:
                 attach_bot(services, bot)
-                jobs = scheduler.core_jobs(services) + scheduler.discord_jobs(bot)
-                async with scheduler.running(jobs):
-                    await bot.start(settings.discord.token)
+                readiness.add("discord", discord_readiness(bot))
+                if metrics is not None:
+                    metrics.watch_gateway(lambda: bot.latency)
+                connection = asyncio.create_task(bot.start(settings.discord.token), name="discord")
+                try:
+                    jobs = (
+                        scheduler.core_jobs(services)
+                        + scheduler.watch_jobs(services, watch)
+                        + scheduler.discord_jobs(bot)
+                    )
+                    async with scheduler.running(jobs):
+                        await first_of(stop, connection)
+                    if connection.done():
+                        connection.result()  # a rejected token ends the connection at once
+                finally:
+                    # The bot stays connected while the web stops and background deliveries
+                    # (announcements, DMs) finish: they need it.
+                    await shut_down(services, runner)
+                    await bot.close()
+                    await asyncio.gather(connection, return_exceptions=True)
         except discord.LoginFailure:
             log.error(
                 "Discord rejected DISCORD_TOKEN. Copy the bot token again from the developer portal."
             )
             return 1
-        finally:
-            await runner.cleanup()
+    log.info("golive stopped")
     return 0
 
 
 async def run_web(settings: Settings) -> int:
-    async with open_services(settings) as services:
+    stop = stop_on_signals(settings.web.shutdown_grace)
+    metrics = Metrics() if settings.metrics.enabled else None
+    async with open_services(settings, metrics=metrics) as services, watching(services) as watch:
         await repair_at_start(services)
-        runner = await start_web(services)
+        runner = await start_web(services, metrics=metrics)
         log.info("open %s/live in a browser", settings.web.public_url)
+        jobs = scheduler.core_jobs(services) + scheduler.watch_jobs(services, watch)
         try:
-            async with scheduler.running(scheduler.core_jobs(services)):
-                await asyncio.Event().wait()  # until the process is stopped
+            async with scheduler.running(jobs):
+                await stop.wait()
         finally:
-            await runner.cleanup()
+            await shut_down(services, runner)
+    log.info("golive stopped")
     return 0
+
+
+@asynccontextmanager
+async def watching(services: Services) -> AsyncIterator[LiveKitWatch]:
+    """The LiveKit watch on every log handler, after a first look at LiveKit (before the
+    start-up repairs, whose warnings it then holds back)."""
+    watch = LiveKitWatch(services)
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
+        handler.addFilter(watch)
+    try:
+        await watch.check()
+        yield watch
+    finally:
+        for handler in handlers:
+            handler.removeFilter(watch)
+
+
+def stop_on_signals(grace: timedelta) -> asyncio.Event:
+    """An event set by the first SIGTERM (docker stop, systemd) or SIGINT (Ctrl-C).
+
+    The handlers are removed once it fires, so a second signal stops the process at once.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal(number: signal.Signals) -> None:
+        log.info(
+            "%s received: stopping within %ds (send it again to stop at once)",
+            number.name,
+            grace.total_seconds(),
+        )
+        for each in SHUTDOWN_SIGNALS:
+            loop.remove_signal_handler(each)
+        stop.set()
+
+    for number in SHUTDOWN_SIGNALS:
+        try:
+            loop.add_signal_handler(number, on_signal, number)
+        except NotImplementedError:  # Windows: Ctrl-C still raises KeyboardInterrupt
+            break
+    return stop
+
+
+async def first_of(stop: asyncio.Event, connection: asyncio.Task[None]) -> None:
+    """Until a stop signal, or until the bot's connection ends by itself."""
+    waiter = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({waiter, connection}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+
+
+async def shut_down(services: Services, runner: web.AppRunner) -> None:
+    """Stop accepting, let requests in flight finish (the runner's shutdown timeout is the
+    grace), then write what is still queued and let background deliveries end."""
+    grace = services.settings.web.shutdown_grace.total_seconds()
+    await runner.cleanup()
+    await services.chat.flush()
+    await services.webhooks.flush()
+    await services.events.aclose(grace)
+
+
+def discord_readiness(bot: GoLiveBot) -> ReadinessCheck:
+    """/readyz's Discord part: the gateway connection of this process's bot."""
+
+    async def check() -> PartState:
+        if bot.is_closed():
+            return PartState(False, "the bot's connection to Discord is closed")
+        if not bot.is_ready():
+            return PartState(False, "not connected to the Discord gateway (yet)")
+        return PartState(True, f"connected, latency {bot.latency * 1000:.0f} ms")
+
+    return check
 
 
 async def repair_at_start(services: Services) -> None:

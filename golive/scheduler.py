@@ -7,6 +7,7 @@
 | viewer-counts       | `live.reconcile_interval` | the bot's process (`run`)    | edits live announcements with the viewer count                           |
 | catch-up            | `live.reconcile_interval` | the bot's process (`run`)    | retries announcements, follower DMs and live roles that failed           |
 | remind-passes       | 30 min                 | the bot's process (`run`)       | DMs members a day before their pass renews (claimed once)                |
+| livekit-watch       | `live.reconcile_interval` | every serving process        | while LiveKit is down, asks it again and says once when it is back       |
 
 Jobs are safe to run in several processes at once: each claims its work in the database (keys,
 claims, conditional updates). A job that fails is logged and runs again at its next turn.
@@ -26,6 +27,7 @@ from core.services import Services
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot
+    from golive.livekit_watch import LiveKitWatch
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,10 @@ def core_jobs(services: Services) -> list[Job]:
     if services.passes.policy.mode == "pass":
         jobs.append(Job("renew-passes", PASS_ROUND, services.passes.renew_due))
     return jobs
+
+
+def watch_jobs(services: Services, watch: LiveKitWatch) -> list[Job]:
+    return [Job("livekit-watch", services.settings.live.reconcile_interval, watch.check)]
 
 
 def discord_jobs(bot: GoLiveBot) -> list[Job]:

@@ -8,19 +8,32 @@ from aiohttp import web
 
 from core.services import Services
 from web.app import create_app, server_options
+from web.metrics import Metrics
+from web.ops import Readiness
 
 log = logging.getLogger(__name__)
 
 
-async def start_web(services: Services) -> web.AppRunner:
-    runner = web.AppRunner(create_app(services), access_log=None, **server_options())
+async def start_web(
+    services: Services, readiness: Readiness | None = None, metrics: Metrics | None = None
+) -> web.AppRunner:
+    # On cleanup() the runner waits this long for requests in flight (golive/runtime.py).
+    grace = services.settings.web.shutdown_grace.total_seconds()
+    runner = web.AppRunner(
+        create_app(services, readiness, metrics),
+        access_log=None,
+        shutdown_timeout=grace,
+        **server_options(),
+    )
     await runner.setup()
     site = web.TCPSite(runner, services.settings.web.host, services.settings.web.port)
     await site.start()
+    # The bound address, not the configured one: with port 0 the system picks it.
+    host, port = runner.addresses[0][:2]
     log.info(
         "web sidecar listening on %s:%s (public address %s)",
-        services.settings.web.host,
-        services.settings.web.port,
+        host,
+        port,
         services.settings.web.public_url,
     )
     return runner

@@ -31,6 +31,7 @@ from web import (
     assets,
     chat,
     health,
+    ops,
     pages,
     search,
     stage,
@@ -40,6 +41,8 @@ from web import (
 )
 from web.body import BODY, BODY_SECONDS, BodyRefused, read_body
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
+from web.metrics import METRICS, Metrics
+from web.metrics import routes as metrics_routes
 
 log = logging.getLogger(__name__)
 
@@ -262,10 +265,17 @@ async def _load_places(app: web.Application) -> None:
     await app[SERVICES].places.load()
 
 
-def create_app(services: Services) -> web.Application:
+def create_app(
+    services: Services,
+    readiness: ops.Readiness | None = None,
+    metrics: Metrics | None = None,
+) -> web.Application:
+    """The app; `readiness` is the parts /readyz asks (a process with a bot adds Discord's);
+    with `metrics` (metrics.enabled) it serves GET /metrics."""
     app = web.Application(
         client_max_size=services.settings.web.max_body_bytes,
         middlewares=[
+            ops.request_context_middleware,
             security_headers_middleware,
             errors_middleware,
             body_middleware,
@@ -277,6 +287,7 @@ def create_app(services: Services) -> web.Application:
     app[CSP] = content_security_policy(services.settings.livekit.public_url)
     app[BODY_SECONDS] = DEFAULT_BODY_SECONDS
     app.on_startup.append(_load_places)
+    app[ops.READINESS] = readiness or ops.Readiness(services)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -284,6 +295,10 @@ def create_app(services: Services) -> web.Application:
     )
     app.add_routes(api.routes)
     app.add_routes(health.routes)
+    app.add_routes(ops.routes)
+    if metrics is not None:
+        app[METRICS] = metrics
+        app.add_routes(metrics_routes)
     app.add_routes(chat.routes)
     app.add_routes(stage.routes)
     app.add_routes(pages.routes)

@@ -58,12 +58,6 @@ async def home(request: web.Request) -> web.Response:
     raise web.HTTPFound(request.app.router["live_index"].url_for())
 
 
-@routes.get("/healthz", name="healthz")
-async def healthz(request: web.Request) -> web.Response:
-    await request.app[SERVICES].db.fetch_one("SELECT 1")
-    return web.json_response({"status": "ok"})
-
-
 @routes.get("/live", name="live_index")
 async def live_index(request: web.Request) -> web.Response:
     # The grid and its two searches (by name, near a city) are discovery's: see web/search.py.

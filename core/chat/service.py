@@ -672,6 +672,10 @@ class ChatService:
             discord_message_id=discord_message_id,
         )
 
+    async def flush(self) -> None:
+        """Wait for messages still being stored (at shutdown)."""
+        await self._inserts.flush()
+
     async def _insert_batch(self, rows: list[MessageRow]) -> list[int]:
         return await self._db.run_transaction(lambda tx: _insert_messages(tx, rows))
 

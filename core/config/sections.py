@@ -43,6 +43,7 @@ class WebSettings:
     public_url: str  # the base of every link golive hands out, without a trailing slash
     max_body_bytes: int
     proxy_hops: int
+    shutdown_grace: timedelta  # how long a stopping process lets in-flight requests finish
 
     @property
     def cookies_secure(self) -> bool:
@@ -100,9 +101,21 @@ class StripeSettings:
         return bool(self.secret_key and self.webhook_secret)
 
 
+LogFormat = Literal["text", "json"]
+
+
 @dataclass(frozen=True)
 class LogSettings:
     level: str
+    format: LogFormat  # "json": one JSON object per line, for log collectors
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """GET /metrics (Prometheus). The loader makes sure an enabled endpoint has its token."""
+
+    enabled: bool
+    token: str | None  # scrapers send `Authorization: Bearer <token>`
 
 
 @dataclass(frozen=True)
@@ -184,6 +197,7 @@ class Settings:
     wallet: WalletSettings
     stripe: StripeSettings
     log: LogSettings
+    metrics: MetricsSettings
     live: LiveSettings
     chat: ChatSettings
     moderation: ModerationSettings

@@ -27,6 +27,7 @@ from core.config.sections import (
     LiveKitSettings,
     LiveSettings,
     LogSettings,
+    MetricsSettings,
     ModerationSettings,
     RecordingSettings,
     SecuritySettings,
@@ -103,6 +104,13 @@ def _log_level(value: Any) -> str:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
     return level
+
+
+def _log_format(value: Any) -> str:
+    text = _text(value).lower()
+    if text not in {"text", "json"}:
+        raise ValueError('must be "text" or "json"')
+    return text
 
 
 def _flag(value: Any) -> bool:
@@ -210,6 +218,13 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("web.public_url", "GOLIVE_PUBLIC_URL", None, _optional_url("http", "https")),
     _Field("web.max_body_kib", "GOLIVE_MAX_BODY_KIB", 16, _kib(1, 1024), "max_body_bytes"),
     _Field("web.proxy_hops", "GOLIVE_PROXY_HOPS", 0, _int_between(0, 5)),
+    _Field(
+        "web.shutdown_grace_seconds",
+        "GOLIVE_SHUTDOWN_GRACE_SECONDS",
+        10,
+        _seconds(0, 300),
+        "shutdown_grace",
+    ),
     _Field("security.secret", "GOLIVE_SECRET", None, _secret),
     _Field(
         "security.login_link_minutes",
@@ -237,6 +252,9 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("stripe.cents_per_credit", "STRIPE_CENTS_PER_CREDIT", 1, _int_between(1, 10_000)),
     _Field("stripe.api_base", "STRIPE_API_BASE", None, _optional_url("http", "https")),
     _Field("log.level", "GOLIVE_LOG_LEVEL", "INFO", _log_level),
+    _Field("log.format", "GOLIVE_LOG_FORMAT", "text", _log_format),
+    _Field("metrics.enabled", "GOLIVE_METRICS_ENABLED", False, _flag),
+    _Field("metrics.token", "GOLIVE_METRICS_TOKEN", None, _secret),
     # -- live streams: auto-end and the reconcile tick --
     _Field(
         "live.auto_end_grace_seconds",
@@ -464,8 +482,18 @@ def _check_stage(loaded: _Loaded) -> None:
         )
 
 
+def _check_metrics(loaded: _Loaded) -> None:
+    if loaded["metrics.enabled"] and loaded["metrics.token"] is None:
+        raise ConfigError(
+            loaded.name("metrics.token"),
+            f"must be set {loaded.where('metrics.token')} when {loaded.name('metrics.enabled')} "
+            "is true: /metrics is only served to scrapers that send it as a bearer token",
+        )
+
+
 _CHECKS: tuple[Callable[[_Loaded], None], ...] = (
     _check_ranges,
+    _check_metrics,
     _check_fees,
     _check_stripe,
     _check_recording,
@@ -483,6 +511,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "wallet": WalletSettings,
     "stripe": StripeSettings,
     "log": LogSettings,
+    "metrics": MetricsSettings,
     "live": LiveSettings,
     "chat": ChatSettings,
     "moderation": ModerationSettings,

@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,18 @@ def background(event_type: type, handler: Handler) -> Subscription:
     return Subscription(event_type, handler, Mode.BACKGROUND)
 
 
+class HandlerObserver(Protocol):
+    """Told of every handler run (metrics); must be cheap and must not raise."""
+
+    def handled(self, row: Subscription, event: object, ok: bool, seconds: float) -> None: ...
+
+
 class EventBus:
-    def __init__(self) -> None:
+    def __init__(self, observer: HandlerObserver | None = None) -> None:
         self._groups: dict[str, tuple[Subscription, ...]] = {}
         self._routes: dict[type, tuple[Subscription, ...]] = {}
         self._running: set[asyncio.Task[None]] = set()
+        self._observer = observer
 
     def wire(self, group: str, table: Iterable[Subscription]) -> None:
         """Install (or replace) a named group of rows, e.g. "domain" or "discord".
@@ -77,9 +85,11 @@ class EventBus:
         """Run the inline handlers, then start the background ones, and return."""
         for row in self._routes.get(type(event), ()):
             if row.mode is Mode.INLINE:
-                await _run(row, event)
+                await _run(row, event, self._observer)
             else:
-                task = asyncio.create_task(_run(row, event), name=f"event {row.name}")
+                task = asyncio.create_task(
+                    _run(row, event, self._observer), name=f"event {row.name}"
+                )
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
 
@@ -106,10 +116,16 @@ class EventBus:
         self._routes = {event_type: tuple(rows) for event_type, rows in routes.items()}
 
 
-async def _run(row: Subscription, event: object) -> None:
+async def _run(row: Subscription, event: object, observer: HandlerObserver | None) -> None:
+    started = time.perf_counter()
+    ok = False
     try:
         await row.handler(event)
+        ok = True
     except Exception:
         # The change is committed; a failing reaction (Discord down, say) is retried by its own
         # catch-up job, never by undoing what the member did.
         log.exception("%s failed for %s", row.name, type(event).__name__)
+    finally:
+        if observer is not None:
+            observer.handled(row, event, ok, time.perf_counter() - started)

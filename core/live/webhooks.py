@@ -72,6 +72,10 @@ class WebhookInbox:
                 log.exception("follow-up of webhook %s (%s) failed", event.id, event.event)
         return True
 
+    async def flush(self) -> None:
+        """Wait for webhooks still being stored (at shutdown)."""
+        await self._commits.flush()
+
     async def _write(self, events: list[WebhookEvent]) -> list[_Outcome]:
         now = self._clock.now()
         return await self._db.run_transaction(

@@ -3,6 +3,6 @@
 The public module: other packages import from here, never from the modules inside."""
 
 from core.store.db import Database, SyncTransaction, Transaction
-from core.store.group_commit import GroupCommit
+from core.store.group_commit import GroupCommit, observe_batches
 
-__all__ = ["Database", "GroupCommit", "SyncTransaction", "Transaction"]
+__all__ = ["Database", "GroupCommit", "SyncTransaction", "Transaction", "observe_batches"]

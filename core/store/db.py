@@ -10,6 +10,7 @@ waits for the write lock instead of failing halfway.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import sqlite3
@@ -92,6 +93,15 @@ class Database:
         async with self._write_lock:
             return await _on_connection_thread(self._connection, _run_transaction, work)
 
+    async def check_writable(self) -> None:
+        """Take the write lock and write a page, then roll back (readiness probes).
+
+        Raises ``sqlite3.Error`` when the file can't be written (read-only, disk full, locked
+        by another process for longer than the busy timeout).
+        """
+        with contextlib.suppress(_RolledBack):
+            await self.run_transaction(_touch_and_roll_back)
+
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         async with self._connection.execute(sql, tuple(params)) as cursor:
             row: aiosqlite.Row | None = await cursor.fetchone()
@@ -154,6 +164,15 @@ def _run_transaction(connection: sqlite3.Connection, work: Callable[[SyncTransac
         raise
     connection.execute("COMMIT")
     return result
+
+
+class _RolledBack(Exception):
+    """Ends a probe's transaction without committing it."""
+
+
+def _touch_and_roll_back(tx: SyncTransaction) -> None:
+    tx.execute("UPDATE schema_migrations SET applied_at = applied_at")
+    raise _RolledBack
 
 
 def _migrations() -> list[tuple[int, str]]:

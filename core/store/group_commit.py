@@ -22,6 +22,15 @@ ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
 
 WriteBatch = Callable[[list[ItemT]], Awaitable[list[ResultT]]]
+# Told of every batch written: (what, how many items). Metrics install one; it must not raise.
+BatchObserver = Callable[[str, int], None]
+_batch_observers: list[BatchObserver] = []
+
+
+def observe_batches(observer: BatchObserver) -> Callable[[], None]:
+    """Call ``observer`` for every batch any GroupCommit writes; returns the undo."""
+    _batch_observers.append(observer)
+    return lambda: _batch_observers.remove(observer)
 
 
 class GroupCommit(Generic[ItemT, ResultT]):
@@ -47,6 +56,12 @@ class GroupCommit(Generic[ItemT, ResultT]):
             self._writer = asyncio.create_task(self._write_all())
         return await done
 
+    async def flush(self) -> None:
+        """Wait until every item submitted so far is written (at shutdown, before the store
+        closes: a caller that stopped waiting must still find its item committed)."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
+
     async def _write_all(self) -> None:
         batch: list[tuple[ItemT, asyncio.Future[ResultT]]] = []
         try:
@@ -64,6 +79,8 @@ class GroupCommit(Generic[ItemT, ResultT]):
             self._writer = None
 
     async def _write(self, batch: list[tuple[ItemT, asyncio.Future[ResultT]]]) -> None:
+        for observer in _batch_observers:
+            observer(self._what, len(batch))
         try:
             results = await self._write_batch([item for item, _ in batch])
         except Exception as error:

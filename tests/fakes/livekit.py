@@ -336,6 +336,7 @@ class FakeLiveKit:
         self.egresses: dict[str, lk_egress.EgressInfo] = {}
         self.sent_data: list[SentData] = []
         self.requests: list[RecordedRequest] = []
+        self._arrived = asyncio.Event()  # set on every request, for called()
         self.delay: float = 0.0
         self._hanging: set[str] = set()
         self._recovered = asyncio.Event()
@@ -546,6 +547,13 @@ class FakeLiveKit:
         self.delay = 0.0
 
     # --- direct state helpers (no HTTP) --------------------------------------------------
+
+    async def called(self, method: str) -> RecordedRequest:
+        """Wait until a call of ``method`` has arrived (it may still be in slow()'s delay)."""
+        while not (found := self.calls(method)):
+            self._arrived.clear()
+            await self._arrived.wait()
+        return found[0]
 
     def calls(self, method: str) -> list[RecordedRequest]:
         """Recorded requests for one method name, e.g. ``lk.calls("SendData")``."""
@@ -800,6 +808,7 @@ class FakeLiveKit:
         )
         # Recorded before the slow() delay so calls cut short by down() still show up.
         self.requests.append(record)
+        self._arrived.set()
         if self.delay > 0:
             await asyncio.sleep(self.delay)
         if method in self._hanging:

@@ -48,6 +48,7 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "web.public_url": ("https://live.example.org", {}),
     "web.max_body_kib": ("64", {}),
     "web.proxy_hops": ("1", {}),
+    "web.shutdown_grace_seconds": ("30", {}),
     "security.secret": (A_SECRET, {}),
     "security.login_link_minutes": ("3", {}),
     "security.session_days": ("7", {}),
@@ -68,6 +69,9 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "stripe.cents_per_credit": ("10", {}),
     "stripe.api_base": ("http://localhost:12111", {}),
     "log.level": ("DEBUG", {}),
+    "log.format": ("json", {}),
+    "metrics.enabled": ("true", {"GOLIVE_METRICS_TOKEN": A_SECRET}),
+    "metrics.token": (A_SECRET, {}),
     "live.auto_end_grace_seconds": ("300", {}),
     "live.reconcile_seconds": ("10", {}),
     "chat.max_length": ("100", {}),
@@ -147,6 +151,7 @@ def test_every_documented_key_can_come_from_its_environment_variable(
             "GOLIVE_STAGE_INVITE_SECONDS",
             "GOLIVE_LOGIN_LINK_MINUTES",
         ),
+        ({"GOLIVE_METRICS_ENABLED": "true"}, "metrics.token", "GOLIVE_METRICS_ENABLED"),
     ],
 )
 def test_settings_that_do_not_fit_together_name_both_keys(

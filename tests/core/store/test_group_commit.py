@@ -163,3 +163,21 @@ async def test_with_sqlite_a_batch_is_one_transaction_and_a_bad_row_rolls_back_a
         assert isinstance(results[2], sqlite3.IntegrityError)
         rows = await db.fetch_all("SELECT guild_id FROM guild_settings ORDER BY guild_id")
         assert [row["guild_id"] for row in rows] == [1, 2, 3]
+
+
+async def test_flush_waits_for_every_queued_item_even_those_nobody_waits_for() -> None:
+    store = Store(hold=True)
+    commits = GroupCommit(store.write)
+    first = submit(commits, "a")
+    _, release = await store.in_flight.get()
+    abandoned = submit(commits, "b")
+    await asyncio.sleep(0)  # b is queued behind a's write
+    abandoned.cancel()  # its request was cut short: b must still be written
+    flushing = asyncio.create_task(commits.flush())
+    release.set()
+    _, release = await store.in_flight.get()
+    assert not flushing.done()
+    release.set()
+    await flushing
+    assert store.stored == ["a", "b"]
+    assert await first == "#a"

@@ -1,0 +1,98 @@
+"""A newcomer's first run: `golive --version`, a sentence of help on every command, a bare
+`golive` that says what it can do, one line (not one every 30 s) when LiveKit is missing, and a
+`make run` that installs no test tools."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from core.services import Services
+from golive.cli import COMMANDS, build_parser, main
+from golive.livekit_watch import LiveKitWatch
+from tests.conftest import ROOT
+from tests.fakes.livekit import FakeLiveKit
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == "golive 0.1.0"
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_explains_itself(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert COMMANDS[command] in help_text
+    assert COMMANDS[command].endswith(".")
+
+
+def test_a_bare_golive_prints_the_commands_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    printed = capsys.readouterr().err
+    assert all(command in printed for command in COMMANDS)
+    assert "golive COMMAND --help" in printed
+
+
+@pytest.fixture
+def logs(
+    caplog: pytest.LogCaptureFixture, services: Services
+) -> Iterator[tuple[LiveKitWatch, pytest.LogCaptureFixture]]:
+    watch = LiveKitWatch(services)
+    caplog.handler.addFilter(watch)
+    caplog.set_level(logging.INFO)
+    yield watch, caplog
+    caplog.handler.removeFilter(watch)
+
+
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_without_livekit_one_line_says_what_to_start_and_then_it_is_quiet(
+    logs: tuple[LiveKitWatch, pytest.LogCaptureFixture], services: Services, livekit: FakeLiveKit
+) -> None:
+    watch, caplog = logs
+    await livekit.down()
+    await watch.check()
+    for _ in range(3):  # three reconcile ticks, as every 30 s
+        await services.live.reconcile_once()
+        await watch.check()
+    # The hint, then the detail of the failure that revealed the outage; nothing on later ticks.
+    hint, detail = warnings(caplog)
+    assert detail.startswith("LiveKit unreachable while trying to list rooms")
+    assert hint.startswith(f"LiveKit isn't reachable at {livekit.url}: ")
+    assert "livekit-server --dev" in hint or "docker compose up -d livekit" in hint
+
+    caplog.clear()
+    await livekit.up()
+    await watch.check()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"LiveKit is reachable again at {livekit.url} (9 repeated warning(s) held back)"
+    ]
+    caplog.clear()
+    await livekit.down()
+    await services.live.reconcile_once()  # a new outage is told again, once
+    assert sum("isn't reachable" in line for line in warnings(caplog)) == 1
+
+
+def test_make_run_installs_no_test_tools() -> None:
+    def planned(target: str) -> str:
+        return subprocess.run(  # noqa: S603
+            ["make", "-n", "-B", target],  # noqa: S607 - what a developer types
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    run = planned("run")
+    assert "pip install --progress-bar on -e .\n" in run
+    assert "[dev]" not in run and "--quiet -e" not in run
+    assert "[dev]" in planned("test")
