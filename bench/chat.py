@@ -36,8 +36,9 @@ from core.accounts.auth import Identity  # noqa: E402
 from core.chat.service import ChatAuthor  # noqa: E402
 from core.config.settings import load_settings  # noqa: E402
 from core.kernel.clock import SystemClock  # noqa: E402
-from core.services import Services, open_services  # noqa: E402
+from core.services import Services  # noqa: E402
 from core.streams.service import Stream, StreamDraft  # noqa: E402
+from golive.bootstrap import open_services  # noqa: E402
 from tests.fakes.livekit import FakeLiveKit  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.keys import SESSION_COOKIE  # noqa: E402

@@ -52,8 +52,8 @@ from livekit import api  # noqa: E402
 
 from core.config.settings import load_settings  # noqa: E402
 from core.livekit.gateway import TokenMinter, grants_for  # noqa: E402
-from core.services import open_services  # noqa: E402
 from core.streams.service import StreamDraft  # noqa: E402
+from golive.bootstrap import open_services  # noqa: E402
 from tests.fakes.livekit import FakeLiveKit  # noqa: E402
 
 API_KEY = "benchkey"
