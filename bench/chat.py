@@ -69,6 +69,8 @@ async def run(
 
     started = time.perf_counter()
     await asyncio.gather(*(poster(w) for w in range(concurrency)))
+    # The room packets go out in the background: the whole path ends when they are sent.
+    await services.events.drain()
     elapsed = time.perf_counter() - started
     sent = livekit.sent_data[packets_before:]
     delivered = sum(len(json.loads(s.text)["events"]) for s in sent)
