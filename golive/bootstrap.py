@@ -58,7 +58,10 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
     timeout = aiohttp.ClientTimeout(total=10, connect=3)
     events = EventBus()
     async with (
-        Database.open(settings.database.path) as db,
+        Database.open(
+            settings.database.path,
+            busy_timeout=settings.database.busy_timeout.total_seconds(),
+        ) as db,
         aiohttp.ClientSession(timeout=timeout) as http,
     ):
         client = api.LiveKitAPI(
@@ -68,7 +71,8 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
             session=http,
         )
         try:
-            services = build_services(settings, clock, db, http, LiveKitGateway(client), events)
+            gateway = LiveKitGateway(client, timeout=settings.livekit.timeout.total_seconds())
+            services = build_services(settings, clock, db, http, gateway, events)
             events.wire("domain", domain_events(services))
             for kind, handler in livekit_webhooks(services):
                 services.webhooks.on(kind, handler)

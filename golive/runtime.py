@@ -12,6 +12,7 @@ from typing import Any
 import discord
 
 from core.config import Settings
+from core.kernel.errors import StorageUnavailable
 from core.services import Services
 from golive import scheduler
 from golive.bootstrap import attach_bot, open_services
@@ -79,6 +80,13 @@ async def run_web(settings: Settings) -> int:
 
 
 async def repair_at_start(services: Services) -> None:
-    """Before serving: end streams whose room is gone, close rooms of ended sessions, recount."""
-    await services.streams.reconcile_with_livekit()
-    await services.live.reconcile_once()
+    """Before serving: end streams whose room is gone, close rooms of ended sessions, recount.
+
+    With the database not writable (a full disk) golive still starts: reads work, writes answer
+    "try again in a moment", and the reconcile job repairs the rest once writes work again.
+    """
+    try:
+        await services.streams.reconcile_with_livekit()
+        await services.live.reconcile_once()
+    except StorageUnavailable as error:
+        log.warning("start-up repair skipped: %s", error.message)

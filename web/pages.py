@@ -60,8 +60,15 @@ async def home(request: web.Request) -> web.Response:
 
 @routes.get("/healthz", name="healthz")
 async def healthz(request: web.Request) -> web.Response:
-    await request.app[SERVICES].db.fetch_one("SELECT 1")
-    return web.json_response({"status": "ok"})
+    """Reads on the read-only connection (never behind a waiting write); 503 while the last
+    write could not be done (write lock held elsewhere, disk full), until one succeeds again."""
+    db = request.app[SERVICES].db
+    await db.fetch_one("SELECT 1")
+    if db.write_problem is not None:
+        return web.json_response(
+            {"status": "degraded", "storage": f"not writable ({db.write_problem})"}, status=503
+        )
+    return web.json_response({"status": "ok", "storage": "writable"})
 
 
 @routes.get("/live", name="live_index")
