@@ -8,7 +8,7 @@ VENDOR := web/static/vendor/livekit-client.esm.mjs
 .PHONY: run web test lint typecheck jscheck pytest setup system system-browser check bench clean
 
 run: setup ## run the bot and the web sidecar (the sidecar alone without DISCORD_TOKEN)
-	$(PY) -m bot
+	$(VENV)/bin/golive run
 
 web: setup ## run the web sidecar alone
 	$(VENV)/bin/golive web

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+import aiohttp
 import discord
 
 from core.config import Settings
@@ -61,9 +62,24 @@ async def run(settings: Settings) -> int:
                 "Discord rejected DISCORD_TOKEN. Copy the bot token again from the developer portal."
             )
             return 1
+        except (aiohttp.ClientError, OSError) as error:
+            log.error("%s", discord_unreachable(error))
+            return 1
         finally:
             await runner.cleanup()
     return 0
+
+
+def discord_unreachable(error: BaseException) -> str:
+    """One line for the operator when Discord can't be reached at all (DNS, network, firewall)."""
+    return (
+        f"Discord can't be reached from this machine ({_one_line(error)}): check its network, "
+        "DNS and firewall (golive needs https://discord.com and its gateway), then start again."
+    )
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())[:160] or type(error).__name__
 
 
 async def run_web(settings: Settings) -> int:

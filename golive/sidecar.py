@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from aiohttp import web
@@ -12,11 +13,21 @@ from web.app import create_app, server_options
 log = logging.getLogger(__name__)
 
 
+class CannotStart(Exception):
+    """golive can't start as configured; the message says what is wrong and what to do."""
+
+
 async def start_web(services: Services) -> web.AppRunner:
+    """Start the sidecar. Raises CannotStart when its address can't be listened on."""
     runner = web.AppRunner(create_app(services), access_log=None, **server_options())
     await runner.setup()
-    site = web.TCPSite(runner, services.settings.web.host, services.settings.web.port)
-    await site.start()
+    host, port = services.settings.web.host, services.settings.web.port
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as error:
+        await runner.cleanup()
+        raise CannotStart(_cannot_listen(host, port, error)) from None
     log.info(
         "web sidecar listening on %s:%s (public address %s)",
         services.settings.web.host,
@@ -24,3 +35,15 @@ async def start_web(services: Services) -> web.AppRunner:
         services.settings.web.public_url,
     )
     return runner
+
+
+def _cannot_listen(host: str, port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another golive, or another program): "
+            "stop it, or set GOLIVE_WEB_PORT (web.port in config.toml) to a free port"
+        )
+    return (
+        f"can't listen on {host}:{port} ({error.strerror or error}): "
+        "check GOLIVE_WEB_HOST and GOLIVE_WEB_PORT (web.host, web.port in config.toml)"
+    )

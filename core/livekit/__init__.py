@@ -2,7 +2,13 @@
 
 The public module: other packages import from here, never from the modules inside."""
 
-from core.livekit.gateway import IngressProtocol, LiveKitGateway, Role, TokenMinter
+from core.livekit.gateway import (
+    IngressProtocol,
+    LiveKitGateway,
+    Role,
+    TokenMinter,
+    livekit_trouble,
+)
 from core.livekit.identities import (
     BROADCASTER_PREFIX,
     guest_identity,
@@ -27,6 +33,7 @@ __all__ = [
     "is_audience",
     "is_broadcaster",
     "is_viewer_of",
+    "livekit_trouble",
     "obs_identity",
     "person_key",
     "room_name",

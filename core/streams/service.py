@@ -18,7 +18,7 @@ from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
 from core.kernel.events import EventBus
 from core.kernel.timefmt import from_db, from_db_required, to_db
-from core.livekit import LiveKitGateway
+from core.livekit import LiveKitGateway, livekit_trouble
 from core.livekit import room_name as session_room_name
 from core.store import Database, Transaction
 from core.streams.gate import GoLiveGate, OpenGate
@@ -375,8 +375,8 @@ class StreamService:
         """
         try:
             rooms = await self._livekit.list_room_names()
-        except LiveKitUnavailable:
-            log.warning("LiveKit unreachable at start-up; live streams left as they are")
+        except LiveKitUnavailable as error:
+            log.warning("live streams left as they are at start-up. %s", livekit_trouble(error))
             return []
         ended = [
             await self.end_stream(stream, "room_gone")
