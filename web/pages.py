@@ -65,6 +65,7 @@ async def healthz(request: web.Request) -> web.Response:
     db = request.app[SERVICES].db
     await db.fetch_one("SELECT 1")
     if db.write_problem is not None:
+        db.recheck_writable()  # so this answer turns 200 again by itself once writes work
         return web.json_response(
             {"status": "degraded", "storage": f"not writable ({db.write_problem})"}, status=503
         )

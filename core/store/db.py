@@ -16,6 +16,7 @@ the lock, so pages, tokens and /healthz never queue behind a waiting write.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import re
@@ -68,6 +69,7 @@ class Database:
         self._busy_timeout = busy_timeout
         self.write_problem: str | None = None
         """Why the last write could not be done ("locked", "failing"); None once one succeeds."""
+        self._probe: asyncio.Task[None] | None = None
 
     @classmethod
     @asynccontextmanager
@@ -96,6 +98,7 @@ class Database:
                 database._reader = reader
             yield database
         finally:
+            await database._stop_probe()
             if reader is not None:
                 await reader.close()
             await connection.close()
@@ -182,6 +185,28 @@ class Database:
             if unavailable is None:
                 raise
             raise unavailable from error
+
+    def recheck_writable(self) -> None:
+        """While writes are failing, try one tiny write in the background (one at a time), so
+        ``write_problem`` clears by itself once the trouble has passed, even if nobody writes."""
+        if self.write_problem is None or (self._probe is not None and not self._probe.done()):
+            return
+        self._probe = asyncio.create_task(self._probe_write())
+
+    async def _probe_write(self) -> None:
+        try:
+            async with self.transaction() as tx:
+                # Rewriting the header's user_version writes a page, as any real write does.
+                row = await tx.fetch_one("PRAGMA user_version")
+                await tx.execute(f"PRAGMA user_version = {int(row[0]) if row else 0}")
+        except StorageUnavailable:
+            pass  # still not writable: write_problem says why
+
+    async def _stop_probe(self) -> None:
+        if self._probe is not None and not self._probe.done():
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[None]:
