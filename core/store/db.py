@@ -69,7 +69,7 @@ class Database:
         self._busy_timeout = busy_timeout
         self.write_problem: str | None = None
         """Why the last write could not be done ("locked", "failing"); None once one succeeds."""
-        self._probe: asyncio.Task[None] | None = None
+        self._probe: asyncio.Task[bool] | None = None
 
     @classmethod
     @asynccontextmanager
@@ -129,6 +129,7 @@ class Database:
         Raises ``StorageUnavailable`` (after rolling back) when the write can't be done now.
         """
         async with self._writing():
+            changes = self._connection.total_changes
             try:
                 await self._connection.execute("BEGIN IMMEDIATE")
                 yield Transaction(self._connection)
@@ -142,7 +143,7 @@ class Database:
             except BaseException:
                 await self._rollback()
                 raise
-            self.write_problem = None
+            self._committed(wrote=self._connection.total_changes != changes)
 
     async def run_transaction(self, work: Callable[[SyncTransaction], T]) -> T:
         """Run ``work`` as one ``BEGIN IMMEDIATE`` transaction on the database's own thread.
@@ -153,6 +154,7 @@ class Database:
         Raises ``StorageUnavailable`` (rolled back) when the write can't be done now.
         """
         async with self._writing():
+            changes = self._connection.total_changes
             try:
                 result = await _on_connection_thread(self._connection, _run_transaction, work)
             except sqlite3.Error as error:
@@ -160,7 +162,7 @@ class Database:
                 if unavailable is None:
                     raise
                 raise unavailable from error
-            self.write_problem = None
+            self._committed(wrote=self._connection.total_changes != changes)
             return result
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
@@ -191,16 +193,19 @@ class Database:
         ``write_problem`` clears by itself once the trouble has passed, even if nobody writes."""
         if self.write_problem is None or (self._probe is not None and not self._probe.done()):
             return
-        self._probe = asyncio.create_task(self._probe_write())
+        self._probe = asyncio.create_task(self.check_writable())
 
-    async def _probe_write(self) -> None:
+    async def check_writable(self) -> bool:
+        """Try one tiny write; clears ``write_problem`` when it lands (else it says why not)."""
         try:
             async with self.transaction() as tx:
                 # Rewriting the header's user_version writes a page, as any real write does.
                 row = await tx.fetch_one("PRAGMA user_version")
                 await tx.execute(f"PRAGMA user_version = {int(row[0]) if row else 0}")
         except StorageUnavailable:
-            pass  # still not writable: write_problem says why
+            return False
+        self.write_problem = None
+        return True
 
     async def _stop_probe(self) -> None:
         if self._probe is not None and not self._probe.done():
@@ -221,6 +226,11 @@ class Database:
             yield
         finally:
             self._write_lock.release()
+
+    def _committed(self, *, wrote: bool) -> None:
+        # A commit that changed no row proves the lock is free, not that the disk takes writes.
+        if wrote or self.write_problem == _LOCKED:
+            self.write_problem = None
 
     async def _rollback(self) -> None:
         # A failed COMMIT may already have rolled back; a failing disk may refuse the ROLLBACK
