@@ -64,7 +64,10 @@ async def open_services(
     events = EventBus(observer=metrics)
     traces = [metrics.livekit_trace(settings.livekit.url)] if metrics else []
     async with (
-        Database.open(settings.database.path) as db,
+        Database.open(
+            settings.database.path,
+            busy_timeout=settings.database.busy_timeout.total_seconds(),
+        ) as db,
         aiohttp.ClientSession(timeout=timeout, trace_configs=traces) as http,
         _observed_batches(metrics),
     ):
@@ -75,7 +78,8 @@ async def open_services(
             session=http,
         )
         try:
-            services = build_services(settings, clock, db, http, LiveKitGateway(client), events)
+            gateway = LiveKitGateway(client, timeout=settings.livekit.timeout.total_seconds())
+            services = build_services(settings, clock, db, http, gateway, events)
             events.wire("domain", domain_events(services))
             for kind, handler in livekit_webhooks(services):
                 services.webhooks.on(kind, handler)

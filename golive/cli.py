@@ -6,25 +6,31 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import aiohttp
 import discord
 from jwt.warnings import InsecureKeyLengthWarning
 
 from core.accounts import Identity
 from core.config import Settings, load_settings
-from core.kernel.errors import ConfigError, LiveKitUnavailable
+from core.kernel.errors import ConfigError, LiveKitUnavailable, StorageUnavailable
+from core.livekit import livekit_trouble
 from core.services import Services
 from golive import backups
 from golive.bootstrap import open_services
 from golive.logs import configure_logging
-from golive.runtime import run, run_event_loop, run_web
+from golive.runtime import discord_unreachable, run, run_event_loop, run_web
+from golive.sidecar import CannotStart
 
 log = logging.getLogger("golive")
+
+DISCORD_CHECK_SECONDS = 15
 
 
 COMMANDS: dict[str, str] = {
@@ -118,7 +124,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "restore": lambda: restore(settings, args.path, force=args.force),
     }
     with contextlib.suppress(KeyboardInterrupt):
-        return run_event_loop(runners[command]())
+        try:
+            return run_event_loop(runners[command]())
+        except CannotStart as error:
+            print(f"golive: {error}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -149,31 +159,45 @@ async def sync_commands(settings: Settings, guild_id: int | None) -> int:
 
 
 async def check(settings: Settings) -> int:
-    """Say, in plain words, whether golive can work with this configuration."""
+    """Say, in plain words, whether golive can work with this configuration.
+
+    Every part is reported, whatever another part ran into."""
     problems: list[str] = []
     print(
         f"config        ok (database {settings.database.path}, public URL {settings.web.public_url})"
     )
-    async with open_services(settings) as services:
-        print("database      ok (migrations applied)")
-        problems += await _check_livekit(services)
-        problems += check_recording(services)
-        problems += await guild_problem_lines(services)
-        problems += await _check_discord(settings)
+    try:
+        async with open_services(settings) as services:
+            print("database      ok (migrations applied)")
+            problems += await _part("LiveKit", _check_livekit(services))
+            problems += check_recording(services)
+            problems += await _part("server permissions", guild_problem_lines(services))
+    except (StorageUnavailable, sqlite3.Error, OSError) as error:
+        problems.append(
+            f"the database {settings.database.path} can't be opened ({error}): check the path "
+            "(GOLIVE_DATABASE), its folder's permissions and the free disk space"
+        )
+    problems += await _part("Discord", _check_discord(settings))
     for problem in problems:
         print(f"PROBLEM       {problem}")
     print("all good" if not problems else f"{len(problems)} problem(s) found")
     return 1 if problems else 0
 
 
+async def _part(name: str, findings: Awaitable[list[str]]) -> list[str]:
+    """One part's problems; a failure nobody foresaw is one more problem, not the end of `check`."""
+    try:
+        return await findings
+    except Exception as error:
+        log.debug("checking %s failed", name, exc_info=True)
+        return [f"{name} could not be checked ({type(error).__name__}: {error})"]
+
+
 async def _check_livekit(services: Services) -> list[str]:
     try:
         rooms = await services.livekit.list_room_names()
     except LiveKitUnavailable as error:
-        return [
-            f"LiveKit at {services.settings.livekit.url}: {error.message} "
-            "Is livekit-server running, and are LIVEKIT_API_KEY / LIVEKIT_API_SECRET right?"
-        ]
+        return [f"{livekit_trouble(error)} (LIVEKIT_URL is {services.settings.livekit.url})"]
     print(f"livekit       ok ({services.settings.livekit.url}, {len(rooms)} room(s) open)")
     if len(services.settings.livekit.api_secret.encode()) < 32:
         print(
@@ -210,7 +234,8 @@ async def _check_discord(settings: Settings) -> list[str]:
         return []
     client = discord.Client(intents=discord.Intents.none())
     try:
-        await client.login(settings.discord.token)
+        async with asyncio.timeout(DISCORD_CHECK_SECONDS):
+            await client.login(settings.discord.token)
         print(f"discord       ok (logged in as {client.user})")
         return []
     except discord.LoginFailure:
@@ -218,7 +243,9 @@ async def _check_discord(settings: Settings) -> list[str]:
             "Discord rejected DISCORD_TOKEN: copy the bot token again from the developer portal."
         ]
     except discord.HTTPException as error:
-        return [f"Discord could not be reached ({error})."]
+        return [f"Discord answered with an error ({error}): try again in a few minutes."]
+    except (aiohttp.ClientError, OSError, TimeoutError) as error:
+        return [discord_unreachable(error)]
     finally:
         await client.close()
 

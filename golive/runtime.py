@@ -17,10 +17,12 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 from aiohttp import web
 
 from core.config import Settings
+from core.kernel.errors import StorageUnavailable
 from core.services import Services
 from golive import scheduler
 from golive.bootstrap import attach_bot, open_services
@@ -97,8 +99,23 @@ async def run(settings: Settings) -> int:
                 "Discord rejected DISCORD_TOKEN. Copy the bot token again from the developer portal."
             )
             return 1
+        except (aiohttp.ClientError, OSError) as error:
+            log.error("%s", discord_unreachable(error))
+            return 1
     log.info("golive stopped")
     return 0
+
+
+def discord_unreachable(error: BaseException) -> str:
+    """One line for the operator when Discord can't be reached at all (DNS, network, firewall)."""
+    return (
+        f"Discord can't be reached from this machine ({_one_line(error)}): check its network, "
+        "DNS and firewall (golive needs https://discord.com and its gateway), then start again."
+    )
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())[:160] or type(error).__name__
 
 
 async def run_web(settings: Settings) -> int:
@@ -193,6 +210,13 @@ def discord_readiness(bot: GoLiveBot) -> ReadinessCheck:
 
 
 async def repair_at_start(services: Services) -> None:
-    """Before serving: end streams whose room is gone, close rooms of ended sessions, recount."""
-    await services.streams.reconcile_with_livekit()
-    await services.live.reconcile_once()
+    """Before serving: end streams whose room is gone, close rooms of ended sessions, recount.
+
+    With the database not writable (a full disk) golive still starts: reads work, writes answer
+    "try again in a moment", and the reconcile job repairs the rest once writes work again.
+    """
+    try:
+        await services.streams.reconcile_with_livekit()
+        await services.live.reconcile_once()
+    except StorageUnavailable as error:
+        log.warning("start-up repair skipped: %s", error.message)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from core.kernel.errors import StorageUnavailable
 from core.services import Services
 
 if TYPE_CHECKING:
@@ -91,5 +92,10 @@ async def _every(job: Job) -> None:
 async def _run(job: Job) -> None:
     try:
         await job.run()
+    except StorageUnavailable:
+        # Passes by itself (a held lock, a disk being freed): no traceback for every tick.
+        log.warning(
+            "job %s could not write to the database; it runs again in %s", job.name, job.every
+        )
     except Exception:
         log.exception("job %s failed; it runs again in %s", job.name, job.every)

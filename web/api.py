@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from typing import Any, cast
@@ -11,13 +12,23 @@ from aiohttp import web
 
 from core.accounts import Identity
 from core.discovery import PlaceDirectory
-from core.kernel.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from core.kernel.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    StorageUnavailable,
+)
 from core.livekit import Role, guest_identity, host_identity, viewer_identity
+from core.services import Services
 from core.streams import StreamDraft
 from web.body import bool_field, json_object, optional_number, text_field
 from web.chat import client_ip
 from web.keys import SERVICES, identity_of
 from web.serialize import stream_json
+
+log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
@@ -58,7 +69,7 @@ async def token(request: web.Request) -> web.Response:
         # A kicked member gets no new token for a while (their open tabs were removed).
         await services.moderation.check_may_watch(identity.user_id)
         if ip is not None:
-            await services.moderation.remember_viewer_address(identity.user_id, ip)
+            await _remember_viewer_address(services, identity.user_id, ip)
         # A suffix per token: the same member in two tabs must not kick their other tab out.
         participant, name = (
             viewer_identity(identity.user_id, _random_hex(3)),
@@ -99,6 +110,14 @@ class _RandomHex:
 
 
 _random_hex = _RandomHex()
+
+
+async def _remember_viewer_address(services: Services, user_id: int, ip: str) -> None:
+    """A note for kicks, not the answer: a viewer still gets a token when it can't be saved."""
+    try:
+        await services.moderation.remember_viewer_address(user_id, ip)
+    except StorageUnavailable:
+        log.warning("could not note a viewer's address (storage unavailable)")
 
 
 def _token_answer(jwt: str, ws_url: str) -> bytes:

@@ -23,6 +23,7 @@ from core.kernel.errors import (
     NotAuthenticated,
     NotFound,
     RateLimited,
+    StorageUnavailable,
     TooLarge,
 )
 from core.services import Services
@@ -57,6 +58,7 @@ _STATUS: dict[type[GoLiveError], int] = {
     NotFound: 404,
     Conflict: 409,
     LiveKitUnavailable: 503,
+    StorageUnavailable: 503,
     RateLimited: 429,
 }
 
@@ -142,6 +144,11 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     """One error path: domain errors and HTTP errors become JSON (API) or a page; never a traceback."""
     try:
         return await handler(request)
+    except StorageUnavailable as error:
+        # Nothing was written: the client may simply send the same request again.
+        response = _error(request, 503, error.message)
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
     except GoLiveError as error:
         return _error(request, status_for(error), error.message)
     except web.HTTPRequestEntityTooLarge:

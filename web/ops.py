@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,6 +28,7 @@ from aiohttp import web
 
 from core.kernel.errors import LiveKitUnavailable
 from core.services import Services
+from web.keys import SERVICES
 from web.metrics import METRICS
 
 log = logging.getLogger(__name__)
@@ -181,11 +181,8 @@ async def _ask(check: ReadinessCheck) -> PartState:
 
 
 async def _store(services: Services) -> PartState:
-    try:
-        await services.db.check_writable()
-    except sqlite3.Error as error:
-        log.warning("readiness: the database can't be written: %s", error)
-        return PartState(False, f"can't write the database: {error}")
+    if not await services.db.check_writable():
+        return PartState(False, f"can't write the database ({services.db.write_problem})")
     return PartState(True, "writable")
 
 
@@ -198,8 +195,16 @@ async def _livekit(services: Services) -> PartState:
 
 
 @routes.get("/healthz", name="healthz")
-async def healthz(_request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+async def healthz(request: web.Request) -> web.Response:
+    """Alive, at once, without touching the database; 503 while the last write could not be
+    done (write lock held elsewhere, disk full), until a background recheck sees one succeed."""
+    db = request.app[SERVICES].db
+    if db.write_problem is not None:
+        db.recheck_writable()  # so this answer turns 200 again by itself once writes work
+        return web.json_response(
+            {"status": "degraded", "storage": f"not writable ({db.write_problem})"}, status=503
+        )
+    return web.json_response({"status": "ok", "storage": "writable"})
 
 
 @routes.get("/readyz", name="readyz")

@@ -29,11 +29,13 @@ class LiveKitSettings:
     api_key: str
     api_secret: str
     token_ttl: timedelta
+    timeout: timedelta  # the longest golive waits for one answer from LiveKit's server API
 
 
 @dataclass(frozen=True)
 class DatabaseSettings:
     path: Path
+    busy_timeout: timedelta  # the longest a write waits for another process's write lock
 
 
 @dataclass(frozen=True)

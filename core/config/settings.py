@@ -211,7 +211,17 @@ _FIELDS: tuple[_Field, ...] = (
         _minutes(1, 24 * 60),
         "token_ttl",
     ),
+    _Field(
+        "livekit.timeout_seconds", "GOLIVE_LIVEKIT_TIMEOUT_SECONDS", 3, _seconds(1, 30), "timeout"
+    ),
     _Field("database.path", "GOLIVE_DATABASE", "data/golive.db", lambda v: Path(_text(v))),
+    _Field(
+        "database.busy_seconds",
+        "GOLIVE_DATABASE_BUSY_SECONDS",
+        3,
+        _seconds(1, 60),
+        "busy_timeout",
+    ),
     # -- the web sidecar (web/) --
     _Field("web.host", "GOLIVE_WEB_HOST", "127.0.0.1", _text),
     _Field("web.port", "GOLIVE_WEB_PORT", 8080, _int_between(0, 65535)),

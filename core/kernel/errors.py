@@ -63,6 +63,16 @@ class LiveKitUnavailable(GoLiveError):
         return self.code in (self.UNAUTHENTICATED, self.PERMISSION_DENIED)
 
 
+class StorageUnavailable(GoLiveError):
+    """The database can't take a write right now (its write lock is held elsewhere, or the disk
+    is full or failing); nothing was written. It passes by itself: ``retry_after`` is a fair
+    guess, in seconds, of when to try again."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class PaymentRefused(Conflict):
     """No money moved: not enough credits, a tip to yourself, a limit, a payment not set up."""
 

@@ -16,6 +16,7 @@ under ``MIN_FPS``, or the streamer is connected without any video.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from livekit import api
 from livekit.protocol import models as lk_models
 
 from core.kernel.clock import Clock
+from core.kernel.errors import LiveKitUnavailable
 from core.live.ingress import IngressService
 from core.livekit import LiveKitGateway, host_identity
 from core.streams import Stream
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 MIN_FPS = 20.0
 # Many viewers poll the same page: ask LiveKit about a room at most this often.
 CACHE_FOR = timedelta(seconds=10)
+LIVEKIT_SLOW = "The streaming server is not answering right now. Please try again in a minute."
 
 # good: OBS input measured fine. sending: browser video (the server learns no quality for it).
 HealthStatus = Literal["good", "sending", "poor", "no_video", "not_sending", "offline"]
@@ -72,7 +75,12 @@ class StreamHealthService:
         cached = self._cache.get(stream.room_name)
         if cached is not None and cached.checked_at and now - cached.checked_at < CACHE_FOR:
             return cached
-        health = await self._measure(stream, stream.room_name, now)
+        try:
+            # One bound for the whole answer, not one per LiveKit call it makes.
+            async with asyncio.timeout(self._livekit.timeout):
+                health = await self._measure(stream, stream.room_name, now)
+        except TimeoutError:
+            raise LiveKitUnavailable(LIVEKIT_SLOW) from None
         self._cache = {
             room: known
             for room, known in self._cache.items()

@@ -29,7 +29,7 @@ from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, LiveKitUnavailable, NotFound
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.live.webhooks import AfterCommit, WebhookInbox
-from core.livekit import LiveKitGateway, is_audience, is_broadcaster, person_key
+from core.livekit import LiveKitGateway, is_audience, is_broadcaster, livekit_trouble, person_key
 from core.store import Database, SyncTransaction
 from core.streams import Stream, StreamEvent, StreamService
 
@@ -269,8 +269,13 @@ class LiveEventService:
         """
         try:
             rooms: set[str] | None = await self._livekit.list_room_names()
-        except LiveKitUnavailable:
-            log.warning("LiveKit unreachable; live counts not reconciled this time")
+        except LiveKitUnavailable as error:
+            if error.refused:
+                log.warning("live counts not reconciled this time: %s", livekit_trouble(error))
+            else:
+                # Worded like the gateway's outage lines, which golive/livekit_watch.py holds
+                # back while it already told the operator LiveKit is down.
+                log.warning("LiveKit unreachable; live counts not reconciled this time")
             rooms = None
         if rooms is not None:
             for stream in await self._streams.list_live(limit=1_000_000):

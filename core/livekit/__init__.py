@@ -9,6 +9,7 @@ from core.livekit.gateway import (
     Role,
     TokenMinter,
     TrackSourceName,
+    livekit_trouble,
 )
 from core.livekit.identities import (
     BROADCASTER_PREFIX,
@@ -36,6 +37,7 @@ __all__ = [
     "is_audience",
     "is_broadcaster",
     "is_viewer_of",
+    "livekit_trouble",
     "obs_identity",
     "person_key",
     "room_name",

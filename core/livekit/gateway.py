@@ -278,6 +278,22 @@ class LiveKitGateway:
             raise _unreachable(what, error) from error
 
 
+def livekit_trouble(error: LiveKitUnavailable) -> str:
+    """The operator's words for a LiveKit failure (logs, `golive check`): what, and what to do."""
+    if error.bad_credentials:
+        return (
+            "LiveKit refused golive's API key and secret: set LIVEKIT_API_KEY and "
+            "LIVEKIT_API_SECRET to a key pair from livekit-server's configuration (`keys:`)"
+        )
+    if error.refused:
+        said = "an error it did not explain" if error.code == "unknown" else f"'{error.code}'"
+        return (
+            f"LiveKit answered with {said}: check that LIVEKIT_URL is livekit-server's own "
+            "address (not a proxy's page) and look at livekit-server's log"
+        )
+    return "LiveKit can't be reached: is livekit-server running, and is LIVEKIT_URL right?"
+
+
 def _code_of(error: api.TwirpError) -> str:
     """LiveKit's code; a bare 401/403 (a proxy's page, no Twirp body) reads as "unknown" in
     livekit-api, but it is still a refusal of golive's credentials."""
@@ -299,7 +315,7 @@ def _refused(what: str, error: api.TwirpError) -> LiveKitUnavailable:
 
 
 def _unreachable(what: str, error: BaseException) -> LiveKitUnavailable:
-    log.warning("LiveKit unreachable while trying to %s: %r", what, error)
+    log.warning("LiveKit unreachable while trying to %s: %s", what, error or type(error).__name__)
     return LiveKitUnavailable(_UNREACHABLE, code=None)
 
 

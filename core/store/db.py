@@ -5,6 +5,12 @@ interleave *between* statements. Every multi-statement write therefore goes thro
 ``Database.transaction()``, which holds an asyncio lock and a ``BEGIN IMMEDIATE`` so that the
 whole unit either lands or does not, and so that another process (``golive web`` beside the bot)
 waits for the write lock instead of failing halfway.
+
+That wait is bounded (``busy_timeout``): a write that can't be done now (the lock held elsewhere
+for longer, a full or failing disk) is rolled back and raised as ``StorageUnavailable``, which
+both fronts answer with "try again in a moment". Plain reads outside a transaction go through a
+second, read-only connection: WAL lets it read while a writer (ours or another process's) holds
+the lock, so pages, tokens and /healthz never queue behind a waiting write.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -22,35 +29,78 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from core.kernel.errors import StorageUnavailable
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
+DEFAULT_BUSY_TIMEOUT = 3.0  # seconds a write waits for another process's write lock
+
+_LOCKED = "locked"
+_FAILING = "failing"
+# sqlite3's primary result codes (the low byte of an extended code).
+_CODES = {
+    sqlite3.SQLITE_BUSY: _LOCKED,
+    sqlite3.SQLITE_LOCKED: _LOCKED,
+    sqlite3.SQLITE_FULL: _FAILING,
+    sqlite3.SQLITE_IOERR: _FAILING,
+    sqlite3.SQLITE_READONLY: _FAILING,
+}
+_MESSAGES = {
+    _LOCKED: "The server is busy saving other things; nothing was saved. "
+    "Please try again in a moment.",
+    _FAILING: "The server can't save anything right now; nothing was saved. "
+    "Please try again in a moment.",
+}
+# A full disk is rarely freed within seconds; a held lock usually is.
+_FAILING_RETRY_AFTER = 30
+
 
 class Database:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+    ) -> None:
         self._connection = connection
+        self._reader = connection  # until open() adds a read-only one
         self._write_lock = asyncio.Lock()
+        self._busy_timeout = busy_timeout
+        self.write_problem: str | None = None
+        """Why the last write could not be done ("locked", "failing"); None once one succeeds."""
+        self._probe: asyncio.Task[bool] | None = None
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: Path | str) -> AsyncIterator[Database]:
-        """Open (creating folders as needed), configure and migrate the database."""
-        if str(path) != ":memory:":
+    async def open(
+        cls, path: Path | str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+    ) -> AsyncIterator[Database]:
+        """Open (creating folders as needed), configure and migrate the database.
+
+        ``busy_timeout``: seconds a write waits for the write lock before it is refused.
+        """
+        in_memory = str(path) == ":memory:"
+        if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         connection = await aiosqlite.connect(str(path), isolation_level=None)
+        reader: aiosqlite.Connection | None = None
         try:
             connection.row_factory = aiosqlite.Row
             await connection.execute("PRAGMA journal_mode=WAL")
             await connection.execute("PRAGMA foreign_keys=ON")
-            await connection.execute("PRAGMA busy_timeout=5000")
+            await connection.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             await connection.execute("PRAGMA synchronous=NORMAL")
-            database = cls(connection)
+            database = cls(connection, busy_timeout=busy_timeout)
             await database.migrate()
+            if not in_memory:  # a second connection to ":memory:" would be another database
+                reader = await _open_reader(path, busy_timeout)
+                database._reader = reader
             yield database
         finally:
+            await database._stop_probe()
+            if reader is not None:
+                await reader.close()
             await connection.close()
 
     async def migrate(self) -> list[int]:
@@ -74,14 +124,26 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        async with self._write_lock:
-            await self._connection.execute("BEGIN IMMEDIATE")
+        """One ``BEGIN IMMEDIATE`` … ``COMMIT``: all of it lands, or none of it.
+
+        Raises ``StorageUnavailable`` (after rolling back) when the write can't be done now.
+        """
+        async with self._writing():
+            changes = self._connection.total_changes
             try:
+                await self._connection.execute("BEGIN IMMEDIATE")
                 yield Transaction(self._connection)
+                await self._connection.execute("COMMIT")
+            except sqlite3.Error as error:
+                await self._rollback()
+                unavailable = self._unavailable(error)
+                if unavailable is None:
+                    raise
+                raise unavailable from error
             except BaseException:
-                await self._connection.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            await self._connection.execute("COMMIT")
+            self._committed(wrote=self._connection.total_changes != changes)
 
     async def run_transaction(self, work: Callable[[SyncTransaction], T]) -> T:
         """Run ``work`` as one ``BEGIN IMMEDIATE`` transaction on the database's own thread.
@@ -89,27 +151,102 @@ class Database:
         For hot paths (LiveKit webhooks): every awaited statement costs a hop to aiosqlite's
         thread and back (2-3 per statement), which dominates small transactions; here the whole
         unit is one hop. ``work`` must only talk to SQLite: it runs off the event loop.
+        Raises ``StorageUnavailable`` (rolled back) when the write can't be done now.
         """
-        async with self._write_lock:
-            return await _on_connection_thread(self._connection, _run_transaction, work)
-
-    async def check_writable(self) -> None:
-        """Take the write lock and write a page, then roll back (readiness probes).
-
-        Raises ``sqlite3.Error`` when the file can't be written (read-only, disk full, locked
-        by another process for longer than the busy timeout).
-        """
-        with contextlib.suppress(_RolledBack):
-            await self.run_transaction(_touch_and_roll_back)
+        async with self._writing():
+            changes = self._connection.total_changes
+            try:
+                result = await _on_connection_thread(self._connection, _run_transaction, work)
+            except sqlite3.Error as error:
+                unavailable = self._unavailable(error)
+                if unavailable is None:
+                    raise
+                raise unavailable from error
+            self._committed(wrote=self._connection.total_changes != changes)
+            return result
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._connection.execute(sql, tuple(params)) as cursor:
-            row: aiosqlite.Row | None = await cursor.fetchone()
-            return row
+        """One row, read on the read-only connection (never behind a waiting write)."""
+        try:
+            async with self._reader.execute(sql, tuple(params)) as cursor:
+                row: aiosqlite.Row | None = await cursor.fetchone()
+                return row
+        except sqlite3.Error as error:
+            unavailable = _storage_error(error, self._busy_timeout, reading=True)
+            if unavailable is None:
+                raise
+            raise unavailable from error
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._connection.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        """All rows, read on the read-only connection (never behind a waiting write)."""
+        try:
+            async with self._reader.execute(sql, tuple(params)) as cursor:
+                return list(await cursor.fetchall())
+        except sqlite3.Error as error:
+            unavailable = _storage_error(error, self._busy_timeout, reading=True)
+            if unavailable is None:
+                raise
+            raise unavailable from error
+
+    def recheck_writable(self) -> None:
+        """While writes are failing, try one tiny write in the background (one at a time), so
+        ``write_problem`` clears by itself once the trouble has passed, even if nobody writes."""
+        if self.write_problem is None or (self._probe is not None and not self._probe.done()):
+            return
+        self._probe = asyncio.create_task(self.check_writable())
+
+    async def check_writable(self) -> bool:
+        """Try one tiny write; clears ``write_problem`` when it lands (else it says why not)."""
+        try:
+            async with self.transaction() as tx:
+                # Rewriting the header's user_version writes a page, as any real write does.
+                row = await tx.fetch_one("PRAGMA user_version")
+                await tx.execute(f"PRAGMA user_version = {int(row[0]) if row else 0}")
+        except StorageUnavailable:
+            return False
+        self.write_problem = None
+        return True
+
+    async def _stop_probe(self) -> None:
+        if self._probe is not None and not self._probe.done():
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        """The write lock of this process, waited for no longer than SQLite waits for others'."""
+        try:
+            async with asyncio.timeout(self._busy_timeout):
+                await self._write_lock.acquire()
+        except TimeoutError:
+            self.write_problem = _LOCKED
+            raise _unavailable_as(_LOCKED, self._busy_timeout) from None
+        try:
+            yield
+        finally:
+            self._write_lock.release()
+
+    def _committed(self, *, wrote: bool) -> None:
+        # A commit that changed no row proves the lock is free, not that the disk takes writes.
+        if wrote or self.write_problem == _LOCKED:
+            self.write_problem = None
+
+    async def _rollback(self) -> None:
+        # A failed COMMIT may already have rolled back; a failing disk may refuse the ROLLBACK
+        # too, and then SQLite discards the transaction when the connection is next used.
+        if not self._connection.in_transaction:
+            return
+        try:
+            await self._connection.execute("ROLLBACK")
+        except sqlite3.Error as error:
+            log.warning("could not roll back a failed write: %s", error)
+
+    def _unavailable(self, error: sqlite3.Error) -> StorageUnavailable | None:
+        unavailable = _storage_error(error, self._busy_timeout)
+        if unavailable is not None:
+            self.write_problem = _kind_of(error)
+        return unavailable
 
 
 class Transaction:
@@ -159,20 +296,51 @@ def _run_transaction(connection: sqlite3.Connection, work: Callable[[SyncTransac
     connection.execute("BEGIN IMMEDIATE")
     try:
         result = work(SyncTransaction(connection))
+        connection.execute("COMMIT")
     except BaseException:
-        connection.execute("ROLLBACK")
+        if connection.in_transaction:  # a failed COMMIT may have rolled back already
+            try:
+                connection.execute("ROLLBACK")
+            except sqlite3.Error as error:
+                log.warning("could not roll back a failed write: %s", error)
         raise
-    connection.execute("COMMIT")
     return result
 
 
-class _RolledBack(Exception):
-    """Ends a probe's transaction without committing it."""
+async def _open_reader(path: Path | str, busy_timeout: float) -> aiosqlite.Connection:
+    """A second connection for plain reads; ``query_only`` keeps writes on the one writer."""
+    reader = await aiosqlite.connect(str(path), isolation_level=None)
+    try:
+        reader.row_factory = aiosqlite.Row
+        await reader.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        await reader.execute("PRAGMA foreign_keys=ON")  # as the writer, so PRAGMA reads agree
+        await reader.execute("PRAGMA query_only=ON")
+    except BaseException:
+        await reader.close()
+        raise
+    return reader
 
 
-def _touch_and_roll_back(tx: SyncTransaction) -> None:
-    tx.execute("UPDATE schema_migrations SET applied_at = applied_at")
-    raise _RolledBack
+def _kind_of(error: sqlite3.Error) -> str | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return None if code is None else _CODES.get(code & 0xFF)
+
+
+def _storage_error(
+    error: sqlite3.Error, busy_timeout: float, *, reading: bool = False
+) -> StorageUnavailable | None:
+    """``StorageUnavailable`` for a lock held too long or a full/failing disk; None for a bug
+    (a constraint, bad SQL), which must stay loud."""
+    kind = _kind_of(error)
+    if kind is None:
+        return None
+    log.warning("the database could not %s: %s", "read" if reading else "write", error)
+    return _unavailable_as(kind, busy_timeout)
+
+
+def _unavailable_as(kind: str, busy_timeout: float) -> StorageUnavailable:
+    retry_after = _FAILING_RETRY_AFTER if kind == _FAILING else max(1, math.ceil(busy_timeout))
+    return StorageUnavailable(_MESSAGES[kind], retry_after=retry_after)
 
 
 def _migrations() -> list[tuple[int, str]]:

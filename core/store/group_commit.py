@@ -16,6 +16,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from core.kernel.errors import StorageUnavailable
+
 log = logging.getLogger(__name__)
 
 ItemT = TypeVar("ItemT")
@@ -83,6 +85,10 @@ class GroupCommit(Generic[ItemT, ResultT]):
             observer(self._what, len(batch))
         try:
             results = await self._write_batch([item for item, _ in batch])
+        except StorageUnavailable as error:
+            # Nothing can be written now: one by one, each would wait for the lock in vain.
+            _fail(batch, error)
+            return
         except Exception as error:
             if len(batch) == 1:
                 _fail(batch, error)

@@ -17,7 +17,7 @@ from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
 from core.kernel.events import EventBus
 from core.kernel.timefmt import from_db, from_db_required, to_db
-from core.livekit import LiveKitGateway
+from core.livekit import LiveKitGateway, livekit_trouble
 from core.livekit import room_name as session_room_name
 from core.store import Database, Transaction
 from core.streams.gate import GoLiveGate, OpenGate
@@ -285,14 +285,12 @@ class StreamService:
         return await self.end_stream(stream, reason)
 
     async def end_stream(self, stream: Stream, reason: str) -> StreamEvent:
-        """Close the stream's session and its room. A room LiveKit already closed is fine."""
-        if stream.room_name is not None:
-            try:
-                await self._livekit.delete_room(stream.room_name)
-            except LiveKitUnavailable:
-                # The member still wants to be offline; LiveKit drops the empty room by itself
-                # and the start-up reconciler removes leftovers.
-                log.warning("could not delete room %s; ending the stream anyway", stream.room_name)
+        """Close the stream's session, then its room. A room LiveKit already closed is fine.
+
+        The database first: the stream is over for everyone at once, whatever LiveKit does.
+        Closing the room waits at most LiveKit's timeout; a room left open (LiveKit slow or
+        down) empties and closes by itself, and the reconciler removes leftovers.
+        """
         ended_at = self._clock.now()
         async with self._db.transaction() as tx:
             session_row = await tx.fetch_one(
@@ -318,6 +316,8 @@ class StreamService:
                 ),
             )
         self._live_rooms.invalidate()
+        if stream.room_name is not None:
+            await self._delete_room_quietly(stream.room_name)
         event = StreamEnded(
             await self.get_by_owner(stream.owner_id),
             await self._get_session(session_row["id"]),
@@ -334,8 +334,8 @@ class StreamService:
         """
         try:
             rooms = await self._livekit.list_room_names()
-        except LiveKitUnavailable:
-            log.warning("LiveKit unreachable at start-up; live streams left as they are")
+        except LiveKitUnavailable as error:
+            log.warning("live streams left as they are at start-up. %s", livekit_trouble(error))
             return []
         ended = [
             await self.end_stream(stream, "room_gone")

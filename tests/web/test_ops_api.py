@@ -27,7 +27,7 @@ async def test_healthz_says_ok_without_asking_anything(
     await livekit.down()
     async with client.get("/healthz") as response:
         assert response.status == 200
-        assert await response.json() == {"status": "ok"}
+        assert await response.json() == {"status": "ok", "storage": "writable"}
     assert livekit.requests == []
 
 

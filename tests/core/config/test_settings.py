@@ -203,6 +203,16 @@ def test_a_config_file_named_in_dotenv_is_used(tmp_path: Path) -> None:
         ({"GOLIVE_DATABASE": "  "}, "GOLIVE_DATABASE", "non-empty"),
         ({"GOLIVE_TOKEN_TTL_MINUTES": "0"}, "GOLIVE_TOKEN_TTL_MINUTES", "between 1 and 1440"),
         ({"GOLIVE_MAX_BODY_KIB": "4096"}, "GOLIVE_MAX_BODY_KIB", "between 1 and 1024"),
+        (
+            {"GOLIVE_LIVEKIT_TIMEOUT_SECONDS": "0"},
+            "GOLIVE_LIVEKIT_TIMEOUT_SECONDS",
+            "between 1 and 30",
+        ),
+        (
+            {"GOLIVE_DATABASE_BUSY_SECONDS": "600"},
+            "GOLIVE_DATABASE_BUSY_SECONDS",
+            "between 1 and 60",
+        ),
         ({"GOLIVE_LOGIN_LINK_MINUTES": "61"}, "GOLIVE_LOGIN_LINK_MINUTES", "between 1 and 60"),
         ({"GOLIVE_SESSION_DAYS": "ten"}, "GOLIVE_SESSION_DAYS", "whole number"),
         ({"GOLIVE_LOG_LEVEL": "LOUD"}, "GOLIVE_LOG_LEVEL", "one of DEBUG"),
