@@ -167,21 +167,18 @@ class Database:
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         """One row, read on the read-only connection (never behind a waiting write)."""
-        try:
-            async with self._reader.execute(sql, tuple(params)) as cursor:
-                row: aiosqlite.Row | None = await cursor.fetchone()
-                return row
-        except sqlite3.Error as error:
-            unavailable = _storage_error(error, self._busy_timeout, reading=True)
-            if unavailable is None:
-                raise
-            raise unavailable from error
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        """All rows, read on the read-only connection (never behind a waiting write)."""
+        """All rows, read on the read-only connection (never behind a waiting write).
+
+        One step on the reader's thread that runs the statement to its end: a statement left
+        open between steps would hold the reader's snapshot, and a read right after this
+        process's own commit would not see it.
+        """
         try:
-            async with self._reader.execute(sql, tuple(params)) as cursor:
-                return list(await cursor.fetchall())
+            return list(await self._reader.execute_fetchall(sql, tuple(params)))
         except sqlite3.Error as error:
             unavailable = _storage_error(error, self._busy_timeout, reading=True)
             if unavailable is None:

@@ -90,3 +90,28 @@ async def test_only_a_real_write_shows_a_failing_disk_works_again(tmp_path: Path
         assert db.write_problem == "failing"  # a commit that wrote nothing proves nothing
         assert await db.check_writable()
         assert db.write_problem is None
+
+
+async def test_a_read_right_after_a_commit_sees_it_while_other_reads_are_in_flight(
+    tmp_path: Path,
+) -> None:
+    """Reads share one read-only connection; none may keep an old snapshot for the next."""
+    async with Database.open(tmp_path / "golive.db") as db:
+        stop = asyncio.Event()
+
+        async def keep_reading() -> None:
+            while not stop.is_set():
+                await db.fetch_all("SELECT guild_id FROM guild_settings")
+
+        readers = [asyncio.create_task(keep_reading()) for _ in range(8)]
+        try:
+            for guild_id in range(1, 101):
+                async with db.transaction() as tx:
+                    await add_guild(tx, guild_id)
+                row = await db.fetch_one(
+                    "SELECT guild_id FROM guild_settings WHERE guild_id = ?", (guild_id,)
+                )
+                assert row is not None, f"guild {guild_id} was committed but not read back"
+        finally:
+            stop.set()
+            await asyncio.gather(*readers)
