@@ -33,9 +33,11 @@ def domain_events(s: Services) -> list[Subscription]:
     return [
         # A chat ban hides the member's messages before /mod ban answers "done".
         inline(SanctionEvent, s.chat.hide_messages_of_banned),
-        # Viewers see new and hidden messages and tips over LiveKit data (topics chat, tips).
-        background(ChatMessagePosted, s.chat.send_to_room),
-        background(ChatMessageHidden, s.chat.send_to_room),
+        # Viewers see new and hidden messages over LiveKit data (topic chat): queuing is instant
+        # and keeps the room's order; the room's sender sends what queued in the background.
+        inline(ChatMessagePosted, s.chat.queue_for_room),
+        inline(ChatMessageHidden, s.chat.queue_for_room),
+        # And tips (topic tips).
         background(TipEvent, s.tips.show_in_room),
         # A stream page's OBS ingress follows the stream into each new room, and is re-armed
         # on a fresh room when the stream ends.

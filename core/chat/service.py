@@ -3,9 +3,10 @@
 A message from the watch page or from the stream's Discord thread goes through the same path:
 flood limits (in memory: they only need to hold for seconds), then one query for the author's
 bans, timeouts, the stream's slow mode and their last message (in the database, so every
-process agrees), then the text rules (length, links, blocked words). It is stored and published;
-in the background (golive/event_table.py) `send_to_room` sends it into the LiveKit room with
-SendData on the ``chat`` topic and the bot's Discord bridge copies it into the thread. Viewer tokens cannot publish data, so this is the only way into the room.
+process agrees), then the text rules (length, links, blocked words). It is stored and published:
+`queue_for_room` queues it for the LiveKit room, whose sender sends it in the background with
+SendData on the ``chat`` topic, and the bot's Discord bridge copies it into the thread. Viewer
+tokens cannot publish data, so this is the only way into the room.
 
 Room packets are batched: while one SendData call is in flight, the messages that arrive for
 that room queue up and leave together in the next packet (under 15 KiB). A quiet room gets one
@@ -18,6 +19,7 @@ import asyncio
 import functools
 import json
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -199,47 +201,51 @@ class TokenBucket:
 
 
 class RoomBroadcaster:
-    """Sends chat events into LiveKit rooms, coalescing what queues up during a send."""
+    """Sends chat events into LiveKit rooms, coalescing what queues up during a send.
 
-    def __init__(self, livekit: LiveKitGateway, topic: str = CHAT_TOPIC) -> None:
+    Queuing is instant and never waits for LiveKit; one sender per busy room (started with
+    `spawn`, the event bus's, so a drain of the bus waits for it) sends what queued, in order.
+    """
+
+    def __init__(
+        self,
+        livekit: LiveKitGateway,
+        spawn: Callable[[Coroutine[Any, Any, None]], object],
+        topic: str = CHAT_TOPIC,
+    ) -> None:
         self._livekit = livekit
+        self._spawn = spawn
         self._topic = topic
-        self._pending: dict[str, list[tuple[bytes, asyncio.Future[bool]]]] = {}
-        self._senders: dict[str, asyncio.Task[None]] = {}
+        self._pending: dict[str, list[bytes]] = {}
+        self._sending: set[str] = set()
 
-    async def publish(self, room: str, event: dict[str, Any]) -> bool:
-        """Queue one event for the room; returns once its packet was sent (False if it failed)."""
+    def queue(self, room: str, event: dict[str, Any]) -> None:
+        """Queue one event for the room; its sender delivers it (or logs that it could not)."""
         encoded = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.setdefault(room, []).append((encoded, done))
-        if room not in self._senders:
-            self._senders[room] = asyncio.create_task(self._drain(room))
-        return await done
+        self._pending.setdefault(room, []).append(encoded)
+        if room not in self._sending:
+            self._sending.add(room)
+            self._spawn(self._drain(room))
 
     async def _drain(self, room: str) -> None:
         try:
             while self._pending.get(room):
                 batch = self._take_batch(room)
-                payload = b'{"events":[' + b",".join(item for item, _ in batch) + b"]}"
+                payload = b'{"events":[' + b",".join(batch) + b"]}"
                 try:
                     await self._livekit.send_data(room, payload, self._topic)
-                    sent = True
                 except LiveKitUnavailable:
                     # Stored already; pages that miss it pick it up from the history.
                     log.warning("could not send %d chat event(s) to room %s", len(batch), room)
-                    sent = False
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(sent)
         finally:
-            del self._senders[room]
+            self._sending.discard(room)
             if not self._pending.get(room):
                 self._pending.pop(room, None)
 
-    def _take_batch(self, room: str) -> list[tuple[bytes, asyncio.Future[bool]]]:
+    def _take_batch(self, room: str) -> list[bytes]:
         queue = self._pending[room]
         size, count = 0, 0
-        for item, _ in queue:
+        for item in queue:
             if count and size + len(item) + 1 > PACKET_BUDGET:
                 break
             size += len(item) + 1
@@ -365,7 +371,6 @@ class ChatService:
         self._streams = streams
         self._moderation = moderation
         self.rules = rules
-        self._room = RoomBroadcaster(livekit)
         # Messages that arrive while one batch is being stored are stored together, in one
         # transaction and one trip to the database's thread.
         self._inserts: GroupCommit[MessageRow, int] = GroupCommit(
@@ -377,6 +382,7 @@ class ChatService:
         self._ips = TokenBucket(clock, rules.ip_burst, rules.ip_per_minute)
         # Told of new and hidden messages (the room and the Discord bridge, in the background).
         self._events = events or EventBus()
+        self._room = RoomBroadcaster(livekit, spawn=self._events.spawn)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -679,15 +685,16 @@ class ChatService:
     async def _insert_batch(self, rows: list[MessageRow]) -> list[int]:
         return await self._db.run_transaction(lambda tx: _insert_messages(tx, rows))
 
-    async def send_to_room(self, event: ChatEvent) -> None:
-        """Viewers in the room see the message appear (or go), over LiveKit data."""
+    async def queue_for_room(self, event: ChatEvent) -> None:
+        """Viewers in the room see the message appear (or go), over LiveKit data: queued here at
+        once, sent by the room's sender in the background."""
         if event.stream.active and event.stream.room_name is not None:
             packet: dict[str, Any] = (
                 {"type": "message", "message": message_json(event.message)}
                 if event.kind == "message"
                 else {"type": "hide", "id": event.message.id}
             )
-            await self._room.publish(event.stream.room_name, packet)
+            self._room.queue(event.stream.room_name, packet)
 
     async def hide_messages_of_banned(self, event: SanctionEvent) -> None:
         """A chat ban hides the member's visible messages on the page and in Discord."""

@@ -17,7 +17,7 @@ import asyncio
 import enum
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -92,6 +92,13 @@ class EventBus:
                 )
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Start background work that `drain` and `aclose` wait for, like a handler's."""
+        task = asyncio.create_task(work)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return task
 
     async def drain(self) -> None:
         """Wait until every background handler (and what those published) has finished."""
