@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
@@ -84,13 +84,13 @@ class Follows(commands.Cog):
 
     @app_commands.command(name="notifications")
     @app_commands.describe(dms="Whether golive DMs you when someone you follow goes live")
-    async def notifications(self, interaction: Interaction, dms: Literal["on", "off"]) -> None:
+    async def notifications(self, interaction: Interaction, dms: bool) -> None:
         """Turn go-live DMs from streamers you follow on or off."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.follows.set_dms(interaction.user.id, dms == "on")
+        await self.follows.set_dms(interaction.user.id, dms)
         await interaction.followup.send(
             "Go-live DMs are on."
-            if dms == "on"
+            if dms
             else "Go-live DMs are off. You still follow everyone; `/following` shows who is live.",
             ephemeral=True,
         )

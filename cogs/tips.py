@@ -159,28 +159,35 @@ class Tips(commands.Cog):
     @tips_group.command(name="top")
     @app_commands.describe(
         period="This week or all time",
-        streamer="Only tips to this streamer (the whole community if left empty)",
+        member="Only tips to this streamer (the whole community if left empty)",
     )
     async def top(
         self,
         interaction: Interaction,
         period: Literal["week", "all"] = "week",
-        streamer: discord.User | None = None,
+        member: discord.User | None = None,
     ) -> None:
         """Who tipped the most, and who received the most."""
-        await interaction.response.defer(thinking=True)
         tips = self.services.tips
         when = PERIOD_NAMES[period]
-        if streamer is not None:
+        if member is not None:
+            donors = await tips.top_donors(period, member.id)
             embed = discord.Embed(
-                title=f"Top tippers of {streamer.display_name}, {when}", colour=GOLIVE_PURPLE
+                title=f"Top tippers of {member.display_name}, {when}", colour=GOLIVE_PURPLE
             )
-            embed.description = _board(await tips.top_donors(period, streamer.id))
+            embed.description = _board(donors)
+            empty = not donors
         else:
+            donors = await tips.top_donors(period)
+            streamers = await tips.top_streamers(period)
             embed = discord.Embed(title=f"Tips, {when}", colour=GOLIVE_PURPLE)
-            embed.add_field(name="Top tippers", value=_board(await tips.top_donors(period)))
-            embed.add_field(name="Top streamers", value=_board(await tips.top_streamers(period)))
-        await interaction.followup.send(embed=embed, allowed_mentions=NO_MENTIONS)
+            embed.add_field(name="Top tippers", value=_board(donors))
+            embed.add_field(name="Top streamers", value=_board(streamers))
+            empty = not donors and not streamers
+        # An empty board tells the channel nothing: only the caller sees it.
+        await interaction.response.send_message(
+            embed=embed, ephemeral=empty, allowed_mentions=NO_MENTIONS
+        )
 
 
 def _board(standings: list[Standing]) -> str:

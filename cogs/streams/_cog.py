@@ -133,23 +133,25 @@ class Streams(commands.GroupCog, group_name="stream"):
 
     @app_commands.command(name="search")
     @app_commands.describe(
-        user="A streamer's username or display name (the start is enough)",
+        member="A streamer's username or display name (the start is enough)",
         near="A city: streams nearest to it come first",
         within_km="With near: only streams this close to the city",
         include_offline="Also list stream pages that are not live right now",
     )
-    @app_commands.autocomplete(user=name_choices, near=city_choices)
+    @app_commands.autocomplete(member=name_choices, near=city_choices)
     async def search(
         self,
         interaction: Interaction,
-        user: app_commands.Range[str, 1, NAME_MAX] | None = None,
+        member: app_commands.Range[str, 1, NAME_MAX] | None = None,
         near: str | None = None,
         within_km: app_commands.Range[int, 1, 20000] | None = None,
         include_offline: bool = False,
     ) -> None:
         """Find live streams by a streamer's name or near a city."""
-        if (user is None) == (near is None):
-            raise InvalidInput("Search with `user:` (a name) or `near:` (a city), one of the two.")
+        if (member is None) == (near is None):
+            raise InvalidInput(
+                "Search with `member:` (a name) or `near:` (a city), one of the two."
+            )
         if within_km is not None and near is None:
             raise InvalidInput("`within_km` goes with `near:` (a city).")
         # Resolved before deferring: an unknown city is then answered privately, not in public.
@@ -157,7 +159,7 @@ class Streams(commands.GroupCog, group_name="stream"):
         search = StreamSearch(
             searcher_id=interaction.user.id,
             kind="near" if city else "user",
-            text=str(city.id) if city else (user or "").strip(),
+            text=str(city.id) if city else (member or "").strip(),
             include_offline=include_offline,
             within_km=within_km,
         )
@@ -208,19 +210,20 @@ class Streams(commands.GroupCog, group_name="stream"):
     @app_commands.describe(member="Whose stream page to show (yours if left empty)")
     async def info(self, interaction: Interaction, member: discord.User | None = None) -> None:
         """Show a member's stream page, and whether they are live."""
-        await interaction.response.defer(thinking=True)
         who = member or interaction.user
+        # Looked up before answering: "no page" concerns only the caller, so it stays private.
         stream = await self.services.streams.find_by_owner(who.id)
         if stream is None:
             mine = who.id == interaction.user.id
-            await interaction.followup.send(
+            await interaction.response.send_message(
                 "You have no stream page yet. Create one with `/stream create`."
                 if mine
-                else f"{who.display_name} has no stream page yet."
+                else f"{who.display_name} has no stream page yet.",
+                ephemeral=True,
             )
             return
         url = self.bot.watch_url(stream.slug)
-        await interaction.followup.send(
+        await interaction.response.send_message(
             embed=stream_card(stream, url),
             view=link_view("Watch" if stream.active else "Stream page", url),
         )
@@ -264,11 +267,13 @@ class Streams(commands.GroupCog, group_name="stream"):
         await interaction.followup.send(embed=obs_embed(setup, grace), ephemeral=True)
 
     @app_commands.command(name="record")
-    @app_commands.describe(mode="on: record your streams (listed in /vods); off: stop recording")
-    async def record(self, interaction: Interaction, mode: Literal["on", "off"]) -> None:
+    @app_commands.describe(
+        enabled="True: record your streams (listed in /vods); False: stop recording"
+    )
+    async def record(self, interaction: Interaction, enabled: bool) -> None:
         """Record your streams so people can watch them later."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        change = await self.services.recording.set_enabled(interaction.user.id, mode == "on")
+        change = await self.services.recording.set_enabled(interaction.user.id, enabled)
         await interaction.followup.send(record_message(change), ephemeral=True)
 
     @app_commands.command(name="health")
@@ -321,14 +326,14 @@ class Streams(commands.GroupCog, group_name="stream"):
         )
 
     @app_commands.command(name="stage")
-    @app_commands.describe(streamer="Whose stage to show (yours if left empty)")
-    async def stage(self, interaction: Interaction, streamer: discord.User | None = None) -> None:
+    @app_commands.describe(member="Whose stage to show (yours if left empty)")
+    async def stage(self, interaction: Interaction, member: discord.User | None = None) -> None:
         """Who is on stage with a streamer right now, and for how long."""
-        await interaction.response.defer(thinking=True)
-        who = streamer or interaction.user
+        who = member or interaction.user
         stream = await self.services.streams.find_by_owner(who.id)
         if stream is None:
             raise NotFound(f"{who.display_name} has no stream page.")
+        await interaction.response.defer(thinking=True)
         state = await self.services.stage.state(stream)
         now = self.services.clock.now()
         seconds = {g.user_id: int((now - g.joined_at).total_seconds()) for g in state.guests}

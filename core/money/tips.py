@@ -78,6 +78,16 @@ class Standing:
     count: int
 
 
+@dataclass(frozen=True)
+class RefundableTip:
+    """A tip a moderator could still give back, with what tells it apart from the others."""
+
+    id: int
+    amount: int
+    donor_name: str
+    streamer_name: str
+
+
 class TipService:
     def __init__(
         self,
@@ -149,6 +159,24 @@ class TipService:
     async def refund(self, tip_id: int, moderator_id: int, reason: str) -> Tip:
         await self._ledger.refund_tip(tip_id, moderator_id, reason)
         return await self._ledger.tip(tip_id)
+
+    async def refundable(self, limit: int = 25) -> list[RefundableTip]:
+        """The newest tips not refunded yet (what a moderator picks a refund from)."""
+        rows = await self._db.fetch_all(
+            "SELECT t.id, t.amount, t.donor_name, COALESCE(s.owner_name, 'unknown') AS streamer"
+            " FROM tips t LEFT JOIN streams s ON s.owner_id = t.streamer_id"
+            " WHERE t.refund_transaction_id IS NULL ORDER BY t.id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            RefundableTip(
+                id=int(row["id"]),
+                amount=int(row["amount"]),
+                donor_name=str(row["donor_name"]),
+                streamer_name=str(row["streamer"]),
+            )
+            for row in rows
+        ]
 
     # -- leaderboards ----------------------------------------------------------------------------
 
