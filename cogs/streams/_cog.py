@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.announcer import Announcer
 from bot.embeds import GOLIVE_PURPLE, stream_card
+from bot.i18n import locale_of, tr
 from bot.members import identity_of
 from bot.ui import GoLiveModal, link_view
 from cogs.streams._embeds import health_embed, obs_embed, record_message
@@ -24,7 +25,9 @@ from cogs.streams._search import (
 from cogs.streams._stage import invitation_dm, member_choices, member_id, stage_embed
 from cogs.streams._watch import WatchButton
 from core.discovery import City
+from core.kernel import i18n
 from core.kernel.errors import Forbidden, InvalidInput, NotFound
+from core.kernel.i18n import N_, t
 from core.kernel.timefmt import human_duration
 from core.services import Services
 from core.stage import Member
@@ -39,25 +42,29 @@ PERSISTENT_ITEMS = (WatchButton, SearchPageButton)
 
 
 class StreamPageModal(GoLiveModal):
-    """The form behind /stream create and /stream edit."""
+    """The form behind /stream create and /stream edit, in the member's language."""
 
-    title_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
-        label="Title",
-        placeholder="What are you streaming?",
-        max_length=TITLE_MAX,
-        custom_id="stream:title",
-    )
-    description_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
-        label="Description",
-        style=discord.TextStyle.paragraph,
-        required=False,
-        max_length=DESCRIPTION_MAX,
-        placeholder="A few words for people who find your page",
-        custom_id="stream:description",
-    )
-
-    def __init__(self, existing: Stream | None, city: City | None = None) -> None:
-        super().__init__(title="Edit your stream page" if existing else "Create your stream page")
+    def __init__(
+        self, existing: Stream | None, city: City | None = None, locale: str = i18n.DEFAULT
+    ) -> None:
+        title = N_("Edit your stream page") if existing else N_("Create your stream page")
+        super().__init__(title=t(locale, title))
+        self.title_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
+            label=t(locale, "Title"),
+            placeholder=t(locale, "What are you streaming?"),
+            max_length=TITLE_MAX,
+            custom_id="stream:title",
+        )
+        self.description_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
+            label=t(locale, "Description"),
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=DESCRIPTION_MAX,
+            placeholder=t(locale, "A few words for people who find your page"),
+            custom_id="stream:description",
+        )
+        self.add_item(self.title_input)
+        self.add_item(self.description_input)
         self.existing = existing
         self.city = city  # chosen in the command's `city` option; None keeps the current place
         if existing is not None:
@@ -83,14 +90,16 @@ class StreamPageModal(GoLiveModal):
             stream = await bot.services.streams.create(
                 owner_id=user.id, username=user.name, display_name=user.display_name, draft=draft
             )
-            note = "Your stream page is ready. Go live with `/stream golive`."
+            note = tr(interaction, "Your stream page is ready. Go live with `/stream golive`.")
         else:
             stream = await bot.services.streams.edit(
                 owner_id=user.id, display_name=user.display_name, draft=draft
             )
-            note = "Your stream page is updated."
+            note = tr(interaction, "Your stream page is updated.")
         await interaction.followup.send(
-            note, embed=stream_card(stream, bot.watch_url(stream.slug)), ephemeral=True
+            note,
+            embed=stream_card(stream, bot.watch_url(stream.slug), locale_of(interaction)),
+            ephemeral=True,
         )
 
 
@@ -116,11 +125,13 @@ class Streams(commands.GroupCog, group_name="stream"):
         """Create your stream page: a title and a description people see before they watch."""
         if await self.services.streams.find_by_owner(interaction.user.id) is not None:
             await interaction.response.send_message(
-                "You already have a stream page. Change it with `/stream edit`.", ephemeral=True
+                tr(interaction, "You already have a stream page. Change it with `/stream edit`."),
+                ephemeral=True,
             )
             return
         place = await self.services.places.resolve(city) if city else None
-        await interaction.response.send_modal(StreamPageModal(existing=None, city=place))
+        modal = StreamPageModal(existing=None, city=place, locale=locale_of(interaction))
+        await interaction.response.send_modal(modal)
 
     @app_commands.command(name="edit")
     @app_commands.describe(city="Move your stream page to another city (left empty: unchanged)")
@@ -129,7 +140,8 @@ class Streams(commands.GroupCog, group_name="stream"):
         """Change the title, description or city of your stream page."""
         stream = await self.services.streams.get_by_owner(interaction.user.id)
         place = await self.services.places.resolve(city) if city else None
-        await interaction.response.send_modal(StreamPageModal(existing=stream, city=place))
+        modal = StreamPageModal(existing=stream, city=place, locale=locale_of(interaction))
+        await interaction.response.send_modal(modal)
 
     @app_commands.command(name="search")
     @app_commands.describe(
@@ -224,8 +236,8 @@ class Streams(commands.GroupCog, group_name="stream"):
             return
         url = self.bot.watch_url(stream.slug)
         await interaction.response.send_message(
-            embed=stream_card(stream, url),
-            view=link_view("Watch" if stream.active else "Stream page", url),
+            embed=stream_card(stream, url, locale_of(interaction)),
+            view=link_view(tr(interaction, "Watch" if stream.active else "Stream page"), url),
         )
 
     @app_commands.command(name="studio")

@@ -34,6 +34,7 @@ import aiosqlite
 from core.kernel import text as text_rules
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, NotFound, PaymentRefused
+from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import from_db_required, to_db
 from core.store import Database, Transaction
 
@@ -152,6 +153,18 @@ def fingerprint(kind: str, **params: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# Who lacks the credits, each its own sentence so every language can say it its own way.
+SHORT_OF_FUNDS = {
+    "You have": N_("You have %(balance)s, but this needs %(amount)s. Nothing was charged."),
+    "The streamer has only": N_(
+        "The streamer has only %(balance)s, but this needs %(amount)s. Nothing was charged."
+    ),
+    "That member has only": N_(
+        "That member has only %(balance)s, but this needs %(amount)s. Nothing was charged."
+    ),
+}
+
+
 def credits_text(amount: int) -> str:
     return f"{amount:,} credit" + ("" if abs(amount) == 1 else "s")
 
@@ -262,8 +275,7 @@ class Ledger:
         balance = await self.account_balance(tx, account_id)
         if balance < amount:
             raise PaymentRefused(
-                f"{whose} {credits_text(balance)}, but this needs {credits_text(amount)}. "
-                "Nothing was charged."
+                SHORT_OF_FUNDS[whose], balance=Credits(balance), amount=Credits(amount)
             )
 
     async def charge_legs(

@@ -27,9 +27,10 @@ from core.kernel.errors import (
     PaymentRefused,
 )
 from core.kernel.events import EventBus
+from core.kernel.i18n import Credits
 from core.kernel.timefmt import to_db
 from core.livekit import LiveKitGateway
-from core.money.ledger import Ledger, Tip, credits_text
+from core.money.ledger import Ledger, Tip
 from core.store import Database
 from core.streams import Stream, StreamService
 
@@ -115,7 +116,9 @@ class TipService:
     def check_amount(self, amount: int) -> int:
         low, high = self.policy.minimum, self.policy.maximum
         if isinstance(amount, bool) or not isinstance(amount, int) or not low <= amount <= high:
-            raise InvalidInput(f"A tip is between {credits_text(low)} and {credits_text(high)}.")
+            raise InvalidInput(
+                "A tip is between %(low)s and %(high)s.", low=Credits(low), high=Credits(high)
+            )
         return amount
 
     def clean_message(self, message: str) -> str:

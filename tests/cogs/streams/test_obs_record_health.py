@@ -90,6 +90,7 @@ async def test_obs_starting_goes_live_and_announces_without_the_studio(
     livekit.set_ingress_status(info.ingress_id, lk_ingress.IngressState.Status.ENDPOINT_PUBLISHING)
     livekit.add_participant(info.room_name, obs_identity(world.alice.id), kind="ingress")
     assert await services.webhooks.receive(livekit.event("ingress_started", ingress_info=info))
+    await services.events.drain()
     await world.env.settle()
     stream = await services.streams.get_by_owner(world.alice.id)
     assert stream.active and stream.room_name == info.room_name
