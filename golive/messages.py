@@ -10,6 +10,7 @@ translator fills them in.
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -45,7 +46,6 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "_": None,
     "gettext": None,
     "ngettext": (2, 3),
-    **dict.fromkeys(ERRORS),
 }
 TEMPLATE_KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "_": None,
@@ -54,8 +54,27 @@ TEMPLATE_KEYWORDS: dict[str, tuple[int, ...] | None] = {
 }
 
 
+def error_messages() -> Iterator[str]:
+    """The message of every domain error made with a literal one (its text is its message id).
+
+    Read from the syntax tree rather than with Babel's keywords: an error whose message is an
+    f-string cannot be looked up by its text, and Babel would extract its literal fragments.
+    """
+    for directory in PYTHON_DIRS:
+        for path in sorted((ROOT / directory).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Call) or not node.args:
+                    continue
+                name = node.func.id if isinstance(node.func, ast.Name) else None
+                first = node.args[0]
+                if name in ERRORS and isinstance(first, ast.Constant) and first.value:
+                    yield str(first.value)
+
+
 def source_messages() -> Iterator[tuple[str, str | None]]:
     """(msgid, plural) of every marked string in the Python sources and the templates."""
+    for msgid in error_messages():
+        yield msgid, None
     for directory in PYTHON_DIRS:
         found = extract_from_dir(
             ROOT / directory,

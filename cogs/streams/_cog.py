@@ -237,7 +237,9 @@ class Streams(commands.GroupCog, group_name="stream"):
         url = self.bot.watch_url(stream.slug)
         await interaction.response.send_message(
             embed=stream_card(stream, url, locale_of(interaction)),
-            view=link_view(tr(interaction, "Watch" if stream.active else "Stream page"), url),
+            view=link_view(
+                tr(interaction, "Watch") if stream.active else tr(interaction, "Stream page"), url
+            ),
         )
 
     @app_commands.command(name="studio")

@@ -119,10 +119,20 @@ def ngettext(locale: str, singular: str, plural: str, n: int) -> str:
     """Singular or plural by the locale's own rule (Brazilian Portuguese says "0 crédito")."""
     found = catalog(locale)
     message = found.get(singular) if found is not None else None
-    one = Locale.parse(locale).plural_form(n) == "one"
     if message is None or not isinstance(message.string, tuple) or not all(message.string):
         return singular if n == 1 else plural
-    return str(message.string[0 if one else 1])
+    return str(message.string[plural_index(locale, n)])
+
+
+def plural_index(locale: str, n: int) -> int:
+    """Which msgstr[i] a number takes: gettext orders a language's CLDR plural categories
+    (Brazilian Portuguese has three: one, many — "1.000.000 de créditos" — and other)."""
+    rule = Locale.parse(locale).plural_form
+    present = {*rule.tags, "other"}
+    categories: list[str] = [
+        c for c in ("zero", "one", "two", "few", "many", "other") if c in present
+    ]
+    return categories.index(rule(n))
 
 
 def t(locale: str, msgid: str, **params: Any) -> str:

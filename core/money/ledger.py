@@ -33,7 +33,7 @@ import aiosqlite
 
 from core.kernel import text as text_rules
 from core.kernel.clock import Clock
-from core.kernel.errors import Conflict, InvalidInput, NotFound, PaymentRefused
+from core.kernel.errors import Conflict, GoLiveError, InvalidInput, NotFound, PaymentRefused
 from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import from_db_required, to_db
 from core.store import Database, Transaction
@@ -95,10 +95,12 @@ class PaymentResult:
     record_id: int | None = None  # the tip's or the fee's id
     replayed: bool = False
     balance: int | None = None  # the payer's balance afterwards
+    # The refusal itself, so a front can still say it in the payer's language.
+    refusal: GoLiveError | None = None
 
     @classmethod
-    def refused(cls, reason: str) -> PaymentResult:
-        return cls(ok=False, reason=reason)
+    def refused(cls, refusal: GoLiveError) -> PaymentResult:
+        return cls(ok=False, reason=refusal.message, refusal=refusal)
 
 
 @dataclass(frozen=True)
@@ -386,7 +388,7 @@ class Ledger:
         try:
             return await self._pay_to_go_live(user_id, slug, require_credits(amount), key)
         except (PaymentRefused, NotFound, InvalidInput) as refusal:
-            return PaymentResult.refused(refusal.message)
+            return PaymentResult.refused(refusal)
 
     async def _pay_to_go_live(
         self, user_id: int, slug: str, amount: int, key: str
@@ -457,7 +459,7 @@ class Ledger:
                 donor_id, donor_name, stream_id, require_credits(amount), message, key
             )
         except (PaymentRefused, NotFound, InvalidInput) as refusal:
-            return PaymentResult.refused(refusal.message)
+            return PaymentResult.refused(refusal)
 
     async def _send_stream_donation(
         self, donor_id: int, donor_name: str, stream_id: int, amount: int, message: str, key: str

@@ -149,7 +149,9 @@ class TipService:
             donor.user_id, donor.display_name, stream_id, amount, clean, key
         )
         if not result.ok or result.record_id is None:
-            raise PaymentRefused(result.reason or "The tip could not be made.")
+            if result.refusal is not None:
+                raise PaymentRefused(result.refusal.msgid, **result.refusal.params)
+            raise PaymentRefused("The tip could not be made.")
         tip = await self._ledger.tip(result.record_id)
         stream = await self._streams.get_by_id(stream_id)
         balance = result.balance or 0
