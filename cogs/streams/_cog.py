@@ -192,18 +192,22 @@ class Streams(commands.GroupCog, group_name="stream"):
             identity_of(interaction.user), f"/live/{event.stream.slug}/studio"
         )
         embed = discord.Embed(
-            title="You're live! 🔴",
-            description=(
+            title=tr(interaction, "You're live! 🔴"),
+            description=tr(
+                interaction,
                 "Open your studio to turn on your camera and microphone. The studio link is just "
-                f"for you and works once, for {int(link.expires_in.total_seconds() // 60)} minutes "
-                "(`/stream studio` gives you a new one)."
+                "for you and works once, for %(minutes)s minutes "
+                "(`/stream studio` gives you a new one).",
+                minutes=int(link.expires_in.total_seconds() // 60),
             ),
             colour=GOLIVE_PURPLE,
         )
-        embed.add_field(name="Your stream page", value=self.bot.watch_url(event.stream.slug))
+        embed.add_field(
+            name=tr(interaction, "Your stream page"), value=self.bot.watch_url(event.stream.slug)
+        )
         if problem:
-            embed.add_field(name="⚠️ Announcement", value=problem, inline=False)
-        view = link_view("Open my studio", link.url, "🎥")
+            embed.add_field(name=tr(interaction, "⚠️ Announcement"), value=problem, inline=False)
+        view = link_view(tr(interaction, "Open my studio"), link.url, "🎥")
         await interaction.followup.send(embed=embed, view=view, ephemeral=True)
 
     @app_commands.command(name="end")
@@ -212,10 +216,17 @@ class Streams(commands.GroupCog, group_name="stream"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         event = await self.services.streams.end(interaction.user.id)
         duration = human_duration(event.session.duration_seconds or 0)
-        text = f"Your stream has ended. You were live for **{duration}**."
+        text = tr(
+            interaction,
+            "Your stream has ended. You were live for **%(duration)s**.",
+            duration=duration,
+        )
         if await self.services.ingress.publishing(event.stream.id):
             # OBS reconnects by itself, and its next connection would take the stream live again.
-            text += "\nOBS is still sending: stop streaming in OBS too, or it takes you live again."
+            text += "\n" + tr(
+                interaction,
+                "OBS is still sending: stop streaming in OBS too, or it takes you live again.",
+            )
         await interaction.followup.send(text, ephemeral=True)
 
     @app_commands.command(name="info")
@@ -252,9 +263,13 @@ class Streams(commands.GroupCog, group_name="stream"):
         )
         minutes = int(link.expires_in.total_seconds() // 60)
         await interaction.followup.send(
-            f"Here is your studio. The link signs you in, works once and expires in {minutes} minutes. "
-            "Don't share it.",
-            view=link_view("Open my studio", link.url, "🎥"),
+            tr(
+                interaction,
+                "Here is your studio. The link signs you in, works once and expires in "
+                "%(minutes)s minutes. Don't share it.",
+                minutes=minutes,
+            ),
+            view=link_view(tr(interaction, "Open my studio"), link.url, "🎥"),
             ephemeral=True,
         )
 

@@ -6,6 +6,8 @@ ephemerally in Discord and as ``{"error": message}`` on the API.
 
 from __future__ import annotations
 
+from core.kernel import i18n
+
 
 class GoLiveError(Exception):
     """Base for every error a user can cause or be told about.
@@ -15,7 +17,8 @@ class GoLiveError(Exception):
     """
 
     def __init__(self, message: str, **params: object) -> None:
-        text = message % params if params else message
+        # Filled in exactly as an English reader's reply would be (numbers with separators).
+        text = i18n.t(i18n.DEFAULT, message, **params) if params else message
         super().__init__(text)
         self.message = text
         self.msgid = message

@@ -402,7 +402,7 @@ class Ledger:
                 )
             stream = await tx.fetch_one("SELECT id, owner_id FROM streams WHERE slug = ?", (slug,))
             if stream is None or stream["owner_id"] != user_id:
-                raise NotFound(f"You have no stream page called '{slug}'.")
+                raise NotFound("You have no stream page called '%(slug)s'.", slug=slug)
             legs = await self.charge_legs(
                 tx,
                 user_id,
@@ -569,7 +569,7 @@ class Ledger:
     async def tip(self, tip_id: int) -> Tip:
         row = await self._db.fetch_one("SELECT * FROM tips WHERE id = ?", (tip_id,))
         if row is None:
-            raise NotFound(f"There is no tip #{tip_id}.")
+            raise NotFound("There is no tip #%(id)s.", id=str(tip_id))
         return _tip(row)
 
     async def refund_tip(self, tip_id: int, moderator_id: int, reason: str) -> Posted:
@@ -579,9 +579,9 @@ class Ledger:
         async with self._db.transaction() as tx:
             row = await tx.fetch_one("SELECT * FROM tips WHERE id = ?", (tip_id,))
             if row is None:
-                raise NotFound(f"There is no tip #{tip_id}.")
+                raise NotFound("There is no tip #%(id)s.", id=str(tip_id))
             if row["refund_transaction_id"] is not None:
-                raise Conflict(f"Tip #{tip_id} has already been refunded.")
+                raise Conflict("Tip #%(id)s has already been refunded.", id=str(tip_id))
             streamer = await self.member_account(tx, row["streamer_id"])
             await self.require_funds(tx, streamer, row["amount"], whose="The streamer has only")
             donor = await self.member_account(tx, row["donor_id"])

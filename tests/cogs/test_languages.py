@@ -172,3 +172,20 @@ async def test_a_conflict_in_core_reads_german_too(
     )
     assert domain_errors(world) == [Conflict]
     assert isinstance(discord.Locale("de"), discord.Locale)
+
+
+async def test_going_live_and_errors_with_numbers_read_german(
+    world: World, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    speaks(monkeypatch, world.alice, "de")
+    speaks(monkeypatch, world.admin, "de")
+    await create_page(world, world.alice)
+    live = await world.alice.slash(world.general, "stream golive")
+    embed = live.response.embeds[0]
+    assert live.ephemeral and embed.title == "Du bist live! 🔴"
+    assert [f.name for f in embed.fields][:1] == ["Deine Streamseite"]
+    ended = await world.alice.slash(world.general, "stream end")
+    assert ended.response.content.startswith("Dein Stream ist beendet. Du warst **")
+    unknown = await world.admin.slash(world.general, "credits refund-tip", tip=1234, reason="x")
+    assert unknown.ephemeral and unknown.response.content == "Es gibt kein Trinkgeld #1234."
+    assert domain_errors(world) == [NotFound]
