@@ -8,7 +8,7 @@ RUNTIME := $(VENV)/.runtime-installed
 DEV     := $(VENV)/.dev-installed
 VENDOR := web/static/vendor/livekit-client.esm.mjs
 
-.PHONY: run web test lint typecheck jscheck pytest setup system system-browser check bench lock clean
+.PHONY: run web test lint typecheck jscheck pytest setup system system-browser check bench lock messages clean
 
 run: system $(RUNTIME) $(VENDOR) ## run the bot and the web sidecar (the sidecar alone without DISCORD_TOKEN)
 	$(VENV)/bin/golive run
@@ -62,6 +62,9 @@ check: system $(RUNTIME) ## validate the configuration and reach LiveKit and Dis
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+messages: setup ## extract every user-visible string into golive.pot and update the .po catalogs
+	$(PY) -m golive.messages
 
 lock: ## re-pin requirements.lock (what the image installs) after changing pyproject.toml
 	python3 -m venv /tmp/golive-lock-venv

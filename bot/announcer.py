@@ -15,6 +15,7 @@ from bot.embeds import ended_announcement, live_announcement
 from bot.problems import AdminProblems
 from bot.ui import GoLiveView, link_view
 from core.community import CountToShow, viewers_chart
+from core.kernel.i18n import DEFAULT, t
 from core.services import Services
 from core.streams import StreamEvent
 
@@ -23,12 +24,12 @@ log = logging.getLogger(__name__)
 CHART_FILE = "viewers.png"
 
 
-def announcement_view(stream_id: int, watch_url: str) -> discord.ui.View:
+def announcement_view(stream_id: int, watch_url: str, locale: str = DEFAULT) -> discord.ui.View:
     """Watch and Tip (answered by the streams and tips cogs, after a restart too), and a link."""
     view = GoLiveView(timeout=None)
     view.add_item(posted(watch_button(stream_id)))
     view.add_item(posted(tip_button(stream_id)))
-    view.add_item(discord.ui.Button(label="Open in browser", url=watch_url))
+    view.add_item(discord.ui.Button(label=t(locale, "Open in browser"), url=watch_url))
     return view
 
 
@@ -66,7 +67,9 @@ class Announcer:
         # The ping role is mentioned in the announcement itself, so it pings once per session
         # and guild (the claim above), and the allowed mentions name that role and nothing else.
         ping_role = await self._ping_role(channel.guild)
-        embed = live_announcement(event.stream, event.session, watch_url)
+        # Seen by everyone in the channel: the guild's language (/setup language).
+        locale = await guilds.language(channel.guild.id)
+        embed = live_announcement(event.stream, event.session, watch_url, locale=locale)
         try:
             message = await send_once(
                 channel,
@@ -74,7 +77,7 @@ class Announcer:
                 what=f"announce {event.stream.slug}",
                 content=ping_role.mention if ping_role else None,
                 embed=embed,
-                view=announcement_view(event.stream.id, watch_url),
+                view=announcement_view(event.stream.id, watch_url, locale),
                 allowed_mentions=discord.AllowedMentions(
                     everyone=False, users=False, roles=[ping_role] if ping_role else False
                 ),
@@ -113,7 +116,8 @@ class Announcer:
             return
         stream = await self._services.streams.get_by_id(item.stream_id)
         watch_url = self.watch_url(stream.slug)
-        embed = live_announcement(stream, session, watch_url, viewers=item.viewers)
+        locale = await self._services.guilds.language(item.guild_id)
+        embed = live_announcement(stream, session, watch_url, viewers=item.viewers, locale=locale)
         message = channel.get_partial_message(item.message_id)
         try:
             await with_retries(
@@ -138,14 +142,14 @@ class Announcer:
             if not isinstance(channel, discord.TextChannel) or announcement.message_id is None:
                 continue
             message = channel.get_partial_message(announcement.message_id)
+            locale = await self._services.guilds.language(announcement.guild_id)
             embed = ended_announcement(
-                event.stream, event.session, watch_url, audience, CHART_FILE, tips, guests
+                event.stream, event.session, watch_url, audience, CHART_FILE, tips, guests, locale
             )
+            page_link = link_view(t(locale, "Stream page"), watch_url)
             try:
                 await with_retries(
-                    functools.partial(
-                        _edit_with_chart, message, embed, chart, link_view("Stream page", watch_url)
-                    ),
+                    functools.partial(_edit_with_chart, message, embed, chart, page_link),
                     what=f"summarise {event.stream.slug}",
                 )
             except discord.HTTPException as error:

@@ -15,6 +15,7 @@ from discord.ext import commands
 
 from bot.announcer import Announcer
 from bot.chat_bridge import ChatBridge
+from bot.i18n import GoLiveTranslator
 from bot.live_alerts import LiveAlerts
 from bot.moderators import ModeratorRegistry
 from bot.money_notices import MoneyNotices
@@ -66,6 +67,7 @@ class GoLiveBot(commands.Bot):
         self.money_notices = MoneyNotices(self, services)
 
     async def setup_hook(self) -> None:
+        await self.tree.set_translator(GoLiveTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import discord
 
+from core.kernel.i18n import DEFAULT, credits_in, ngettext, t
 from core.kernel.timefmt import human_duration
 from core.live import Audience
 from core.stage import GuestTime
@@ -20,8 +21,8 @@ GOLIVE_PURPLE = discord.Colour.from_rgb(145, 70, 255)
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
-def stream_card(stream: Stream, watch_url: str) -> discord.Embed:
-    """A stream page as `/stream info` shows it."""
+def stream_card(stream: Stream, watch_url: str, locale: str = DEFAULT) -> discord.Embed:
+    """A stream page as `/stream info` shows it, in the reader's language."""
     embed = discord.Embed(
         title=stream.title,
         description=stream.description or None,
@@ -29,20 +30,27 @@ def stream_card(stream: Stream, watch_url: str) -> discord.Embed:
         colour=LIVE_RED if stream.active else OFFLINE_GREY,
     )
     embed.set_author(name=stream.owner_name)
-    status = "🔴 Live now" if stream.active else "Offline"
+    status = t(locale, "🔴 Live now") if stream.active else t(locale, "Offline")
+    # Discord renders these timestamps in each reader's own language and time zone.
     if stream.active and stream.live_since:
-        status += f" · since {discord.utils.format_dt(stream.live_since, 'R')}"
+        when = discord.utils.format_dt(stream.live_since, "R")
+        status += " · " + t(locale, "since %(when)s", when=when)
     elif stream.last_live_at:
-        status += f" · last live {discord.utils.format_dt(stream.last_live_at, 'R')}"
-    embed.add_field(name="Status", value=status, inline=True)
+        when = discord.utils.format_dt(stream.last_live_at, "R")
+        status += " · " + t(locale, "last live %(when)s", when=when)
+    embed.add_field(name=t(locale, "Status"), value=status, inline=True)
     if stream.location_name:
-        embed.add_field(name="Location", value=stream.location_name, inline=True)
+        embed.add_field(name=t(locale, "Location"), value=stream.location_name, inline=True)
     embed.set_footer(text=f"golive · {stream.slug}")
     return embed
 
 
 def live_announcement(
-    stream: Stream, session: StreamSession, watch_url: str, viewers: int | None = None
+    stream: Stream,
+    session: StreamSession,
+    watch_url: str,
+    viewers: int | None = None,
+    locale: str = DEFAULT,
 ) -> discord.Embed:
     embed = discord.Embed(
         title=stream.title,
@@ -51,12 +59,12 @@ def live_announcement(
         colour=LIVE_RED,
         timestamp=session.started_at,
     )
-    embed.set_author(name=f"🔴 {stream.owner_name} is live")
+    embed.set_author(name=t(locale, "🔴 %(name)s is live", name=stream.owner_name))
     if stream.location_name:
-        embed.add_field(name="Location", value=stream.location_name)
+        embed.add_field(name=t(locale, "Location"), value=stream.location_name)
     if viewers is not None:
-        embed.add_field(name="Watching now", value=f"👀 {viewers}")
-    embed.set_footer(text="Started")
+        embed.add_field(name=t(locale, "Watching now"), value=f"👀 {viewers}")
+    embed.set_footer(text=t(locale, "Started"))
     return embed
 
 
@@ -68,27 +76,33 @@ def ended_announcement(
     chart_file: str | None = None,
     tips: tuple[int, int] = (0, 0),
     guests: Sequence[GuestTime] = (),
+    locale: str = DEFAULT,
 ) -> discord.Embed:
     duration = human_duration(session.duration_seconds or 0)
     embed = discord.Embed(
         title=stream.title,
-        description=f"{stream.owner_name} was live for **{duration}**.",
+        description=t(
+            locale,
+            "%(name)s was live for **%(duration)s**.",
+            name=stream.owner_name,
+            duration=duration,
+        ),
         url=watch_url,
         colour=OFFLINE_GREY,
         timestamp=session.ended_at,
     )
-    embed.set_author(name=f"{stream.owner_name} was live")
+    embed.set_author(name=t(locale, "%(name)s was live", name=stream.owner_name))
     if audience is not None:
-        embed.add_field(name="Peak viewers", value=str(audience.peak_viewers))
-        embed.add_field(name="Viewers", value=str(audience.unique_viewers))
+        embed.add_field(name=t(locale, "Peak viewers"), value=str(audience.peak_viewers))
+        embed.add_field(name=t(locale, "Viewers"), value=str(audience.unique_viewers))
     tip_count, credits = tips
     if tip_count:
-        embed.add_field(
-            name="Tips", value=f"💜 {credits} credits from {tip_count} tip{'s' * (tip_count != 1)}"
-        )
+        tips_text = ngettext(locale, "from %(count)s tip", "from %(count)s tips", tip_count)
+        value = f"💜 {credits_in(locale, credits)} " + tips_text % {"count": tip_count}
+        embed.add_field(name=t(locale, "Tips"), value=value)
     if guests:
         embed.add_field(
-            name="On stage",
+            name=t(locale, "On stage"),
             value=", ".join(
                 f"{guest.display_name} ({human_duration(guest.seconds)})" for guest in guests
             )[:1024],
@@ -96,5 +110,5 @@ def ended_announcement(
         )
     if chart_file is not None:
         embed.set_image(url=f"attachment://{chart_file}")
-    embed.set_footer(text="Ended")
+    embed.set_footer(text=t(locale, "Ended"))
     return embed

@@ -8,40 +8,44 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.i18n import error_text, locale_of
 from core.kernel.errors import GoLiveError
+from core.kernel.i18n import DEFAULT, t
 
 log = logging.getLogger(__name__)
 
 SOMETHING_WENT_WRONG = "Something went wrong on our side. Please try again in a moment."
 
 
-def explain(error: BaseException) -> str | None:
-    """Words for an error a member caused or can act on; None for a bug."""
+def explain(error: BaseException, locale: str = DEFAULT) -> str | None:
+    """Words for an error a member caused or can act on (in their language); None for a bug."""
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
         error = error.__cause__ or error
     if isinstance(error, GoLiveError):
-        return error.message
+        return error_text(locale, error)
     if isinstance(error, app_commands.MissingPermissions):
         needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
-        return f"You need the **{needed}** permission to use this."
+        return t(locale, "You need the **%(needed)s** permission to use this.", needed=needed)
     if isinstance(error, app_commands.BotMissingPermissions):
         needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
-        return f"I need the **{needed}** permission here to do that."
+        return t(locale, "I need the **%(needed)s** permission here to do that.", needed=needed)
     if isinstance(error, app_commands.NoPrivateMessage):
-        return "This command only works inside a server."
+        return t(locale, "This command only works inside a server.")
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down a little: try again in {error.retry_after:.0f}s."
+        seconds = f"{error.retry_after:.0f}"
+        return t(locale, "Slow down a little: try again in %(seconds)ss.", seconds=seconds)
     if isinstance(error, app_commands.CheckFailure):
-        return "You can't use this command here."
+        return t(locale, "You can't use this command here.")
     return None
 
 
 async def reply_with_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
     """Tell the member what went wrong, privately, whether or not the interaction was answered."""
-    message = explain(error)
+    locale = locale_of(interaction)
+    message = explain(error, locale)
     if message is None:
         log.error("unhandled error in %s", _where(interaction), exc_info=error)
-        message = SOMETHING_WENT_WRONG
+        message = t(locale, SOMETHING_WENT_WRONG)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True)

@@ -15,7 +15,7 @@ from discord.ext import commands
 
 from bot.embeds import GOLIVE_PURPLE, NO_MENTIONS
 from cogs.wallet import wallet_line
-from core.money import PayoutRequest, credits_text
+from core.money import PayoutRequest, RefundableTip, credits_text
 from core.services import Services
 
 if TYPE_CHECKING:
@@ -26,6 +26,37 @@ log = logging.getLogger(__name__)
 Interaction = discord.Interaction["GoLiveBot"]
 Amount = app_commands.Range[int, 1, 1_000_000_000]
 Reason = app_commands.Range[str, 1, 200]
+CHOICES_SHOWN = 25  # Discord shows at most 25 autocomplete choices
+
+
+def tip_choice_name(tip: RefundableTip) -> str:
+    return f"#{tip.id} · {credits_text(tip.amount)} · {tip.donor_name} → {tip.streamer_name}"[:100]
+
+
+def payout_choice_name(request: PayoutRequest) -> str:
+    return f"#{request.id} · {credits_text(request.amount)} to {request.member_name}"[:100]
+
+
+def _matches(typed: str, number: int, *names: str) -> bool:
+    """What a moderator types: the number's start, or part of a name."""
+    typed = typed.strip().lstrip("#").casefold()
+    return not typed or str(number).startswith(typed) or any(typed in n.casefold() for n in names)
+
+
+async def tip_choices(interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
+    """The newest tips not refunded yet, so a number comes with who sent what to whom."""
+    tips = await interaction.client.services.tips.refundable(limit=100)
+    found = [t for t in tips if _matches(current, t.id, t.donor_name, t.streamer_name)]
+    return [app_commands.Choice(name=tip_choice_name(t), value=t.id) for t in found][:CHOICES_SHOWN]
+
+
+async def payout_choices(interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
+    """Open payout requests, so a number comes with its member and amount."""
+    pending = await interaction.client.services.payouts.pending(limit=100)
+    found = [r for r in pending if _matches(current, r.id, r.member_name)]
+    return [app_commands.Choice(name=payout_choice_name(r), value=r.id) for r in found][
+        :CHOICES_SHOWN
+    ]
 
 
 @app_commands.guild_only()
@@ -98,6 +129,7 @@ class Credits(commands.GroupCog, group_name="credits"):
 
     @app_commands.command(name="refund-tip")
     @app_commands.describe(tip="The tip number (from the streamer's alert)", reason="Why")
+    @app_commands.autocomplete(tip=tip_choices)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def refund_tip(
         self, interaction: Interaction, tip: app_commands.Range[int, 1], reason: Reason
@@ -125,6 +157,7 @@ class Credits(commands.GroupCog, group_name="credits"):
 
     @app_commands.command(name="payout-paid")
     @app_commands.describe(request="The request number", note="e.g. the bank reference")
+    @app_commands.autocomplete(request=payout_choices)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def payout_paid(
         self,
@@ -148,6 +181,7 @@ class Credits(commands.GroupCog, group_name="credits"):
 
     @app_commands.command(name="payout-reject")
     @app_commands.describe(request="The request number", reason="Why (the member can ask)")
+    @app_commands.autocomplete(request=payout_choices)
     @app_commands.checks.has_permissions(manage_guild=True)
     async def payout_reject(
         self, interaction: Interaction, request: app_commands.Range[int, 1], reason: Reason

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.embeds import GOLIVE_PURPLE
+from bot.i18n import tr
 from core.community import FollowService
+from core.kernel.i18n import N_
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot
@@ -32,14 +34,21 @@ class Follows(commands.Cog):
         """Follow a streamer: golive sends you a DM when they go live."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         stream, added = await self.follows.follow(interaction.user.id, member.id)
+        name = stream.owner_name
         if not added:
-            text = f"You already follow **{stream.owner_name}**."
+            text = tr(interaction, "You already follow **%(name)s**.", name=name)
         elif await self.follows.dms_enabled(interaction.user.id):
-            text = f"You follow **{stream.owner_name}** now: I'll DM you when they go live."
+            text = tr(
+                interaction,
+                "You follow **%(name)s** now: I'll DM you when they go live.",
+                name=name,
+            )
         else:
-            text = (
-                f"You follow **{stream.owner_name}** now. Your go-live DMs are off; "
-                "turn them on with `/notifications on`."
+            text = tr(
+                interaction,
+                "You follow **%(name)s** now. Your go-live DMs are off; "
+                "turn them on with `/notifications dms:True`.",
+                name=name,
             )
         await interaction.followup.send(text, ephemeral=True)
 
@@ -49,11 +58,13 @@ class Follows(commands.Cog):
         """Stop following a streamer."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         removed = await self.follows.unfollow(interaction.user.id, member.id)
-        await interaction.followup.send(
-            f"You no longer follow **{member.display_name}**."
+        text = (
+            N_("You no longer follow **%(name)s**.")
             if removed
-            else f"You weren't following **{member.display_name}**.",
-            ephemeral=True,
+            else N_("You weren't following **%(name)s**.")
+        )
+        await interaction.followup.send(
+            tr(interaction, text, name=member.display_name), ephemeral=True
         )
 
     @app_commands.command(name="following")
@@ -63,7 +74,10 @@ class Follows(commands.Cog):
         streams = await self.follows.following(interaction.user.id)
         if not streams:
             await interaction.followup.send(
-                "You don't follow anyone yet. Try `/follow` with a streamer's name.",
+                tr(
+                    interaction,
+                    "You don't follow anyone yet. Try `/follow` with a streamer's name.",
+                ),
                 ephemeral=True,
             )
             return
@@ -84,16 +98,18 @@ class Follows(commands.Cog):
 
     @app_commands.command(name="notifications")
     @app_commands.describe(dms="Whether golive DMs you when someone you follow goes live")
-    async def notifications(self, interaction: Interaction, dms: Literal["on", "off"]) -> None:
+    async def notifications(self, interaction: Interaction, dms: bool) -> None:
         """Turn go-live DMs from streamers you follow on or off."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self.follows.set_dms(interaction.user.id, dms == "on")
-        await interaction.followup.send(
-            "Go-live DMs are on."
-            if dms == "on"
-            else "Go-live DMs are off. You still follow everyone; `/following` shows who is live.",
-            ephemeral=True,
+        await self.follows.set_dms(interaction.user.id, dms)
+        text = (
+            N_("Go-live DMs are on.")
+            if dms
+            else N_(
+                "Go-live DMs are off. You still follow everyone; `/following` shows who is live."
+            )
         )
+        await interaction.followup.send(tr(interaction, text), ephemeral=True)
 
 
 async def setup(bot: GoLiveBot) -> None:

@@ -8,6 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from core.kernel import i18n
+from core.kernel.i18n import t
 from core.services import Services
 
 if TYPE_CHECKING:
@@ -112,7 +114,30 @@ class Setup(commands.GroupCog, group_name="setup"):
         assert interaction.guild_id is not None  # noqa: S101 - guild_only
         await self.services.moderation.set_moderator_role(interaction.guild_id, role.id)
         await interaction.followup.send(
-            f"Members with {role.mention} can now moderate streams and chat.", ephemeral=True
+            f"Members with {role.mention} can now moderate streams and chat. Discord shows them "
+            "`/mod` once you allow the role under Server Settings → Integrations → golive → `/mod`.",
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="language")
+    @app_commands.describe(language="The language of announcements and end-of-stream summaries")
+    @app_commands.choices(
+        language=[app_commands.Choice(name=i18n.NAMES[code], value=code) for code in i18n.SUPPORTED]
+    )
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def language(self, interaction: Interaction, language: app_commands.Choice[str]) -> None:
+        """Choose the language of what golive posts for everyone in this server."""
+        assert interaction.guild_id is not None  # noqa: S101 - guild_only
+        await self.services.guilds.set_language(interaction.guild_id, language.value)
+        # Confirmed in the chosen language: what the admin reads is what the server will read.
+        await interaction.response.send_message(
+            t(
+                language.value,
+                "Announcements and end-of-stream summaries are now in %(language)s. Everyone "
+                "still gets their own replies in the language of their Discord app.",
+                language=language.name,
+            ),
+            ephemeral=True,
         )
 
     async def _cannot_ping(self, guild: discord.Guild, role: discord.Role) -> str | None:

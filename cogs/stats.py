@@ -33,10 +33,11 @@ class Stats(commands.GroupCog, group_name="stats"):
     @app_commands.describe(member="Whose numbers to show (yours if left empty)")
     async def member(self, interaction: Interaction, member: discord.User | None = None) -> None:
         """A streamer's streams, hours live, viewers, followers and time on others' stages."""
-        await interaction.response.defer(thinking=True)
         who = member or interaction.user
         stats = await self.stats.for_member(who.id)
         on_stage = await self.stage.time_on_stage(who.id)
+        # Deferred once the answer is known: "no page yet" only concerns the caller.
+        await interaction.response.defer(ephemeral=stats is None, thinking=True)
         if stats is None:
             mine = who.id == interaction.user.id
             text = (
@@ -46,18 +47,18 @@ class Stats(commands.GroupCog, group_name="stats"):
             )
             if on_stage[0]:
                 text += f"\nOn stage as a guest: {stage_text(on_stage)}."
-            await interaction.followup.send(text)
+            await interaction.followup.send(text, ephemeral=True)
             return
         await interaction.followup.send(embed=member_card(stats, on_stage))
 
     @app_commands.command(name="top")
     async def top(self, interaction: Interaction) -> None:
         """The community's streamers with the most hours live."""
-        await interaction.response.defer(thinking=True)
         top = await self.stats.top(TOP_SHOWN)
+        await interaction.response.defer(ephemeral=not top, thinking=True)
         if not top:
             await interaction.followup.send(
-                "Nobody has streamed yet. Be the first: `/stream golive`."
+                "Nobody has streamed yet. Be the first: `/stream golive`.", ephemeral=True
             )
             return
         lines = [

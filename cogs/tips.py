@@ -13,9 +13,12 @@ from discord.ext import commands
 
 from bot.custom_ids import TIP_TEMPLATE, tip_button
 from bot.embeds import GOLIVE_PURPLE, NO_MENTIONS
+from bot.i18n import locale_of, tr
 from bot.members import identity_of
 from bot.ui import GoLiveDynamicItem, GoLiveModal
+from core.kernel import i18n
 from core.kernel.errors import InvalidInput
+from core.kernel.i18n import N_, Credits, t
 from core.money import Standing, TipOutcome, credits_text
 from core.services import Services
 
@@ -35,32 +38,49 @@ def parse_credits(text: str) -> int:
     return int(cleaned)
 
 
-def tip_sent_text(outcome: TipOutcome) -> str:
+def tip_sent_text(outcome: TipOutcome, locale: str = i18n.DEFAULT) -> str:
     """What the donor is told, privately, after a tip (or after a retry of one)."""
-    prefix = "That tip was already sent" if outcome.replayed else "Thank you"
-    return (
-        f"{prefix}: **{credits_text(outcome.tip.amount)}** to **{outcome.stream.owner_name}**. "
-        f"Your balance is now {credits_text(outcome.donor_balance)}."
+    text = (
+        N_(
+            "That tip was already sent: **%(amount)s** to **%(name)s**. Your balance is now %(balance)s."
+        )
+        if outcome.replayed
+        else N_("Thank you: **%(amount)s** to **%(name)s**. Your balance is now %(balance)s.")
+    )
+    return t(
+        locale,
+        text,
+        amount=Credits(outcome.tip.amount),
+        name=outcome.stream.owner_name,
+        balance=Credits(outcome.donor_balance),
     )
 
 
 class TipModal(GoLiveModal):
-    """Amount and message for a tip from an announcement's Tip button."""
+    """Amount and message for a tip from an announcement's Tip button, in the clicker's language."""
 
-    amount_input: discord.ui.TextInput[TipModal] = discord.ui.TextInput(
-        label="Credits", placeholder="50", max_length=9, custom_id="tip:amount"
-    )
-    message_input: discord.ui.TextInput[TipModal] = discord.ui.TextInput(
-        label="Message (optional)",
-        style=discord.TextStyle.paragraph,
-        required=False,
-        max_length=500,
-        placeholder="Shown to the streamer and on stream. Links are removed.",
-        custom_id="tip:message",
-    )
-
-    def __init__(self, stream_id: int, streamer_name: str, request_key: str, limit: int) -> None:
-        super().__init__(title=f"Tip {streamer_name}"[:45])
+    def __init__(
+        self,
+        stream_id: int,
+        streamer_name: str,
+        request_key: str,
+        limit: int,
+        locale: str = i18n.DEFAULT,
+    ) -> None:
+        super().__init__(title=t(locale, "Tip %(name)s", name=streamer_name)[:45])
+        self.amount_input: discord.ui.TextInput[TipModal] = discord.ui.TextInput(
+            label=t(locale, "Credits"), placeholder="50", max_length=9, custom_id="tip:amount"
+        )
+        self.message_input: discord.ui.TextInput[TipModal] = discord.ui.TextInput(
+            label=t(locale, "Message (optional)"),
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=500,
+            placeholder=t(locale, "Shown to the streamer and on stream. Links are removed."),
+            custom_id="tip:message",
+        )
+        self.add_item(self.amount_input)
+        self.add_item(self.message_input)
         self.stream_id = stream_id
         # The click that opened this form names the tip: submitting it twice tips once.
         self.request_key = request_key
@@ -80,7 +100,9 @@ class TipModal(GoLiveModal):
             self.request_key,
         )
         await interaction.followup.send(
-            tip_sent_text(outcome), ephemeral=True, allowed_mentions=NO_MENTIONS
+            tip_sent_text(outcome, locale_of(interaction)),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
 
@@ -102,7 +124,7 @@ class TipButton(GoLiveDynamicItem[discord.ui.Button[discord.ui.View]], template=
         stream = await services.streams.get_by_id(self.stream_id)
         if stream.owner_id == interaction.user.id:
             await interaction.response.send_message(
-                "This is your own stream: you can't tip yourself.", ephemeral=True
+                tr(interaction, "This is your own stream: you can't tip yourself."), ephemeral=True
             )
             return
         await interaction.response.send_modal(
@@ -111,6 +133,7 @@ class TipButton(GoLiveDynamicItem[discord.ui.Button[discord.ui.View]], template=
                 stream.owner_name,
                 f"discord:{interaction.id}",
                 services.tips.policy.message_max,
+                locale_of(interaction),
             )
         )
 
@@ -153,34 +176,43 @@ class Tips(commands.Cog):
             f"discord:{interaction.id}",
         )
         await interaction.followup.send(
-            tip_sent_text(outcome), ephemeral=True, allowed_mentions=NO_MENTIONS
+            tip_sent_text(outcome, locale_of(interaction)),
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
         )
 
     @tips_group.command(name="top")
     @app_commands.describe(
         period="This week or all time",
-        streamer="Only tips to this streamer (the whole community if left empty)",
+        member="Only tips to this streamer (the whole community if left empty)",
     )
     async def top(
         self,
         interaction: Interaction,
         period: Literal["week", "all"] = "week",
-        streamer: discord.User | None = None,
+        member: discord.User | None = None,
     ) -> None:
         """Who tipped the most, and who received the most."""
-        await interaction.response.defer(thinking=True)
         tips = self.services.tips
         when = PERIOD_NAMES[period]
-        if streamer is not None:
+        if member is not None:
+            donors = await tips.top_donors(period, member.id)
             embed = discord.Embed(
-                title=f"Top tippers of {streamer.display_name}, {when}", colour=GOLIVE_PURPLE
+                title=f"Top tippers of {member.display_name}, {when}", colour=GOLIVE_PURPLE
             )
-            embed.description = _board(await tips.top_donors(period, streamer.id))
+            embed.description = _board(donors)
+            empty = not donors
         else:
+            donors = await tips.top_donors(period)
+            streamers = await tips.top_streamers(period)
             embed = discord.Embed(title=f"Tips, {when}", colour=GOLIVE_PURPLE)
-            embed.add_field(name="Top tippers", value=_board(await tips.top_donors(period)))
-            embed.add_field(name="Top streamers", value=_board(await tips.top_streamers(period)))
-        await interaction.followup.send(embed=embed, allowed_mentions=NO_MENTIONS)
+            embed.add_field(name="Top tippers", value=_board(donors))
+            embed.add_field(name="Top streamers", value=_board(streamers))
+            empty = not donors and not streamers
+        # An empty board tells the channel nothing: only the caller sees it.
+        await interaction.response.send_message(
+            embed=embed, ephemeral=empty, allowed_mentions=NO_MENTIONS
+        )
 
 
 def _board(standings: list[Standing]) -> str:

@@ -143,7 +143,9 @@ async def world(simcord_env: Any) -> World:
     # Operators sync on purpose (`golive sync-commands`); the test does it once, as they would.
     await simcord_env.bot.tree.sync()
     guild = simcord_env.create_guild(name="Painters")
-    admins = guild.create_role("Admins", permissions=discord.Permissions(manage_guild=True))
+    admins = guild.create_role(
+        "Admins", permissions=discord.Permissions(manage_guild=True, moderate_members=True)
+    )
     return World(
         env=simcord_env,
         guild=guild,

@@ -32,6 +32,7 @@ from web import (
     assets,
     chat,
     health,
+    i18n,
     ops,
     pages,
     search,
@@ -295,11 +296,12 @@ def create_app(
     app[BODY_SECONDS] = DEFAULT_BODY_SECONDS
     app.on_startup.append(_load_places)
     app[ops.READINESS] = readiness or ops.Readiness(services)
-    aiohttp_jinja2.setup(
+    templates = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=jinja2.select_autoescape(default=True),
     )
+    i18n.install(templates)
     app.add_routes(api.routes)
     app.add_routes(health.routes)
     app.add_routes(ops.routes)

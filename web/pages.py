@@ -13,6 +13,7 @@ from core.kernel.timefmt import human_duration
 from core.livekit import BROADCASTER_PREFIX
 from core.streams import Stream
 from web import search
+from web.i18n import chosen_locale, remember_choice
 from web.keys import SERVICES, SESSION_COOKIE, identity_of
 
 routes = web.RouteTableDef()
@@ -24,12 +25,19 @@ def render(
     request: web.Request, template: str, context: dict[str, Any], status: int = 200
 ) -> web.Response:
     # Pages tell the broadcaster's LiveKit identity from viewers' by this prefix (base.html).
+    locale = chosen_locale(request)
     context = {
         "identity": identity_of(request),
         "broadcaster_prefix": BROADCASTER_PREFIX,
+        "locale": locale,
         **context,
     }
-    return aiohttp_jinja2.render_template(template, request, context, status=status)
+    response = aiohttp_jinja2.render_template(template, request, context, status=status)
+    remember_choice(request, response)
+    # Caches must keep each language apart when the page came from Accept-Language.
+    response.headers.add("Vary", "Accept-Language")
+    response.headers.add("Vary", "Cookie")
+    return response
 
 
 def message_page(

@@ -1,8 +1,10 @@
 """/mod: bans, timeouts, slow mode, ending streams, kicks and the audit log.
 
-Who may use /mod is decided at run time (Manage Server, Moderate Members, or the guild's
-moderator role from `/setup mod-role`), not with default permissions: a role-based moderator
-has neither permission, and Discord would hide the command from them.
+Discord shows /mod only to members with Moderate Members (its default member permissions), so
+the picker of an ordinary member stays free of moderator tools. A role-based moderator (the role
+from `/setup mod-role`) has no such permission: server admins grant that role /mod under Server
+Settings → Integrations → golive. Every command still checks at run time who moderates, since the
+Integrations page can grant /mod to anyone.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ SCOPE_WORDS = {"chat": "the chat", "streaming": "streaming", "both": "the chat a
 
 
 @app_commands.guild_only()
+@app_commands.default_permissions(moderate_members=True)
 class Moderation(commands.GroupCog, group_name="mod"):
     """Moderator tools for golive's chat and streams."""
 
@@ -130,18 +133,18 @@ class Moderation(commands.GroupCog, group_name="mod"):
     @app_commands.command(name="slowmode")
     @app_commands.describe(
         seconds="Seconds between two messages of a viewer (0 turns slow mode off)",
-        streamer="Whose stream (not needed inside a stream's chat thread)",
+        member="Whose stream (not needed inside a stream's chat thread)",
     )
     async def slowmode(
         self,
         interaction: Interaction,
         seconds: app_commands.Range[int, 0, 21600],
-        streamer: discord.User | None = None,
+        member: discord.User | None = None,
     ) -> None:
         """Set slow mode on a live stream's chat."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         moderator = await self.moderators.require(interaction)
-        stream = await self._stream_in_question(interaction, streamer)
+        stream = await self._stream_in_question(interaction, member)
         await self.services.chat.set_slowmode(
             moderator_id=moderator.id, stream=stream, seconds=seconds
         )

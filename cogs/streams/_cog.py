@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.announcer import Announcer
 from bot.embeds import GOLIVE_PURPLE, stream_card
+from bot.i18n import locale_of, tr
 from bot.members import identity_of
 from bot.ui import GoLiveModal, link_view
 from cogs.streams._embeds import health_embed, obs_embed, record_message
@@ -24,7 +25,9 @@ from cogs.streams._search import (
 from cogs.streams._stage import invitation_dm, member_choices, member_id, stage_embed
 from cogs.streams._watch import WatchButton
 from core.discovery import City
+from core.kernel import i18n
 from core.kernel.errors import Forbidden, InvalidInput, NotFound
+from core.kernel.i18n import N_, t
 from core.kernel.timefmt import human_duration
 from core.services import Services
 from core.stage import Member
@@ -39,25 +42,29 @@ PERSISTENT_ITEMS = (WatchButton, SearchPageButton)
 
 
 class StreamPageModal(GoLiveModal):
-    """The form behind /stream create and /stream edit."""
+    """The form behind /stream create and /stream edit, in the member's language."""
 
-    title_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
-        label="Title",
-        placeholder="What are you streaming?",
-        max_length=TITLE_MAX,
-        custom_id="stream:title",
-    )
-    description_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
-        label="Description",
-        style=discord.TextStyle.paragraph,
-        required=False,
-        max_length=DESCRIPTION_MAX,
-        placeholder="A few words for people who find your page",
-        custom_id="stream:description",
-    )
-
-    def __init__(self, existing: Stream | None, city: City | None = None) -> None:
-        super().__init__(title="Edit your stream page" if existing else "Create your stream page")
+    def __init__(
+        self, existing: Stream | None, city: City | None = None, locale: str = i18n.DEFAULT
+    ) -> None:
+        title = N_("Edit your stream page") if existing else N_("Create your stream page")
+        super().__init__(title=t(locale, title))
+        self.title_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
+            label=t(locale, "Title"),
+            placeholder=t(locale, "What are you streaming?"),
+            max_length=TITLE_MAX,
+            custom_id="stream:title",
+        )
+        self.description_input: discord.ui.TextInput[StreamPageModal] = discord.ui.TextInput(
+            label=t(locale, "Description"),
+            style=discord.TextStyle.paragraph,
+            required=False,
+            max_length=DESCRIPTION_MAX,
+            placeholder=t(locale, "A few words for people who find your page"),
+            custom_id="stream:description",
+        )
+        self.add_item(self.title_input)
+        self.add_item(self.description_input)
         self.existing = existing
         self.city = city  # chosen in the command's `city` option; None keeps the current place
         if existing is not None:
@@ -83,14 +90,16 @@ class StreamPageModal(GoLiveModal):
             stream = await bot.services.streams.create(
                 owner_id=user.id, username=user.name, display_name=user.display_name, draft=draft
             )
-            note = "Your stream page is ready. Go live with `/stream golive`."
+            note = tr(interaction, "Your stream page is ready. Go live with `/stream golive`.")
         else:
             stream = await bot.services.streams.edit(
                 owner_id=user.id, display_name=user.display_name, draft=draft
             )
-            note = "Your stream page is updated."
+            note = tr(interaction, "Your stream page is updated.")
         await interaction.followup.send(
-            note, embed=stream_card(stream, bot.watch_url(stream.slug)), ephemeral=True
+            note,
+            embed=stream_card(stream, bot.watch_url(stream.slug), locale_of(interaction)),
+            ephemeral=True,
         )
 
 
@@ -116,11 +125,13 @@ class Streams(commands.GroupCog, group_name="stream"):
         """Create your stream page: a title and a description people see before they watch."""
         if await self.services.streams.find_by_owner(interaction.user.id) is not None:
             await interaction.response.send_message(
-                "You already have a stream page. Change it with `/stream edit`.", ephemeral=True
+                tr(interaction, "You already have a stream page. Change it with `/stream edit`."),
+                ephemeral=True,
             )
             return
         place = await self.services.places.resolve(city) if city else None
-        await interaction.response.send_modal(StreamPageModal(existing=None, city=place))
+        modal = StreamPageModal(existing=None, city=place, locale=locale_of(interaction))
+        await interaction.response.send_modal(modal)
 
     @app_commands.command(name="edit")
     @app_commands.describe(city="Move your stream page to another city (left empty: unchanged)")
@@ -129,27 +140,30 @@ class Streams(commands.GroupCog, group_name="stream"):
         """Change the title, description or city of your stream page."""
         stream = await self.services.streams.get_by_owner(interaction.user.id)
         place = await self.services.places.resolve(city) if city else None
-        await interaction.response.send_modal(StreamPageModal(existing=stream, city=place))
+        modal = StreamPageModal(existing=stream, city=place, locale=locale_of(interaction))
+        await interaction.response.send_modal(modal)
 
     @app_commands.command(name="search")
     @app_commands.describe(
-        user="A streamer's username or display name (the start is enough)",
+        member="A streamer's username or display name (the start is enough)",
         near="A city: streams nearest to it come first",
         within_km="With near: only streams this close to the city",
         include_offline="Also list stream pages that are not live right now",
     )
-    @app_commands.autocomplete(user=name_choices, near=city_choices)
+    @app_commands.autocomplete(member=name_choices, near=city_choices)
     async def search(
         self,
         interaction: Interaction,
-        user: app_commands.Range[str, 1, NAME_MAX] | None = None,
+        member: app_commands.Range[str, 1, NAME_MAX] | None = None,
         near: str | None = None,
         within_km: app_commands.Range[int, 1, 20000] | None = None,
         include_offline: bool = False,
     ) -> None:
         """Find live streams by a streamer's name or near a city."""
-        if (user is None) == (near is None):
-            raise InvalidInput("Search with `user:` (a name) or `near:` (a city), one of the two.")
+        if (member is None) == (near is None):
+            raise InvalidInput(
+                "Search with `member:` (a name) or `near:` (a city), one of the two."
+            )
         if within_km is not None and near is None:
             raise InvalidInput("`within_km` goes with `near:` (a city).")
         # Resolved before deferring: an unknown city is then answered privately, not in public.
@@ -157,7 +171,7 @@ class Streams(commands.GroupCog, group_name="stream"):
         search = StreamSearch(
             searcher_id=interaction.user.id,
             kind="near" if city else "user",
-            text=str(city.id) if city else (user or "").strip(),
+            text=str(city.id) if city else (member or "").strip(),
             include_offline=include_offline,
             within_km=within_km,
         )
@@ -178,18 +192,22 @@ class Streams(commands.GroupCog, group_name="stream"):
             identity_of(interaction.user), f"/live/{event.stream.slug}/studio"
         )
         embed = discord.Embed(
-            title="You're live! 🔴",
-            description=(
+            title=tr(interaction, "You're live! 🔴"),
+            description=tr(
+                interaction,
                 "Open your studio to turn on your camera and microphone. The studio link is just "
-                f"for you and works once, for {int(link.expires_in.total_seconds() // 60)} minutes "
-                "(`/stream studio` gives you a new one)."
+                "for you and works once, for %(minutes)s minutes "
+                "(`/stream studio` gives you a new one).",
+                minutes=int(link.expires_in.total_seconds() // 60),
             ),
             colour=GOLIVE_PURPLE,
         )
-        embed.add_field(name="Your stream page", value=self.bot.watch_url(event.stream.slug))
+        embed.add_field(
+            name=tr(interaction, "Your stream page"), value=self.bot.watch_url(event.stream.slug)
+        )
         if problem:
-            embed.add_field(name="⚠️ Announcement", value=problem, inline=False)
-        view = link_view("Open my studio", link.url, "🎥")
+            embed.add_field(name=tr(interaction, "⚠️ Announcement"), value=problem, inline=False)
+        view = link_view(tr(interaction, "Open my studio"), link.url, "🎥")
         await interaction.followup.send(embed=embed, view=view, ephemeral=True)
 
     @app_commands.command(name="end")
@@ -198,31 +216,41 @@ class Streams(commands.GroupCog, group_name="stream"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         event = await self.services.streams.end(interaction.user.id)
         duration = human_duration(event.session.duration_seconds or 0)
-        text = f"Your stream has ended. You were live for **{duration}**."
+        text = tr(
+            interaction,
+            "Your stream has ended. You were live for **%(duration)s**.",
+            duration=duration,
+        )
         if await self.services.ingress.publishing(event.stream.id):
             # OBS reconnects by itself, and its next connection would take the stream live again.
-            text += "\nOBS is still sending: stop streaming in OBS too, or it takes you live again."
+            text += "\n" + tr(
+                interaction,
+                "OBS is still sending: stop streaming in OBS too, or it takes you live again.",
+            )
         await interaction.followup.send(text, ephemeral=True)
 
     @app_commands.command(name="info")
     @app_commands.describe(member="Whose stream page to show (yours if left empty)")
     async def info(self, interaction: Interaction, member: discord.User | None = None) -> None:
         """Show a member's stream page, and whether they are live."""
-        await interaction.response.defer(thinking=True)
         who = member or interaction.user
+        # Looked up before answering: "no page" concerns only the caller, so it stays private.
         stream = await self.services.streams.find_by_owner(who.id)
         if stream is None:
             mine = who.id == interaction.user.id
-            await interaction.followup.send(
+            await interaction.response.send_message(
                 "You have no stream page yet. Create one with `/stream create`."
                 if mine
-                else f"{who.display_name} has no stream page yet."
+                else f"{who.display_name} has no stream page yet.",
+                ephemeral=True,
             )
             return
         url = self.bot.watch_url(stream.slug)
-        await interaction.followup.send(
-            embed=stream_card(stream, url),
-            view=link_view("Watch" if stream.active else "Stream page", url),
+        await interaction.response.send_message(
+            embed=stream_card(stream, url, locale_of(interaction)),
+            view=link_view(
+                tr(interaction, "Watch") if stream.active else tr(interaction, "Stream page"), url
+            ),
         )
 
     @app_commands.command(name="studio")
@@ -235,9 +263,13 @@ class Streams(commands.GroupCog, group_name="stream"):
         )
         minutes = int(link.expires_in.total_seconds() // 60)
         await interaction.followup.send(
-            f"Here is your studio. The link signs you in, works once and expires in {minutes} minutes. "
-            "Don't share it.",
-            view=link_view("Open my studio", link.url, "🎥"),
+            tr(
+                interaction,
+                "Here is your studio. The link signs you in, works once and expires in "
+                "%(minutes)s minutes. Don't share it.",
+                minutes=minutes,
+            ),
+            view=link_view(tr(interaction, "Open my studio"), link.url, "🎥"),
             ephemeral=True,
         )
 
@@ -264,11 +296,13 @@ class Streams(commands.GroupCog, group_name="stream"):
         await interaction.followup.send(embed=obs_embed(setup, grace), ephemeral=True)
 
     @app_commands.command(name="record")
-    @app_commands.describe(mode="on: record your streams (listed in /vods); off: stop recording")
-    async def record(self, interaction: Interaction, mode: Literal["on", "off"]) -> None:
+    @app_commands.describe(
+        enabled="True: record your streams (listed in /vods); False: stop recording"
+    )
+    async def record(self, interaction: Interaction, enabled: bool) -> None:
         """Record your streams so people can watch them later."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        change = await self.services.recording.set_enabled(interaction.user.id, mode == "on")
+        change = await self.services.recording.set_enabled(interaction.user.id, enabled)
         await interaction.followup.send(record_message(change), ephemeral=True)
 
     @app_commands.command(name="health")
@@ -321,14 +355,14 @@ class Streams(commands.GroupCog, group_name="stream"):
         )
 
     @app_commands.command(name="stage")
-    @app_commands.describe(streamer="Whose stage to show (yours if left empty)")
-    async def stage(self, interaction: Interaction, streamer: discord.User | None = None) -> None:
+    @app_commands.describe(member="Whose stage to show (yours if left empty)")
+    async def stage(self, interaction: Interaction, member: discord.User | None = None) -> None:
         """Who is on stage with a streamer right now, and for how long."""
-        await interaction.response.defer(thinking=True)
-        who = streamer or interaction.user
+        who = member or interaction.user
         stream = await self.services.streams.find_by_owner(who.id)
         if stream is None:
             raise NotFound(f"{who.display_name} has no stream page.")
+        await interaction.response.defer(thinking=True)
         state = await self.services.stage.state(stream)
         now = self.services.clock.now()
         seconds = {g.user_id: int((now - g.joined_at).total_seconds()) for g in state.guests}

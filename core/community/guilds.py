@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.kernel import i18n
 from core.kernel.clock import Clock
+from core.kernel.errors import InvalidInput
 from core.kernel.timefmt import to_db
 from core.store import Database
 
@@ -37,6 +39,26 @@ class GuildService:
             "SELECT announce_channel_id FROM guild_settings WHERE guild_id = ?", (guild_id,)
         )
         return None if row is None else row["announce_channel_id"]
+
+    async def set_language(self, guild_id: int, locale: str) -> None:
+        """What the guild reads posts meant for everyone in (a locale from core.kernel.i18n)."""
+        if locale not in i18n.SUPPORTED:
+            raise InvalidInput("That language is not available.")
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO guild_settings (guild_id, language, updated_at)"
+                " VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET"
+                " language = excluded.language, updated_at = excluded.updated_at",
+                (guild_id, locale, to_db(self._clock.now())),
+            )
+
+    async def language(self, guild_id: int | None) -> str:
+        if guild_id is None:
+            return i18n.DEFAULT
+        row = await self._db.fetch_one(
+            "SELECT language FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        )
+        return i18n.locale_or_default(None if row is None else row["language"])
 
     async def announce_channels(self) -> dict[int, int]:
         """guild id → announcement channel id, for every guild that set one."""

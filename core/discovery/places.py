@@ -293,8 +293,10 @@ class PlaceDirectory:
         city = catalogue.by_label.get(fold(wanted)) if wanted else None
         if city is None:
             raise InvalidInput(
-                f"I don't know a city called '{wanted[:60]}'. Pick one from the suggestions "
-                f"(places of {self.min_population:,} people or more)."
+                "I don't know a city called '%(city)s'. Pick one from the suggestions "
+                "(places of %(population)s people or more).",
+                city=wanted[:60],
+                population=self.min_population,
             )
         return city
 

@@ -79,7 +79,7 @@ def _paging(page: int, limit: int) -> _Paging:
     if page < 1:
         raise InvalidInput("'page' starts at 1.")
     if not 1 <= limit <= LIMIT_MAX:
-        raise InvalidInput(f"'limit' must be between 1 and {LIMIT_MAX}.")
+        raise InvalidInput("'limit' must be between 1 and %(max)s.", max=LIMIT_MAX)
     return _Paging(page, limit)
 
 
@@ -128,7 +128,9 @@ class SearchService:
         paging = _paging(page, limit)
         typed = name_key(text)
         if len(typed) > QUERY_MAX:
-            raise InvalidInput(f"A name to search for can be at most {QUERY_MAX} characters.")
+            raise InvalidInput(
+                "A name to search for can be at most %(max)s characters.", max=QUERY_MAX
+            )
         if not typed:
             return await self._everyone(paging, include_offline)
         live = "" if include_offline else "active = 1 AND "
@@ -246,7 +248,9 @@ class SearchService:
         paging = _paging(page, limit)
         _check_point(latitude, longitude)
         if radius_km is not None and not 0 < radius_km <= HALF_EARTH_KM:
-            raise InvalidInput(f"The radius must be between 0 and {HALF_EARTH_KM:.0f} km.")
+            raise InvalidInput(
+                "The radius must be between 0 and %(max)s km.", max=round(HALF_EARTH_KM)
+            )
         table = "stream_places" if include_offline else "live_stream_places"
         point = _Point(latitude, longitude)
         wanted = paging.offset + paging.limit

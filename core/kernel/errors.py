@@ -6,13 +6,23 @@ ephemerally in Discord and as ``{"error": message}`` on the API.
 
 from __future__ import annotations
 
+from core.kernel import i18n
+
 
 class GoLiveError(Exception):
-    """Base for every error a user can cause or be told about."""
+    """Base for every error a user can cause or be told about.
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    ``message`` is English; with ``params`` it is a template (``"There is no tip #%(tip)s."``)
+    whose unfilled text is the stable message id the catalogs translate (core/kernel/i18n.py).
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        # Filled in exactly as an English reader's reply would be (numbers with separators).
+        text = i18n.t(i18n.DEFAULT, message, **params) if params else message
+        super().__init__(text)
+        self.message = text
+        self.msgid = message
+        self.params = params
 
 
 class InvalidInput(GoLiveError):
@@ -48,8 +58,8 @@ class LiveKitUnavailable(GoLiveError):
     PERMISSION_DENIED = "permission_denied"
     FAILED_PRECONDITION = "failed_precondition"
 
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, code: str | None = None, **params: object) -> None:
+        super().__init__(message, **params)
         self.code = code
 
     @property

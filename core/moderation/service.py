@@ -207,7 +207,8 @@ class ModerationService:
             if sanction.kind == "kick" and sanction.expires_at is not None:
                 wait = human_duration((sanction.expires_at - self._clock.now()).total_seconds())
                 raise Forbidden(
-                    f"A moderator removed you from the stream. You can watch again in {wait}."
+                    "A moderator removed you from the stream. You can watch again in %(wait)s.",
+                    wait=wait,
                 )
 
     async def remember_viewer_address(self, user_id: int, ip: str) -> None:
@@ -253,7 +254,8 @@ class ModerationService:
             wait = human_duration((until - now).total_seconds())
             raise Forbidden(
                 "A moderator removed a viewer at this address from the stream. Guests from here "
-                f"can watch again in {wait}; members can sign in with the Watch button in Discord."
+                "can watch again in %(wait)s; members can sign in with the Watch button in Discord.",
+                wait=wait,
             )
 
     async def _read_kicked_addresses(self) -> None:

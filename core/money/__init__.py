@@ -5,7 +5,7 @@ The public module: other packages import from here, never from the modules insid
 from core.money.fees import GoLiveFees, PassService, Renewal, StreamingPass
 from core.money.ledger import Ledger, WalletLine, credits_text
 from core.money.payouts import PayoutRequest, PayoutService
-from core.money.tips import Standing, TipEvent, TipOutcome, TipService
+from core.money.tips import RefundableTip, Standing, TipEvent, TipOutcome, TipService
 from core.money.topups import BadSignature, TopupService
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "PassService",
     "PayoutRequest",
     "PayoutService",
+    "RefundableTip",
     "Renewal",
     "Standing",
     "StreamingPass",

@@ -18,6 +18,7 @@ from core.config import FeesSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, NotFound, PaymentRefused
 from core.kernel.events import EventBus
+from core.kernel.i18n import Credits
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.money.ledger import Ledger, credits_text, fingerprint
 from core.store import Database
@@ -77,8 +78,10 @@ class PassService:
         found = await self.status(member_id)
         if found is None or not found.active(self._clock.now()):
             raise PaymentRefused(
-                f"Going live needs a streaming pass ({credits_text(self.policy.pass_price)} for "
-                f"{self.policy.pass_days} days). Buy one with `/wallet pass buy`."
+                "Going live needs a streaming pass (%(price)s for %(days)s days). "
+                "Buy one with `/wallet pass buy`.",
+                price=Credits(self.policy.pass_price),
+                days=self.policy.pass_days,
             )
 
     async def buy(self, member_id: int, key: str) -> StreamingPass:

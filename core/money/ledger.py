@@ -33,7 +33,8 @@ import aiosqlite
 
 from core.kernel import text as text_rules
 from core.kernel.clock import Clock
-from core.kernel.errors import Conflict, InvalidInput, NotFound, PaymentRefused
+from core.kernel.errors import Conflict, GoLiveError, InvalidInput, NotFound, PaymentRefused
+from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import from_db_required, to_db
 from core.store import Database, Transaction
 
@@ -94,10 +95,12 @@ class PaymentResult:
     record_id: int | None = None  # the tip's or the fee's id
     replayed: bool = False
     balance: int | None = None  # the payer's balance afterwards
+    # The refusal itself, so a front can still say it in the payer's language.
+    refusal: GoLiveError | None = None
 
     @classmethod
-    def refused(cls, reason: str) -> PaymentResult:
-        return cls(ok=False, reason=reason)
+    def refused(cls, refusal: GoLiveError) -> PaymentResult:
+        return cls(ok=False, reason=refusal.message, refusal=refusal)
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,18 @@ def fingerprint(kind: str, **params: Any) -> str:
     """A stable hash of what a call asked for, stored with its idempotency key."""
     text = json.dumps([kind, params], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# Who lacks the credits, each its own sentence so every language can say it its own way.
+SHORT_OF_FUNDS = {
+    "You have": N_("You have %(balance)s, but this needs %(amount)s. Nothing was charged."),
+    "The streamer has only": N_(
+        "The streamer has only %(balance)s, but this needs %(amount)s. Nothing was charged."
+    ),
+    "That member has only": N_(
+        "That member has only %(balance)s, but this needs %(amount)s. Nothing was charged."
+    ),
+}
 
 
 def credits_text(amount: int) -> str:
@@ -262,8 +277,7 @@ class Ledger:
         balance = await self.account_balance(tx, account_id)
         if balance < amount:
             raise PaymentRefused(
-                f"{whose} {credits_text(balance)}, but this needs {credits_text(amount)}. "
-                "Nothing was charged."
+                SHORT_OF_FUNDS[whose], balance=Credits(balance), amount=Credits(amount)
             )
 
     async def charge_legs(
@@ -374,7 +388,7 @@ class Ledger:
         try:
             return await self._pay_to_go_live(user_id, slug, require_credits(amount), key)
         except (PaymentRefused, NotFound, InvalidInput) as refusal:
-            return PaymentResult.refused(refusal.message)
+            return PaymentResult.refused(refusal)
 
     async def _pay_to_go_live(
         self, user_id: int, slug: str, amount: int, key: str
@@ -388,7 +402,7 @@ class Ledger:
                 )
             stream = await tx.fetch_one("SELECT id, owner_id FROM streams WHERE slug = ?", (slug,))
             if stream is None or stream["owner_id"] != user_id:
-                raise NotFound(f"You have no stream page called '{slug}'.")
+                raise NotFound("You have no stream page called '%(slug)s'.", slug=slug)
             legs = await self.charge_legs(
                 tx,
                 user_id,
@@ -445,7 +459,7 @@ class Ledger:
                 donor_id, donor_name, stream_id, require_credits(amount), message, key
             )
         except (PaymentRefused, NotFound, InvalidInput) as refusal:
-            return PaymentResult.refused(refusal.message)
+            return PaymentResult.refused(refusal)
 
     async def _send_stream_donation(
         self, donor_id: int, donor_name: str, stream_id: int, amount: int, message: str, key: str
@@ -555,7 +569,7 @@ class Ledger:
     async def tip(self, tip_id: int) -> Tip:
         row = await self._db.fetch_one("SELECT * FROM tips WHERE id = ?", (tip_id,))
         if row is None:
-            raise NotFound(f"There is no tip #{tip_id}.")
+            raise NotFound("There is no tip #%(id)s.", id=str(tip_id))
         return _tip(row)
 
     async def refund_tip(self, tip_id: int, moderator_id: int, reason: str) -> Posted:
@@ -565,9 +579,9 @@ class Ledger:
         async with self._db.transaction() as tx:
             row = await tx.fetch_one("SELECT * FROM tips WHERE id = ?", (tip_id,))
             if row is None:
-                raise NotFound(f"There is no tip #{tip_id}.")
+                raise NotFound("There is no tip #%(id)s.", id=str(tip_id))
             if row["refund_transaction_id"] is not None:
-                raise Conflict(f"Tip #{tip_id} has already been refunded.")
+                raise Conflict("Tip #%(id)s has already been refunded.", id=str(tip_id))
             streamer = await self.member_account(tx, row["streamer_id"])
             await self.require_funds(tx, streamer, row["amount"], whose="The streamer has only")
             donor = await self.member_account(tx, row["donor_id"])

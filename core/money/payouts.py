@@ -17,8 +17,9 @@ import aiosqlite
 from core.kernel import text as text_rules
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, NotFound, PaymentRefused
+from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import from_db, from_db_required, to_db
-from core.money.ledger import Ledger, credits_text, fingerprint, require_credits
+from core.money.ledger import Ledger, fingerprint, require_credits
 from core.store import Database
 
 Status = Literal["requested", "paid", "rejected"]
@@ -50,7 +51,7 @@ class PayoutService:
     ) -> PayoutRequest:
         amount = require_credits(amount)
         if amount < self.minimum:
-            raise InvalidInput(f"A payout is at least {credits_text(self.minimum)}.")
+            raise InvalidInput("A payout is at least %(minimum)s.", minimum=Credits(self.minimum))
         ledger = self._ledger
         fp = fingerprint("payout", member=member_id, amount=amount)
         async with self._db.transaction() as tx:
@@ -114,7 +115,7 @@ class PayoutService:
         async with self._db.transaction() as tx:
             row = await tx.fetch_one("SELECT * FROM payout_requests WHERE id = ?", (request_id,))
             if row is None or row["status"] != "requested":
-                raise Conflict(f"Payout request #{request_id} is not open.")
+                raise Conflict("Payout request #%(id)s is not open.", id=str(request_id))
             returned = await ledger.post(
                 tx,
                 kind="payout_return",
@@ -141,12 +142,20 @@ class PayoutService:
     async def get(self, request_id: int) -> PayoutRequest:
         row = await self._db.fetch_one("SELECT * FROM payout_requests WHERE id = ?", (request_id,))
         if row is None:
-            raise NotFound(f"There is no payout request #{request_id}.")
+            raise NotFound("There is no payout request #%(id)s.", id=str(request_id))
         return _request(row)
 
     async def _explain_not_open(self, request_id: int) -> None:
         found = await self.get(request_id)
-        raise Conflict(f"Payout request #{request_id} is already {found.status}.")
+        raise Conflict(ALREADY_DECIDED[found.status], id=str(request_id))
+
+
+# A request that is no longer open, by what became of it.
+ALREADY_DECIDED = {
+    "paid": N_("Payout request #%(id)s is already paid."),
+    "rejected": N_("Payout request #%(id)s is already rejected."),
+    "requested": N_("Payout request #%(id)s is not open."),
+}
 
 
 def _note(note: str) -> str:

@@ -27,9 +27,10 @@ from core.kernel.errors import (
     PaymentRefused,
 )
 from core.kernel.events import EventBus
+from core.kernel.i18n import Credits
 from core.kernel.timefmt import to_db
 from core.livekit import LiveKitGateway
-from core.money.ledger import Ledger, Tip, credits_text
+from core.money.ledger import Ledger, Tip
 from core.store import Database
 from core.streams import Stream, StreamService
 
@@ -78,6 +79,16 @@ class Standing:
     count: int
 
 
+@dataclass(frozen=True)
+class RefundableTip:
+    """A tip a moderator could still give back, with what tells it apart from the others."""
+
+    id: int
+    amount: int
+    donor_name: str
+    streamer_name: str
+
+
 class TipService:
     def __init__(
         self,
@@ -105,7 +116,9 @@ class TipService:
     def check_amount(self, amount: int) -> int:
         low, high = self.policy.minimum, self.policy.maximum
         if isinstance(amount, bool) or not isinstance(amount, int) or not low <= amount <= high:
-            raise InvalidInput(f"A tip is between {credits_text(low)} and {credits_text(high)}.")
+            raise InvalidInput(
+                "A tip is between %(low)s and %(high)s.", low=Credits(low), high=Credits(high)
+            )
         return amount
 
     def clean_message(self, message: str) -> str:
@@ -136,7 +149,9 @@ class TipService:
             donor.user_id, donor.display_name, stream_id, amount, clean, key
         )
         if not result.ok or result.record_id is None:
-            raise PaymentRefused(result.reason or "The tip could not be made.")
+            if result.refusal is not None:
+                raise PaymentRefused(result.refusal.msgid, **result.refusal.params)
+            raise PaymentRefused("The tip could not be made.")
         tip = await self._ledger.tip(result.record_id)
         stream = await self._streams.get_by_id(stream_id)
         balance = result.balance or 0
@@ -149,6 +164,24 @@ class TipService:
     async def refund(self, tip_id: int, moderator_id: int, reason: str) -> Tip:
         await self._ledger.refund_tip(tip_id, moderator_id, reason)
         return await self._ledger.tip(tip_id)
+
+    async def refundable(self, limit: int = 25) -> list[RefundableTip]:
+        """The newest tips not refunded yet (what a moderator picks a refund from)."""
+        rows = await self._db.fetch_all(
+            "SELECT t.id, t.amount, t.donor_name, COALESCE(s.owner_name, 'unknown') AS streamer"
+            " FROM tips t LEFT JOIN streams s ON s.owner_id = t.streamer_id"
+            " WHERE t.refund_transaction_id IS NULL ORDER BY t.id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            RefundableTip(
+                id=int(row["id"]),
+                amount=int(row["amount"]),
+                donor_name=str(row["donor_name"]),
+                streamer_name=str(row["streamer"]),
+            )
+            for row in rows
+        ]
 
     # -- leaderboards ----------------------------------------------------------------------------
 

@@ -23,8 +23,9 @@ import stripe
 from core.config import StripeSettings, WalletSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import InvalidInput, PaymentRefused
+from core.kernel.i18n import Credits
 from core.kernel.timefmt import to_db
-from core.money.ledger import Ledger, credits_text, fingerprint, require_credits
+from core.money.ledger import Ledger, fingerprint, require_credits
 from core.store import Database, Transaction
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,9 @@ class TopupService:
         credits = require_credits(credits)
         low, high = self.wallet.topup_min, self.wallet.topup_max
         if not low <= credits <= high:
-            raise InvalidInput(f"A top-up is between {credits_text(low)} and {credits_text(high)}.")
+            raise InvalidInput(
+                "A top-up is between %(low)s and %(high)s.", low=Credits(low), high=Credits(high)
+            )
         key = await self._idempotency_key(member_id, credits)
         try:
             async with asyncio.timeout(15):

@@ -140,3 +140,27 @@ async def finish_recording(services: Services, livekit: FakeLiveKit, seconds: in
         lk_egress.FileInfo(filename=path, duration=seconds * 1_000_000_000, location=path)
     )
     assert await services.webhooks.receive(livekit.event("egress_ended", egress_info=info))
+
+
+def grant_command(world: World, name: str, target: Any) -> None:
+    """What a server admin does under Server Settings → Integrations: allow a command to a role or
+    member who lacks its default permissions."""
+    command = world.env.backend.find_command(name, world.guild.id)
+    assert command is not None, name
+    world.guild.set_command_permissions(int(command["id"]), {target: True})
+
+
+def speaks(monkeypatch: Any, member: Any, locale: str) -> None:
+    """Make `member`'s Discord app send `locale` with each interaction, as a German or Brazilian
+    client does (SimCord itself sends every interaction as en-US)."""
+    from simcord import actors
+
+    build = actors._interactions.base_payload
+
+    def with_locale(*args: Any, **kwargs: Any) -> Any:
+        record, payload = build(*args, **kwargs)
+        if kwargs.get("user_id") == member.id:
+            payload["locale"] = locale
+        return record, payload
+
+    monkeypatch.setattr(actors._interactions, "base_payload", with_locale)

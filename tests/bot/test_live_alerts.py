@@ -112,7 +112,7 @@ async def test_a_permission_lost_after_setup_is_told_to_the_admin_and_to_golive_
 async def test_followers_who_turned_dms_off_are_not_messaged(world: World) -> None:
     await create_page(world, world.alice)
     await world.bob.slash(world.general, "follow", member=world.alice)
-    off = await world.bob.slash(world.general, "notifications", dms="off")
+    off = await world.bob.slash(world.general, "notifications", dms=False)
     assert "off" in off.response.content
     await world.alice.slash(world.general, "stream golive")
     assert world.bob.user.dm_channel.history() == []

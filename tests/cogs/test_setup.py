@@ -95,3 +95,15 @@ async def test_a_mod_log_channel_the_bot_cannot_post_in_is_refused(
     assert "I need **Send Messages, Embed Links**" in result.response.content
     assert "Nothing was changed" in result.response.content
     assert await services.moderation.mod_log_channel(world.guild.id) is None
+
+
+async def test_setup_language_sets_what_the_server_reads_in(
+    world: World, services: Services
+) -> None:
+    result = await world.admin.slash(world.general, "setup language", language="pt_BR")
+    assert result.ephemeral
+    assert await services.guilds.language(world.guild.id) == "pt_BR"
+    with pytest.raises(SetupError, match="default-member-permissions"):
+        await world.bob.slash(world.general, "setup language", language="de")
+    assert await services.guilds.language(world.guild.id) == "pt_BR"
+    assert await services.guilds.language(None) == "en"

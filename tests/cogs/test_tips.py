@@ -89,7 +89,7 @@ async def test_tips_top_shows_the_leaderboards(world: World, services: Services)
         "🥇 **Alice** · 120 credits (1 tip)",
     ]
     alice_only = await world.admin.slash(
-        world.general, "tips top", period="all", streamer=world.admin
+        world.general, "tips top", period="all", member=world.admin
     )
     assert alice_only.response.embeds[0].description == "No tips yet."
 

@@ -17,7 +17,7 @@ async def test_recorded_streams_are_listed_in_vods(
 ) -> None:
     services.recording.config = FILE_CONFIG
     await create_page(world, world.alice)
-    on = await world.alice.slash(world.general, "stream record", mode="on")
+    on = await world.alice.slash(world.general, "stream record", enabled=True)
     assert on.ephemeral and "Recording is **on**" in on.response.content
     await world.alice.slash(world.general, "stream golive")
     assert len(livekit.egresses) == 1
@@ -31,7 +31,7 @@ async def test_recorded_streams_are_listed_in_vods(
     assert "**1h 12m**" in embed.description
     assert "[Watch](https://media.golive.test/recordings/alice/live-alice-" in embed.description
 
-    off = await world.alice.slash(world.general, "stream record", mode="off")
+    off = await world.alice.slash(world.general, "stream record", enabled=False)
     assert "Recording is **off**" in off.response.content
     await world.alice.slash(world.general, "stream golive")
     assert len(livekit.egresses) == 1  # the second stream was not recorded

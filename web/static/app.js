@@ -163,7 +163,7 @@ function showLocalTimes() {
       const options = TIME_FORMATS[element.dataset.format ?? ""];
       if (!options || Number.isNaN(moment.getTime())) continue;
       element.title = moment.toLocaleString();
-      element.textContent = new Intl.DateTimeFormat(undefined, options).format(moment);
+      element.textContent = new Intl.DateTimeFormat(document.documentElement.lang || undefined, options).format(moment);
     } catch {
       // Keep the server's UTC text: it is correct, just not local.
     }

@@ -6,6 +6,7 @@ from typing import Any
 
 import discord
 import pytest
+from simcord import SetupError
 
 from core.chat.service import ChatAuthor
 from core.kernel.errors import Conflict, Forbidden
@@ -13,6 +14,7 @@ from core.services import Services
 from tests.bot.helpers import (
     alice_live,
     domain_errors,
+    grant_command,
     set_mod_log,
 )
 from tests.conftest import World
@@ -27,11 +29,20 @@ REFUSED_COMMANDS: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+async def test_members_without_moderate_members_dont_see_mod(world: World) -> None:
+    assert not any(c.startswith("mod ") for c in world.bob.available_commands(world.general))
+    assert "mod ban" in world.admin.available_commands(world.general)
+    with pytest.raises(SetupError, match="default-member-permissions"):
+        await world.bob.slash(world.general, "mod ban", member=world.alice.user)
+
+
 @pytest.mark.parametrize(("command", "options"), REFUSED_COMMANDS)
-async def test_members_who_dont_moderate_are_refused(
+async def test_members_granted_mod_but_not_moderating_are_refused(
     world: World, services: Services, command: str, options: dict[str, Any]
 ) -> None:
     stream = await alice_live(world, services)
+    # An admin allowed /mod to bob under Integrations, but bob has no moderator role.
+    grant_command(world, "mod", world.bob)
     result = await world.bob.slash(world.general, command, member=world.alice.user, **options)
     assert result.ephemeral and "Only moderators" in result.response.content
     assert domain_errors(world) == [Forbidden]
@@ -42,9 +53,8 @@ async def test_members_who_dont_moderate_are_refused(
 
 async def test_slowmode_and_log_refuse_members_too(world: World, services: Services) -> None:
     await alice_live(world, services)
-    slow = await world.bob.slash(
-        world.general, "mod slowmode", seconds=30, streamer=world.alice.user
-    )
+    grant_command(world, "mod", world.bob)
+    slow = await world.bob.slash(world.general, "mod slowmode", seconds=30, member=world.alice.user)
     log = await world.bob.slash(world.general, "mod log")
     assert "Only moderators" in slow.response.content and "Only moderators" in log.response.content
     assert domain_errors(world) == [Forbidden, Forbidden]
@@ -176,6 +186,9 @@ async def test_a_configured_role_makes_moderators_and_the_web_knows(
     helpers = world.guild.create_role("Helpers")
     await world.admin.slash(world.general, "setup mod-role", role=helpers)
     helper = world.guild.add_member(world.env.create_user("helper"), roles=[helpers])
+    # The README's step for admins: allow /mod to the role under Integrations.
+    grant_command(world, "mod", helpers)
+    assert "mod ban" in helper.available_commands(world.general)
     assert not await services.moderation.is_moderator(helper.id)
     result = await helper.slash(world.general, "mod log")
     assert result.response.embeds[0].title == "Moderation log"

@@ -124,7 +124,7 @@ async def test_obs_that_cannot_go_live_tells_the_streamer_by_dm(
 
 async def test_record_on_where_recording_is_not_set_up_is_explained(world: World) -> None:
     await create_page(world, world.alice)
-    result = await world.alice.slash(world.general, "stream record", mode="on")
+    result = await world.alice.slash(world.general, "stream record", enabled=True)
     assert result.ephemeral and "isn't set up" in result.response.content
     assert domain_errors(world) == [Conflict]
 
@@ -135,7 +135,7 @@ async def test_record_on_while_live_starts_now(
     services.recording.config = FILE_CONFIG
     await create_page(world, world.alice)
     await world.alice.slash(world.general, "stream golive")
-    on = await world.alice.slash(world.general, "stream record", mode="on")
+    on = await world.alice.slash(world.general, "stream record", enabled=True)
     assert "being recorded now" in on.response.content
     assert len(livekit.egresses) == 1
 

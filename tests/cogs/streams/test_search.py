@@ -61,7 +61,7 @@ async def test_search_by_name_lists_live_streams_with_watch_buttons(
     await live_stream(services, 12, "alicia")
     await live_stream(services, 13, "bob")
 
-    result = await world.bob.slash(world.general, "stream search", user="ali")
+    result = await world.bob.slash(world.general, "stream search", member="ali")
 
     assert not result.ephemeral  # results are for the channel: anyone can press Watch
     [embed] = result.response.embeds
@@ -102,7 +102,7 @@ async def test_autocomplete_suggests_cities_and_live_names(
 
     cities = await world.alice.autocomplete(world.general, "stream search", "near", "lisb")
     assert cities[0] == {"name": "Lisbon, Portugal", "value": await lisbon_id(services)}
-    names = await world.alice.autocomplete(world.general, "stream search", "user", "Al")
+    names = await world.alice.autocomplete(world.general, "stream search", "member", "Al")
     assert names == [{"name": "Alice (alice)", "value": "alice"}]
     for_create = await world.alice.autocomplete(world.general, "stream create", "city", "São P")
     assert for_create[0]["name"] == "São Paulo, Brazil"
@@ -139,7 +139,7 @@ async def test_an_unknown_city_is_explained_privately(world: World) -> None:
 
 async def test_search_needs_exactly_one_of_user_and_near(world: World) -> None:
     neither = await world.alice.slash(world.general, "stream search")
-    both = await world.alice.slash(world.general, "stream search", user="al", near="Lisbon")
+    both = await world.alice.slash(world.general, "stream search", member="al", near="Lisbon")
     for result in (neither, both):
         assert result.ephemeral and "one of the two" in result.response.content
     assert domain_errors(world) == [InvalidInput, InvalidInput]
@@ -147,7 +147,7 @@ async def test_search_needs_exactly_one_of_user_and_near(world: World) -> None:
 
 async def test_empty_results_say_so_and_suggest_widening(world: World, services: Services) -> None:
     await live_stream(services, 11, "madrid", MADRID, "Madrid, Spain")
-    by_name = await world.alice.slash(world.general, "stream search", user="zzz")
+    by_name = await world.alice.slash(world.general, "stream search", member="zzz")
     assert "Nobody live matches “zzz”" in by_name.response.embeds[0].description
     assert "include_offline" in by_name.response.embeds[0].description
     assert components(by_name.response) == []
@@ -162,7 +162,7 @@ async def test_empty_results_say_so_and_suggest_widening(world: World, services:
 async def test_only_the_searcher_can_turn_the_pages(world: World, services: Services) -> None:
     for number in range(10):
         await live_stream(services, 100 + number, f"painter{number}")
-    result = await world.alice.slash(world.general, "stream search", user="painter")
+    result = await world.alice.slash(world.general, "stream search", member="painter")
     first = result.response
     assert first.embeds[0].footer.text == "Page 1 of 2 · 10 streams"
     assert page_button(first, "◀").get("disabled") is True
@@ -190,7 +190,7 @@ async def test_page_buttons_work_after_a_restart(
 ) -> None:
     for number in range(9):
         await live_stream(services, 100 + number, f"painter{number}")
-    result = await world.alice.slash(world.general, "stream search", user="painter")
+    result = await world.alice.slash(world.general, "stream search", member="painter")
     await world.env.restart_bot(make_bot())
     await world.alice.click(
         result.response, custom_id=page_button(result.response, "▶")["custom_id"]

@@ -140,7 +140,7 @@ async def test_stage_lists_who_is_on_and_for_how_long(
     await services.stage.accept(stream, Member(world.bob.id, "bob"), bob)
     clock.advance(600)
 
-    result = await world.admin.slash(world.general, "stream stage", streamer=world.alice.user)
+    result = await world.admin.slash(world.general, "stream stage", member=world.alice.user)
 
     embed = result.response.embeds[0]
     assert embed.title == "On stage with Alice"

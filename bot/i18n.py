@@ -1,0 +1,72 @@
+"""The bot in the member's language: replies in the interaction's locale, the command tree through
+discord.py's Translator, posts seen by many in the guild's language (`/setup language`).
+
+The strings themselves live in the catalogs of core/kernel/i18n.py; `tree_strings` lists what the
+command tree shows, so `make messages` can extract it and a test can check every catalog has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from core.kernel import i18n
+from core.kernel.errors import GoLiveError
+
+
+def locale_of(interaction: discord.Interaction[Any]) -> str:
+    """The member's own language (Discord sends it with every interaction)."""
+    return i18n.locale_or_default(str(interaction.locale))
+
+
+def tr(interaction: discord.Interaction[Any], msgid: str, **params: Any) -> str:
+    """`msgid` in the member's language, filled in."""
+    return i18n.t(locale_of(interaction), msgid, **params)
+
+
+def error_text(locale: str, error: GoLiveError) -> str:
+    """A domain error in the member's language (its English text when not translated yet)."""
+    return i18n.t(locale, error.msgid, **error.params)
+
+
+class GoLiveTranslator(app_commands.Translator):
+    """Descriptions and choice names of every command, from the catalogs.
+
+    Command and option names stay English on purpose: the README, help texts, error messages
+    and members in shared channels refer to `/stream golive` by that one name.
+    """
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContext[Any, Any],
+    ) -> str | None:
+        if context.location in NAME_LOCATIONS:
+            return None
+        shipped = i18n.normalize(locale.value)
+        if shipped is None or shipped == i18n.DEFAULT:
+            return None
+        translated = i18n.gettext(shipped, string.message)
+        return translated if translated != string.message else None
+
+
+NAME_LOCATIONS = {
+    app_commands.TranslationContextLocation.command_name,
+    app_commands.TranslationContextLocation.group_name,
+    app_commands.TranslationContextLocation.parameter_name,
+}
+
+
+def tree_strings(tree: app_commands.CommandTree[Any]) -> Iterator[str]:
+    """Every description and choice name the command tree shows a member."""
+    for command in tree.walk_commands():
+        yield str(command.description)
+        if isinstance(command, app_commands.Command):
+            for parameter in command.parameters:
+                yield str(parameter.description)
+                for choice in parameter.choices:
+                    yield str(choice.name)

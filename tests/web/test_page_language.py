@@ -1,0 +1,56 @@
+"""Pages in the viewer's language: `?lang=` (remembered), then Accept-Language, then English."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+
+from core.services import Services
+from core.streams import StreamDraft
+from web.i18n import LANG_COOKIE
+
+
+async def _page(services: Services) -> str:
+    stream = await services.streams.create(
+        owner_id=1001, username="alice", display_name="Alice", draft=StreamDraft("Painting")
+    )
+    return f"/live/{stream.slug}"
+
+
+async def test_english_by_default(client: TestClient[object, object], services: Services) -> None:
+    async with client.get(await _page(services)) as response:
+        html = await response.text()
+    assert '<html lang="en">' in html
+    assert "Accept-Language" in response.headers.getall("Vary")
+
+
+async def test_accept_language_chooses_the_page_language(
+    client: TestClient[object, object], services: Services
+) -> None:
+    path = await _page(services)
+    async with client.get(path, headers={"Accept-Language": "pt-BR,pt;q=0.9"}) as response:
+        assert '<html lang="pt-BR">' in await response.text()
+    async with client.get(path, headers={"Accept-Language": "fr-FR"}) as response:
+        assert '<html lang="en">' in await response.text()
+
+
+async def test_a_lang_choice_wins_and_is_remembered(
+    client: TestClient[object, object], services: Services
+) -> None:
+    path = await _page(services)
+    async with client.get(f"{path}?lang=de", headers={"Accept-Language": "pt-BR"}) as response:
+        assert '<html lang="de">' in await response.text()
+        assert response.cookies[LANG_COOKIE].value == "de"
+    async with client.get(path, headers={"Accept-Language": "pt-BR"}) as response:
+        assert '<html lang="de">' in await response.text()
+    async with client.get(f"{path}?lang=xx") as response:
+        assert '<html lang="de">' in await response.text()
+        assert LANG_COOKIE not in response.cookies
+
+
+async def test_every_page_offers_each_language(
+    client: TestClient[object, object], services: Services
+) -> None:
+    async with client.get(await _page(services)) as response:
+        html = await response.text()
+    for code, name in (("en", "English"), ("de", "Deutsch"), ("pt_BR", "Português (Brasil)")):
+        assert f'href="?lang={code}"' in html and name in html
