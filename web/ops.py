@@ -15,6 +15,7 @@ probes costs LiveKit one call per few seconds, and no probe waits more than `PRO
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
 import time
@@ -52,9 +53,17 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
+# A new id is this process's random prefix and a counter: unique across processes and replicas,
+# and far cheaper per request than a uuid4 (an os.urandom call each).
+_PROCESS_PREFIX = uuid.uuid4().hex[:12]
+_request_numbers = itertools.count(1)
+
+
 def request_id_for(request: web.Request) -> str:
     offered = request.headers.get(REQUEST_ID_HEADER, "")
-    return offered if _SANE_REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+    if offered and _SANE_REQUEST_ID.fullmatch(offered):
+        return offered
+    return f"{_PROCESS_PREFIX}-{next(_request_numbers):x}"
 
 
 @web.middleware
