@@ -35,9 +35,31 @@ class TokenError extends Error {
 
 const data = pageData();
 if (data && data.active) {
+  // Before the player library loads (it is large): a choice made meanwhile is kept too.
+  rememberQuality(byId("quality", HTMLSelectElement));
   const LK = await loadLivekit();
   if (LK) startWatching(data, LK);
   else sayThePlayerIsMissing();
+}
+
+/**
+ * Restore the viewer's last quality choice, and remember each new one.
+ * @param {HTMLSelectElement} select
+ */
+function rememberQuality(select) {
+  try {
+    const saved = window.localStorage.getItem(QUALITY_KEY);
+    if (saved && [...select.options].some((option) => option.value === saved)) select.value = saved;
+  } catch {
+    // Storage may be blocked (private mode); the default is fine.
+  }
+  select.addEventListener("change", () => {
+    try {
+      window.localStorage.setItem(QUALITY_KEY, select.value);
+    } catch {
+      // Not remembered, still applied.
+    }
+  });
 }
 
 function sayThePlayerIsMissing() {
@@ -450,21 +472,7 @@ function startWatching(data, LK) {
     }
   }
 
-  try {
-    const saved = window.localStorage.getItem(QUALITY_KEY);
-    if (saved && Object.hasOwn(QUALITY, saved)) el.quality.value = saved;
-  } catch {
-    // Storage may be blocked (private mode); the default is fine.
-  }
-
-  el.quality.addEventListener("change", () => {
-    try {
-      window.localStorage.setItem(QUALITY_KEY, chosenQuality());
-    } catch {
-      // Not remembered, still applied.
-    }
-    applyQualityToAll();
-  });
+  el.quality.addEventListener("change", applyQualityToAll);
 
   // ---------------------------------------------------------------- page lifecycle
 
