@@ -87,15 +87,11 @@ class EventBus:
             if row.mode is Mode.INLINE:
                 await _run(row, event, self._observer)
             else:
-                task = asyncio.create_task(
-                    _run(row, event, self._observer), name=f"event {row.name}"
-                )
-                self._running.add(task)
-                task.add_done_callback(self._running.discard)
+                self.spawn(_run(row, event, self._observer), name=f"event {row.name}")
 
-    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    def spawn(self, work: Coroutine[Any, Any, None], name: str | None = None) -> asyncio.Task[None]:
         """Start background work that `drain` and `aclose` wait for, like a handler's."""
-        task = asyncio.create_task(work)
+        task = asyncio.create_task(work, name=name)
         self._running.add(task)
         task.add_done_callback(self._running.discard)
         return task
