@@ -1,7 +1,8 @@
 """`make messages`: collect every user-visible string into golive.pot and update the catalogs.
 
-Three sources: Python calls (`t`, `tr`, `N_`, `ngettext`, and the first argument of every domain
-error raised with a literal message), the page templates (Jinja2's `_`), and the command tree
+Four sources: Python calls (`t`, `tr`, `N_`, `ngettext`, and the first argument of every domain
+error raised with a literal message), the page templates (Jinja2's `_`), the page scripts (`gettext` / `ngettext` from
+web/static/text.js), and the command tree
 (descriptions and choice names, read from the tree itself because they live in decorators and
 docstrings). New strings land in each `.po` untranslated, and the catalog test fails until a
 translator fills them in.
@@ -21,6 +22,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 from core.kernel import i18n
+from web.i18n import script_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON_DIRS = ("bot", "cogs", "core", "web")
@@ -91,6 +93,7 @@ def source_messages() -> Iterator[tuple[str, str | None]]:
         keywords=TEMPLATE_KEYWORDS,
     )
     yield from _messages(message for _f, _l, message, _c, _x in found)
+    yield from _messages(script_messages())
 
 
 def _messages(found: Iterable[str | tuple[str | None, ...]]) -> Iterator[tuple[str, str | None]]:

@@ -76,6 +76,25 @@ async def test_livekits_own_verdict_on_the_streamer_shows_the_notice(
     )
     notice = tab.page.get_by_test_id("stream-health-notice")
     await expect(notice).to_have_text(
-        "The streamer's connection is poor (LiveKit rates it poor). The video may stutter or freeze."
+        "LiveKit rates the streamer's connection poor. The video may stutter or freeze."
+    )
+    assert tab.errors == []
+
+
+async def test_the_notice_is_written_in_the_page_language(
+    services: Services,
+    livekit: FakeLiveKit,
+    open_tab: OpenTab,
+) -> None:
+    await go_live_from_obs(services, livekit, Status.ENDPOINT_PUBLISHING)
+    tab = await open_tab()
+    await tab.goto("/live/alice?lang=de")
+    await expect(tab.page.get_by_test_id("stream-health")).to_contain_text("30 fps")
+    await tab.page.evaluate(
+        """document.dispatchEvent(new CustomEvent("golive:broadcaster-quality",
+             { detail: { quality: "lost" } }))"""
+    )
+    await expect(tab.page.get_by_test_id("stream-health-notice")).to_have_text(
+        "LiveKit hat die Verbindung zum Streamer verloren. Das Video kann ruckeln oder stehen bleiben."
     )
     assert tab.errors == []

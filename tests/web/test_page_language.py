@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from aiohttp.test_utils import TestClient
 
 from core.services import Services
 from core.streams import StreamDraft
-from web.i18n import LANG_COOKIE
+from web.i18n import LANG_COOKIE, script_messages, script_texts
 
 
 async def _page(services: Services) -> str:
@@ -54,3 +56,25 @@ async def test_every_page_offers_each_language(
         html = await response.text()
     for code, name in (("en", "English"), ("de", "Deutsch"), ("pt_BR", "Português (Brasil)")):
         assert f'href="?lang={code}"' in html and name in html
+
+
+async def test_page_scripts_get_their_text_in_the_page_language(
+    client: TestClient[object, object], services: Services
+) -> None:
+    path = await _page(services)
+    async with client.get(f"{path}?lang=pt_BR") as response:
+        html = await response.text()
+    texts = json.loads(
+        html.split('<script type="application/json" id="page-text">')[1].split("</script>")[0]
+    )
+    assert texts["golive can't be reached. Check your connection."] == (
+        "Não foi possível acessar o golive. Verifique sua conexão."
+    )
+    async with client.get(f"{path}?lang=en") as response:
+        assert 'id="page-text"' not in await response.text()  # English is the message id
+
+
+def test_every_marked_script_text_is_embedded_with_every_plural_form() -> None:
+    texts = script_texts("de")
+    assert set(texts) == {m[0] if isinstance(m, tuple) else m for m in script_messages()}
+    assert all(isinstance(v, list) and len(v) == 2 for k, v in texts.items() if isinstance(v, list))

@@ -4,6 +4,7 @@
 // video) or from LiveKit's connection-quality verdict on the streamer, forwarded by watch.js.
 import { byId, onAnnouncement, pageData } from "./app.js";
 import { getJson, poll } from "./net.js";
+import { gettext } from "./text.js";
 
 const POLL_MS = 20000;
 
@@ -41,12 +42,28 @@ function startHealth(healthUrl) {
     el.numbers.hidden = !state.summary;
     el.notice.hidden = !poor;
     if (poor) {
-      let why = "";
-      if (state.reasons.length) why = `: ${state.reasons.join("; ")}`;
-      else if (sfuPoor) why = ` (LiveKit rates it ${state.sfuQuality})`;
-      el.notice.textContent = `The streamer's connection is poor${why}. The video may stutter or freeze.`;
+      el.notice.textContent = poorNotice(state.reasons, sfuPoor ? state.sfuQuality : "");
     }
     el.box.hidden = !state.summary && !poor;
+  }
+
+  /**
+   * @param {string[]} reasons the server's evidence, already in the page's language
+   * @param {string} sfuQuality LiveKit's verdict when it is the only evidence
+   */
+  function poorNotice(reasons, sfuQuality) {
+    if (reasons.length) {
+      return gettext("The streamer's connection is poor: %(reasons)s. The video may stutter or freeze.", {
+        reasons: reasons.join("; "),
+      });
+    }
+    if (sfuQuality === "lost") {
+      return gettext("LiveKit has lost the streamer's connection. The video may stutter or freeze.");
+    }
+    if (sfuQuality) {
+      return gettext("LiveKit rates the streamer's connection poor. The video may stutter or freeze.");
+    }
+    return gettext("The streamer's connection is poor. The video may stutter or freeze.");
   }
 
   onAnnouncement("broadcaster-quality", (detail) => {

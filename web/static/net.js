@@ -3,10 +3,12 @@
 // jitter, capped, honouring the server's Retry-After), and one way to poll (poll: pauses while
 // the page is hidden, backs off while golive is unreachable or busy).
 
+import { gettext } from "./text.js";
+
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 30000;
 const JITTER = 0.2;
-const UNREACHABLE = "golive can't be reached. Check your connection.";
+const UNREACHABLE = gettext("golive can't be reached. Check your connection.");
 
 /**
  * @typedef {object} Reply
@@ -47,7 +49,7 @@ export async function requestJson(url, { method = "GET", body = undefined, cache
     status: response.status,
     body: json,
     serverError,
-    error: serverError || `Something went wrong (${response.status}).`,
+    error: serverError || gettext("Something went wrong (%(status)s).", { status: response.status }),
     retryAfterMs: retryAfter(response),
   };
 }
