@@ -40,8 +40,8 @@ $(DEV): pyproject.toml $(RUNTIME)
 	$(PY) -m pip install --progress-bar on -e '.[dev]'
 	@touch $@
 
-$(VENDOR): web/package.json web/package-lock.json
-	@echo "== installing the page scripts' npm packages and copying livekit-client into web/static"
+$(VENDOR): web/package.json web/package-lock.json web/scripts/copy-vendor.mjs
+	@echo "== installing the page scripts' npm packages and minifying livekit-client into web/static"
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 	@touch $@
 
