@@ -348,6 +348,30 @@ def setup(
     return files
 
 
+# Pages are rendered per request, so they are compressed as they go out: gzip at level 6 takes
+# a fifth of a millisecond for a 10 KB page (brotli, even at quality 4, several times that) and
+# brings it to about 3 KB, which is most of what a repeat visit moves. No page holds a secret
+# (no CSRF token, no session token: the cookie is HttpOnly and same-origin checks use Origin), so
+# compressing text a visitor can put in the page (a search) next to it gives nothing away (BREACH).
+PAGE_MIN_BYTES = 1024
+PAGE_GZIP_LEVEL = 6
+
+
+def compress_page(request: web.BaseRequest, response: web.Response) -> web.Response:
+    """`response` (an HTML page) gzip-compressed when the browser accepts it and it is worth it."""
+    response.headers.add("Vary", "Accept-Encoding")
+    body = response.body
+    if (
+        not isinstance(body, bytes)
+        or len(body) < PAGE_MIN_BYTES
+        or "gzip" not in accepted_encodings(request.headers.get("Accept-Encoding"))
+    ):
+        return response
+    response.body = gzip.compress(body, compresslevel=PAGE_GZIP_LEVEL, mtime=0)
+    response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
 def build(root: Path = STATIC_ROOT, build_dir: Path = BUILD_DIR) -> tuple[StaticFiles, int]:
     """Compress what is not yet in `build_dir` and remove copies of bytes no longer served.
 

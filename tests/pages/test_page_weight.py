@@ -1,8 +1,8 @@
 """What a live watch page costs to load, measured as Chromium's DevTools counts it.
 
 Bytes are those on the wire (CDP's Network.loadingFinished encodedDataLength: headers and the
-body as sent, compressed when it was), summed over the page's own resources: the HTML, its
-stylesheets, scripts (livekit-client included), fonts and images. The API calls the page then
+body as sent, compressed when it was), summed over the page's own resources: the HTML (gzip), its
+stylesheets, scripts (livekit-client included), fonts and images (brotli: web/assets.py). The API calls the page then
 makes (the token, the stream's state, chat polls) are counted apart: they are data, not weight,
 and they repeat for as long as the page is open.
 
@@ -74,7 +74,10 @@ class Meter:
         return sum(t.size or 0 for t in self.page_resources())
 
     def page_resources(self) -> list[Transfer]:
-        return [t for t in self.transfers.values() if t.kind in PAGE_RESOURCES]
+        # The favicon is "Other" to DevTools, but it is one of the page's images.
+        return [
+            t for t in self.transfers.values() if t.kind in PAGE_RESOURCES or "/static/" in t.url
+        ]
 
     def report(self) -> str:
         lines = [

@@ -14,7 +14,7 @@ import brotli
 import jinja2
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
 from core.services import Services
 from tests.conftest import ALICE
@@ -369,3 +369,35 @@ def test_the_build_command_reports_each_file(
     printed = capsys.readouterr().out
     assert re.search(r"page\.[0-9a-f]{12}\.js\s+[\d,]+\s+[\d,]+\s+[\d,]+", printed)
     assert "6 compressed copies made, 0 stale ones removed" in printed
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "encoding"),
+    [(CHROMIUM_HTTPS, "gzip"), (CHROMIUM_HTTP, "gzip"), ("br", None), (None, None)],
+)
+async def test_pages_go_out_gzip_compressed_when_the_browser_accepts_it(
+    client: Client, services: Services, accept_encoding: str | None, encoding: str | None
+) -> None:
+    await create_stream(services)
+    await services.streams.go_live(ALICE.user_id)
+    response, body = await fetch(client, "/live/alice", accept_encoding)
+    assert response.status == 200
+    assert response.headers.get("Content-Encoding") == encoding
+    assert response.headers["Content-Length"] == str(len(body))
+    assert "Accept-Encoding" in response.headers.getall("Vary")
+    html = gzip.decompress(body) if encoding else body
+    assert html.startswith(b"<!doctype html>")
+    assert b"Sunset over the river" in html
+    if encoding:
+        assert len(body) < len(html) / 2
+
+
+def test_a_page_too_small_to_gain_goes_out_as_it_is() -> None:
+    request = make_mocked_request("GET", "/", headers={"Accept-Encoding": CHROMIUM_HTTPS})
+    small = assets.compress_page(request, web.Response(text="<p>hi</p>", content_type="text/html"))
+    assert "Content-Encoding" not in small.headers
+    assert small.headers["Vary"] == "Accept-Encoding"
+    large = assets.compress_page(request, web.Response(text="<p>hi</p>" * 200))
+    assert large.headers["Content-Encoding"] == "gzip"
+    assert isinstance(large.body, bytes)
+    assert gzip.decompress(large.body) == b"<p>hi</p>" * 200
