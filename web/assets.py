@@ -183,6 +183,9 @@ def _write_whole(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".partial-")
     try:
+        # Readable by all, as the files they are copies of: the image builds them as root and
+        # runs the app as another user (mkstemp's own mode is 0600).
+        os.fchmod(descriptor, 0o644)
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)
         os.replace(temporary, target)

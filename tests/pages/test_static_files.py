@@ -336,10 +336,11 @@ def test_a_build_dir_that_cannot_be_written_still_serves_compressed(
     assert "compressed at every start" in warning
 
 
-def test_no_half_written_copy_is_left_behind(tmp_path: Path) -> None:
+def test_copies_are_whole_and_readable_by_the_user_the_app_runs_as(tmp_path: Path) -> None:
     root, out = static_dir(tmp_path), tmp_path / "build"
     assets.build(root, out)
     assert not [p for p in out.rglob("*") if p.name.startswith(".partial-")]
+    assert {oct(p.stat().st_mode & 0o777) for p in out.rglob("*.*")} == {"0o644"}
 
 
 async def test_a_served_copy_from_the_build_dir_is_the_one_sent(tmp_path: Path) -> None:
