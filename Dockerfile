@@ -20,8 +20,10 @@ COPY core ./core
 COPY web ./web
 COPY golive ./golive
 COPY --from=web-assets /src/web/static/vendor ./web/static/vendor
-RUN pip install --no-cache-dir --no-deps . && useradd --system --home /app golive \
-    && mkdir /data && chown golive /data
+# Then the brotli and gzip copies of the static files, into the installed package (web/build/),
+# where the app reads them at start (-P: the installed web package, not the one in /app).
+RUN pip install --no-cache-dir --no-deps . && python -P -m web.assets build \
+    && useradd --system --home /app golive && mkdir /data && chown golive /data
 USER golive
 VOLUME /data
 EXPOSE 8080

@@ -7,18 +7,21 @@ PY    := $(VENV)/bin/python
 RUNTIME := $(VENV)/.runtime-installed
 DEV     := $(VENV)/.dev-installed
 VENDOR := web/static/vendor/livekit-client.esm.mjs
+# Brotli and gzip copies of web/static (python -m web.assets build); remade when a file changes.
+COMPRESSED := web/build/static/.built
+STATIC_FILES := $(shell find web/static -type f 2>/dev/null)
 
 .PHONY: run web test lint typecheck jscheck pytest setup system system-browser check bench lock messages clean
 
-run: system $(RUNTIME) $(VENDOR) ## run the bot and the web sidecar (the sidecar alone without DISCORD_TOKEN)
+run: system $(RUNTIME) $(COMPRESSED) ## run the bot and the web sidecar (the sidecar alone without DISCORD_TOKEN)
 	$(VENV)/bin/golive run
 
-web: system $(RUNTIME) $(VENDOR) ## run the web sidecar alone
+web: system $(RUNTIME) $(COMPRESSED) ## run the web sidecar alone
 	$(VENV)/bin/golive web
 
 test: setup system-browser lint typecheck jscheck pytest ## everything CI runs
 
-setup: system $(DEV) $(VENDOR) ## everything a developer needs (runtime + dev and test tools)
+setup: system $(DEV) $(COMPRESSED) ## everything a developer needs (runtime + dev and test tools)
 
 system:
 	@scripts/bootstrap.sh
@@ -40,9 +43,14 @@ $(DEV): pyproject.toml $(RUNTIME)
 	$(PY) -m pip install --progress-bar on -e '.[dev]'
 	@touch $@
 
-$(VENDOR): web/package.json web/package-lock.json
-	@echo "== installing the page scripts' npm packages and copying livekit-client into web/static"
+$(VENDOR): web/package.json web/package-lock.json web/scripts/copy-vendor.mjs
+	@echo "== installing the page scripts' npm packages and minifying livekit-client into web/static"
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+	@touch $@
+
+$(COMPRESSED): $(RUNTIME) $(VENDOR) $(STATIC_FILES)
+	@echo "== precompressing web/static (brotli, gzip) into web/build/static"
+	$(PY) -m web.assets build >/dev/null
 	@touch $@
 
 lint: setup
@@ -75,4 +83,4 @@ lock: ## re-pin requirements.lock (what the image installs) after changing pypro
 	rm -rf /tmp/golive-lock-venv
 
 clean:
-	rm -rf $(VENV) web/node_modules web/static/vendor .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) web/node_modules web/static/vendor web/build .mypy_cache .ruff_cache .pytest_cache

@@ -45,6 +45,7 @@ from web.body import BODY, BODY_SECONDS, BodyRefused, read_body
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
 from web.metrics import METRICS, Metrics
 from web.metrics import routes as metrics_routes
+from web.plain import plain_text
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,8 @@ def _is_api(request: web.Request) -> bool:
 
 
 def _error(request: web.Request, status: int, message: str) -> web.Response:
+    # Domain errors are written for Discord: no Markdown on a page or in JSON.
+    message = plain_text(message)
     if _is_api(request):
         return web.json_response({"error": message}, status=status)
     heading = {404: "Not found", 401: "Please sign in", 403: "Not allowed"}.get(
@@ -302,6 +305,7 @@ def create_app(
         autoescape=jinja2.select_autoescape(default=True),
     )
     i18n.install(templates)
+    templates.filters["plain"] = plain_text
     app.add_routes(api.routes)
     app.add_routes(health.routes)
     app.add_routes(ops.routes)

@@ -13,6 +13,7 @@ from core.kernel.timefmt import human_duration
 from core.livekit import BROADCASTER_PREFIX
 from core.streams import Stream
 from web import search
+from web.assets import compress_page
 from web.i18n import chosen_locale, remember_choice
 from web.keys import SERVICES, SESSION_COOKIE, identity_of
 
@@ -37,7 +38,7 @@ def render(
     # Caches must keep each language apart when the page came from Accept-Language.
     response.headers.add("Vary", "Accept-Language")
     response.headers.add("Vary", "Cookie")
-    return response
+    return compress_page(request, response)
 
 
 def message_page(
