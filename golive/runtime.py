@@ -72,7 +72,7 @@ async def run(settings: Settings) -> int:
         readiness = Readiness(services)
         runner = await start_web(services, readiness, metrics)
         try:
-            async with GoLiveBot(services) as bot:
+            async with GoLiveBot(services, observer=metrics) as bot:
                 attach_bot(services, bot)
                 readiness.add("discord", discord_readiness(bot))
                 if metrics is not None:
