@@ -113,3 +113,13 @@ def test_make_run_installs_no_test_tools() -> None:
     assert "pip install --progress-bar on -e .\n" in run
     assert "[dev]" not in run and "--quiet -e" not in run
     assert "[dev]" in planned("test")
+
+
+def test_ci_runs_make_run_on_a_fresh_clone_and_checks_the_venv() -> None:
+    # `make -n` above reads the plan; scripts/check_fresh_run.sh runs it for real (it needs the
+    # package registries and minutes, so CI runs it after `make test`, not every pytest run).
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert ci.index("scripts/check_fresh_run.sh") > ci.index("make test")
+    script = (ROOT / "scripts" / "check_fresh_run.sh").read_text(encoding="utf-8")
+    assert "git clone" in script and "make run" in script
+    assert '["optional-dependencies"]["dev"]' in script
