@@ -13,11 +13,14 @@ STATIC_FILES := $(shell find web/static -type f 2>/dev/null)
 
 .PHONY: run web test lint typecheck jscheck pytest setup system system-browser check bench lock messages clean
 
+# --start-livekit: with no LiveKit answering at livekit.url on this machine, golive starts one
+# (livekit-server --dev, or Docker's livekit-dev service) with its webhook pointed at golive,
+# and stops it when it stops; else it says in one line what to install.
 run: system $(RUNTIME) $(COMPRESSED) ## run the bot and the web sidecar (the sidecar alone without DISCORD_TOKEN)
-	$(VENV)/bin/golive run
+	$(VENV)/bin/golive run --start-livekit
 
 web: system $(RUNTIME) $(COMPRESSED) ## run the web sidecar alone
-	$(VENV)/bin/golive web
+	$(VENV)/bin/golive web --start-livekit
 
 test: setup system-browser lint typecheck jscheck pytest ## everything CI runs
 

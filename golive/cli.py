@@ -24,6 +24,7 @@ from core.livekit import livekit_trouble
 from core.services import Services
 from golive import backups
 from golive.bootstrap import open_services
+from golive.dev_livekit import FLAG
 from golive.logs import configure_logging
 from golive.runtime import discord_unreachable, run, run_event_loop, run_web
 from golive.sidecar import CannotStart
@@ -68,8 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str) -> argparse.ArgumentParser:
         return commands.add_parser(name, help=COMMANDS[name], description=COMMANDS[name])
 
-    command("run")
-    command("web")
+    for serving in (command("run"), command("web")):
+        serving.add_argument(
+            FLAG,
+            action="store_true",
+            help="if no LiveKit answers at livekit.url on this machine, start one for development "
+            "(livekit-server --dev, or Docker) with its webhook pointed at golive, and stop it "
+            "with golive (make run does this)",
+        )
     command("migrate")
     sync = command("sync-commands")
     sync.add_argument("--guild", type=int, help="sync to one server (instant) instead of globally")
@@ -114,8 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
     command = args.command
     runners = {
-        "run": lambda: run(settings),
-        "web": lambda: run_web(settings),
+        "run": lambda: run(settings, start_livekit=args.start_livekit),
+        "web": lambda: run_web(settings, start_livekit=args.start_livekit),
         "migrate": lambda: migrate(settings),
         "sync-commands": lambda: sync_commands(settings, args.guild),
         "check": lambda: check(settings),

@@ -26,6 +26,7 @@ from core.kernel.errors import StorageUnavailable
 from core.services import Services
 from golive import scheduler
 from golive.bootstrap import attach_bot, open_services
+from golive.dev_livekit import for_development
 from golive.livekit_watch import LiveKitWatch
 from golive.sidecar import start_web
 from web.metrics import Metrics
@@ -59,20 +60,25 @@ def run_event_loop(main: Coroutine[Any, Any, int]) -> int:
     return uvloop.run(main)
 
 
-async def run(settings: Settings) -> int:
+async def run(settings: Settings, *, start_livekit: bool = False) -> int:
+    """`start_livekit`: start a LiveKit for development if none answers (golive/dev_livekit.py)."""
     if not settings.discord.token:
         log.warning("%s", HOW_TO_ADD_THE_BOT)
-        return await run_web(settings)
+        return await run_web(settings, start_livekit=start_livekit)
     from bot.app import GoLiveBot
 
     stop = stop_on_signals(settings.web.shutdown_grace)
     metrics = Metrics() if settings.metrics.enabled else None
-    async with open_services(settings, metrics=metrics) as services, watching(services) as watch:
+    async with (
+        for_development(settings, start=start_livekit) as hint,
+        open_services(settings, metrics=metrics) as services,
+        watching(services, hint) as watch,
+    ):
         await repair_at_start(services)
         readiness = Readiness(services)
         runner = await start_web(services, readiness, metrics)
         try:
-            async with GoLiveBot(services) as bot:
+            async with GoLiveBot(services, observer=metrics) as bot:
                 attach_bot(services, bot)
                 readiness.add("discord", discord_readiness(bot))
                 if metrics is not None:
@@ -118,10 +124,14 @@ def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())[:160] or type(error).__name__
 
 
-async def run_web(settings: Settings) -> int:
+async def run_web(settings: Settings, *, start_livekit: bool = False) -> int:
     stop = stop_on_signals(settings.web.shutdown_grace)
     metrics = Metrics() if settings.metrics.enabled else None
-    async with open_services(settings, metrics=metrics) as services, watching(services) as watch:
+    async with (
+        for_development(settings, start=start_livekit) as hint,
+        open_services(settings, metrics=metrics) as services,
+        watching(services, hint) as watch,
+    ):
         await repair_at_start(services)
         runner = await start_web(services, metrics=metrics)
         log.info("open %s/live in a browser", settings.web.public_url)
@@ -136,10 +146,10 @@ async def run_web(settings: Settings) -> int:
 
 
 @asynccontextmanager
-async def watching(services: Services) -> AsyncIterator[LiveKitWatch]:
+async def watching(services: Services, hint: str) -> AsyncIterator[LiveKitWatch]:
     """The LiveKit watch on every log handler, after a first look at LiveKit (before the
-    start-up repairs, whose warnings it then holds back)."""
-    watch = LiveKitWatch(services)
+    start-up repairs, whose warnings it then holds back). `hint`: what to run if it's down."""
+    watch = LiveKitWatch(services, hint)
     handlers = list(logging.getLogger().handlers)
     for handler in handlers:
         handler.addFilter(watch)

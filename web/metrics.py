@@ -13,7 +13,10 @@ observed from the outside, through its own seams —
 | golive_webhooks_total{kind}              | a handler per kind on the webhook inbox (new ids only) |
 | golive_event_handlers_total{outcome}     | the event bus's observer hook (core/kernel/events.py) |
 | golive_livekit_calls_total, _seconds     | an aiohttp trace on the session that talks to LiveKit |
+| golive_discord_requests_total, _seconds  | the bot's HTTPClient.request, wrapped (bot/observe.py) |
+| golive_discord_delivery_retries_total    | bot/delivery.py's retries (announcements, DMs, roles) |
 | golive_group_commit_batch_size{what}     | group commit's batch observer (core/store)         |
+| golive_database_seconds{kind}            | the store's timer (core/store/db.py `Database.timer`) |
 | golive_live_streams, golive_viewers      | the database, read at each scrape                  |
 | golive_discord_gateway_latency_seconds   | the bot's heartbeat, read at each scrape           |
 """
@@ -103,6 +106,32 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.discord_requests = Counter(
+            "golive_discord_requests",
+            "REST calls the bot made to Discord",
+            ["route", "outcome"],
+            registry=r,
+        )
+        self.discord_seconds = Histogram(
+            "golive_discord_request_seconds",
+            "Time a REST call to Discord took (discord.py's rate-limit waits included)",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.delivery_retries = Counter(
+            "golive_discord_delivery_retries",
+            "Deliveries to Discord (announcements, follower DMs, live roles) tried again",
+            ["status"],
+            registry=r,
+        )
+        self.database_seconds = Histogram(
+            "golive_database_seconds",
+            "Time in the database: a read, or a write transaction from BEGIN to COMMIT",
+            ["kind"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.batch_size = Histogram(
             "golive_group_commit_batch_size",
             "Items written per group-commit transaction",
@@ -130,6 +159,17 @@ class Metrics:
 
     def count_webhook(self, _tx: object, event: Any, _now: object) -> None:
         self.webhooks.labels(event.event).inc()
+
+    def discord_call(self, route: str, outcome: str, seconds: float) -> None:
+        """bot/observe.py's DiscordObserver: one REST call."""
+        self.discord_requests.labels(route, outcome).inc()
+        self.discord_seconds.labels(route).observe(seconds)
+
+    def delivery_retried(self, status: int) -> None:
+        self.delivery_retries.labels(str(status)).inc()
+
+    def database_time(self, kind: str, seconds: float) -> None:
+        self.database_seconds.labels(kind).observe(seconds)
 
     def batch_written(self, what: str, size: int) -> None:
         self.batch_size.labels(what).observe(size)

@@ -21,6 +21,7 @@ import logging
 import math
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -58,6 +59,9 @@ _MESSAGES = {
 # A full disk is rarely freed within seconds; a held lock usually is.
 _FAILING_RETRY_AFTER = 30
 
+Timer = Callable[[str, float], None]
+"""Told ("read" or "write", seconds) after each read and each write transaction (metrics)."""
+
 
 class Database:
     def __init__(
@@ -70,6 +74,8 @@ class Database:
         self.write_problem: str | None = None
         """Why the last write could not be done ("locked", "failing"); None once one succeeds."""
         self._probe: asyncio.Task[bool] | None = None
+        self.timer: Timer | None = None
+        """With GET /metrics on: each read, and each write transaction from BEGIN to COMMIT."""
 
     @classmethod
     @asynccontextmanager
@@ -128,7 +134,7 @@ class Database:
 
         Raises ``StorageUnavailable`` (after rolling back) when the write can't be done now.
         """
-        async with self._writing():
+        async with self._writing(), self._timed("write"):
             changes = self._connection.total_changes
             try:
                 await self._connection.execute("BEGIN IMMEDIATE")
@@ -153,7 +159,7 @@ class Database:
         unit is one hop. ``work`` must only talk to SQLite: it runs off the event loop.
         Raises ``StorageUnavailable`` (rolled back) when the write can't be done now.
         """
-        async with self._writing():
+        async with self._writing(), self._timed("write"):
             changes = self._connection.total_changes
             try:
                 result = await _on_connection_thread(self._connection, _run_transaction, work)
@@ -177,6 +183,7 @@ class Database:
         open between steps would hold the reader's snapshot, and a read right after this
         process's own commit would not see it.
         """
+        started = time.perf_counter()
         try:
             return list(await self._reader.execute_fetchall(sql, tuple(params)))
         except sqlite3.Error as error:
@@ -184,6 +191,9 @@ class Database:
             if unavailable is None:
                 raise
             raise unavailable from error
+        finally:
+            if self.timer is not None:  # inline, not _timed(): reads are the hot path
+                self.timer("read", time.perf_counter() - started)
 
     def recheck_writable(self) -> None:
         """While writes are failing, try one tiny write in the background (one at a time), so
@@ -223,6 +233,18 @@ class Database:
             yield
         finally:
             self._write_lock.release()
+
+    @asynccontextmanager
+    async def _timed(self, kind: str) -> AsyncIterator[None]:
+        timer = self.timer
+        if timer is None:
+            yield
+            return
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            timer(kind, time.perf_counter() - started)
 
     def _committed(self, *, wrote: bool) -> None:
         # A commit that changed no row proves the lock is free, not that the disk takes writes.

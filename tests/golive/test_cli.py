@@ -44,11 +44,14 @@ def test_a_bare_golive_prints_the_commands_and_exits_2(capsys: pytest.CaptureFix
 def logs(
     caplog: pytest.LogCaptureFixture, services: Services
 ) -> Iterator[tuple[LiveKitWatch, pytest.LogCaptureFixture]]:
-    watch = LiveKitWatch(services)
+    watch = LiveKitWatch(services, HINT)
     caplog.handler.addFilter(watch)
     caplog.set_level(logging.INFO)
     yield watch, caplog
     caplog.handler.removeFilter(watch)
+
+
+HINT = "run `make run`: it starts livekit-server with its webhook pointed at golive"
 
 
 def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -61,25 +64,39 @@ async def test_without_livekit_one_line_says_what_to_start_and_then_it_is_quiet(
     watch, caplog = logs
     await livekit.down()
     await watch.check()
+    await services.streams.reconcile_with_livekit()  # the start-up repair: "can't be reached"
     for _ in range(3):  # three reconcile ticks, as every 30 s
         await services.live.reconcile_once()
         await watch.check()
-    # The hint, then the detail of the failure that revealed the outage; nothing on later ticks.
-    hint, detail = warnings(caplog)
-    assert detail.startswith("LiveKit unreachable while trying to list rooms")
-    assert hint.startswith(f"LiveKit isn't reachable at {livekit.url}: ")
-    assert "livekit-server --dev" in hint or "docker compose up -d livekit" in hint
+    # One line: what failed and what to run; nothing on later ticks.
+    [line] = warnings(caplog)
+    assert line.startswith(f"LiveKit isn't reachable at {livekit.url} (Cannot connect to host ")
+    assert line.endswith(f": {HINT}. golive keeps serving and says here when it's back.")
 
     caplog.clear()
     await livekit.up()
     await watch.check()
     assert [r.getMessage() for r in caplog.records] == [
-        f"LiveKit is reachable again at {livekit.url} (9 repeated warning(s) held back)"
+        f"LiveKit is reachable again at {livekit.url} (11 repeated warning(s) held back)"
     ]
     caplog.clear()
     await livekit.down()
-    await services.live.reconcile_once()  # a new outage is told again, once
-    assert sum("isn't reachable" in line for line in warnings(caplog)) == 1
+    await services.live.reconcile_once()  # a new outage is told again, once, in one line
+    [again] = warnings(caplog)
+    assert again.startswith(f"LiveKit isn't reachable at {livekit.url} (")
+
+
+async def test_refusals_are_not_held_back_nor_taken_for_an_outage(
+    logs: tuple[LiveKitWatch, pytest.LogCaptureFixture], services: Services, livekit: FakeLiveKit
+) -> None:
+    watch, caplog = logs
+    await watch.check()
+    livekit.fail_next("ListRooms", code="unauthenticated", status=401, times=2)
+    await services.live.reconcile_once()
+    await services.live.reconcile_once()
+    assert watch.reachable is True
+    refused = warnings(caplog)
+    assert len(refused) == 4 and all("refused" in line for line in refused), refused
 
 
 def test_make_run_installs_no_test_tools() -> None:
@@ -96,3 +113,13 @@ def test_make_run_installs_no_test_tools() -> None:
     assert "pip install --progress-bar on -e .\n" in run
     assert "[dev]" not in run and "--quiet -e" not in run
     assert "[dev]" in planned("test")
+
+
+def test_ci_runs_make_run_on_a_fresh_clone_and_checks_the_venv() -> None:
+    # `make -n` above reads the plan; scripts/check_fresh_run.sh runs it for real (it needs the
+    # package registries and minutes, so CI runs it after `make test`, not every pytest run).
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert ci.index("scripts/check_fresh_run.sh") > ci.index("make test")
+    script = (ROOT / "scripts" / "check_fresh_run.sh").read_text(encoding="utf-8")
+    assert "git clone" in script and "make run" in script
+    assert '["optional-dependencies"]["dev"]' in script

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from typing import Any
 
+import yaml
+
+from golive.dev_livekit import COMPOSE_SERVICE
 from tests.conftest import ROOT
 
 
@@ -44,12 +48,47 @@ def test_the_build_context_leaves_out_local_state_and_secrets() -> None:
     assert {".env", ".venv", "data/", ".git", "web/node_modules"} <= set(ignored)
 
 
-def test_compose_pins_every_image_and_points_livekits_webhook_at_golive() -> None:
-    compose = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
-    images = re.findall(r"^\s+image:\s*(\S+)$", compose, flags=re.MULTILINE)
-    assert len(images) == 4
-    assert all(re.search(r":v?\d+(\.\d+)+(-[a-z]+)?$", image) for image in images), images
-    assert "http://golive:8080/livekit/webhook" in compose
-    for service in ("redis", "ingress", "egress"):
-        block = compose.split(f"\n  {service}:\n", 1)[1].split("\n  ", 1)[0]
-        assert block.strip().startswith("profiles: [obs]"), service
+def compose_file() -> dict[str, Any]:
+    return dict(yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8")))
+
+
+def test_compose_pins_every_image() -> None:
+    services = compose_file()["services"]
+    images = {name: service["image"] for name, service in services.items() if "image" in service}
+    assert set(images) == {"livekit", "livekit-dev", "redis", "ingress", "egress"}
+    for name, image in images.items():
+        assert re.search(r":v?\d+(\.\d+)+(-[a-z]+)?$", image), f"{name}: {image} is not pinned"
+    # The LiveKit that `make run` starts is the one compose runs.
+    assert images["livekit-dev"] == images["livekit"]
+
+
+def test_compose_points_livekits_webhook_at_golive_with_its_keys() -> None:
+    services = compose_file()["services"]
+    config = yaml.safe_load(services["livekit"]["environment"]["LIVEKIT_CONFIG"])
+    golive = services["golive"]["environment"]
+    assert config["keys"] == {golive["LIVEKIT_API_KEY"]: golive["LIVEKIT_API_SECRET"]}
+    assert config["webhook"]["api_key"] == golive["LIVEKIT_API_KEY"]
+    # golive's own route, on the port golive listens on inside the compose network.
+    assert config["webhook"]["urls"] == ["http://golive:8080/livekit/webhook"]
+    assert "8080:8080" in services["golive"]["ports"]
+    assert golive["LIVEKIT_URL"] == f"http://livekit:{config['port']}"
+
+
+def test_obs_services_are_a_profile_and_the_dev_livekit_is_configured_by_golive() -> None:
+    services = compose_file()["services"]
+    profiles = {name: service.get("profiles") for name, service in services.items()}
+    assert profiles == {
+        "livekit": None,
+        "golive": None,
+        "livekit-dev": ["dev"],
+        "redis": ["obs"],
+        "ingress": ["obs"],
+        "egress": ["obs"],
+    }
+    dev = services[COMPOSE_SERVICE]
+    # golive/dev_livekit.py passes its config through the environment of `docker compose up`.
+    assert dev["environment"] == {"LIVEKIT_CONFIG": None}
+    assert dev["network_mode"] == "host"
+    assert dev["command"] == ["--dev"]
+    for service in ("ingress", "egress"):
+        assert {"redis", "livekit"} <= set(services[service]["depends_on"])
