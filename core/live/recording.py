@@ -31,6 +31,7 @@ from core.config import RecordingSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, Forbidden, LiveKitUnavailable, NotFound
 from core.kernel.events import EventBus
+from core.kernel.i18n import N_
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.live.webhooks import AfterCommit
 from core.livekit import LiveKitGateway
@@ -63,8 +64,8 @@ _STATUS = {
 _RUNNING = ("starting", "active")
 _FINAL = ("complete", "failed", "aborted")
 
-NO_SUCH_VOD = "That recording does not exist (it may have been deleted)."
-NOT_YOURS = "Only the streamer and moderators can delete a recording."
+NO_SUCH_VOD = N_("That recording does not exist (it may have been deleted).")
+NOT_YOURS = N_("Only the streamer and moderators can delete a recording.")
 # How many old recordings one round of the retention job deletes (the next round goes on).
 EXPIRE_BATCH = 200
 
