@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from babel.core import Locale
+from babel.dates import format_date, format_time
 from babel.lists import format_list
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
@@ -71,6 +73,13 @@ def duration_in(locale: str, seconds: float) -> str:
         format_unit(n, unit, length="short", locale=where) for n, unit in units if n or total < 60
     ]
     return format_list(parts, style="unit-narrow", locale=where)
+
+
+def datetime_in(locale: str, moment: datetime) -> str:
+    """A date and time in UTC the locale's way, for text that can't show the reader's own time:
+    "Jan 1, 2026, 12:00 UTC", "01.01.2026, 12:00 UTC", "1 de jan. de 2026 12:00 UTC"."""
+    where = _babel_locale(locale)
+    return f"{format_date(moment, 'medium', locale=where)}, {format_time(moment, 'HH:mm', tzinfo=UTC, locale=where)} UTC"
 
 
 def _babel_locale(locale: str) -> str:
