@@ -223,6 +223,15 @@ def check_recording(services: Services) -> list[str]:
         return [f"recording: {config.problem}, so streams can't be recorded"]
     where = f"bucket {config.s3_bucket}" if config.output == "s3" else "the egress server's disk"
     print(f"recording     {config.output} ({where}, {config.file_prefix}<slug>/<room>.mp4)")
+    if config.output == "file" and config.local_dir is not None:
+        if not config.local_dir.is_dir():
+            return [
+                f"recording: recording.local_dir ({config.local_dir}) is not a folder here, so "
+                "recording pages can't play files from golive nor delete them"
+            ]
+        print(f"recordings    played and deleted by golive from {config.local_dir}")
+    if config.retention_days:
+        print(f"recordings    deleted {config.retention_days} days after their stream")
     return []
 
 

@@ -8,6 +8,7 @@
 | catch-up            | `live.reconcile_interval` | the bot's process (`run`)    | retries announcements, follower DMs and live roles that failed           |
 | remind-passes       | 30 min                 | the bot's process (`run`)       | DMs members a day before their pass renews (claimed once)                |
 | livekit-watch       | `live.reconcile_interval` | every serving process        | while LiveKit is down, asks it again and says once when it is back       |
+| expire-recordings   | 1 h (with `recording.retention_days` > 0) | every process (`run`, `web`) | deletes recordings (row, and file under `recording.local_dir`) older than the retention |
 
 Jobs are safe to run in several processes at once: each claims its work in the database (keys,
 claims, conditional updates). A job that fails is logged and runs again at its next turn.
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PASS_ROUND = timedelta(minutes=30)
+RETENTION_ROUND = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ def core_jobs(services: Services) -> list[Job]:
     jobs = [Job("reconcile", tick, services.live.reconcile_once)]
     if services.passes.policy.mode == "pass":
         jobs.append(Job("renew-passes", PASS_ROUND, services.passes.renew_due))
+    if services.recording.config.retention_days > 0:
+        jobs.append(Job("expire-recordings", RETENTION_ROUND, services.recording.expire_old))
     return jobs
 
 

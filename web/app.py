@@ -39,6 +39,7 @@ from web import (
     stage,
     stripe_webhook,
     tips,
+    vods,
     webhooks,
 )
 from web.body import BODY, BODY_SECONDS, BodyRefused, read_body
@@ -315,6 +316,7 @@ def create_app(
     app.add_routes(chat.routes)
     app.add_routes(stage.routes)
     app.add_routes(pages.routes)
+    app.add_routes(vods.routes)
     app.add_routes(search.routes)
     app.add_routes(webhooks.routes)
     app.add_routes(tips.routes)

@@ -8,8 +8,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from core.kernel import i18n
 from core.kernel.errors import NotAuthenticated
-from core.kernel.timefmt import human_duration
 from core.livekit import BROADCASTER_PREFIX
 from core.streams import Stream
 from web import search
@@ -78,19 +78,20 @@ async def watch(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     stream = await services.streams.get_by_slug(request.match_info["slug"])
     identity = identity_of(request)
+    locale = chosen_locale(request)
     sessions = [
         {
             "started_at": session.started_at,
-            "duration_text": human_duration(session.duration_seconds or 0),
+            "duration_text": i18n.duration_in(locale, session.duration_seconds or 0),
         }
         for session in await services.streams.recent_sessions(stream.id)
     ]
-    # Recorded past streams, on the offline page.
+    # Recorded past streams, on the offline page: each opens its VOD page (web/vods.py).
     vods = [
         {
             "started_at": vod.started_at,
-            "duration_text": human_duration(vod.duration_seconds or 0),
-            "link": vod.link,
+            "duration_text": i18n.duration_in(locale, vod.duration_seconds or 0),
+            "url": f"/live/{stream.slug}/vods/{vod.id}",
         }
         for vod in (await services.recording.list_vods(stream.id) if not stream.active else [])
     ]

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 CHAT_TOPIC = "chat"
 HISTORY_LIMIT = 50
+REPLAY_PAGE = 500  # messages per page of a recording's chat replay
 NAME_MAX = 32
 # LiveKit drops data packets over ~15 KiB; leave room for the envelope.
 PACKET_BUDGET = 14 * 1024
@@ -520,6 +521,25 @@ class ChatService:
             (stream.id, limit),
         )
         return [_message(row) for row in reversed(rows)]
+
+    async def session_messages(
+        self, session_id: int, *, after_id: int = 0, limit: int = REPLAY_PAGE
+    ) -> list[ChatMessage]:
+        """A session's messages in the order written, for a recording's chat replay.
+
+        Only what may be shown again: no hidden message, and nothing from a member banned from
+        the chat now (their messages are hidden in the background when the ban lands; this also
+        covers the moments before that).
+        """
+        rows = await self._db.fetch_all(
+            "SELECT * FROM chat_messages m WHERE session_id = ? AND id > ? AND hidden_at IS NULL"
+            " AND NOT EXISTS (SELECT 1 FROM sanctions s WHERE s.user_id = m.author_id"
+            "   AND s.kind = 'ban' AND s.scope IN ('chat', 'both') AND s.lifted_at IS NULL"
+            "   AND (s.expires_at IS NULL OR s.expires_at > ?))"
+            " ORDER BY id LIMIT ?",
+            (session_id, after_id, to_db(self._clock.now()), limit),
+        )
+        return [_message(row) for row in rows]
 
     async def get(self, message_id: int) -> ChatMessage:
         row = await self._db.fetch_one("SELECT * FROM chat_messages WHERE id = ?", (message_id,))

@@ -165,6 +165,11 @@ class RecordingSettings:
     s3_access_key: str | None
     s3_secret: str | None
     s3_force_path_style: bool
+    # The egress's output folder as golive sees it (a shared volume), for output "file": golive
+    # then plays the files on its VOD pages itself and deletes them. None: golive can't reach them.
+    local_dir: Path | None = None
+    # Recordings older than this many days are deleted (file and row); 0 keeps them for ever.
+    retention_days: int = 0
 
     @property
     def problem(self) -> str | None:
@@ -183,6 +188,14 @@ class RecordingSettings:
         if location and location.startswith(("https://", "http://")):
             return location
         return None
+
+    def local_file(self, filename: str | None) -> Path | None:
+        """Where golive reads a finished file, if it can: inside `local_dir`, never outside it."""
+        if self.local_dir is None or self.output != "file" or not filename:
+            return None
+        root = self.local_dir.resolve()
+        path = (root / filename.lstrip("/")).resolve()
+        return path if path.is_relative_to(root) and path != root else None
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,11 @@ def _path_prefix(value: Any) -> str:
     return text
 
 
+def _optional_path(value: Any) -> Path | None:
+    text = _optional_text(value)
+    return None if text is None else Path(text)
+
+
 @dataclass(frozen=True)
 class _Field:
     key: str  # "section.key" in config.toml; the section is an attribute of Settings
@@ -321,6 +326,13 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("recording.s3_access_key", "GOLIVE_S3_ACCESS_KEY", None, _optional_text),
     _Field("recording.s3_secret", "GOLIVE_S3_SECRET", None, _optional_text),
     _Field("recording.s3_force_path_style", "GOLIVE_S3_FORCE_PATH_STYLE", False, _flag),
+    _Field("recording.local_dir", "GOLIVE_RECORDING_DIR", None, _optional_path),
+    _Field(
+        "recording.retention_days",
+        "GOLIVE_RECORDING_RETENTION_DAYS",
+        0,
+        _int_between(0, 36_500),
+    ),
 )
 
 _KNOWN_KEYS = {field.key for field in _FIELDS}

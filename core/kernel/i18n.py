@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from babel.core import Locale
+from babel.dates import format_date, format_time
+from babel.lists import format_list
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from babel.units import format_unit
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,31 @@ class Credits(int):
 def credits_in(locale: str, amount: int) -> str:
     number = format_decimal(int(amount), locale=_babel_locale(locale))
     return ngettext(locale, "%(n)s credit", "%(n)s credits", abs(amount)) % {"n": number}
+
+
+def duration_in(locale: str, seconds: float) -> str:
+    """A length the locale's way, to the minute (seconds under one): "1 hr 12 min",
+    "1 Std., 12 Min.", "1 h 12 min"."""
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    units = (
+        [(hours, "duration-hour"), (minutes, "duration-minute")]
+        if total >= 60
+        else [(secs, "duration-second")]
+    )
+    where = _babel_locale(locale)
+    parts = [
+        format_unit(n, unit, length="short", locale=where) for n, unit in units if n or total < 60
+    ]
+    return format_list(parts, style="unit-narrow", locale=where)
+
+
+def datetime_in(locale: str, moment: datetime) -> str:
+    """A date and time in UTC the locale's way, for text that can't show the reader's own time:
+    "Jan 1, 2026, 12:00 UTC", "01.01.2026, 12:00 UTC", "1 de jan. de 2026 12:00 UTC"."""
+    where = _babel_locale(locale)
+    return f"{format_date(moment, 'medium', locale=where)}, {format_time(moment, 'HH:mm', tzinfo=UTC, locale=where)} UTC"
 
 
 def _babel_locale(locale: str) -> str:

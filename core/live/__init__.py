@@ -5,11 +5,18 @@ The public module: other packages import from here, never from the modules insid
 from core.live.health import StreamHealth, StreamHealthService, describe
 from core.live.ingress import IngressService, ObsProblem, ObsSetup
 from core.live.presence import Audience, LiveEventService
-from core.live.recording import RecordChange, Recording, RecordingRefused, RecordingService
+from core.live.recording import (
+    DeletedVod,
+    RecordChange,
+    Recording,
+    RecordingRefused,
+    RecordingService,
+)
 from core.live.webhooks import WebhookHandler, WebhookInbox
 
 __all__ = [
     "Audience",
+    "DeletedVod",
     "IngressService",
     "LiveEventService",
     "ObsProblem",

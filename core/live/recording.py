@@ -8,14 +8,20 @@ one with a file is listed as a VOD. The room closing at the end of a stream ends
 golive also stops it, so the file is finished without waiting for LiveKit to notice.
 
 Failures are kept with LiveKit's reason and shown to the streamer (the go-live reply, /vods).
+
+The owner or a moderator can delete a VOD (the page, `/vods delete`), and `recording.retention_days`
+deletes old ones (the scheduler's expire-recordings job): the row goes, and so does the file where
+golive can reach it (`recording.local_dir`); a moderator's deletion is in the audit log.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiosqlite
 from livekit import api
@@ -23,11 +29,13 @@ from livekit.protocol.webhook import WebhookEvent
 
 from core.config import RecordingSettings
 from core.kernel.clock import Clock
-from core.kernel.errors import Conflict, LiveKitUnavailable
+from core.kernel.errors import Conflict, Forbidden, LiveKitUnavailable, NotFound
 from core.kernel.events import EventBus
-from core.kernel.timefmt import from_db_required, to_db
+from core.kernel.i18n import N_
+from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.live.webhooks import AfterCommit
 from core.livekit import LiveKitGateway
+from core.moderation import record_action
 from core.store import Database, SyncTransaction
 from core.streams import Stream, StreamEvent, StreamService, StreamSession
 
@@ -56,6 +64,11 @@ _STATUS = {
 _RUNNING = ("starting", "active")
 _FINAL = ("complete", "failed", "aborted")
 
+NO_SUCH_VOD = N_("That recording does not exist (it may have been deleted).")
+NOT_YOURS = N_("Only the streamer and moderators can delete a recording.")
+# How many old recordings one round of the retention job deletes (the next round goes on).
+EXPIRE_BATCH = 200
+
 
 @dataclass(frozen=True)
 class Recording:
@@ -68,6 +81,22 @@ class Recording:
     link: str | None
     size_bytes: int | None
     error: str | None
+    owner_id: int
+    filename: str | None
+    # When the file's first frame was recorded (LiveKit's egress says; else when golive asked).
+    media_started_at: datetime
+
+    def offset_ms(self, moment: datetime) -> int:
+        """Where in the recording `moment` falls (0 for anything before it started)."""
+        return max(0, int((moment - self.media_started_at).total_seconds() * 1000))
+
+
+@dataclass(frozen=True)
+class DeletedVod:
+    """What deleting a recording did."""
+
+    recording: Recording
+    file_removed: bool  # False: golive can't reach the file (an S3 bucket, another machine)
 
 
 @dataclass(frozen=True)
@@ -150,18 +179,29 @@ class RecordingService:
     async def list_vods(self, stream_id: int, limit: int = 10) -> list[Recording]:
         """Finished recordings with a file, newest first."""
         rows = await self._db.fetch_all(
-            "SELECT r.*, s.started_at FROM recordings r JOIN stream_sessions s ON s.id = r.session_id"
-            " WHERE r.stream_id = ? AND r.status = 'complete'"
+            f"{_SELECT} WHERE r.stream_id = ? AND r.status = 'complete'"
             " ORDER BY s.started_at DESC, r.id DESC LIMIT ?",
             (stream_id, limit),
         )
         return [self._recording(row) for row in rows]
 
+    async def get_vod(self, recording_id: int, stream_id: int | None = None) -> Recording:
+        """A finished recording (of that stream, when given); NotFound otherwise."""
+        row = await self._db.fetch_one(
+            f"{_SELECT} WHERE r.id = ? AND r.status = 'complete'", (recording_id,)
+        )
+        if row is None or (stream_id is not None and row["stream_id"] != stream_id):
+            raise NotFound(NO_SUCH_VOD)
+        return self._recording(row)
+
+    def local_file(self, vod: Recording) -> Path | None:
+        """The file golive itself can serve and delete, when `recording.local_dir` reaches it."""
+        return self.config.local_file(vod.filename)
+
     async def failures(self, stream_id: int, limit: int = 3) -> list[Recording]:
         """The latest recordings that failed, newest first (shown to the streamer only)."""
         rows = await self._db.fetch_all(
-            "SELECT r.*, s.started_at FROM recordings r JOIN stream_sessions s ON s.id = r.session_id"
-            " WHERE r.stream_id = ? AND r.status IN ('failed', 'aborted')"
+            f"{_SELECT} WHERE r.stream_id = ? AND r.status IN ('failed', 'aborted')"
             " ORDER BY r.requested_at DESC, r.id DESC LIMIT ?",
             (stream_id, limit),
         )
@@ -176,6 +216,83 @@ class RecordingService:
         if row is None or row["status"] not in ("failed", "aborted"):
             return None
         return str(row["error"] or "The recording failed.")
+
+    # -- deleting ------------------------------------------------------------------------------
+
+    async def delete_vod(
+        self,
+        recording_id: int,
+        *,
+        by_user_id: int,
+        as_moderator: bool,
+        stream_id: int | None = None,
+    ) -> DeletedVod:
+        """Delete a finished recording: its row, and its file where golive reaches it.
+
+        The stream's owner may delete their own; a moderator (`as_moderator`, judged by the
+        caller's front) anyone's, which goes into the audit log.
+        """
+        vod = await self.get_vod(recording_id, stream_id)
+        if by_user_id != vod.owner_id and not as_moderator:
+            raise Forbidden(NOT_YOURS)
+        async with self._db.transaction() as tx:
+            deleted = await tx.execute(
+                "DELETE FROM recordings WHERE id = ? AND status = 'complete'", (vod.id,)
+            )
+            if not deleted:
+                raise NotFound(NO_SUCH_VOD)  # someone else was quicker
+            if by_user_id != vod.owner_id:
+                await record_action(
+                    tx,
+                    self._clock.now(),
+                    moderator_id=by_user_id,
+                    action="delete_recording",
+                    target_id=vod.owner_id,
+                    stream_id=vod.stream_id,
+                    details=f"recording #{vod.id} of {vod.started_at:%Y-%m-%d %H:%M} UTC",
+                )
+        removed = await self._remove_file(vod)
+        log.info("recording %s deleted by %s (file removed: %s)", vod.id, by_user_id, removed)
+        return DeletedVod(vod, removed)
+
+    async def expire_old(self) -> int:
+        """Delete recordings (rows and files) whose stream started more than
+        `recording.retention_days` ago; 0 days keeps them for ever. Returns how many went."""
+        if self.config.retention_days <= 0:
+            return 0
+        cutoff = self._clock.now() - timedelta(days=self.config.retention_days)
+        rows = await self._db.fetch_all(
+            f"{_SELECT} WHERE s.started_at < ? AND r.status IN ('complete', 'failed', 'aborted')"
+            " ORDER BY r.id LIMIT ?",
+            (to_db(cutoff), EXPIRE_BATCH),
+        )
+        expired = 0
+        for row in rows:
+            vod = self._recording(row)
+            async with self._db.transaction() as tx:
+                # Conditional: another process running the same job deletes each row once.
+                if not await tx.execute("DELETE FROM recordings WHERE id = ?", (vod.id,)):
+                    continue
+            expired += 1
+            if vod.status == "complete":
+                await self._remove_file(vod)
+        if expired:
+            log.info(
+                "deleted %s recordings older than %s days", expired, self.config.retention_days
+            )
+        return expired
+
+    async def _remove_file(self, vod: Recording) -> bool:
+        path = self.local_file(vod)
+        if path is None:
+            return False
+        try:
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+        except OSError as error:
+            # The row is gone already: the listing is right, the disk keeps an orphan to clear.
+            log.warning("could not delete the file of recording %s: %s", vod.id, error)
+            return False
+        return True
 
     # -- starting and stopping -----------------------------------------------------------------
 
@@ -277,10 +394,12 @@ class RecordingService:
             return None  # older news, or already settled
         file = info.file_results[0] if info.file_results else info.file
         duration = _seconds(file.duration) or _seconds(file.ended_at - file.started_at)
+        media_start = _moment(file.started_at or info.started_at)
         tx.execute(
             "UPDATE recordings SET status = ?, filename = COALESCE(?, filename),"
             " location = COALESCE(?, location), size_bytes = COALESCE(?, size_bytes),"
-            " duration_seconds = COALESCE(?, duration_seconds), error = ?,"
+            " duration_seconds = COALESCE(?, duration_seconds),"
+            " media_started_at = COALESCE(?, media_started_at), error = ?,"
             " ended_at = ?, updated_ns = ? WHERE egress_id = ?",
             (
                 status,
@@ -288,6 +407,7 @@ class RecordingService:
                 file.location or None,
                 file.size or None,
                 duration,
+                media_start,
                 info.error or None,
                 to_db(now) if status in _FINAL else None,
                 updated,
@@ -302,6 +422,7 @@ class RecordingService:
 
     def _recording(self, row: aiosqlite.Row) -> Recording:
         started = from_db_required(row["started_at"])
+        media_start = from_db(row["media_started_at"]) or from_db_required(row["requested_at"])
         return Recording(
             id=row["id"],
             session_id=row["session_id"],
@@ -312,7 +433,17 @@ class RecordingService:
             link=self.config.link(row["filename"], row["location"]),
             size_bytes=row["size_bytes"],
             error=row["error"],
+            owner_id=row["owner_id"],
+            filename=row["filename"],
+            media_started_at=media_start,
         )
+
+
+# A recording with its session's start and its stream's owner.
+_SELECT = (
+    "SELECT r.*, s.started_at, st.owner_id FROM recordings r"
+    " JOIN stream_sessions s ON s.id = r.session_id JOIN streams st ON st.id = r.stream_id"
+)
 
 
 def _adopt(tx: SyncTransaction, info: api.EgressInfo, status: str, now: datetime) -> bool:
@@ -332,6 +463,12 @@ def _adopt(tx: SyncTransaction, info: api.EgressInfo, status: str, now: datetime
 
 def _seconds(nanoseconds: int) -> int | None:
     return nanoseconds // 1_000_000_000 if nanoseconds > 0 else None
+
+
+def _moment(unix_nanoseconds: int) -> str | None:
+    if unix_nanoseconds <= 0:
+        return None
+    return to_db(datetime.fromtimestamp(unix_nanoseconds / 1_000_000_000, UTC))
 
 
 def file_output(config: RecordingSettings, slug: str, room_name: str) -> api.EncodedFileOutput:

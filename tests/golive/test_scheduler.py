@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,9 @@ from core.kernel.clock import ManualClock
 from core.services import Services
 from golive import scheduler
 from tests.conftest import ALICE
+from tests.core.live.recorded import record_stream, record_to
 from tests.core.money.test_ledger import fund
+from tests.fakes.livekit import FakeLiveKit
 
 
 @pytest.fixture
@@ -50,6 +53,32 @@ def test_each_process_runs_the_jobs_of_its_role(
         "catch-up",
         "remind-passes",
     ]
+
+
+async def test_old_recordings_expire_in_the_web_process_once_the_retention_is_set(
+    services: Services, livekit: FakeLiveKit, clock: ManualClock, tmp_path: Path
+) -> None:
+    """`recording.retention_days` adds the expire-recordings job; moving the clock past the
+    retention makes its round delete the recording and its file."""
+    record_to(services, tmp_path)
+    await fund(services, ALICE, 300)
+    await services.passes.buy(ALICE.user_id, "buy-1")  # this module's streams need a pass
+    vod = await record_stream(services, livekit, clock, [])
+    assert "expire-recordings" not in [job.name for job in scheduler.core_jobs(services)]
+    services.recording.config = dataclasses.replace(services.recording.config, retention_days=7)
+    jobs = [job for job in scheduler.core_jobs(services) if job.name == "expire-recordings"]
+    assert len(jobs) == 1
+    path = services.recording.local_file(vod)
+    assert path is not None and path.exists()
+
+    clock.advance(6 * 86_400)
+    await scheduler.run_once(jobs)
+    assert [v.id for v in await services.recording.list_vods(vod.stream_id)] == [vod.id]
+
+    clock.advance(2 * 86_400)
+    await scheduler.run_once(jobs)
+    assert await services.recording.list_vods(vod.stream_id) == []
+    assert not path.exists()
 
 
 async def test_a_failing_job_runs_again_at_its_next_turn() -> None:

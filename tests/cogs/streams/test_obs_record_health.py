@@ -154,11 +154,11 @@ async def test_a_refused_recording_is_explained_by_dm_and_in_vods(
     [told] = dms(world.alice)
     assert "not being recorded" in told.content and "livekit-egress" in told.content
 
-    mine = await world.alice.slash(world.general, "vods")
+    mine = await world.alice.slash(world.general, "vods list")
     assert mine.ephemeral  # failures are the streamer's business
     [failure] = mine.response.embeds[0].fields
     assert failure.name.startswith("⚠️ Not recorded") and "livekit-egress" in failure.value
-    theirs = await world.bob.slash(world.general, "vods", member=world.alice)
+    theirs = await world.bob.slash(world.general, "vods list", member=world.alice)
     assert theirs.response.embeds[0].fields == []
     assert theirs.response.embeds[0].description == "No recorded streams yet."
 

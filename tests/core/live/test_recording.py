@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from livekit.protocol import egress as lk_egress
@@ -239,7 +240,7 @@ async def test_an_egress_golive_did_not_record_itself_is_adopted_if_it_records_o
 
 
 def test_golive_check_reports_recording_settings_that_cannot_work(
-    services: Services, capsys: pytest.CaptureFixture[str]
+    services: Services, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     assert check_recording(services) == []
     assert "recording     off" in capsys.readouterr().out
@@ -250,3 +251,11 @@ def test_golive_check_reports_recording_settings_that_cannot_work(
     services.recording.config = FILE_CONFIG
     assert check_recording(services) == []
     assert "recording     file" in capsys.readouterr().out
+    services.recording.config = replace(FILE_CONFIG, local_dir=tmp_path / "missing")
+    [problem] = check_recording(services)
+    assert "recording.local_dir" in problem and "not a folder" in problem
+    services.recording.config = replace(FILE_CONFIG, local_dir=tmp_path, retention_days=30)
+    assert check_recording(services) == []
+    out = capsys.readouterr().out
+    assert f"played and deleted by golive from {tmp_path}" in out
+    assert "deleted 30 days after their stream" in out
