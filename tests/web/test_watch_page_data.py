@@ -53,6 +53,8 @@ async def test_a_live_page_carries_the_count_golive_knows(
 
     assert (data["viewers"], data["broadcasterVideo"]) == (2, True)
     assert data["audiencePrefixes"] == ["viewer-", "guest-"]
+    async with client.get("/live/alice") as response:
+        assert "2 watching" in await response.text()  # shown before any script runs
 
 
 async def test_a_stream_that_just_went_live_has_no_viewers_and_no_video_yet(
