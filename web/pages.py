@@ -10,7 +10,8 @@ from aiohttp import web
 
 from core.kernel import i18n
 from core.kernel.errors import NotAuthenticated
-from core.livekit import BROADCASTER_PREFIX
+from core.kernel.timefmt import human_duration
+from core.livekit import AUDIENCE_PREFIXES, BROADCASTER_PREFIX
 from core.streams import Stream
 from web import search
 from web.assets import compress_page
@@ -107,9 +108,24 @@ async def watch(request: web.Request) -> web.Response:
                 **_page_data(request, stream),
                 "streamUrl": f"/api/live/{stream.slug}",
                 "healthUrl": f"/api/live/{stream.slug}/health",
+                **(await _audience_data(request, stream) if stream.active else {}),
             },
         },
     )
+
+
+async def _audience_data(request: web.Request, stream: Stream) -> dict[str, Any]:
+    """What the player shows before it joins the room: the count golive knows now (webhooks
+    and the reconciler keep it), whether the streamer's video was flowing (if not, the player
+    says the stream is starting), and which LiveKit identities count as watching."""
+    services = request.app[SERVICES]
+    session = await services.streams.current_session(stream.id)
+    audience = await services.live.audience(session.id) if session else None
+    return {
+        "viewers": audience.current_viewers if audience else 0,
+        "broadcasterVideo": audience.broadcaster_video if audience else False,
+        "audiencePrefixes": list(AUDIENCE_PREFIXES),
+    }
 
 
 @routes.get("/live/{slug}/studio", name="studio")

@@ -10,7 +10,7 @@ Participant identities (the ``sub`` of the tokens golive mints):
 - ``guest-<hex>``: someone watching without signing in.
 
 Rooms are ``live-<slug>-<unix seconds>``: a fresh room per session, so a session's webhooks can
-never be mistaken for another's. The page scripts read `BROADCASTER_PREFIX` from the server.
+never be mistaken for another's. The page scripts read `BROADCASTER_PREFIX` and `AUDIENCE_PREFIXES` from the server.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import secrets
 BROADCASTER_PREFIX = "host-"
 VIEWER_PREFIX = "viewer-"
 GUEST_PREFIX = "guest-"
+# Whose connections count as watching (pages count the room's participants by these, too).
+AUDIENCE_PREFIXES = (VIEWER_PREFIX, GUEST_PREFIX)
 OBS_SUFFIX = "-obs"
 ROOM_PREFIX = "live-"
 
@@ -49,7 +51,7 @@ def is_broadcaster(identity: str, owner_id: int) -> bool:
 
 def is_audience(identity: str) -> bool:
     """A viewer or a guest (not the streamer, not a LiveKit agent or egress)."""
-    return identity.startswith((VIEWER_PREFIX, GUEST_PREFIX))
+    return identity.startswith(AUDIENCE_PREFIXES)
 
 
 def is_viewer_of(identity: str, user_id: int) -> bool:

@@ -244,6 +244,25 @@ const LivekitClient = (() => {
     const participant = fake.room().remoteParticipants.get(identity);
     participant.trackPublications.set("TR_video", publication);
     participant.videoTrackPublications.set("TR_video", publication);
+    fake.room().emit("trackPublished", publication, participant);
+    fake.room().emit("trackSubscribed", track, publication, participant);
+  };
+  fake.unpublishCamera = (identity) => {
+    const participant = fake.room().remoteParticipants.get(identity);
+    const publication = participant.videoTrackPublications.get("TR_video");
+    participant.trackPublications.delete("TR_video");
+    participant.videoTrackPublications.delete("TR_video");
+    fake.room().emit("trackUnsubscribed", publication.track, publication, participant);
+    fake.room().emit("trackUnpublished", publication, participant);
+  };
+  // The fake microphone's beep, as the room's audio track (watch.js attaches an <audio>).
+  fake.publishMicrophone = async (identity) => {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    const track = new RemoteTrack("audio", stream);
+    const publication = new RemotePublication("audio", track);
+    const participant = fake.room().remoteParticipants.get(identity);
+    participant.trackPublications.set("TR_audio", publication);
+    fake.room().emit("trackPublished", publication, participant);
     fake.room().emit("trackSubscribed", track, publication, participant);
   };
   fake.speak = (identities) => {
@@ -263,7 +282,8 @@ const LivekitClient = (() => {
       AudioPlaybackStatusChanged: "audioPlaybackChanged", Reconnecting: "reconnecting",
       SignalReconnecting: "signalReconnecting", Reconnected: "reconnected", Disconnected: "disconnected",
       DataReceived: "dataReceived", ConnectionQualityChanged: "connectionQualityChanged",
-      ActiveSpeakersChanged: "activeSpeakersChanged",
+      ActiveSpeakersChanged: "activeSpeakersChanged", TrackPublished: "trackPublished",
+      TrackUnpublished: "trackUnpublished",
     },
     Track: { Kind: { Video: "video", Audio: "audio" } },
     TrackEvent: { Ended: "ended" },

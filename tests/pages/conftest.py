@@ -55,8 +55,8 @@ async def open_tab(browser: Browser, web_server: TestServer) -> AsyncIterator[Op
     contexts = []
     tabs: list[Tab] = []
 
-    async def open_(viewport: dict[str, int] = DESKTOP) -> Tab:
-        context = await browser.new_context(viewport=viewport)
+    async def open_(viewport: dict[str, int] = DESKTOP, *, touch: bool = False) -> Tab:
+        context = await browser.new_context(viewport=viewport, has_touch=touch)
         contexts.append(context)
         page = await context.new_page()
         page.set_default_timeout(WAIT_MS)

@@ -29,7 +29,9 @@ async def test_watch_page_in_each_language_fits_a_phone(
 
     html = tab.page.locator("html")
     await expect(html).to_have_attribute("lang", locale.replace("_", "-"))
-    await expect(tab.page.locator(".watch__controls")).to_contain_text(i18n.t(locale, WATCH_WORD))
+    await expect(tab.page.get_by_test_id("player-controls")).to_contain_text(
+        i18n.t(locale, WATCH_WORD)
+    )
     await expect(tab.page.get_by_test_id("chat")).to_contain_text(i18n.t(locale, "Chat"))
     assert await no_horizontal_scroll(tab.page)
     # The choice is remembered: the next page comes in the same language without ?lang=.

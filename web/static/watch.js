@@ -1,6 +1,7 @@
 // The watch page of a live stream: fetch a viewer token, join the LiveKit room, play the
 // broadcaster, count viewers, let people pick a quality, and keep trying calmly when the
-// connection drops. Nothing here may throw past its own handler: errors become status text.
+// connection drops. The buttons over the video are player.js's. Nothing here may throw past its
+// own handler: errors become status text.
 import {
   announce,
   byId,
@@ -13,11 +14,15 @@ import {
   showStatus,
 } from "./app.js";
 import { Backoff, getJson, postJson, retrier } from "./net.js";
+import { playerControls } from "./player.js";
+import { gettext, ngettext } from "./text.js";
 
 /** @typedef {import("livekit-client").Room} Room */
 
 const QUALITY_KEY = "golive.quality";
-const RETRYING = "Can't reach the stream — retrying…";
+const RETRYING = gettext("Can't reach the stream — retrying…");
+const ENDED = gettext("The stream has ended.");
+const ENDED_DETAIL = gettext("Thanks for watching! Reload to see if it's back.");
 
 class TokenError extends Error {
   /**
@@ -35,8 +40,10 @@ class TokenError extends Error {
 
 const data = pageData();
 if (data && data.active) {
-  // Before the player library loads (it is large): a choice made meanwhile is kept too.
+  // Before the player library loads (it is large): a choice made meanwhile is kept too, and
+  // the count is the server's until the room gives its own.
   rememberQuality(byId("quality", HTMLSelectElement));
+  showViewers(typeof data.viewers === "number" ? data.viewers : 0);
   const LK = await loadLivekit();
   if (LK) startWatching(data, LK);
   else sayThePlayerIsMissing();
@@ -62,13 +69,19 @@ function rememberQuality(select) {
   });
 }
 
+/** @param {number} viewers */
+function showViewers(viewers) {
+  byId("viewer-count-text").textContent = ngettext("%(n)s watching", "%(n)s watching", viewers);
+  byId("viewer-count").hidden = false;
+}
+
 function sayThePlayerIsMissing() {
-  showStatus(byId("status"), byId("status-text"), "The video player could not load.", { tone: "error" });
+  showStatus(byId("status"), byId("status-text"), gettext("The video player could not load."), { tone: "error" });
   const detail = byId("status-detail");
-  detail.textContent = "Reload the page to try again.";
+  detail.textContent = gettext("Reload the page to try again.");
   detail.hidden = false;
   const action = byId("status-action");
-  action.textContent = "Reload";
+  action.textContent = gettext("Reload");
   action.hidden = false;
 }
 
@@ -86,7 +99,9 @@ function startWatching(data, LK) {
     statusDetail: byId("status-detail"),
     statusAction: byId("status-action"),
     unmute: byId("unmute"),
-    viewers: byId("viewer-count-text"),
+    viewers: byId("viewer-count"),
+    notice: byId("player-notice"),
+    noticeText: byId("player-notice-text"),
     quality: byId("quality", HTMLSelectElement),
   };
 
@@ -97,9 +112,32 @@ function startWatching(data, LK) {
     connecting: false,
     finished: false, // the stream ended (or we were removed): stop trying
     leaving: false, // the page is going away: disconnects are expected
+    // The streamer's video has flowed in this session (the server saw it, or this page did):
+    // until then the stream is starting; after, a missing video means it dropped.
+    hadVideo: data.broadcasterVideo === true,
   };
   const backoff = new Backoff();
   const retry = retrier(connect);
+  /** @type {string[]} */
+  const audiencePrefixes = Array.isArray(data.audiencePrefixes) ? data.audiencePrefixes.map(String) : [];
+  const controls = playerControls(
+    {
+      player: el.player,
+      video: el.video,
+      audio: el.audio,
+      play: byId("player-play", HTMLButtonElement),
+      mute: byId("player-mute", HTMLButtonElement),
+      volume: byId("player-volume", HTMLInputElement),
+      pip: byId("player-pip", HTMLButtonElement),
+      fullscreen: byId("player-fullscreen", HTMLButtonElement),
+    },
+    {
+      blocked: () => Boolean(state.room && !state.room.canPlaybackAudio),
+      unblock: async () => {
+        if (state.room) await state.room.startAudio();
+      },
+    },
+  );
 
   // ---------------------------------------------------------------- status line
 
@@ -118,7 +156,17 @@ function startWatching(data, LK) {
 
   /** @param {boolean} playing */
   function setPlaying(playing) {
+    if (el.player.classList.contains("is-playing") === playing) return;
     el.player.classList.toggle("is-playing", playing);
+    controls.setPlaying(playing);
+    updateUnmute(state.room);
+  }
+
+  // Small and out of the way: the video keeps playing while LiveKit reconnects.
+  /** @param {string} text */
+  function showNotice(text) {
+    el.noticeText.textContent = text;
+    el.notice.hidden = !text;
   }
 
   // ---------------------------------------------------------------- token + connection
@@ -153,8 +201,8 @@ function startWatching(data, LK) {
   }
 
   async function connectOnce() {
-    if (backoff.attempt === 0) setStatus("Connecting to the stream…", { busy: true });
-    else setStatus(RETRYING, { busy: true, detail: "Trying again now…" });
+    if (backoff.attempt === 0) setStatus(gettext("Connecting to the stream…"), { busy: true });
+    else setStatus(RETRYING, { busy: true, detail: gettext("Trying again now…") });
 
     let credentials;
     try {
@@ -189,17 +237,18 @@ function startWatching(data, LK) {
       const roomName = await currentRoomName();
       if (roomName && roomName !== state.roomName) {
         state.roomName = roomName;
+        state.hadVideo = false; // a new session starts afresh
         backoff.reset();
         retryLater(null, 0);
         return;
       }
-      finish("The stream has ended.", "Thanks for watching! Reload to see if it's back.");
+      finish(ENDED, ENDED_DETAIL);
       return;
     }
     if (status === 401 || status === 403) {
       // Retrying won't change the answer (signed out, banned, …): say what the server said.
       const said = error instanceof TokenError ? error.serverMessage : "";
-      finish(said || "You can't watch this stream right now.", "", "error");
+      finish(said || gettext("You can't watch this stream right now."), "", "error");
       return;
     }
     retryLater(error);
@@ -217,7 +266,7 @@ function startWatching(data, LK) {
     setPlaying(false);
     setStatus(RETRYING, {
       busy: true,
-      detail: serverMessage || `Next try in ${Math.max(1, Math.round(delay / 1000))} s.`,
+      detail: serverMessage || gettext("Next try in %(s)s s.", { s: Math.max(1, Math.round(delay / 1000)) }),
     });
     retry.schedule(delay);
   }
@@ -240,8 +289,9 @@ function startWatching(data, LK) {
     detachAll();
     setPlaying(false);
     updateUnmute(null);
-    el.viewers.textContent = "– watching";
-    setStatus(text, { tone, detail, action: "Reload" });
+    showNotice("");
+    el.viewers.hidden = true; // nobody is watching an ended stream
+    setStatus(text, { tone, detail, action: gettext("Reload") });
   }
 
   // ---------------------------------------------------------------- room events
@@ -256,10 +306,12 @@ function startWatching(data, LK) {
       .on(E.TrackUnsubscribed, mine(onTrackUnsubscribed))
       .on(E.ParticipantConnected, mine(() => onParticipantsChanged(room)))
       .on(E.ParticipantDisconnected, mine(() => onParticipantsChanged(room)))
+      .on(E.TrackPublished, mine(() => showPlaybackState(room)))
+      .on(E.TrackUnpublished, mine(() => showPlaybackState(room)))
       .on(E.AudioPlaybackStatusChanged, mine(() => updateUnmute(room)))
-      .on(E.Reconnecting, mine(() => setStatus("Reconnecting…", { busy: true })))
-      .on(E.SignalReconnecting, mine(() => setStatus("Reconnecting…", { busy: true })))
-      .on(E.Reconnected, mine(() => showPlaybackState(room)))
+      .on(E.Reconnecting, mine(() => showNotice(gettext("Reconnecting…"))))
+      .on(E.SignalReconnecting, mine(() => showNotice(gettext("Reconnecting…"))))
+      .on(E.Reconnected, mine(() => onReconnected(room)))
       .on(E.DataReceived, mine(onData))
       .on(E.ConnectionQualityChanged, mine(onQuality))
       .on(E.Disconnected, mine((reason) => onDisconnected(room, reason)));
@@ -320,12 +372,12 @@ function startWatching(data, LK) {
     if (track.kind === LK.Track.Kind.Video) {
       track.attach(el.video);
       applyQuality(publication);
+      state.hadVideo = true;
       setPlaying(true);
-      el.video.play().catch(() => {
-        // Muted video may autoplay; if even that is blocked the unmute button starts it.
-      });
+      controls.resume();
     } else if (track.kind === LK.Track.Kind.Audio) {
       const audio = track.attach();
+      if (audio instanceof HTMLAudioElement) controls.adopt(audio);
       el.audio.appendChild(audio);
     }
     if (state.room) {
@@ -363,17 +415,18 @@ function startWatching(data, LK) {
     announceConnection(false);
     announce("room", { room: null });
     state.room = null;
+    showNotice("");
     detachAll();
     const R = LK.DisconnectReason;
     if (state.leaving || reason === R.CLIENT_INITIATED) return;
     // The server deletes the room when the stream ends, just before it records the end, so a
     // token request right now could still succeed: trust the reason instead of asking.
     if (reason === R.ROOM_DELETED) {
-      finish("The stream has ended.", "Thanks for watching! Reload to see if it's back.");
+      finish(ENDED, ENDED_DETAIL);
     } else if (reason === R.PARTICIPANT_REMOVED) {
-      finish("You were removed from this stream.", "", "error");
+      finish(gettext("You were removed from this stream."), "", "error");
     } else if (reason === R.DUPLICATE_IDENTITY) {
-      finish("This stream is open in another tab or window.", "Reload here to watch in this one.");
+      finish(gettext("This stream is open in another tab or window."), gettext("Reload here to watch in this one."));
     } else {
       retryLater(null);
     }
@@ -397,6 +450,13 @@ function startWatching(data, LK) {
     return null;
   }
 
+  /** @param {Room} room a video track the streamer published, whether or not it plays yet */
+  function broadcasterPublishedVideo(room) {
+    return [...room.remoteParticipants.values()].some(
+      (participant) => isBroadcaster(participant) && participant.videoTrackPublications.size > 0,
+    );
+  }
+
   /** @param {Room} room */
   function showPlaybackState(room) {
     if (room.state !== LK.ConnectionState.Connected) return;
@@ -404,37 +464,63 @@ function startWatching(data, LK) {
     if (broadcasterVideo(room)) {
       setPlaying(true);
       setStatus("", { quiet: true });
+    } else if (broadcasterPublishedVideo(room)) {
+      setPlaying(false);
+      setStatus(gettext("Waiting for the video…"), { busy: true });
+    } else if (!state.hadVideo) {
+      // In the room before the streamer's video: calm, not an error; it starts by itself.
+      setPlaying(false);
+      setStatus(gettext("The stream is starting…"), {
+        busy: true,
+        detail: gettext("The video appears here as soon as the streamer sends it."),
+      });
     } else {
       setPlaying(false);
-      setStatus(
-        hostHere ? "Waiting for the video…" : "Waiting for the streamer to come back…",
-        { busy: true, detail: hostHere ? "" : "Their connection may have dropped. Stay here: it picks up by itself." },
-      );
+      setStatus(hostHere ? gettext("Waiting for the video…") : gettext("Waiting for the streamer to come back…"), {
+        busy: true,
+        detail: hostHere ? "" : gettext("Their connection may have dropped. Stay here: it picks up by itself."),
+      });
     }
   }
 
   /** @param {Room} room */
+  function onReconnected(room) {
+    showNotice("");
+    onParticipantsChanged(room); // who came and went meanwhile
+  }
+
+  /**
+   * Everyone watching from the room: viewers and guests, not the streamer (studio or OBS) nor
+   * LiveKit's own egress and agents; what the server counts too.
+   * @param {Room} room
+   */
+  function roomViewers(room) {
+    if (audiencePrefixes.length === 0) return remoteViewers(room);
+    let viewers = 0;
+    for (const participant of room.remoteParticipants.values()) {
+      const identity = participant.identity;
+      if (!isBroadcaster(participant) && audiencePrefixes.some((prefix) => identity.startsWith(prefix))) viewers += 1;
+    }
+    return viewers;
+  }
+
+  /** @param {Room} room */
   function onParticipantsChanged(room) {
-    const viewers = 1 + remoteViewers(room); // you are watching too
-    el.viewers.textContent = `${viewers.toLocaleString()} watching`;
+    showViewers(1 + roomViewers(room)); // you are watching too
     showPlaybackState(room);
   }
 
+  // Only over a playing video: before it there is nothing to hear yet.
   /** @param {Room | null} room */
   function updateUnmute(room) {
-    el.unmute.hidden = !room || room.canPlaybackAudio;
+    el.unmute.hidden = !room || room.canPlaybackAudio || !el.player.classList.contains("is-playing");
+    controls.render();
   }
 
   el.unmute.addEventListener("click", async () => {
-    const room = state.room;
-    if (!room) return;
-    try {
-      await room.startAudio();
-      await el.video.play().catch(() => {});
-    } catch {
-      // The browser still says no; the button stays so the viewer can try again.
-    }
-    updateUnmute(room);
+    if (!state.room) return;
+    await controls.unmute();
+    updateUnmute(state.room);
   });
 
   // ---------------------------------------------------------------- quality
