@@ -31,6 +31,7 @@ from web import (
     api,
     assets,
     chat,
+    discord_login,
     health,
     i18n,
     ops,
@@ -311,6 +312,7 @@ def create_app(
     app.add_routes(chat.routes)
     app.add_routes(stage.routes)
     app.add_routes(pages.routes)
+    app.add_routes(discord_login.routes)
     app.add_routes(search.routes)
     app.add_routes(webhooks.routes)
     app.add_routes(tips.routes)

@@ -15,6 +15,7 @@ from core.streams import Stream
 from web import search
 from web.i18n import chosen_locale, remember_choice
 from web.keys import SERVICES, SESSION_COOKIE, identity_of
+from web.sign_in import sign_in_href
 
 routes = web.RouteTableDef()
 
@@ -30,6 +31,8 @@ def render(
         "identity": identity_of(request),
         "broadcaster_prefix": BROADCASTER_PREFIX,
         "locale": locale,
+        # The header's "Sign in with Discord" (None when it isn't set up); it comes back here.
+        "sign_in_href": sign_in_href(request),
         **context,
     }
     response = aiohttp_jinja2.render_template(template, request, context, status=status)
