@@ -40,6 +40,7 @@ from web import (
     stage,
     stripe_webhook,
     tips,
+    topups,
     webhooks,
 )
 from web.body import BODY, BODY_SECONDS, BodyRefused, read_body
@@ -316,6 +317,7 @@ def create_app(
     app.add_routes(search.routes)
     app.add_routes(webhooks.routes)
     app.add_routes(tips.routes)
+    app.add_routes(topups.routes)
     app.add_routes(stripe_webhook.routes)
     assets.setup(app, HERE / "static")
     return app

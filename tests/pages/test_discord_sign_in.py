@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 from playwright.async_api import expect
 
 from core.config.settings import Settings
@@ -30,17 +28,11 @@ from tests.pages.browser import (
     no_horizontal_scroll,
     use_stub_livekit,
 )
-from web.app import create_app, server_options
+from tests.pages.public_address import at_public_address
 
-
-@pytest.fixture
-def web_port() -> int:
-    # The redirect URI Discord is told about is <public_url>/auth/discord/callback, so the
-    # sidecar's address must be known before the settings are made.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+# Fixtures: golive at the address Discord sends the browser back to.
+from tests.pages.public_address import web_port as web_port
+from tests.pages.public_address import web_server as web_server
 
 
 @pytest_asyncio.fixture
@@ -53,8 +45,7 @@ async def discord(web_port: int) -> AsyncIterator[FakeDiscordOAuth]:
 @pytest.fixture
 def settings(settings: Settings, discord: FakeDiscordOAuth, web_port: int) -> Settings:
     return dataclasses.replace(
-        settings,
-        web=dataclasses.replace(settings.web, public_url=f"http://127.0.0.1:{web_port}"),
+        at_public_address(settings, web_port),
         discord=dataclasses.replace(
             settings.discord,
             client_id=CLIENT_ID,
@@ -63,16 +54,6 @@ def settings(settings: Settings, discord: FakeDiscordOAuth, web_port: int) -> Se
             authorize_url=discord.authorize_url,
         ),
     )
-
-
-@pytest_asyncio.fixture
-async def web_server(services: Services, web_port: int) -> AsyncIterator[TestServer]:
-    server = TestServer(create_app(services), host="127.0.0.1", port=web_port)
-    await server.start_server(**server_options())
-    try:
-        yield server
-    finally:
-        await server.close()
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
