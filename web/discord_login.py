@@ -27,7 +27,8 @@ STATE_COOKIE = "golive_discord_state"
 STATE_MAX = 200  # what we hand out is 43 characters; anything longer is not ours
 
 
-@routes.get(DISCORD_START, name="discord_sign_in")
+# No HEAD: a link checker's HEAD must not start (and store) a sign-in.
+@routes.get(DISCORD_START, name="discord_sign_in", allow_head=False)
 async def start(request: web.Request) -> web.StreamResponse:
     """`?next=/live/alice`: off to Discord's consent screen, and back to that page after."""
     services = request.app[SERVICES]

@@ -318,6 +318,19 @@ async def test_only_pages_of_this_site_can_be_returned_to(
     assert await row_counts(services) == before
 
 
+async def test_a_page_with_any_letters_in_its_address_is_come_back_to(client: Client) -> None:
+    response = await sign_in_with_discord(client, "/live/alice?q=café crème")
+    assert response.status == 303
+    assert response.headers["Location"] == "/live/alice?q=caf%C3%A9+cr%C3%A8me"
+
+
+async def test_a_head_request_starts_nothing(client: Client, services: Services) -> None:
+    before = await row_counts(services)
+    response = await client.head("/auth/discord?next=/live", allow_redirects=False)
+    assert response.status == 405
+    assert await row_counts(services) == before
+
+
 async def test_without_next_it_comes_back_to_the_grid(client: Client) -> None:
     response = await sign_in_with_discord(client, "/live")
     assert response.headers["Location"] == "/live"
