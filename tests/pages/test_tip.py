@@ -254,3 +254,22 @@ class TestWithoutStripe:
         )
         await expect(topup.get_by_test_id("get-credits")).to_be_hidden()
         assert tab.errors == []
+
+
+async def test_the_form_speaks_the_pages_language(services: Services, open_tab: OpenTab) -> None:
+    await create_stream(services)
+    await services.streams.go_live(ALICE.user_id)
+    await fund(services, BOB, 1500)
+    tab = await open_tab()
+    await use_stub_livekit(tab)
+    await sign_in_via_link(services, tab, BOB, "/live/alice?lang=de")
+    form = tab.page.get_by_test_id("tip-form")
+    await expect(form.get_by_test_id("tip-balance")).to_have_text("Dein Guthaben: 1.500 Credits.")
+    await expect(form.get_by_test_id("tip-limits")).to_have_text(
+        "Ein Trinkgeld liegt zwischen 10 Credits und 10.000 Credits."
+    )
+    await tip_packet(tab, {"type": "tip", "from": "Carol", "amount": 40, "message": "wow"})
+    await expect(tab.page.get_by_test_id("tip-feed").locator("li")).to_have_text(
+        ["Carol hat 40 Credits als Trinkgeld gegeben: wow"]
+    )
+    assert tab.errors == []
