@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from core.accounts import AuthService
+from core.accounts import AuthService, DiscordSignIn
 from core.chat import ChatService
 from core.community import CommunityService, FollowService, GuildService, StatsService
 from core.config import Settings
@@ -46,6 +46,7 @@ class Services:
     streams: StreamService
     guilds: GuildService
     auth: AuthService
+    discord_sign_in: DiscordSignIn
     ledger: Ledger
     tips: TipService
     passes: PassService

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 from livekit import api
 
-from core.accounts import AuthService
+from core.accounts import AuthService, DiscordSignIn
 from core.chat import ChatService
 from core.community import CommunityService, FollowService, GuildService, StatsService
 from core.config import Settings
@@ -142,6 +142,14 @@ def build_services(
         db, clock, livekit, streams, webhooks, grace=settings.live.auto_end_grace
     )
     ingress = IngressService(db, clock, livekit, streams, live, events=events)
+    auth = AuthService(
+        db,
+        clock,
+        secret=resolve_secret(settings),
+        public_url=settings.web.public_url,
+        link_ttl=settings.security.login_link_ttl,
+        session_ttl=settings.security.session_ttl,
+    )
     return Services(
         settings=settings,
         clock=clock,
@@ -162,13 +170,9 @@ def build_services(
         guilds=GuildService(db, clock),
         moderation=moderation,
         chat=ChatService(db, clock, livekit, streams, moderation, settings.chat, events=events),
-        auth=AuthService(
-            db,
-            clock,
-            secret=resolve_secret(settings),
-            public_url=settings.web.public_url,
-            link_ttl=settings.security.login_link_ttl,
-            session_ttl=settings.security.session_ttl,
+        auth=auth,
+        discord_sign_in=DiscordSignIn(
+            db, clock, http, auth, settings.discord, public_url=settings.web.public_url
         ),
         places=PlaceDirectory(),
         search=SearchService(db),

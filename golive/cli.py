@@ -185,6 +185,7 @@ async def check(settings: Settings) -> int:
             "(GOLIVE_DATABASE), its folder's permissions and the free disk space"
         )
     problems += await _part("Discord", _check_discord(settings))
+    describe_discord_sign_in(settings)
     for problem in problems:
         print(f"PROBLEM       {problem}")
     print("all good" if not problems else f"{len(problems)} problem(s) found")
@@ -242,6 +243,18 @@ async def guild_problem_lines(services: Services) -> list[str]:
         f"{problem.noticed_at:%Y-%m-%d %H:%M} UTC): {problem.detail}"
         for problem in await services.community.problems()
     ]
+
+
+def describe_discord_sign_in(settings: Settings) -> None:
+    """Whether the pages offer "Sign in with Discord"; the client secret is never printed."""
+    config = settings.discord
+    if not config.sign_in_enabled:
+        print("sign-in       Discord sign-in off (no DISCORD_CLIENT_ID / DISCORD_CLIENT_SECRET)")
+        return
+    print(
+        f"sign-in       Discord sign-in on (client id {config.client_id}, client secret ********,"
+        f" redirect {settings.web.public_url}/auth/discord/callback)"
+    )
 
 
 async def _check_discord(settings: Settings) -> list[str]:

@@ -74,6 +74,7 @@ def configured_secrets(settings: Settings) -> tuple[str, ...]:
     common to mask: masking them would mangle ordinary words."""
     values = (
         settings.discord.token,
+        settings.discord.client_secret,
         settings.livekit.api_secret,
         settings.security.secret,
         settings.stripe.secret_key,

@@ -36,6 +36,7 @@ ERRORS = (
     "NotFound",
     "Conflict",
     "LiveKitUnavailable",
+    "DiscordUnavailable",
     "PaymentRefused",
     "RateLimited",
     "TooLarge",

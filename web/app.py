@@ -31,6 +31,7 @@ from web import (
     api,
     assets,
     chat,
+    discord_login,
     health,
     i18n,
     ops,
@@ -39,6 +40,7 @@ from web import (
     stage,
     stripe_webhook,
     tips,
+    topups,
     vods,
     webhooks,
 )
@@ -317,9 +319,11 @@ def create_app(
     app.add_routes(stage.routes)
     app.add_routes(pages.routes)
     app.add_routes(vods.routes)
+    app.add_routes(discord_login.routes)
     app.add_routes(search.routes)
     app.add_routes(webhooks.routes)
     app.add_routes(tips.routes)
+    app.add_routes(topups.routes)
     app.add_routes(stripe_webhook.routes)
     assets.setup(app, HERE / "static")
     return app

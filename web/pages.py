@@ -10,13 +10,13 @@ from aiohttp import web
 
 from core.kernel import i18n
 from core.kernel.errors import NotAuthenticated
-from core.kernel.timefmt import human_duration
 from core.livekit import AUDIENCE_PREFIXES, BROADCASTER_PREFIX
 from core.streams import Stream
 from web import search
 from web.assets import compress_page
 from web.i18n import chosen_locale, remember_choice
 from web.keys import SERVICES, SESSION_COOKIE, identity_of
+from web.sign_in import sign_in_href
 
 routes = web.RouteTableDef()
 
@@ -32,6 +32,8 @@ def render(
         "identity": identity_of(request),
         "broadcaster_prefix": BROADCASTER_PREFIX,
         "locale": locale,
+        # The header's "Sign in with Discord" (None when it isn't set up); it comes back here.
+        "sign_in_href": sign_in_href(request),
         **context,
     }
     response = aiohttp_jinja2.render_template(template, request, context, status=status)

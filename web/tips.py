@@ -1,4 +1,5 @@
-"""Tipping from the watch page: POST /api/live/<slug>/tip for signed-in viewers."""
+"""Tipping from the watch page: what the tip form offers (GET /api/live/<slug>/tip) and the tip
+itself (POST), for signed-in viewers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,40 @@ from web.keys import SERVICES, identity_of
 routes = web.RouteTableDef()
 
 KEY_MAX = 100
+
+
+TOPUP_FACTORS = (1, 5, 10)  # "Get credits" offers the smallest top-up and 5x and 10x it
+
+
+@routes.get("/api/live/{slug}/tip", name="api_tip_form")
+async def tip_form(request: web.Request) -> web.Response:
+    """What the tip form shows, from the server's own settings (so the form and the checks never
+    disagree): the limits, the one-tap amounts, the viewer's balance, and whether and how much
+    "Get credits" can buy. Guests get the limits; balance is null."""
+    services = request.app[SERVICES]
+    stream = await services.streams.get_by_slug(request.match_info["slug"])
+    identity = identity_of(request)
+    policy, topups = services.tips.policy, services.topups
+    wallet = topups.wallet
+    topup_amounts = sorted({min(wallet.topup_max, wallet.topup_min * f) for f in TOPUP_FACTORS})
+    return web.json_response(
+        {
+            "streamer": stream.owner_name,
+            "min": policy.minimum,
+            "max": policy.maximum,
+            "messageMax": policy.message_max,
+            "presets": list(policy.form_presets()),
+            "balance": None
+            if identity is None
+            else await services.ledger.balance(identity.user_id),
+            "topup": {
+                "enabled": topups.enabled,
+                "amounts": topup_amounts if topups.enabled else [],
+                "centsPerCredit": topups.config.cents_per_credit,
+                "currency": topups.config.currency,
+            },
+        }
+    )
 
 
 @routes.post("/api/live/{slug}/tip", name="api_tip")

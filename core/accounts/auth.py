@@ -16,7 +16,7 @@ from datetime import timedelta
 from core.kernel.clock import Clock
 from core.kernel.errors import InvalidInput, NotAuthenticated
 from core.kernel.timefmt import to_db
-from core.store import Database
+from core.store import Database, Transaction
 
 
 @dataclass(frozen=True)
@@ -99,20 +99,30 @@ class AuthService:
                 "SELECT * FROM login_links WHERE token_hash = ?", (token_hash,)
             )
             assert row is not None  # noqa: S101 - just updated
-            session_token = secrets.token_urlsafe(32)
-            await tx.execute(
-                "INSERT INTO web_sessions (token_hash, user_id, username, display_name, created_at,"
-                " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    self._hash(session_token),
-                    row["user_id"],
-                    row["username"],
-                    row["display_name"],
-                    to_db(now),
-                    to_db(now + self.session_ttl),
-                ),
-            )
+            identity = Identity(row["user_id"], row["username"], row["display_name"])
+            session_token = await self.open_session(tx, identity)
         return session_token, str(row["next_path"])
+
+    async def open_session(self, tx: Transaction, identity: Identity) -> str:
+        """A new web session for `identity`, inside the caller's transaction: its token.
+
+        Every way in (a login link, Sign in with Discord) ends here, so a session is the same
+        thing, and lasts as long, whichever way the person signed in."""
+        session_token = secrets.token_urlsafe(32)
+        now = self._clock.now()
+        await tx.execute(
+            "INSERT INTO web_sessions (token_hash, user_id, username, display_name, created_at,"
+            " expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                self._hash(session_token),
+                identity.user_id,
+                identity.username,
+                identity.display_name,
+                to_db(now),
+                to_db(now + self.session_ttl),
+            ),
+        )
+        return session_token
 
     async def identity_for_session(self, session_token: str | None) -> Identity | None:
         if not session_token or len(session_token) > 200:
@@ -132,6 +142,10 @@ class AuthService:
                 "DELETE FROM web_sessions WHERE token_hash = ?", (self._hash(session_token),)
             )
 
+    def token_hash(self, token: str) -> str:
+        """What the database keeps of a token handed out (a link, a session, a sign-in's state)."""
+        return self._hash(token)
+
     def _hash(self, token: str) -> str:
         # Tokens come from cookies and URLs: any text, even undecodable bytes (surrogateescape)
         # or lone surrogates, must hash to "no match" rather than raise.
@@ -140,13 +154,24 @@ class AuthService:
         ).hexdigest()
 
 
+LOCAL_PATH_MAX = 1000
+
+
+def is_local_path(path: str) -> bool:
+    """Whether `path` is a page of this site, safe to send a browser to after signing in.
+
+    Signing in must never become an open redirect. Browsers drop tabs and newlines from URLs (a
+    tab between two slashes makes "//evil.com"), so no control characters; and they read a
+    backslash as a slash."""
+    return (
+        path.startswith("/")
+        and not path.startswith("//")
+        and "\\" not in path
+        and len(path) <= LOCAL_PATH_MAX
+        and not any(ord(char) < 0x20 or ord(char) == 0x7F for char in path)
+    )
+
+
 def _require_local_path(path: str) -> None:
-    # Only paths on this site: a login link must never become an open redirect. Browsers drop
-    # tabs and newlines from URLs ("/\t/evil.com" becomes "//evil.com"), so no control characters.
-    if (
-        not path.startswith("/")
-        or path.startswith("//")
-        or "\\" in path
-        or any(ord(char) < 0x20 or ord(char) == 0x7F for char in path)
-    ):
+    if not is_local_path(path):
         raise InvalidInput("A login link can only lead to a page of this site.")

@@ -20,6 +20,16 @@ RecordingOutput = Literal["none", "file", "s3"]
 @dataclass(frozen=True)
 class DiscordSettings:
     token: str | None  # without it only the web sidecar runs
+    # "Sign in with Discord" (OAuth2): the application's id and secret, both or neither.
+    client_id: str | None
+    client_secret: str | None
+    api_base: str  # https://discord.com/api/v10 (a test double elsewhere)
+    authorize_url: str  # https://discord.com/oauth2/authorize
+
+    @property
+    def sign_in_enabled(self) -> bool:
+        # The loader lets the id and the secret come only together.
+        return bool(self.client_id and self.client_secret)
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,15 @@ class TipsSettings:
     maximum: int
     message_max: int  # 0: tips carry no message
     blocked_words: tuple[str, ...]
+    presets: tuple[int, ...]  # the tip form's one-tap amounts; empty: derived from the limits
+
+    def form_presets(self) -> tuple[int, ...]:
+        """The one-tap amounts the tip form offers: the configured ones, else 5x, 10x and 50x
+        the smallest tip (50 / 100 / 500 with the default minimum of 10), within the limits."""
+        if self.presets:
+            return self.presets
+        derived = {min(self.maximum, self.minimum * factor) for factor in (5, 10, 50)}
+        return tuple(sorted(derived))
 
 
 @dataclass(frozen=True)

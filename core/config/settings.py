@@ -202,8 +202,44 @@ def _kib(low: int, high: int) -> Callable[[Any], int]:
     return lambda value: number(value) * 1024
 
 
+def _snowflake(value: Any) -> str | None:
+    """A Discord id (an application's client id): digits only."""
+    text = _optional_text(str(value) if isinstance(value, int) else value)
+    if text is not None and not (text.isdigit() and 5 <= len(text) <= 20):
+        raise ValueError("must be the application's id: digits, from the Developer Portal")
+    return text
+
+
+def _amounts(value: Any) -> tuple[int, ...]:
+    """A TOML list of whole numbers of credits, or a comma-separated text (environment)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError("must be a list of whole numbers")
+    number = _int_between(1, 1_000_000_000)
+    texts = [item.strip() if isinstance(item, str) else item for item in items]
+    amounts = sorted({number(item) for item in texts if item != ""})
+    if len(amounts) > 6:
+        raise ValueError("must list at most 6 amounts")
+    return tuple(amounts)
+
+
 _FIELDS: tuple[_Field, ...] = (
     _Field("discord.token", "DISCORD_TOKEN", None, _optional_text),
+    # -- "Sign in with Discord" on the pages (OAuth2; core/accounts/discord_oauth.py) --
+    _Field("discord.client_id", "DISCORD_CLIENT_ID", None, _snowflake),
+    _Field("discord.client_secret", "DISCORD_CLIENT_SECRET", None, _optional_text),
+    _Field(
+        "discord.api_base",
+        "DISCORD_API_BASE",
+        "https://discord.com/api/v10",
+        _url("http", "https"),
+    ),
+    _Field(
+        "discord.authorize_url",
+        "DISCORD_AUTHORIZE_URL",
+        "https://discord.com/oauth2/authorize",
+        _url("http", "https"),
+    ),
     # -- LiveKit (core/livekit) --
     _Field("livekit.url", "LIVEKIT_URL", "ws://localhost:7880", _url("ws", "wss", "http", "https")),
     _Field("livekit.public_url", "LIVEKIT_PUBLIC_URL", None, _optional_url("ws", "wss")),
@@ -258,6 +294,7 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("tips.max", "GOLIVE_TIP_MAX", 10_000, _int_between(1, 1_000_000_000), "maximum"),
     _Field("tips.message_max", "GOLIVE_TIP_MESSAGE_MAX", 200, _int_between(0, 500)),
     _Field("tips.blocked_words", "GOLIVE_TIP_BLOCKED_WORDS", [], _word_list),
+    _Field("tips.presets", "GOLIVE_TIP_PRESETS", [], _amounts),
     _Field("wallet.topup_min", "GOLIVE_TOPUP_MIN", 100, _int_between(1, 1_000_000_000)),
     _Field("wallet.topup_max", "GOLIVE_TOPUP_MAX", 100_000, _int_between(1, 1_000_000_000)),
     _Field("wallet.payout_min", "GOLIVE_PAYOUT_MIN", 1_000, _int_between(1, 1_000_000_000)),
@@ -466,6 +503,23 @@ def _check_both_or_neither(loaded: _Loaded, first: str, second: str, needs: str)
     )
 
 
+def _check_tip_presets(loaded: _Loaded) -> None:
+    low, high = loaded["tips.min"], loaded["tips.max"]
+    for amount in loaded["tips.presets"]:
+        if not low <= amount <= high:
+            raise ConfigError(
+                loaded.name("tips.presets"),
+                f"has {amount}, outside {loaded.name('tips.min')}..{loaded.name('tips.max')} "
+                f"({low}..{high}): the tip form would offer an amount the server refuses",
+            )
+
+
+def _check_discord_sign_in(loaded: _Loaded) -> None:
+    _check_both_or_neither(
+        loaded, "discord.client_id", "discord.client_secret", "Sign in with Discord needs"
+    )
+
+
 def _check_stripe(loaded: _Loaded) -> None:
     _check_both_or_neither(
         loaded, "stripe.secret_key", "stripe.webhook_secret", "top-ups with Stripe need"
@@ -517,6 +571,8 @@ _CHECKS: tuple[Callable[[_Loaded], None], ...] = (
     _check_ranges,
     _check_metrics,
     _check_fees,
+    _check_tip_presets,
+    _check_discord_sign_in,
     _check_stripe,
     _check_recording,
     _check_stage,

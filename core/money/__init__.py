@@ -6,10 +6,13 @@ from core.money.fees import GoLiveFees, PassService, Renewal, StreamingPass
 from core.money.ledger import Ledger, WalletLine, credits_text
 from core.money.payouts import PayoutRequest, PayoutService
 from core.money.tips import RefundableTip, Standing, TipEvent, TipOutcome, TipService
-from core.money.topups import BadSignature, TopupService
+from core.money.topups import CANCEL_PATH, RETURN_PATH, BadSignature, CheckoutStatus, TopupService
 
 __all__ = [
+    "CANCEL_PATH",
+    "RETURN_PATH",
     "BadSignature",
+    "CheckoutStatus",
     "GoLiveFees",
     "Ledger",
     "PassService",

@@ -12,9 +12,11 @@ recording it do we fall back on the metadata we set on it (signed by Stripe like
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 import aiohttp
 import aiosqlite
@@ -45,6 +47,9 @@ WebhookResult = Literal["credited", "duplicate", "ignored"]
 # Asking again within this window, before paying, reuses the Checkout Session.
 IDEMPOTENCY_WINDOW_SECONDS = 10 * 60
 NETWORK_RETRIES = 2
+# Where Stripe sends the person back (web/topups.py serves them).
+RETURN_PATH = "/topup/done"
+CANCEL_PATH = "/topup/cancelled"
 
 
 class BadSignature(Exception):
@@ -57,6 +62,16 @@ class Checkout:
     url: str
     credits: int
     price_text: str
+
+
+@dataclass(frozen=True)
+class CheckoutStatus:
+    """What became of a Checkout Session we made: credited once Stripe's webhook said "paid"."""
+
+    session_id: str
+    member_id: int
+    credits: int
+    credited: bool
 
 
 class TopupService:
@@ -86,8 +101,13 @@ class TopupService:
         cents = credits * self.config.cents_per_credit
         return f"{cents / 100:,.2f} {self.config.currency.upper()}"
 
-    async def start_checkout(self, member_id: int, credits: int) -> Checkout:
-        """A Stripe Checkout link for `credits`; they are credited when Stripe confirms payment."""
+    async def start_checkout(
+        self, member_id: int, credits: int, return_path: str = "/live"
+    ) -> Checkout:
+        """A Stripe Checkout link for `credits`; they are credited when Stripe confirms payment.
+
+        Stripe sends the person back to golive's return page, which then leads to
+        `return_path` (a path of this site the caller has checked)."""
         if not self.enabled:
             raise PaymentRefused(HOW_TO_ENABLE)
         credits = require_credits(credits)
@@ -96,11 +116,11 @@ class TopupService:
             raise InvalidInput(
                 "A top-up is between %(low)s and %(high)s.", low=Credits(low), high=Credits(high)
             )
-        key = await self._idempotency_key(member_id, credits)
+        key = await self._idempotency_key(member_id, credits, return_path)
         try:
             async with asyncio.timeout(15):
                 session = await self._client().v1.checkout.sessions.create_async(
-                    self._session_params(member_id, credits),  # type: ignore[arg-type]
+                    self._session_params(member_id, credits, return_path),  # type: ignore[arg-type]
                     {"idempotency_key": key},
                 )
         except (stripe.StripeError, aiohttp.ClientError, TimeoutError) as error:
@@ -117,6 +137,22 @@ class TopupService:
                 (session.id, member_id, credits, to_db(self._clock.now())),
             )
         return Checkout(session.id, str(session.url), credits, self.price_text(credits))
+
+    async def checkout_status(self, session_id: str) -> CheckoutStatus | None:
+        """A Checkout Session we made, and whether its credits have landed; None if not ours."""
+        row = await self._db.fetch_one(
+            "SELECT member_id, credits, credited_transaction_id FROM stripe_checkouts"
+            " WHERE session_id = ?",
+            (session_id,),
+        )
+        if row is None:
+            return None
+        return CheckoutStatus(
+            session_id=session_id,
+            member_id=int(row["member_id"]),
+            credits=int(row["credits"]),
+            credited=row["credited_transaction_id"] is not None,
+        )
 
     async def handle_webhook(self, payload: bytes, signature: str | None) -> WebhookResult:
         """Verify and apply one webhook delivery. Raises BadSignature; otherwise it's a 200."""
@@ -206,12 +242,14 @@ class TopupService:
             "SELECT * FROM stripe_checkouts WHERE session_id = ?", (session_id,)
         )
 
-    async def _idempotency_key(self, member_id: int, credits: int) -> str:
+    async def _idempotency_key(self, member_id: int, credits: int, return_path: str) -> str:
         """The same for a member asking again for the same amount soon, before paying.
 
         Stripe answers a repeated key with the session it already made, so a retried `/wallet
         topup` (or a retry of the request itself) hands out one link, not two. Paying for it
         moves the count on, so the next purchase is a new session; so does the next window.
+        Stripe refuses a key reused with other parameters, so the page to return to is part of
+        it: `/wallet topup` and the tip form on a watch page get a session each.
         """
         row = await self._db.fetch_one(
             "SELECT COUNT(*) FROM stripe_checkouts"
@@ -220,7 +258,8 @@ class TopupService:
         )
         paid = 0 if row is None else int(row[0])
         window = int(self._clock.now().timestamp() // IDEMPOTENCY_WINDOW_SECONDS)
-        return f"golive-topup-{member_id}-{credits}-{paid}-{window}"
+        place = hashlib.sha256(return_path.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        return f"golive-topup-{member_id}-{credits}-{paid}-{window}-{place}"
 
     def _client(self) -> stripe.StripeClient:
         assert self.config.secret_key is not None  # noqa: S101 - checked by `enabled`
@@ -233,7 +272,8 @@ class TopupService:
             max_network_retries=NETWORK_RETRIES,
         )
 
-    def _session_params(self, member_id: int, credits: int) -> dict[str, Any]:
+    def _session_params(self, member_id: int, credits: int, return_path: str) -> dict[str, Any]:
+        back = quote(return_path, safe="/")
         return {
             "mode": "payment",
             "line_items": [
@@ -248,6 +288,8 @@ class TopupService:
             ],
             "client_reference_id": str(member_id),
             "metadata": {"member_id": str(member_id), "credits": str(credits)},
-            "success_url": f"{self._public_url}/live?topup=done",
-            "cancel_url": f"{self._public_url}/live?topup=cancelled",
+            # Stripe fills in {CHECKOUT_SESSION_ID}: the return page asks whether it is credited.
+            "success_url": f"{self._public_url}{RETURN_PATH}?session_id={{CHECKOUT_SESSION_ID}}"
+            f"&next={back}",
+            "cancel_url": f"{self._public_url}{CANCEL_PATH}?next={back}",
         }

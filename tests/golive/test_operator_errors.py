@@ -133,3 +133,24 @@ async def test_a_busy_port_is_one_line_naming_the_port_and_the_setting(
     assert "Traceback" not in err and "OSError" not in err, err
     [line] = lines_with(err, "already in use")
     assert line.startswith(f"golive: port {busy_port} ") and "GOLIVE_WEB_PORT" in line
+
+
+async def test_check_says_whether_discord_sign_in_is_on_and_never_prints_its_secret(
+    tmp_path: Path, livekit: FakeLiveKit
+) -> None:
+    secret = "discord-client-secret-never-printed-0123"
+    env = environment(
+        tmp_path,
+        livekit.url,
+        livekit.api_secret,
+        DISCORD_CLIENT_ID="123456789012345678",
+        DISCORD_CLIENT_SECRET=secret,
+        GOLIVE_PUBLIC_URL="https://live.example.org",
+    )
+    env.pop("DISCORD_TOKEN", None)
+    code, out, err = await golive(env, "check")
+    assert code == 0, out + err
+    [line] = lines_with(out, "Discord sign-in on")
+    assert "123456789012345678" in line and "********" in line
+    assert "https://live.example.org/auth/discord/callback" in line
+    assert secret not in out + err

@@ -74,6 +74,8 @@ FIELDS = [
     "limit",
     "includeOffline",
     "radiusKm",
+    "credits",
+    "returnTo",
 ]
 json_scalars = st.one_of(
     st.none(),
@@ -108,6 +110,8 @@ plausible_values = {
     "limit": st.integers(-1, 200),
     "includeOffline": st.booleans(),
     "radiusKm": st.floats(-1, 1e6),
+    "credits": st.integers(-5, 2**64),
+    "returnTo": st.sampled_from(["/live/alice", "//evil.example", "https://evil.example", ""]),
 }
 plausible_bodies = st.fixed_dictionaries({}, optional=plausible_values).map(
     lambda body: json.dumps(body).encode()
@@ -245,6 +249,7 @@ JSON_POSTS = [
     "/api/live/alice/chat",
     "/api/live/alice/tip",
     "/api/live/alice/chat/1/hide",
+    "/api/topups",
 ]
 
 

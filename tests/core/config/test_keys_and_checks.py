@@ -37,6 +37,10 @@ DOCUMENTED = documented_keys()
 # (Stripe's two secrets come together). A new key needs a line here.
 SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "discord.token": ("bot-token", {}),
+    "discord.client_id": ("123456789012345678", {"DISCORD_CLIENT_SECRET": "oauth-secret"}),
+    "discord.client_secret": ("oauth-secret", {"DISCORD_CLIENT_ID": "123456789012345678"}),
+    "discord.api_base": ("http://127.0.0.1:9999/api/v10", {}),
+    "discord.authorize_url": ("http://127.0.0.1:9999/oauth2/authorize", {}),
     "livekit.url": ("wss://lk.example.org", {}),
     "livekit.public_url": ("wss://media.example.org", {}),
     "livekit.api_key": ("APIkey123", {}),
@@ -62,6 +66,7 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "tips.max": ("500", {}),
     "tips.message_max": ("0", {}),
     "tips.blocked_words": ("darn,heck", {}),
+    "tips.presets": ("20,50", {}),
     "wallet.topup_min": ("200", {}),
     "wallet.topup_max": ("5000", {}),
     "wallet.payout_min": ("2000", {}),
@@ -156,6 +161,14 @@ def test_every_documented_key_can_come_from_its_environment_variable(
             "GOLIVE_LOGIN_LINK_MINUTES",
         ),
         ({"GOLIVE_METRICS_ENABLED": "true"}, "metrics.token", "GOLIVE_METRICS_ENABLED"),
+        ({"DISCORD_CLIENT_ID": "123456789"}, "discord.client_secret", "DISCORD_CLIENT_ID"),
+        ({"DISCORD_CLIENT_SECRET": "s3-secret-1"}, "discord.client_id", "DISCORD_CLIENT_SECRET"),
+        ({"GOLIVE_TIP_PRESETS": "5,50"}, "GOLIVE_TIP_PRESETS", "tips.min"),
+        (
+            {"GOLIVE_TIP_MAX": "100", "GOLIVE_TIP_PRESETS": "50,500"},
+            "GOLIVE_TIP_PRESETS",
+            "GOLIVE_TIP_MAX",
+        ),
     ],
 )
 def test_settings_that_do_not_fit_together_name_both_keys(
@@ -195,6 +208,39 @@ def test_a_tip_range_upside_down_in_the_file_names_the_file_keys(tmp_path: Path)
 )
 def test_settings_that_fit_together_load(environ: dict[str, str]) -> None:
     load(environ)
+
+
+def test_discord_sign_in_is_on_only_with_the_client_id_and_secret() -> None:
+    assert load().discord.sign_in_enabled is False
+    both = {"DISCORD_CLIENT_ID": "123456789012345678", "DISCORD_CLIENT_SECRET": "s3cret"}
+    settings = load(both)
+    assert settings.discord.sign_in_enabled is True
+    assert settings.discord.api_base == "https://discord.com/api/v10"
+    assert settings.discord.authorize_url == "https://discord.com/oauth2/authorize"
+
+
+@pytest.mark.parametrize("client_id", ["my-app", "12", "1" * 21])
+def test_a_client_id_that_is_not_an_application_id_is_refused(client_id: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load({"DISCORD_CLIENT_ID": client_id, "DISCORD_CLIENT_SECRET": "s3cret"})
+    assert caught.value.key == "DISCORD_CLIENT_ID"
+
+
+def test_tip_presets_default_to_multiples_of_the_smallest_tip() -> None:
+    assert load().tips.form_presets() == (50, 100, 500)
+    assert load({"GOLIVE_TIP_MIN": "100", "GOLIVE_TIP_MAX": "2000"}).tips.form_presets() == (
+        500,
+        1000,
+        2000,
+    )
+    assert load({"GOLIVE_TIP_PRESETS": "300, 20,20"}).tips.form_presets() == (20, 300)
+
+
+@pytest.mark.parametrize("presets", ["ten", "1,2,3,4,5,6,7", "0"])
+def test_tip_presets_that_are_not_amounts_are_refused(presets: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load({"GOLIVE_TIP_PRESETS": presets})
+    assert caught.value.key == "GOLIVE_TIP_PRESETS"
 
 
 def test_stripe_is_on_only_with_both_secrets() -> None:
