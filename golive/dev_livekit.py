@@ -153,7 +153,7 @@ async def docker_works() -> bool:
 
 
 async def way_to_start() -> str | None:
-    """ "livekit-server", "docker" or None: how golive could start LiveKit on this machine."""
+    """How golive could start LiveKit on this machine: BINARY, "docker", or None."""
     if shutil.which(BINARY):
         return BINARY
     if await docker_works():
@@ -162,7 +162,7 @@ async def way_to_start() -> str | None:
 
 
 def how_to_start(way: str | None) -> str:
-    """The one line for an operator whose golive was not asked to start LiveKit."""
+    """What to run (or install) for a LiveKit here, when golive hasn't started one."""
     if way == BINARY:
         return (
             f"run `make run` (or `golive run {FLAG}`): it starts livekit-server with its "
@@ -244,7 +244,8 @@ class Container(Launched):
 
     async def stop(self) -> None:
         if await succeeds(*compose(), "rm", "--stop", "--force", COMPOSE_SERVICE, within=60):
-            log.info("%s stopped", self.what)
+            if self.ready:
+                log.info("%s stopped", self.what)
         else:
             log.warning(
                 "could not stop %s: run `%s rm --stop --force %s`",
@@ -319,6 +320,9 @@ async def launch(settings: Settings, address: Address, way: str) -> Launched | N
         ready = await until_it_answers(address, launched)
     except TimeoutError:
         ready = False
+    except BaseException:
+        await launched.stop()  # never leave it running behind a golive that didn't start
+        raise
     if not ready:
         log.error(
             "%s did not start listening on %s: %s", launched.what, address, launched.trouble()
