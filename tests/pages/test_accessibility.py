@@ -123,7 +123,7 @@ async def watch_live_a_tip_and_a_message_refused(world: World, tab: Tab) -> None
     await use_stub_livekit(tab)
     await sign_in_via_link(world.services, tab, BOB, "/live/alice")
     form = tab.page.get_by_test_id("tip-form")
-    await form.get_by_label("Credits").fill("25")
+    await form.get_by_label("Credits", exact=True).fill("25")
     await form.get_by_role("button", name="Send tip").click()
     await expect(tab.page.get_by_test_id("tip-status")).to_contain_text("Nothing was charged")
     chat = tab.page.get_by_test_id("chat")
