@@ -38,6 +38,7 @@ from web import (
     search,
     stage,
     stripe_webhook,
+    studio,
     tips,
     webhooks,
 )
@@ -310,6 +311,7 @@ def create_app(
         app.add_routes(metrics_routes)
     app.add_routes(chat.routes)
     app.add_routes(stage.routes)
+    app.add_routes(studio.routes)
     app.add_routes(pages.routes)
     app.add_routes(search.routes)
     app.add_routes(webhooks.routes)
