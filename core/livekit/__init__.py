@@ -12,6 +12,7 @@ from core.livekit.gateway import (
     livekit_trouble,
 )
 from core.livekit.identities import (
+    AUDIENCE_PREFIXES,
     BROADCASTER_PREFIX,
     guest_identity,
     host_identity,
@@ -25,6 +26,7 @@ from core.livekit.identities import (
 )
 
 __all__ = [
+    "AUDIENCE_PREFIXES",
     "BROADCASTER_PREFIX",
     "STAGE_SOURCES",
     "IngressProtocol",

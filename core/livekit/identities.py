@@ -21,6 +21,8 @@ BROADCASTER_PREFIX = "host-"
 VIEWER_PREFIX = "viewer-"
 GUEST_PREFIX = "guest-"
 OBS_SUFFIX = "-obs"
+# Identities of people watching (the studio counts its viewers by these).
+AUDIENCE_PREFIXES = (VIEWER_PREFIX, GUEST_PREFIX)
 ROOM_PREFIX = "live-"
 
 
@@ -49,7 +51,7 @@ def is_broadcaster(identity: str, owner_id: int) -> bool:
 
 def is_audience(identity: str) -> bool:
     """A viewer or a guest (not the streamer, not a LiveKit agent or egress)."""
-    return identity.startswith((VIEWER_PREFIX, GUEST_PREFIX))
+    return identity.startswith(AUDIENCE_PREFIXES)
 
 
 def is_viewer_of(identity: str, user_id: int) -> bool:
