@@ -14,7 +14,7 @@ from bot.delivery import send_once, with_retries
 from bot.embeds import ended_announcement, live_announcement
 from bot.problems import AdminProblems
 from bot.ui import GoLiveView, link_view
-from core.community import CountToShow, viewers_chart
+from core.community import CountToShow, session_summary, viewers_chart
 from core.kernel.i18n import DEFAULT, t
 from core.services import Services
 from core.streams import StreamEvent
@@ -132,10 +132,14 @@ class Announcer:
 
     async def _summarise(self, event: StreamEvent) -> None:
         watch_url = self.watch_url(event.stream.slug)
-        audience = await self._services.live.audience(event.session.id)
-        minutes = (event.session.duration_seconds or 0) // 60 + 1
-        chart = viewers_chart(await self._services.live.viewer_samples(event.session.id), minutes)
-        tips = await self._services.stats.session_tips(event.session.id)
+        services = self._services
+        # The same numbers the studio shows the streamer at the end (core.community.summary).
+        summary = await session_summary(
+            event.session, services.live, services.stats, services.clock.now()
+        )
+        minutes = summary.duration_seconds // 60 + 1
+        chart = viewers_chart(await services.live.viewer_samples(event.session.id), minutes)
+        tips = (summary.tips, summary.tip_credits)
         guests = await self._services.stage.session_guests(event.session.id)
         for announcement in await self._services.guilds.announcements(event.session.id):
             channel = self._client.get_channel(announcement.channel_id)
@@ -144,7 +148,14 @@ class Announcer:
             message = channel.get_partial_message(announcement.message_id)
             locale = await self._services.guilds.language(announcement.guild_id)
             embed = ended_announcement(
-                event.stream, event.session, watch_url, audience, CHART_FILE, tips, guests, locale
+                event.stream,
+                event.session,
+                watch_url,
+                summary.audience,
+                CHART_FILE,
+                tips,
+                guests,
+                locale,
             )
             page_link = link_view(t(locale, "Stream page"), watch_url)
             try:

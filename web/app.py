@@ -39,6 +39,7 @@ from web import (
     search,
     stage,
     stripe_webhook,
+    studio,
     tips,
     topups,
     vods,
@@ -317,6 +318,7 @@ def create_app(
         app.add_routes(metrics_routes)
     app.add_routes(chat.routes)
     app.add_routes(stage.routes)
+    app.add_routes(studio.routes)
     app.add_routes(pages.routes)
     app.add_routes(vods.routes)
     app.add_routes(discord_login.routes)

@@ -151,6 +151,7 @@ async def studio(request: web.Request) -> web.Response:
             "Watch the stream",
             f"/live/{stream.slug}",
         )
+    session = await services.streams.current_session(stream.id) if stream.active else None
     return render(
         request,
         "studio.html",
@@ -160,6 +161,18 @@ async def studio(request: web.Request) -> web.Response:
                 **_page_data(request, stream),
                 "toggleUrl": str(request.app.router["api_toggle_active"].url_for()),
                 "watchUrl": f"/live/{stream.slug}",
+                "endUrl": f"/api/live/{stream.slug}/end",
+                "sessionsUrl": f"/api/live/{stream.slug}/sessions",
+                "healthUrl": f"/api/live/{stream.slug}/health",
+                "sessionId": session.id if session else None,
+                # Measured by the server's clock: the browser's may be off by minutes.
+                "liveSeconds": (
+                    int((services.clock.now() - session.started_at).total_seconds())
+                    if session
+                    else None
+                ),
+                # Who counts as watching; golive's own participants (egress, ingress) don't.
+                "audiencePrefixes": list(AUDIENCE_PREFIXES),
             },
         },
     )

@@ -8,7 +8,7 @@ from typing import Any
 from core.streams import Stream
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
@@ -24,8 +24,8 @@ def stream_json(stream: Stream) -> dict[str, Any]:
         "longitude": stream.longitude,
         "active": stream.active,
         "roomName": stream.room_name,
-        "liveSince": _iso(stream.live_since),
-        "lastLiveAt": _iso(stream.last_live_at),
+        "liveSince": iso(stream.live_since),
+        "lastLiveAt": iso(stream.last_live_at),
         # Public shape: never the OBS key (only POST /api/live/create tells it, to the owner).
         "streamKey": None,
     }

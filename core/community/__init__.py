@@ -7,6 +7,7 @@ from core.community.chart import viewers_chart
 from core.community.follows import FollowService
 from core.community.guilds import GuildService
 from core.community.stats import StatsService, StreamerStats
+from core.community.summary import SessionSummary, session_summary
 
 __all__ = [
     "CommunityService",
@@ -14,7 +15,9 @@ __all__ = [
     "FollowService",
     "GuildService",
     "LiveRoleGrant",
+    "SessionSummary",
     "StatsService",
     "StreamerStats",
+    "session_summary",
     "viewers_chart",
 ]

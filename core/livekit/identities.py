@@ -23,6 +23,8 @@ GUEST_PREFIX = "guest-"
 # Whose connections count as watching (pages count the room's participants by these, too).
 AUDIENCE_PREFIXES = (VIEWER_PREFIX, GUEST_PREFIX)
 OBS_SUFFIX = "-obs"
+# Identities of people watching (the studio counts its viewers by these).
+AUDIENCE_PREFIXES = (VIEWER_PREFIX, GUEST_PREFIX)
 ROOM_PREFIX = "live-"
 
 

@@ -271,7 +271,7 @@ class StreamService:
             raise
         self._live_rooms.invalidate()
         event = StreamWentLive(
-            await self.get_by_owner(owner_id), await self._get_session(session_id)
+            await self.get_by_owner(owner_id), await self.get_session(session_id)
         )
         await self._gate.opened(ticket, event.session)
         log.info("stream %s went live in room %s", stream.slug, room_name)
@@ -320,7 +320,7 @@ class StreamService:
             await self._delete_room_quietly(stream.room_name)
         event = StreamEnded(
             await self.get_by_owner(stream.owner_id),
-            await self._get_session(session_row["id"]),
+            await self.get_session(session_row["id"]),
         )
         log.info("stream %s ended (%s)", stream.slug, reason)
         await self._events.publish(event)
@@ -392,7 +392,7 @@ class StreamService:
         except LiveKitUnavailable:
             log.warning("could not delete room %s", room_name)
 
-    async def _get_session(self, session_id: int) -> StreamSession:
+    async def get_session(self, session_id: int) -> StreamSession:
         row = await self._db.fetch_one("SELECT * FROM stream_sessions WHERE id = ?", (session_id,))
         if row is None:
             raise NotFound("That stream session does not exist.")

@@ -147,7 +147,7 @@ const LivekitClient = (() => {
   const QUALITY_NAME = ["LOW", "MEDIUM", "HIGH"];
   const fake = {
     rooms: [], published: [], unpublished: [], screenShares: [], qualities: [], audioStarted: 0,
-    localTracksStopped: 0,
+    localTracksStopped: 0, localTracks: [], screenCaptures: [], mutes: [], deviceSwitches: [],
   };
   fake.room = () => fake.rooms[fake.rooms.length - 1];
   window.__lk = fake;
@@ -184,10 +184,54 @@ const LivekitClient = (() => {
     }
   }
   class LocalTrack extends Emitter {
-    constructor(mediaStreamTrack) { super(); this.mediaStreamTrack = mediaStreamTrack; this.kind = mediaStreamTrack.kind; }
-    attach(element) { element.srcObject = new MediaStream([this.mediaStreamTrack]); return element; }
+    constructor(mediaStreamTrack, source) {
+      super();
+      this.mediaStreamTrack = mediaStreamTrack;
+      this.kind = mediaStreamTrack.kind;
+      this.source = source || (this.kind === "video" ? "camera" : "microphone");
+      this.isMuted = false;
+      this.elements = [];
+      fake.localTracks.push(this);
+    }
+    attach(element) {
+      element.srcObject = new MediaStream([this.mediaStreamTrack]);
+      this.elements.push(element);
+      return element;
+    }
+    detach(element) {
+      const gone = element ? [element] : this.elements;
+      this.elements = this.elements.filter((e) => !gone.includes(e));
+      for (const e of gone) e.srcObject = null;
+      return gone;
+    }
     stop() { fake.localTracksStopped += 1; this.mediaStreamTrack.stop(); }
+    async mute() {
+      this.isMuted = true;
+      this.mediaStreamTrack.enabled = false;
+      fake.mutes.push({ source: this.source, muted: true });
+      this.emit("muted", this);
+      return this;
+    }
+    async unmute() {
+      this.isMuted = false;
+      this.mediaStreamTrack.enabled = true;
+      fake.mutes.push({ source: this.source, muted: false });
+      this.emit("unmuted", this);
+      return this;
+    }
+    // As livekit-client: restart the capture on another device, keeping the attached elements.
+    async setDeviceId(deviceId) {
+      const stream = await navigator.mediaDevices.getUserMedia({ [this.kind]: { deviceId } });
+      this.mediaStreamTrack.stop();
+      this.mediaStreamTrack = stream.getTracks()[0];
+      for (const e of this.elements) e.srcObject = new MediaStream([this.mediaStreamTrack]);
+      fake.deviceSwitches.push({ kind: this.kind, deviceId });
+      return true;
+    }
   }
+  // What getUserMedia gets for one kind: true, or the device the page asked for.
+  const constraint = (value) =>
+    value && typeof value === "object" && value.deviceId ? { deviceId: value.deviceId } : Boolean(value);
   class Room extends Emitter {
     constructor(options) {
       super();
@@ -199,10 +243,12 @@ const LivekitClient = (() => {
         identity: "",
         isScreenShareEnabled: false,
         publishTrack: async (track, opts) => {
-          fake.published.push({ kind: track.kind, simulcast: Boolean(opts && opts.simulcast) });
+          fake.published.push({
+            kind: track.kind, source: track.source, simulcast: Boolean(opts && opts.simulcast),
+          });
         },
         unpublishTrack: async (track) => {
-          fake.unpublished.push({ kind: track.kind });
+          fake.unpublished.push({ kind: track.kind, source: track.source });
         },
         setScreenShareEnabled: async (enabled) => {
           this.localParticipant.isScreenShareEnabled = enabled;
@@ -268,6 +314,12 @@ const LivekitClient = (() => {
   fake.speak = (identities) => {
     fake.room().emit("activeSpeakersChanged", identities.map((identity) => ({ identity })));
   };
+  // The capture of `source` ends by itself (a camera unplugged, "Stop sharing" pressed).
+  fake.endTrack = (source) => {
+    const track = fake.localTracks.filter((t) => t.source === source && t.mediaStreamTrack.readyState === "live").pop();
+    track.mediaStreamTrack.stop();
+    track.emit("ended", track);
+  };
   fake.emit = (event, ...args) => {
     const room = fake.room();
     if (event === "disconnected") room.state = "disconnected";
@@ -285,7 +337,14 @@ const LivekitClient = (() => {
       ActiveSpeakersChanged: "activeSpeakersChanged", TrackPublished: "trackPublished",
       TrackUnpublished: "trackUnpublished",
     },
-    Track: { Kind: { Video: "video", Audio: "audio" } },
+    Track: {
+      Kind: { Video: "video", Audio: "audio" },
+      Source: {
+        Camera: "camera", Microphone: "microphone", ScreenShare: "screen_share",
+        ScreenShareAudio: "screen_share_audio",
+      },
+    },
+    ConnectionQuality: { Excellent: "excellent", Good: "good", Poor: "poor", Lost: "lost", Unknown: "unknown" },
     TrackEvent: { Ended: "ended" },
     VideoQuality: QUALITY,
     ConnectionState: { Connected: "connected", Disconnected: "disconnected" },
@@ -295,9 +354,19 @@ const LivekitClient = (() => {
     VideoPresets: { h720: { resolution: { width: 1280, height: 720 } } },
     createLocalTracks: async (options) => {
       const stream = await navigator.mediaDevices.getUserMedia({
-        audio: Boolean(options.audio), video: Boolean(options.video),
+        audio: constraint(options.audio), video: constraint(options.video),
       });
       return stream.getTracks().map((track) => new LocalTrack(track));
+    },
+    // getDisplayMedia: Chromium's fake UI picks a fake screen (and tab audio when asked).
+    createLocalScreenTracks: async (options) => {
+      fake.screenCaptures.push(options);
+      const stream = await navigator.mediaDevices.getDisplayMedia({
+        video: true, audio: Boolean(options && options.audio),
+      });
+      return stream.getTracks().map(
+        (track) => new LocalTrack(track, track.kind === "video" ? "screen_share" : "screen_share_audio"),
+      );
     },
   };
 })();
@@ -305,4 +374,5 @@ export const {
   Room, RoomEvent, Track, TrackEvent, VideoQuality, ConnectionState, DisconnectReason, VideoPresets,
   createLocalTracks,
 } = LivekitClient;
+export const { ConnectionQuality, createLocalScreenTracks } = LivekitClient;
 """

@@ -325,8 +325,10 @@ async def test_owner_goes_live_and_ends_from_the_studio(
     await expect(tab.status()).to_contain_text(MEDIA_UNREACHABLE)
     assert (await services.streams.get_by_owner(ALICE.user_id)).active
 
-    async with tab.page.expect_response("**/api/live/toggle-active") as ended:
-        await tab.page.get_by_test_id("end").click()
+    # End asks once (tests/pages/test_studio.py has the dialog and the summary in detail).
+    await tab.page.get_by_test_id("end").click()
+    async with tab.page.expect_response("**/api/live/alice/end") as ended:
+        await tab.page.get_by_test_id("end-confirm").click()
     assert (await ended.value).status == 200
     await expect(tab.status()).to_contain_text("Your stream has ended")
     await expect(go_live).to_be_visible()
@@ -376,16 +378,17 @@ async def test_studio_publishes_camera_and_mic_with_simulcast(
         "roomName": live.room_name,
         "role": "broadcaster",
     }
-    await expect(tab.status()).to_have_text("You are live · 0 viewers")
+    await expect(tab.status()).to_have_text("You are live.")
     await expect(tab.page.get_by_test_id("live-badge")).to_be_visible()
+    await expect(tab.page.get_by_test_id("live-viewers")).to_have_text("0")
     published = await lk(tab, "lk.published")
     assert sorted(published, key=str) == [  # type: ignore[arg-type]
-        {"kind": "audio", "simulcast": True},
-        {"kind": "video", "simulcast": True},
+        {"kind": "audio", "source": "microphone", "simulcast": False},
+        {"kind": "video", "source": "camera", "simulcast": True},
     ]
     await lk(tab, "lk.join('viewer-1002-abc123')")
     await lk(tab, "lk.join('host-1001')")  # the studio's own identity in another tab: not a viewer
-    await expect(tab.status()).to_have_text("You are live · 1 viewer")
+    await expect(tab.page.get_by_test_id("live-viewers")).to_have_text("1")
 
     # Ended elsewhere (Discord, a moderator): the room is deleted and the studio goes back to preview.
     await services.streams.end(ALICE.user_id)

@@ -39,6 +39,7 @@ JSON_ROUTES = [
     "/api/live/alice/chat",
     "/api/live/alice/tip",
     "/api/live/alice/chat/1/hide",
+    "/api/live/alice/end",
     "/livekit/webhook",
     "/stripe/webhook",
 ]
