@@ -130,6 +130,7 @@ def build_services(
         gate=GoLiveFees(ledger, passes, clock, settings.fees),
         room_departure_timeout=int(settings.live.auto_end_grace.total_seconds()),
         events=events,
+        media_wait=settings.streams.media_wait,
     )
     moderation = ModerationService(
         db, clock, livekit, streams, kick_block=settings.moderation.kick_block, events=events

@@ -103,6 +103,7 @@ async def watch(request: web.Request) -> web.Response:
             "is_owner": identity is not None and identity.user_id == stream.owner_id,
             "page_data": {
                 **_page_data(request, stream),
+                "state": stream.state,
                 "streamUrl": f"/api/live/{stream.slug}",
                 "healthUrl": f"/api/live/{stream.slug}/health",
             },

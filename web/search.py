@@ -21,7 +21,8 @@ SAY_WHAT = "Give 'slug' to search by name, or 'latitude' and 'longitude' to sear
 @routes.post("/api/live/search", name="api_search")
 async def search(request: web.Request) -> web.Response:
     """`{"slug"}` or `{"latitude", "longitude"}`, with optional page, limit, includeOffline, radiusKm."""
-    search_service = request.app[SERVICES].search
+    services = request.app[SERVICES]
+    search_service = services.search
     body = await json_object(request)
     page = _whole_number(body, "page", default=1, low=1, high=1_000_000)
     limit = _whole_number(body, "limit", default=PAGE_SIZE, low=1, high=LIMIT_MAX)

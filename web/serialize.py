@@ -22,7 +22,10 @@ def stream_json(stream: Stream) -> dict[str, Any]:
         "location": stream.location_name,
         "latitude": stream.latitude,
         "longitude": stream.longitude,
+        # `active`: the room is open. `state` says what viewers see: "offline", "starting" (no
+        # video yet: not listed, not announced) or "live" (on air).
         "active": stream.active,
+        "state": stream.state,
         "roomName": stream.room_name,
         "liveSince": _iso(stream.live_since),
         "lastLiveAt": _iso(stream.last_live_at),

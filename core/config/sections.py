@@ -127,6 +127,15 @@ class LiveSettings:
 
 
 @dataclass(frozen=True)
+class StreamsSettings:
+    """When a stream counts as live for viewers: at its first video (media first)."""
+
+    # 0: only video takes a stream on air; else a session with no video seen after this long
+    # goes on air anyway (for a LiveKit that sends no webhooks and lists no tracks).
+    media_wait: timedelta
+
+
+@dataclass(frozen=True)
 class ChatSettings:
     max_length: int
     allow_guests: bool
@@ -201,6 +210,7 @@ class Settings:
     log: LogSettings
     metrics: MetricsSettings
     live: LiveSettings
+    streams: StreamsSettings
     chat: ChatSettings
     moderation: ModerationSettings
     stage: StageSettings

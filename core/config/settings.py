@@ -33,6 +33,7 @@ from core.config.sections import (
     SecuritySettings,
     Settings,
     StageSettings,
+    StreamsSettings,
     StripeSettings,
     TipsSettings,
     WalletSettings,
@@ -160,6 +161,16 @@ def _path_prefix(value: Any) -> str:
     return text
 
 
+def _optional_absolute_folder(value: Any) -> Path | None:
+    text = _optional_text(value)
+    if text is None:
+        return None
+    path = Path(text)
+    if not path.is_absolute() or ".." in path.parts:
+        raise ValueError("must be an absolute folder path without '..'")
+    return path
+
+
 @dataclass(frozen=True)
 class _Field:
     key: str  # "section.key" in config.toml; the section is an attribute of Settings
@@ -279,6 +290,14 @@ _FIELDS: tuple[_Field, ...] = (
         30,
         _seconds(5, 600),
         "reconcile_interval",
+    ),
+    # -- going live: media first (core/streams/service.py) --
+    _Field(
+        "streams.media_wait_seconds",
+        "GOLIVE_MEDIA_WAIT_SECONDS",
+        0,
+        _seconds(0, 600),
+        "media_wait",
     ),
     # -- chat and moderation --
     _Field("chat.max_length", "GOLIVE_CHAT_MAX_LENGTH", 500, _int_between(1, 2000)),
@@ -523,6 +542,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "log": LogSettings,
     "metrics": MetricsSettings,
     "live": LiveSettings,
+    "streams": StreamsSettings,
     "chat": ChatSettings,
     "moderation": ModerationSettings,
     "stage": StageSettings,

@@ -97,6 +97,8 @@ function startWatching(data, LK) {
     connecting: false,
     finished: false, // the stream ended (or we were removed): stop trying
     leaving: false, // the page is going away: disconnects are expected
+    // "starting": the room is open but the streamer's first video hasn't arrived (media first).
+    started: data.state !== "starting",
   };
   const backoff = new Backoff();
   const retry = retrier(connect);
@@ -402,8 +404,12 @@ function startWatching(data, LK) {
     if (room.state !== LK.ConnectionState.Connected) return;
     const hostHere = [...room.remoteParticipants.values()].some(isBroadcaster);
     if (broadcasterVideo(room)) {
+      state.started = true;
       setPlaying(true);
       setStatus("", { quiet: true });
+    } else if (!state.started) {
+      setPlaying(false);
+      setStatus("Starting…", { busy: true, detail: "The stream begins as soon as the streamer's video arrives." });
     } else {
       setPlaying(false);
       setStatus(

@@ -76,6 +76,7 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "metrics.token": (A_SECRET, {}),
     "live.auto_end_grace_seconds": ("300", {}),
     "live.reconcile_seconds": ("10", {}),
+    "streams.media_wait_seconds": ("20", {}),
     "chat.max_length": ("100", {}),
     "chat.allow_guests": ("true", {}),
     "chat.allow_links": ("true", {}),
