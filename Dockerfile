@@ -20,8 +20,9 @@ COPY core ./core
 COPY web ./web
 COPY golive ./golive
 COPY --from=web-assets /src/web/static/vendor ./web/static/vendor
+# /thumbnails: LiveKit's egress (another user) writes snapshots there and golive deletes them.
 RUN pip install --no-cache-dir --no-deps . && useradd --system --home /app golive \
-    && mkdir /data && chown golive /data
+    && mkdir /data /thumbnails && chown golive /data /thumbnails && chmod 0777 /thumbnails
 USER golive
 VOLUME /data
 EXPOSE 8080

@@ -29,6 +29,7 @@ from core.live import (
     LiveEventService,
     RecordingService,
     StreamHealthService,
+    ThumbnailService,
     WebhookInbox,
 )
 from core.livekit import LiveKitGateway, TokenMinter
@@ -179,6 +180,7 @@ def build_services(
         stats=StatsService(db),
         ingress=ingress,
         recording=RecordingService(db, clock, livekit, streams, settings.recording, events=events),
+        thumbnails=ThumbnailService(db, clock, livekit, settings.thumbnails),
         health=StreamHealthService(livekit, ingress, clock),
         stage=StageService(db, clock, livekit, streams, moderation, settings.stage, events=events),
     )

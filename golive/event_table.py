@@ -47,6 +47,10 @@ def domain_events(s: Services) -> list[Subscription]:
         # with it; its state shows in /vods and on the page once LiveKit answers.
         background(StreamWentLive, s.recording.follow_stream),
         background(StreamEnded, s.recording.follow_stream),
+        # Thumbnails (an image egress) start when the stream is on air (its first video) and
+        # stop with it; LiveKit refusing leaves the cards' gradient, nothing else.
+        background(StreamMediaStarted, s.thumbnails.follow_stream),
+        background(StreamEnded, s.thumbnails.follow_stream),
         # The stage: hands clear, invitations lapse and guests step off when the stream ends;
         # a banned, timed-out or kicked member leaves every stage; pages in the room are told
         # to fetch the stage again when it changes (they also poll).
@@ -77,6 +81,9 @@ def livekit_webhooks(s: Services) -> list[tuple[str, WebhookHandler]]:
         ("egress_started", s.recording.apply_egress),
         ("egress_updated", s.recording.apply_egress),
         ("egress_ended", s.recording.apply_egress),
+        ("egress_started", s.thumbnails.apply_egress),
+        ("egress_updated", s.thumbnails.apply_egress),
+        ("egress_ended", s.thumbnails.apply_egress),
     ]
 
 

@@ -38,6 +38,7 @@ from web import (
     search,
     stage,
     stripe_webhook,
+    thumbnails,
     tips,
     webhooks,
 )
@@ -315,5 +316,6 @@ def create_app(
     app.add_routes(webhooks.routes)
     app.add_routes(tips.routes)
     app.add_routes(stripe_webhook.routes)
+    app.add_routes(thumbnails.routes)
     assets.setup(app, HERE / "static")
     return app

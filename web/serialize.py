@@ -12,7 +12,7 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
-def stream_json(stream: Stream) -> dict[str, Any]:
+def stream_json(stream: Stream, thumbnail_url: str | None = None) -> dict[str, Any]:
     return {
         "id": stream.id,
         "slug": stream.slug,
@@ -31,4 +31,5 @@ def stream_json(stream: Stream) -> dict[str, Any]:
         "lastLiveAt": _iso(stream.last_live_at),
         # Public shape: never the OBS key (only POST /api/live/create tells it, to the owner).
         "streamKey": None,
+        "thumbnailUrl": thumbnail_url,
     }

@@ -195,6 +195,20 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True)
+class ThumbnailSettings:
+    """Snapshots of live streams by LiveKit egress (image output) into a folder golive serves."""
+
+    # The folder the egress service writes into and golive reads from: the same path for both
+    # (a shared volume). None: no thumbnails, the pages show their gradient.
+    directory: Path | None
+    interval: timedelta  # how often the egress captures a new snapshot
+
+    @property
+    def enabled(self) -> bool:
+        return self.directory is not None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything golive is configured with, in config.toml's sections."""
 
@@ -215,3 +229,4 @@ class Settings:
     moderation: ModerationSettings
     stage: StageSettings
     recording: RecordingSettings
+    thumbnails: ThumbnailSettings

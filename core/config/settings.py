@@ -35,6 +35,7 @@ from core.config.sections import (
     StageSettings,
     StreamsSettings,
     StripeSettings,
+    ThumbnailSettings,
     TipsSettings,
     WalletSettings,
     WebSettings,
@@ -340,6 +341,15 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("recording.s3_access_key", "GOLIVE_S3_ACCESS_KEY", None, _optional_text),
     _Field("recording.s3_secret", "GOLIVE_S3_SECRET", None, _optional_text),
     _Field("recording.s3_force_path_style", "GOLIVE_S3_FORCE_PATH_STYLE", False, _flag),
+    # -- thumbnails of live streams, with LiveKit egress (core/live/thumbnails.py) --
+    _Field("thumbnails.directory", "GOLIVE_THUMBNAILS_DIR", None, _optional_absolute_folder),
+    _Field(
+        "thumbnails.interval_seconds",
+        "GOLIVE_THUMBNAIL_INTERVAL_SECONDS",
+        30,
+        _seconds(5, 600),
+        "interval",
+    ),
 )
 
 _KNOWN_KEYS = {field.key for field in _FIELDS}
@@ -547,6 +557,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "moderation": ModerationSettings,
     "stage": StageSettings,
     "recording": RecordingSettings,
+    "thumbnails": ThumbnailSettings,
 }
 
 

@@ -1,4 +1,5 @@
-"""What happens in live rooms: LiveKit webhooks, presence and auto-end, OBS ingress, recording, health.
+"""What happens in live rooms: LiveKit webhooks, presence and auto-end, OBS ingress, recording,
+thumbnails, health.
 
 The public module: other packages import from here, never from the modules inside."""
 
@@ -6,6 +7,7 @@ from core.live.health import StreamHealth, StreamHealthService, describe
 from core.live.ingress import IngressService, ObsProblem, ObsSetup
 from core.live.presence import Audience, LiveEventService
 from core.live.recording import RecordChange, Recording, RecordingRefused, RecordingService
+from core.live.thumbnails import Snapshot, ThumbnailService, is_snapshot_egress
 from core.live.webhooks import WebhookHandler, WebhookInbox
 
 __all__ = [
@@ -18,9 +20,12 @@ __all__ = [
     "Recording",
     "RecordingRefused",
     "RecordingService",
+    "Snapshot",
     "StreamHealth",
     "StreamHealthService",
+    "ThumbnailService",
     "WebhookHandler",
     "WebhookInbox",
     "describe",
+    "is_snapshot_egress",
 ]

@@ -26,6 +26,7 @@ from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, LiveKitUnavailable
 from core.kernel.events import EventBus
 from core.kernel.timefmt import from_db_required, to_db
+from core.live.thumbnails import is_snapshot_egress
 from core.live.webhooks import AfterCommit
 from core.livekit import LiveKitGateway
 from core.store import Database, SyncTransaction
@@ -320,8 +321,8 @@ def _adopt(tx: SyncTransaction, info: api.EgressInfo, status: str, now: datetime
     session: sqlite3.Row | None = tx.fetch_one(
         "SELECT id, stream_id FROM stream_sessions WHERE room_name = ?", (info.room_name,)
     )
-    if session is None or not info.room_name:
-        return False
+    if session is None or not info.room_name or is_snapshot_egress(info):
+        return False  # not our room, or our thumbnails (core/live/thumbnails.py)
     tx.execute(
         "INSERT INTO recordings (session_id, stream_id, egress_id, status, requested_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (egress_id) DO NOTHING",

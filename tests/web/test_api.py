@@ -44,8 +44,9 @@ STREAM_KEYS = {
     "liveSince",
     "lastLiveAt",
     "streamKey",
-    # Added with media-first going live (the kept shape gains, never loses).
+    # Added with media-first going live and thumbnails (the kept shape gains, never loses).
     "state",
+    "thumbnailUrl",
 }
 
 
@@ -313,7 +314,7 @@ async def test_going_live_answers_the_stream_with_a_fresh_room(
     unix = int(clock.now().timestamp())
     assert answer["active"] is True
     # The room is open; viewers see it "starting" until the studio's first video arrives.
-    assert answer["state"] == "starting"
+    assert (answer["state"], answer["thumbnailUrl"]) == ("starting", None)
     assert answer["roomName"] == f"live-alice-{unix}"
     assert answer["liveSince"] == "2026-01-01T12:00:00Z"
     assert answer["slug"] == "alice"

@@ -98,6 +98,8 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "recording.s3_access_key": ("AKIA-test", {"GOLIVE_S3_SECRET": "s3-secret-test"}),
     "recording.s3_secret": ("s3-secret-test", {"GOLIVE_S3_ACCESS_KEY": "AKIA-test"}),
     "recording.s3_force_path_style": ("true", {}),
+    "thumbnails.directory": ("/var/lib/golive/thumbnails", {}),
+    "thumbnails.interval_seconds": ("10", {}),
 }
 
 
