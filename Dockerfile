@@ -22,8 +22,10 @@ COPY golive ./golive
 COPY --from=web-assets /src/web/static/vendor ./web/static/vendor
 # Then the brotli and gzip copies of the static files, into the installed package (web/build/),
 # where the app reads them at start (-P: the installed web package, not the one in /app).
+# /thumbnails: LiveKit's egress (another user) writes snapshots there and golive deletes them.
 RUN pip install --no-cache-dir --no-deps . && python -P -m web.assets build \
-    && useradd --system --home /app golive && mkdir /data && chown golive /data
+    && useradd --system --home /app golive \
+    && mkdir /data /thumbnails && chown golive /data /thumbnails && chmod 0777 /thumbnails
 USER golive
 VOLUME /data
 EXPOSE 8080

@@ -90,6 +90,7 @@ def fill(path: Path, pages: int, live: int, cities: list[City], seed: int) -> fl
             city.latitude,
             city.longitude,
             int(number in live_ids),
+            int(number in live_ids),  # on air: their video arrived
             f"live-{slug}-1" if number in live_ids else None,
             LIVE_SINCE if number in live_ids else None,
         )
@@ -100,8 +101,8 @@ def fill(path: Path, pages: int, live: int, cities: list[City], seed: int) -> fl
     connection.execute("BEGIN")
     connection.executemany(
         "INSERT INTO streams (id, owner_id, slug, owner_name, title, location_name, latitude,"
-        " longitude, active, room_name, live_since, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-01-01', '2026-01-01')",
+        " longitude, active, on_air, room_name, live_since, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '2026-01-01', '2026-01-01')",
         rows,
     )
     connection.execute("COMMIT")
@@ -118,7 +119,7 @@ def queries(
 ) -> tuple[list[str], list[str], list[City]]:
     rng = random.Random(seed + 1)
     connection = sqlite3.connect(path)
-    live_slugs = [row[0] for row in connection.execute("SELECT slug FROM streams WHERE active = 1")]
+    live_slugs = [row[0] for row in connection.execute("SELECT slug FROM streams WHERE on_air = 1")]
     connection.close()
     prefixes = [slug[: rng.randint(3, 6)] for slug in rng.sample(live_slugs, count)]
     typos = []
@@ -170,7 +171,7 @@ SCAN_DISTANCE = (
 
 async def scan_by_name(db: Database, prefix: str) -> None:
     where = (
-        "FROM streams NOT INDEXED WHERE active = 1"
+        "FROM streams NOT INDEXED WHERE on_air = 1"
         " AND (lower(slug) LIKE ?1 || '%' OR lower(owner_name) LIKE ?1 || '%')"
     )
     await db.fetch_one(f"SELECT count(*) {where}", (prefix,))
@@ -183,7 +184,7 @@ async def scan_near(db: Database, city: City) -> None:
     phi = math.radians(city.latitude)
     await db.fetch_all(
         f"SELECT *, {SCAN_DISTANCE} AS distance FROM streams NOT INDEXED"  # noqa: S608
-        " WHERE active = 1 AND latitude IS NOT NULL ORDER BY distance, id LIMIT 8",
+        " WHERE on_air = 1 AND latitude IS NOT NULL ORDER BY distance, id LIMIT 8",
         (phi, math.cos(phi), math.radians(city.longitude)),
     )
 

@@ -15,6 +15,7 @@ from bot.embeds import ended_announcement, live_announcement
 from bot.problems import AdminProblems
 from bot.ui import GoLiveView, link_view
 from core.community import CountToShow, session_summary, viewers_chart
+from core.kernel.errors import GoLiveError
 from core.kernel.i18n import DEFAULT, t
 from core.services import Services
 from core.streams import StreamEvent
@@ -50,13 +51,25 @@ class Announcer:
         return f"{self._services.settings.web.public_url}/live/{slug}"
 
     async def on_stream_event(self, event: StreamEvent) -> None:
-        if event.kind == "live":
-            for guild_id, channel_id in (await self._services.guilds.announce_channels()).items():
-                channel = self._client.get_channel(channel_id)
-                if isinstance(channel, discord.TextChannel) and channel.guild.id == guild_id:
-                    await self.announce_in(channel, event)
+        # Announced when the stream is on air (its first video), not when go-live was pressed:
+        # a studio that never sends video is never announced.
+        if event.kind == "on_air":
+            await self.announce(event)
         elif event.kind == "ended":
             await self._summarise(event)
+
+    async def announce(self, event: StreamEvent) -> None:
+        """Announce an on-air session in every guild that wants it (each guild claimed once)."""
+        targets = await self._services.guilds.announcement_targets(event.session.id)
+        for guild_id, channel_id in targets.items():
+            channel = self._client.get_channel(channel_id)
+            if not (isinstance(channel, discord.TextChannel) and channel.guild.id == guild_id):
+                continue
+            try:
+                await self.announce_in(channel, event)
+            except GoLiveError:
+                # The claim was not taken or was given back: the catch-up job tries again.
+                log.warning("announcement of %s in %s failed", event.stream.slug, guild_id)
 
     async def announce_in(self, channel: discord.TextChannel, event: StreamEvent) -> str | None:
         """Announce the session in `channel` unless this guild already has it. Returns a problem."""

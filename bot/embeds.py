@@ -30,7 +30,11 @@ def stream_card(stream: Stream, watch_url: str, locale: str = DEFAULT) -> discor
         colour=LIVE_RED if stream.active else OFFLINE_GREY,
     )
     embed.set_author(name=stream.owner_name)
-    status = t(locale, "🔴 Live now") if stream.active else t(locale, "Offline")
+    if stream.state == "starting":
+        # The room is open but no video has arrived yet (media first): not announced either.
+        status = t(locale, "⏳ Starting (waiting for the video)")
+    else:
+        status = t(locale, "🔴 Live now") if stream.active else t(locale, "Offline")
     # Discord renders these timestamps in each reader's own language and time zone.
     if stream.active and stream.live_since:
         when = discord.utils.format_dt(stream.live_since, "R")

@@ -19,9 +19,8 @@ from bot.embeds import LIVE_RED
 from bot.problems import AdminProblems
 from bot.ui import link_view
 from core.community import LiveRoleGrant
-from core.kernel.errors import GoLiveError
 from core.services import Services
-from core.streams import StreamEvent, StreamWentLive
+from core.streams import StreamEvent, StreamMediaStarted
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,8 @@ class LiveAlerts:
     # -- stream events -------------------------------------------------------------------------
 
     async def on_stream_event(self, event: StreamEvent) -> None:
-        if event.kind == "live":
+        # On air (first video), not at go-live: nobody is pinged for a studio still starting.
+        if event.kind == "on_air":
             await self.give_live_roles(event)
             await self.alert_followers(event)
         elif event.kind == "ended":
@@ -147,21 +147,16 @@ class LiveAlerts:
             await self._announcer.show_viewer_count(item)
 
     async def catch_up(self) -> None:
-        """Retry what failed earlier: announcements, follower DMs, live roles to take back."""
+        """Retry what failed earlier: announcements, follower DMs, live roles to take back.
+
+        Only streams on air: one still starting is announced when its video arrives."""
         services = self._services
-        channels = await services.guilds.announce_channels()
         for stream in await services.streams.list_live(limit=1_000_000):
             session = await services.streams.current_session(stream.id)
-            if session is None:
+            if session is None or session.media_started_at is None:
                 continue
-            event = StreamWentLive(stream, session)
-            for guild_id, channel_id in channels.items():
-                channel = self._client.get_channel(channel_id)
-                if isinstance(channel, discord.TextChannel) and channel.guild.id == guild_id:
-                    try:
-                        await self._announcer.announce_in(channel, event)
-                    except GoLiveError:
-                        log.warning("catch-up announcement of %s failed", stream.slug)
+            event = StreamMediaStarted(stream, session)
+            await self._announcer.announce(event)
             await self.alert_followers(event)
         for session_id in await services.community.sessions_with_roles_to_take_back():
             await self.take_live_roles(session_id)

@@ -17,6 +17,7 @@ from core.live import (
     LiveEventService,
     RecordingService,
     StreamHealthService,
+    ThumbnailService,
     WebhookInbox,
 )
 from core.livekit import LiveKitGateway, TokenMinter
@@ -63,5 +64,6 @@ class Services:
     stats: StatsService
     ingress: IngressService
     recording: RecordingService
+    thumbnails: ThumbnailService
     health: StreamHealthService
     stage: StageService

@@ -29,6 +29,7 @@ from core.live import (
     LiveEventService,
     RecordingService,
     StreamHealthService,
+    ThumbnailService,
     WebhookInbox,
 )
 from core.livekit import LiveKitGateway, TokenMinter
@@ -131,6 +132,7 @@ def build_services(
         gate=GoLiveFees(ledger, passes, clock, settings.fees),
         room_departure_timeout=int(settings.live.auto_end_grace.total_seconds()),
         events=events,
+        media_wait=settings.streams.media_wait,
     )
     moderation = ModerationService(
         db, clock, livekit, streams, kick_block=settings.moderation.kick_block, events=events
@@ -183,6 +185,7 @@ def build_services(
         stats=StatsService(db),
         ingress=ingress,
         recording=RecordingService(db, clock, livekit, streams, settings.recording, events=events),
+        thumbnails=ThumbnailService(db, clock, livekit, settings.thumbnails),
         health=StreamHealthService(livekit, ingress, clock),
         stage=StageService(db, clock, livekit, streams, moderation, settings.stage, events=events),
     )

@@ -21,7 +21,7 @@ from core.moderation import SanctionEvent
 from core.money import Renewal, TipEvent
 from core.services import Services
 from core.stage import StageChanged
-from core.streams import StreamEnded, StreamWentLive
+from core.streams import StreamEnded, StreamMediaStarted, StreamWentLive
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot
@@ -47,6 +47,10 @@ def domain_events(s: Services) -> list[Subscription]:
         # with it; its state shows in /vods and on the page once LiveKit answers.
         background(StreamWentLive, s.recording.follow_stream),
         background(StreamEnded, s.recording.follow_stream),
+        # Thumbnails (an image egress) start when the stream is on air (its first video) and
+        # stop with it; LiveKit refusing leaves the cards' gradient, nothing else.
+        background(StreamMediaStarted, s.thumbnails.follow_stream),
+        background(StreamEnded, s.thumbnails.follow_stream),
         # The stage: hands clear, invitations lapse and guests step off when the stream ends;
         # a banned, timed-out or kicked member leaves every stage; pages in the room are told
         # to fetch the stage again when it changes (they also poll).
@@ -77,6 +81,9 @@ def livekit_webhooks(s: Services) -> list[tuple[str, WebhookHandler]]:
         ("egress_started", s.recording.apply_egress),
         ("egress_updated", s.recording.apply_egress),
         ("egress_ended", s.recording.apply_egress),
+        ("egress_started", s.thumbnails.apply_egress),
+        ("egress_updated", s.thumbnails.apply_egress),
+        ("egress_ended", s.thumbnails.apply_egress),
     ]
 
 
@@ -84,11 +91,12 @@ def discord_events(bot: GoLiveBot) -> list[Subscription]:
     """The Discord front's reactions; run only in a process with a bot, all in the background.
     Each claims its action in the database first, so a retry or a catch-up never repeats it."""
     return [
-        # One announcement per session and guild; on end it becomes a summary with a chart.
-        background(StreamWentLive, bot.announcer.on_stream_event),
+        # One announcement per session and guild, once the stream is on air (its first video,
+        # not the go-live press); on end it becomes a summary with a chart.
+        background(StreamMediaStarted, bot.announcer.on_stream_event),
         background(StreamEnded, bot.announcer.on_stream_event),
-        # Live role on, follower DMs out; the role comes off when the stream ends.
-        background(StreamWentLive, bot.live_alerts.on_stream_event),
+        # Live role on, follower DMs out, on air too; the role comes off when the stream ends.
+        background(StreamMediaStarted, bot.live_alerts.on_stream_event),
         background(StreamEnded, bot.live_alerts.on_stream_event),
         # The stream's Discord thread gets the page's messages and loses hidden ones; it is
         # closed when the stream ends.

@@ -4,6 +4,7 @@
 |---------------------|------------------------|---------------------------------|--------------------------------------------------------------------------|
 | reconcile           | `live.reconcile_interval` | every process (`run`, `web`) | viewer counts and live states from LiveKit, auto-end past the grace, forget old webhook ids |
 | renew-passes        | 30 min                 | every process (`run`, `web`)    | renews streaming passes that ran out from the member's balance (keyed per period: never twice) |
+| media-wait          | 5 s                    | every process, when `streams.media_wait_seconds` > 0 | sessions with no video after the wait go on air anyway (claimed once) |
 | viewer-counts       | `live.reconcile_interval` | the bot's process (`run`)    | edits live announcements with the viewer count                           |
 | catch-up            | `live.reconcile_interval` | the bot's process (`run`)    | retries announcements, follower DMs and live roles that failed           |
 | remind-passes       | 30 min                 | the bot's process (`run`)       | DMs members a day before their pass renews (claimed once)                |
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 PASS_ROUND = timedelta(minutes=30)
 RETENTION_ROUND = timedelta(hours=1)
+# How often the media-wait fallback looks: a stream goes on air between the wait and 5 s later.
+MEDIA_WAIT_TICK = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ def core_jobs(services: Services) -> list[Job]:
         jobs.append(Job("renew-passes", PASS_ROUND, services.passes.renew_due))
     if services.recording.config.retention_days > 0:
         jobs.append(Job("expire-recordings", RETENTION_ROUND, services.recording.expire_old))
+    if services.streams.media_wait > timedelta(0):
+        jobs.append(Job("media-wait", MEDIA_WAIT_TICK, services.streams.start_overdue_media))
     return jobs
 
 

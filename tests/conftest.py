@@ -127,7 +127,8 @@ async def simcord_bot(make_bot: Callable[[], GoLiveBot]) -> GoLiveBot:
 
 @dataclass
 class World:
-    """A guild as a community has it: a general channel, an announcements channel, members."""
+    """A guild as a community has it: a general channel, an announcements channel, members;
+    and the LiveKit its streams run in."""
 
     env: Any
     guild: Any
@@ -136,10 +137,11 @@ class World:
     alice: Any
     bob: Any
     admin: Any
+    livekit: FakeLiveKit
 
 
 @pytest_asyncio.fixture
-async def world(simcord_env: Any) -> World:
+async def world(simcord_env: Any, livekit: FakeLiveKit) -> World:
     # Operators sync on purpose (`golive sync-commands`); the test does it once, as they would.
     await simcord_env.bot.tree.sync()
     guild = simcord_env.create_guild(name="Painters")
@@ -154,4 +156,5 @@ async def world(simcord_env: Any) -> World:
         alice=guild.add_member(simcord_env.create_user("alice", global_name="Alice")),
         bob=guild.add_member(simcord_env.create_user("bob")),
         admin=guild.add_member(simcord_env.create_user("admin"), roles=[admins]),
+        livekit=livekit,
     )

@@ -27,6 +27,7 @@ from web.body import bool_field, json_object, optional_number, text_field
 from web.chat import client_ip
 from web.keys import SERVICES, identity_of
 from web.serialize import stream_json
+from web.thumbnails import thumbnail_url
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +164,10 @@ async def toggle_active(request: web.Request) -> web.Response:
 
 @routes.get("/api/live/{slug}", name="api_stream")
 async def stream_by_slug(request: web.Request) -> web.Response:
-    stream = await request.app[SERVICES].streams.get_by_slug(request.match_info["slug"])
-    return web.json_response(stream_json(stream))
+    services = request.app[SERVICES]
+    stream = await services.streams.get_by_slug(request.match_info["slug"])
+    thumbnail = thumbnail_url(stream, services.thumbnails.snapshot(stream))
+    return web.json_response(stream_json(stream, thumbnail))
 
 
 async def _draft(body: dict[str, Any], places: PlaceDirectory) -> StreamDraft:

@@ -40,6 +40,7 @@ from web import (
     stage,
     stripe_webhook,
     studio,
+    thumbnails,
     tips,
     topups,
     vods,
@@ -327,5 +328,6 @@ def create_app(
     app.add_routes(tips.routes)
     app.add_routes(topups.routes)
     app.add_routes(stripe_webhook.routes)
+    app.add_routes(thumbnails.routes)
     assets.setup(app, HERE / "static")
     return app

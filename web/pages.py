@@ -17,6 +17,7 @@ from web.assets import compress_page
 from web.i18n import chosen_locale, remember_choice
 from web.keys import SERVICES, SESSION_COOKIE, identity_of
 from web.sign_in import sign_in_href
+from web.thumbnails import thumbnail_path
 
 routes = web.RouteTableDef()
 
@@ -98,16 +99,24 @@ async def watch(request: web.Request) -> web.Response:
         }
         for vod in (await services.recording.list_vods(stream.id) if not stream.active else [])
     ]
+    snapshot = services.thumbnails.snapshot(stream)
     return render(
         request,
         "watch.html",
         {
             "stream": stream,
+            # "starting" (room open, no video yet: the page says so) or "live" (on air).
+            "stream_state": stream.state,
+            # For link previews, which need an absolute address; None: no snapshot now.
+            "og_image": f"{services.settings.web.public_url}{thumbnail_path(stream.slug)}"
+            if snapshot
+            else None,
             "sessions": sessions,
             "vods": vods,
             "is_owner": identity is not None and identity.user_id == stream.owner_id,
             "page_data": {
                 **_page_data(request, stream),
+                "state": stream.state,
                 "streamUrl": f"/api/live/{stream.slug}",
                 "healthUrl": f"/api/live/{stream.slug}/health",
                 **(await _audience_data(request, stream) if stream.active else {}),

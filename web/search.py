@@ -9,9 +9,11 @@ from aiohttp import web
 
 from core.discovery import LIMIT_MAX, PAGE_SIZE, QUERY_MAX, SearchPage
 from core.kernel.errors import InvalidInput
+from core.live import ThumbnailService
 from web.body import json_object, optional_number, text_field
 from web.keys import SERVICES
 from web.serialize import stream_json
+from web.thumbnails import thumbnail_url
 
 routes = web.RouteTableDef()
 
@@ -21,7 +23,8 @@ SAY_WHAT = "Give 'slug' to search by name, or 'latitude' and 'longitude' to sear
 @routes.post("/api/live/search", name="api_search")
 async def search(request: web.Request) -> web.Response:
     """`{"slug"}` or `{"latitude", "longitude"}`, with optional page, limit, includeOffline, radiusKm."""
-    search_service = request.app[SERVICES].search
+    services = request.app[SERVICES]
+    search_service = services.search
     body = await json_object(request)
     page = _whole_number(body, "page", default=1, low=1, high=1_000_000)
     limit = _whole_number(body, "limit", default=PAGE_SIZE, low=1, high=LIMIT_MAX)
@@ -48,7 +51,7 @@ async def search(request: web.Request) -> web.Response:
         )
     else:
         raise InvalidInput(SAY_WHAT)
-    return web.json_response(search_json(found))
+    return web.json_response(search_json(found, services.thumbnails))
 
 
 @routes.get("/api/places", name="api_places")
@@ -101,7 +104,7 @@ async def live_grid(request: web.Request) -> dict[str, Any]:
         query["slug"] = user
         found = await services.search.by_name(user, page=page, limit=GRID_SIZE)
     return {
-        "results": search_json(found),
+        "results": search_json(found, services.thumbnails),
         "user": user,
         "near": city.label if city else near,
         "city": city,
@@ -120,10 +123,11 @@ def _page_from_query(text: str) -> int:
     return int(text) if text.isdigit() and 1 <= int(text) <= 1000 else 1
 
 
-def search_json(found: SearchPage) -> dict[str, Any]:
+def search_json(found: SearchPage, thumbnails: ThumbnailService) -> dict[str, Any]:
     streams = []
     for hit in found.hits:
-        shown = {**stream_json(hit.stream), "viewers": hit.viewers}
+        thumbnail = thumbnail_url(hit.stream, thumbnails.snapshot(hit.stream))
+        shown = {**stream_json(hit.stream, thumbnail), "viewers": hit.viewers}
         shown.pop("streamKey", None)  # never list anyone's key, even once ingress exists
         if hit.distance_km is not None:
             shown["distanceKm"] = round(hit.distance_km, 2)

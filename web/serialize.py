@@ -12,7 +12,7 @@ def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
-def stream_json(stream: Stream) -> dict[str, Any]:
+def stream_json(stream: Stream, thumbnail_url: str | None = None) -> dict[str, Any]:
     return {
         "id": stream.id,
         "slug": stream.slug,
@@ -22,10 +22,14 @@ def stream_json(stream: Stream) -> dict[str, Any]:
         "location": stream.location_name,
         "latitude": stream.latitude,
         "longitude": stream.longitude,
+        # `active`: the room is open. `state` says what viewers see: "offline", "starting" (no
+        # video yet: not listed, not announced) or "live" (on air).
         "active": stream.active,
+        "state": stream.state,
         "roomName": stream.room_name,
         "liveSince": iso(stream.live_since),
         "lastLiveAt": iso(stream.last_live_at),
         # Public shape: never the OBS key (only POST /api/live/create tells it, to the owner).
         "streamKey": None,
+        "thumbnailUrl": thumbnail_url,
     }

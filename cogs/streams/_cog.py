@@ -192,12 +192,12 @@ class Streams(commands.GroupCog, group_name="stream"):
             identity_of(interaction.user), f"/live/{event.stream.slug}/studio"
         )
         embed = discord.Embed(
-            title=tr(interaction, "You're live! 🔴"),
+            title=tr(interaction, "Your stream is starting 🎥"),
             description=tr(
                 interaction,
-                "Open your studio to turn on your camera and microphone. The studio link is just "
-                "for you and works once, for %(minutes)s minutes "
-                "(`/stream studio` gives you a new one).",
+                "Open your studio and turn on your camera: you are shown live, and announced, as "
+                "soon as your video arrives. The studio link is just for you and works once, for "
+                "%(minutes)s minutes (`/stream studio` gives you a new one).",
                 minutes=int(link.expires_in.total_seconds() // 60),
             ),
             colour=GOLIVE_PURPLE,
@@ -405,10 +405,20 @@ class Streams(commands.GroupCog, group_name="stream"):
     async def _announce_here_if_unconfigured(
         self, interaction: Interaction, event: StreamEvent
     ) -> str | None:
-        """Guilds with an announcement channel were served by the announcer; others get it here."""
+        """Guilds with an announcement channel are served by the announcer; others are announced
+        here, once the stream is on air. Returns why that can't work, if the bot can tell now."""
         guild, channel = interaction.guild, interaction.channel
         if guild is None or not isinstance(channel, discord.TextChannel):
             return None
         if await self.services.guilds.announce_channel(guild.id) is not None:
             return None
-        return await self.announcer.announce_in(channel, event)
+        await self.services.guilds.request_announcement(event.session.id, guild.id, channel.id)
+        allowed = channel.permissions_for(guild.me)
+        if allowed.view_channel and allowed.send_messages and allowed.embed_links:
+            return None
+        return tr(
+            interaction,
+            "I can't post in %(channel)s: I need View Channel, Send Messages and Embed Links "
+            "there to announce you.",
+            channel=channel.mention,
+        )

@@ -68,6 +68,26 @@ class GuildService:
         )
         return {row["guild_id"]: row["announce_channel_id"] for row in rows}
 
+    async def request_announcement(self, session_id: int, guild_id: int, channel_id: int) -> None:
+        """Announce this session in `channel_id` once it is on air (a guild with no announcement
+        channel, where `/stream golive` was typed). The first request per guild stands."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO announcement_requests (session_id, guild_id, channel_id)"
+                " VALUES (?, ?, ?) ON CONFLICT (session_id, guild_id) DO NOTHING",
+                (session_id, guild_id, channel_id),
+            )
+
+    async def announcement_targets(self, session_id: int) -> dict[int, int]:
+        """guild id → channel to announce a session in: the guild's announcement channel, else
+        where its streamer asked for it (`request_announcement`)."""
+        rows = await self._db.fetch_all(
+            "SELECT guild_id, channel_id FROM announcement_requests WHERE session_id = ?",
+            (session_id,),
+        )
+        requested = {row["guild_id"]: row["channel_id"] for row in rows}
+        return requested | await self.announce_channels()
+
     async def claim_announcement(self, session_id: int, guild_id: int, channel_id: int) -> bool:
         """Reserve the right to announce a session in a guild. False if it is taken already."""
         async with self._db.transaction() as tx:

@@ -146,6 +146,15 @@ class LiveSettings:
 
 
 @dataclass(frozen=True)
+class StreamsSettings:
+    """When a stream counts as live for viewers: at its first video (media first)."""
+
+    # 0: only video takes a stream on air; else a session with no video seen after this long
+    # goes on air anyway (for a LiveKit that sends no webhooks and lists no tracks).
+    media_wait: timedelta
+
+
+@dataclass(frozen=True)
 class ChatSettings:
     max_length: int
     allow_guests: bool
@@ -218,6 +227,20 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True)
+class ThumbnailSettings:
+    """Snapshots of live streams by LiveKit egress (image output) into a folder golive serves."""
+
+    # The folder the egress service writes into and golive reads from: the same path for both
+    # (a shared volume). None: no thumbnails, the pages show their gradient.
+    directory: Path | None
+    interval: timedelta  # how often the egress captures a new snapshot
+
+    @property
+    def enabled(self) -> bool:
+        return self.directory is not None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything golive is configured with, in config.toml's sections."""
 
@@ -233,7 +256,9 @@ class Settings:
     log: LogSettings
     metrics: MetricsSettings
     live: LiveSettings
+    streams: StreamsSettings
     chat: ChatSettings
     moderation: ModerationSettings
     stage: StageSettings
     recording: RecordingSettings
+    thumbnails: ThumbnailSettings

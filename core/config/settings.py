@@ -33,7 +33,9 @@ from core.config.sections import (
     SecuritySettings,
     Settings,
     StageSettings,
+    StreamsSettings,
     StripeSettings,
+    ThumbnailSettings,
     TipsSettings,
     WalletSettings,
     WebSettings,
@@ -163,6 +165,16 @@ def _path_prefix(value: Any) -> str:
 def _optional_path(value: Any) -> Path | None:
     text = _optional_text(value)
     return None if text is None else Path(text)
+
+
+def _optional_absolute_folder(value: Any) -> Path | None:
+    text = _optional_text(value)
+    if text is None:
+        return None
+    path = Path(text)
+    if not path.is_absolute() or ".." in path.parts:
+        raise ValueError("must be an absolute folder path without '..'")
+    return path
 
 
 @dataclass(frozen=True)
@@ -322,6 +334,14 @@ _FIELDS: tuple[_Field, ...] = (
         _seconds(5, 600),
         "reconcile_interval",
     ),
+    # -- going live: media first (core/streams/service.py) --
+    _Field(
+        "streams.media_wait_seconds",
+        "GOLIVE_MEDIA_WAIT_SECONDS",
+        0,
+        _seconds(0, 600),
+        "media_wait",
+    ),
     # -- chat and moderation --
     _Field("chat.max_length", "GOLIVE_CHAT_MAX_LENGTH", 500, _int_between(1, 2000)),
     _Field("chat.allow_guests", "GOLIVE_CHAT_ALLOW_GUESTS", False, _flag),
@@ -369,6 +389,15 @@ _FIELDS: tuple[_Field, ...] = (
         "GOLIVE_RECORDING_RETENTION_DAYS",
         0,
         _int_between(0, 36_500),
+    ),
+    # -- thumbnails of live streams, with LiveKit egress (core/live/thumbnails.py) --
+    _Field("thumbnails.directory", "GOLIVE_THUMBNAILS_DIR", None, _optional_absolute_folder),
+    _Field(
+        "thumbnails.interval_seconds",
+        "GOLIVE_THUMBNAIL_INTERVAL_SECONDS",
+        30,
+        _seconds(5, 600),
+        "interval",
     ),
 )
 
@@ -591,10 +620,12 @@ _SECTIONS: dict[str, type[Any]] = {
     "log": LogSettings,
     "metrics": MetricsSettings,
     "live": LiveSettings,
+    "streams": StreamsSettings,
     "chat": ChatSettings,
     "moderation": ModerationSettings,
     "stage": StageSettings,
     "recording": RecordingSettings,
+    "thumbnails": ThumbnailSettings,
 }
 
 

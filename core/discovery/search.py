@@ -4,6 +4,9 @@ Both searches answer one page at a time with a total, in an order that never cha
 data does not, so paging neither repeats nor skips a stream: (tier, name, id) for names and
 (distance, id) for places.
 
+"Live" here means on air: a stream whose first video arrived (migration 0013), not one whose
+room is open while its studio is still starting.
+
 Names. A prefix of the slug or the display name is an index range (see migration 0002). When
 fewer than a page of names start with what was typed (4 letters or more), close spellings follow:
 names whose beginning is one typo (a letter wrong, missing, extra, or two neighbours swapped) away.
@@ -133,7 +136,7 @@ class SearchService:
             )
         if not typed:
             return await self._everyone(paging, include_offline)
-        live = "" if include_offline else "active = 1 AND "
+        live = "" if include_offline else "on_air = 1 AND "
         prefix_total, ids = await self._prefix_matches(typed, live, paging)
         # Close spellings only fill in when few names start with what was typed: a member who
         # typed "ali" and sees eight Ali-something streams does not need "aly" too. The choice
@@ -179,7 +182,7 @@ class SearchService:
         return total, in_order[paging.offset : paging.offset + paging.limit]
 
     async def _everyone(self, paging: _Paging, include_offline: bool) -> SearchPage:
-        live = "" if include_offline else "WHERE active = 1"
+        live = "" if include_offline else "WHERE on_air = 1"
         rows = await self._fetch_all(
             f"SELECT id FROM streams {live} ORDER BY slug, id LIMIT ? OFFSET ?",  # noqa: S608
             (paging.limit, paging.offset),

@@ -1,4 +1,5 @@
-"""What happens in live rooms: LiveKit webhooks, presence and auto-end, OBS ingress, recording, health.
+"""What happens in live rooms: LiveKit webhooks, presence and auto-end, OBS ingress, recording,
+thumbnails, health.
 
 The public module: other packages import from here, never from the modules inside."""
 
@@ -12,6 +13,7 @@ from core.live.recording import (
     RecordingRefused,
     RecordingService,
 )
+from core.live.thumbnails import Snapshot, ThumbnailService, is_snapshot_egress
 from core.live.webhooks import WebhookHandler, WebhookInbox
 
 __all__ = [
@@ -25,9 +27,12 @@ __all__ = [
     "Recording",
     "RecordingRefused",
     "RecordingService",
+    "Snapshot",
     "StreamHealth",
     "StreamHealthService",
+    "ThumbnailService",
     "WebhookHandler",
     "WebhookInbox",
     "describe",
+    "is_snapshot_egress",
 ]

@@ -12,6 +12,8 @@ an ingress for its next connection, so:
   `/stream golive`.
 * `/stream golive` from Discord or the studio also uses the armed room, so OBS can join at any time.
 * The stream ends → the ingress is armed with a fresh name for the next time.
+* OBS publishing also takes the session on air (OBS sends video from its first second), so the
+  stream is announced then: `StreamMediaStarted` (core/live/presence.py).
 * OBS stops → `ingress_ended` → the auto-end grace of core/live_events.py starts.
 
 The stream key is never stored or logged by golive: it is read from LiveKit when its owner asks.
@@ -372,9 +374,12 @@ class IngressService:
             await self._note_problem(stream.id, owner_id, None)
             log.info("stream %s went live from OBS", stream.slug)
         now = self._clock.now()
-        await self._db.run_transaction(
+        # OBS sends video from its first second: the stream is on air now (announced once).
+        on_air = await self._db.run_transaction(
             lambda tx: self._live.broadcaster_publishing(tx, room, identity, now)
         )
+        if on_air is not None:
+            await on_air()
 
     async def _went_live_meanwhile(self, owner_id: int, room: str, error: GoLiveError) -> bool:
         if not isinstance(error, Conflict):

@@ -11,6 +11,11 @@ connection beats its own `joined` even within the same second, a re-join beats a
 and anything older than what is stored is ignored. The reconciler's snapshot overrides presence
 but keeps the key, so a webhook newer than the last one applied still counts afterwards.
 
+Going on air: the first time the broadcaster's video is seen in a session (a `track_published`
+webhook, a join with tracks, the reconciler's snapshot, an OBS ingress publishing), the session
+is claimed on air (`StreamService.claim_media_start`, in the same transaction) and, after the
+commit, `StreamMediaStarted` is published: only then is the stream announced and listed.
+
 Auto-end: when the broadcaster is gone (left, or their room closed), a deadline ``grace`` from now
 is stored with the session; coming back clears it; the reconciler's tick ends the streams whose
 deadline passed. The deadline is in the database, so a restart keeps counting.
@@ -141,22 +146,20 @@ class LiveEventService:
     def apply_participant_joined(
         self, tx: SyncTransaction, event: WebhookEvent, now: datetime
     ) -> AfterCommit | None:
-        self._apply_presence(tx, event, now, present=True, rank=JOINED)
-        return None
+        return self._apply_presence(tx, event, now, present=True, rank=JOINED)
 
     def apply_participant_left(
         self, tx: SyncTransaction, event: WebhookEvent, now: datetime
     ) -> AfterCommit | None:
-        self._apply_presence(tx, event, now, present=False, rank=LEFT)
-        return None
+        return self._apply_presence(tx, event, now, present=False, rank=LEFT)
 
     def _apply_presence(
         self, tx: SyncTransaction, event: WebhookEvent, now: datetime, *, present: bool, rank: int
-    ) -> None:
+    ) -> AfterCommit | None:
         live = _live_room(tx, event.room.name)
         participant = event.participant
         if live is None or not participant.identity:
-            return
+            return None
         role = role_of(participant.identity, live.owner_id, participant.kind)
         if present and role == "viewer":
             # Counted even when the join is late news: this person did watch.
@@ -171,7 +174,7 @@ class LiveEventService:
             log.info(
                 "late %s of %s in %s ignored", event.event, participant.identity, event.room.name
             )
-            return
+            return None
         video = present and sends_video(participant)
         tx.execute(
             "INSERT INTO room_participants (room_name, identity, role, present, order_at,"
@@ -184,9 +187,11 @@ class LiveEventService:
         )
         was_present = row is not None and bool(row["present"])
         if role == "viewer":
-            self._move_viewer_count(tx, event.room.name, live, now, int(present) - int(was_present))
+            delta = int(present) - int(was_present)
+            on_air = self._move_viewer_count(tx, event.room.name, live, now, delta)
         else:
-            self._refresh_audience(tx, event.room.name, live, now, viewer_delta=0)
+            on_air = self._refresh_audience(tx, event.room.name, live, now, viewer_delta=0)
+        return self._publish_on_air(live) if on_air else None
 
     def apply_track_change(
         self, tx: SyncTransaction, event: WebhookEvent, now: datetime
@@ -206,9 +211,17 @@ class LiveEventService:
             " WHERE room_name = ? AND identity = ? AND present = 1 AND video_order_at <= ?",
             (int(video), event.created_at, event.room.name, participant.identity, event.created_at),
         )
-        if changed:
-            self._refresh_audience(tx, event.room.name, live, now, viewer_delta=0)
+        if changed and self._refresh_audience(tx, event.room.name, live, now, viewer_delta=0):
+            return self._publish_on_air(live)
         return None
+
+    def _publish_on_air(self, live: _LiveRoom) -> AfterCommit:
+        """After the commit: tell everyone the session went on air (claimed in the transaction)."""
+
+        async def publish() -> None:
+            await self._streams.publish_media_started(live.session_id)
+
+        return publish
 
     def apply_room_finished(
         self, tx: SyncTransaction, event: WebhookEvent, now: datetime
@@ -229,18 +242,22 @@ class LiveEventService:
 
     def broadcaster_publishing(
         self, tx: SyncTransaction, room_name: str, identity: str, now: datetime
-    ) -> None:
-        """LiveKit says this broadcaster (an OBS ingress) publishes into the live room."""
+    ) -> AfterCommit | None:
+        """LiveKit says this broadcaster (an OBS ingress) publishes into the live room.
+
+        Returns what to run after the commit when that took the session on air."""
         live = _live_room(tx, room_name)
         if live is None:
-            return
+            return None
         tx.execute(
             "INSERT INTO room_participants (room_name, identity, role, present, video)"
             " VALUES (?, ?, 'broadcaster', 1, 1) ON CONFLICT (room_name, identity) DO UPDATE SET"
             " present = 1, video = 1",
             (room_name, identity),
         )
-        self._refresh_audience(tx, room_name, live, now)
+        return (
+            self._publish_on_air(live) if self._refresh_audience(tx, room_name, live, now) else None
+        )
 
     def broadcaster_stopped(
         self, tx: SyncTransaction, room_name: str, identity: str, now: datetime
@@ -296,14 +313,18 @@ class LiveEventService:
                 return
         now = self._clock.now()
 
-        def repair(tx: SyncTransaction) -> None:
+        def repair(tx: SyncTransaction) -> AfterCommit | None:
             live = _live_room(tx, room)
             if live is None:
-                return  # ended meanwhile
+                return None  # ended meanwhile
             self._apply_snapshot(tx, room, live, participants)
-            self._refresh_audience(tx, room, live, now, room_gone=room not in rooms)
+            # Webhooks lost: the video LiveKit lists takes the session on air all the same.
+            if self._refresh_audience(tx, room, live, now, room_gone=room not in rooms):
+                return self._publish_on_air(live)
+            return None
 
-        await self._db.run_transaction(repair)
+        if (follow_up := await self._db.run_transaction(repair)) is not None:
+            await follow_up()
 
     def _apply_snapshot(
         self,
@@ -355,23 +376,23 @@ class LiveEventService:
 
     def _move_viewer_count(
         self, tx: SyncTransaction, room: str, live: _LiveRoom, now: datetime, delta: int
-    ) -> None:
+    ) -> bool:
         """A viewer came or went: the hot path of a popular stream, so as few statements as can be.
 
         Viewers don't change the broadcaster's state or the deadline, so only the count moves
         (and the peak and this minute's sample when it went up).
         """
         if delta == 0:
-            return
+            return False
         row = tx.fetch_one(
             "UPDATE session_audience SET current_viewers = MAX(0, current_viewers + ?),"
             " updated_at = ? WHERE session_id = ? RETURNING current_viewers",
             (delta, to_db(now), live.session_id),
         )
         if row is None:  # the session's first news: build the row from scratch
-            self._refresh_audience(tx, room, live, now)
-            return
+            return self._refresh_audience(tx, room, live, now)
         self._record_viewers(tx, live, now, int(row["current_viewers"]), rising=delta > 0)
+        return False
 
     def _record_viewers(
         self, tx: SyncTransaction, live: _LiveRoom, now: datetime, viewers: int, *, rising: bool
@@ -398,8 +419,11 @@ class LiveEventService:
         *,
         viewer_delta: int | None = None,
         room_gone: bool = False,
-    ) -> None:
+    ) -> bool:
         """Bring the session's audience row up to date with room_participants.
+
+        Returns True when this took the session on air (the broadcaster's first video): the
+        caller publishes that after the commit.
 
         With ``viewer_delta`` (one webhook's change) the viewer count moves by it: a popular
         room has thousands of rows and counting them on every event would be the hot path's
@@ -407,7 +431,8 @@ class LiveEventService:
         also repairs any drift.
         """
         previous = tx.fetch_one(
-            "SELECT current_viewers, broadcaster_seen, auto_end_at FROM session_audience"
+            "SELECT current_viewers, broadcaster_seen, broadcaster_video, auto_end_at"
+            " FROM session_audience"
             " WHERE session_id = ?",
             (live.session_id,),
         )
@@ -453,6 +478,9 @@ class LiveEventService:
             ),
         )
         self._record_viewers(tx, live, now, viewers, rising=True)
+        video = bool(broadcaster["video"])
+        had_video = previous is not None and bool(previous["broadcaster_video"])
+        return video and not had_video and self._streams.claim_media_start(tx, live.session_id, now)
 
 
 def _live_room(tx: SyncTransaction, room_name: str) -> _LiveRoom | None:

@@ -33,6 +33,7 @@ from core.kernel.errors import Conflict, Forbidden, LiveKitUnavailable, NotFound
 from core.kernel.events import EventBus
 from core.kernel.i18n import N_
 from core.kernel.timefmt import from_db, from_db_required, to_db
+from core.live.thumbnails import is_snapshot_egress
 from core.live.webhooks import AfterCommit
 from core.livekit import LiveKitGateway
 from core.moderation import record_action
@@ -451,8 +452,8 @@ def _adopt(tx: SyncTransaction, info: api.EgressInfo, status: str, now: datetime
     session: sqlite3.Row | None = tx.fetch_one(
         "SELECT id, stream_id FROM stream_sessions WHERE room_name = ?", (info.room_name,)
     )
-    if session is None or not info.room_name:
-        return False
+    if session is None or not info.room_name or is_snapshot_egress(info):
+        return False  # not our room, or our thumbnails (core/live/thumbnails.py)
     tx.execute(
         "INSERT INTO recordings (session_id, stream_id, egress_id, status, requested_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (egress_id) DO NOTHING",

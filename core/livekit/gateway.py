@@ -255,6 +255,17 @@ class LiveKitGateway:
             ),
         )
 
+    async def start_room_snapshots(self, room_name: str, output: api.ImageOutput) -> api.EgressInfo:
+        """Snapshots of the room as LiveKit composes it, as images (thumbnails); no audio."""
+        return await self._call(
+            "start the thumbnails",
+            self._client.egress.start_room_composite_egress(
+                api.RoomCompositeEgressRequest(
+                    room_name=room_name, layout="speaker", video_only=True, image_outputs=[output]
+                )
+            ),
+        )
+
     async def stop_egress(self, egress_id: str) -> bool:
         """Stop a recording; False when it had already stopped or is unknown."""
         try:

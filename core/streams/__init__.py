@@ -2,7 +2,15 @@
 
 The public module: other packages import from here, never from the modules inside."""
 
-from core.streams.records import Stream, StreamEnded, StreamEvent, StreamSession, StreamWentLive
+from core.streams.records import (
+    Stream,
+    StreamEnded,
+    StreamEvent,
+    StreamMediaStarted,
+    StreamSession,
+    StreamState,
+    StreamWentLive,
+)
 from core.streams.service import (
     DESCRIPTION_MAX,
     TITLE_MAX,
@@ -18,8 +26,10 @@ __all__ = [
     "StreamDraft",
     "StreamEnded",
     "StreamEvent",
+    "StreamMediaStarted",
     "StreamService",
     "StreamSession",
+    "StreamState",
     "StreamWentLive",
     "stream_from_row",
 ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
@@ -19,13 +20,14 @@ from core.kernel.events import EventBus
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.livekit import LiveKitGateway, livekit_trouble
 from core.livekit import room_name as session_room_name
-from core.store import Database, Transaction
+from core.store import Database, SyncTransaction, Transaction
 from core.streams.gate import GoLiveGate, OpenGate
 from core.streams.live_rooms import DEFAULT_TTL_SECONDS, LiveRoomCache
 from core.streams.records import (
     Stream,
     StreamEnded,
     StreamEvent,
+    StreamMediaStarted,
     StreamSession,
     StreamWentLive,
 )
@@ -97,6 +99,7 @@ class StreamService:
         gate: GoLiveGate | None = None,
         room_departure_timeout: int = 0,
         events: EventBus | None = None,
+        media_wait: timedelta = timedelta(0),
     ) -> None:
         self._db = db
         self._livekit = livekit
@@ -108,6 +111,9 @@ class StreamService:
         self._gate: GoLiveGate = gate or OpenGate()
         # Told after a stream went live or ended (who listens: golive/event_table.py).
         self._events = events or EventBus()
+        # A session with no video seen after this long goes on air anyway (0: never; see
+        # start_overdue_media). For LiveKits whose webhooks and participant lists say nothing.
+        self.media_wait = media_wait
         self._go_live_checks: list[Callable[[int], Awaitable[None]]] = []
         self._room_pickers: list[Callable[[Stream], Awaitable[str | None]]] = []
         self._live_rooms = LiveRoomCache(
@@ -298,7 +304,7 @@ class StreamService:
                 (stream.id,),
             )
             changed = await tx.execute(
-                "UPDATE streams SET active = 0, room_name = NULL, live_since = NULL,"
+                "UPDATE streams SET active = 0, on_air = 0, room_name = NULL, live_since = NULL,"
                 " last_live_at = ?, updated_at = ? WHERE id = ? AND active = 1",
                 (to_db(ended_at), to_db(ended_at), stream.id),
             )
@@ -325,6 +331,69 @@ class StreamService:
         log.info("stream %s ended (%s)", stream.slug, reason)
         await self._events.publish(event)
         return event
+
+    # -- going on air: the first video ------------------------------------------------------
+
+    def claim_media_start(self, tx: SyncTransaction, session_id: int, now: datetime) -> bool:
+        """On the database's thread, inside the caller's transaction: the open session went on air.
+
+        True for the one call that made the change; then publish it with
+        `publish_media_started` after the commit. Later calls (a repeated webhook, the
+        reconciler, another process) get False, so the session is announced once.
+        """
+        changed = tx.execute(
+            "UPDATE stream_sessions SET media_started_at = ?"
+            " WHERE id = ? AND ended_at IS NULL AND media_started_at IS NULL",
+            (to_db(now), session_id),
+        )
+        if not changed:
+            return False
+        tx.execute(
+            "UPDATE streams SET on_air = 1, updated_at = ?"
+            " WHERE id = (SELECT stream_id FROM stream_sessions WHERE id = ?) AND active = 1",
+            (to_db(now), session_id),
+        )
+        return True
+
+    async def publish_media_started(self, session_id: int) -> StreamEvent | None:
+        """Tell everyone a session claimed by `claim_media_start` is on air (None if it ended)."""
+        session = await self.get_session(session_id)
+        stream = await self.get_by_id(session.stream_id)
+        if session.ended_at is not None or not stream.on_air:
+            return None  # ended between the claim and now: StreamEnded says the rest
+        event = StreamMediaStarted(stream, session)
+        log.info("stream %s is on air", stream.slug)
+        await self._events.publish(event)
+        return event
+
+    async def start_overdue_media(self) -> list[StreamEvent]:
+        """The scheduler's fallback: sessions still starting after `media_wait` go on air anyway.
+
+        Off when `media_wait` is 0. Sessions whose video was seen went on air already.
+        """
+        if self.media_wait <= timedelta(0):
+            return []
+        now = self._clock.now()
+        rows = await self._db.fetch_all(
+            "SELECT id FROM stream_sessions"
+            " WHERE ended_at IS NULL AND media_started_at IS NULL AND started_at <= ?",
+            (to_db(now - self.media_wait),),
+        )
+        started: list[StreamEvent] = []
+        for row in rows:
+            session_id: int = row["id"]
+            if not await self._db.run_transaction(
+                functools.partial(self.claim_media_start, session_id=session_id, now=now)
+            ):
+                continue  # its video arrived meanwhile, or another process got there first
+            log.info(
+                "session %s shown live without video after %s (streams.media_wait_seconds)",
+                session_id,
+                self.media_wait,
+            )
+            if (event := await self.publish_media_started(session_id)) is not None:
+                started.append(event)
+        return started
 
     async def reconcile_with_livekit(self) -> list[StreamEvent]:
         """At start-up: end streams whose room is gone; close rooms of sessions that ended.
@@ -433,6 +502,7 @@ def _stream(row: aiosqlite.Row) -> Stream:
         room_name=row["room_name"],
         live_since=from_db(row["live_since"]),
         last_live_at=from_db(row["last_live_at"]),
+        on_air=bool(row["on_air"]),
     )
 
 
@@ -446,4 +516,5 @@ def _session(row: aiosqlite.Row) -> StreamSession:
         ended_at=from_db(row["ended_at"]),
         duration_seconds=row["duration_seconds"],
         end_reason=row["end_reason"],
+        media_started_at=from_db(row["media_started_at"]),
     )

@@ -14,6 +14,7 @@ from core.streams import Stream, StreamDraft
 from golive import scheduler
 from tests.conftest import FILE_RECORDING, World
 from tests.fakes.livekit import FakeLiveKit
+from tests.studio import send_video
 
 
 def buttons(message: Any) -> list[dict[str, Any]]:
@@ -45,8 +46,16 @@ async def create_page(world: World, member: Any, title: str = "Painting live") -
 
 
 async def go_live(world: World) -> None:
+    """Alice goes live and her studio sends video: she is on air (announced)."""
     await create_page(world, world.alice)
     await world.alice.slash(world.general, "stream golive")
+    await on_air(world)
+
+
+async def on_air(world: World, member: Any = None) -> None:
+    """The member's (Alice's) studio sends its first video: announcements and DMs follow."""
+    await send_video(world.env.bot.services, world.livekit, (member or world.alice).id)
+    await world.env.settle()
 
 
 async def setup_announcements(world: World) -> None:
@@ -110,6 +119,7 @@ def dms(member: Any) -> list[Any]:
 async def alice_live(world: World, services: Services) -> Stream:
     await create_page(world, world.alice)
     await world.alice.slash(world.general, "stream golive")
+    await on_air(world)
     return await services.streams.get_by_owner(world.alice.id)
 
 

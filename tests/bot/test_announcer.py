@@ -13,6 +13,7 @@ from tests.bot.helpers import (
     go_live,
     joins,
     leaves,
+    on_air,
     posted_alerts,
     room_of,
     setup_announcements,
@@ -105,6 +106,7 @@ async def test_the_ping_role_is_pinged_once_and_nothing_else_can_ping(
     assert "will be pinged once" in result.response.content
     await create_page(world, world.alice, title=f"@everyone come watch <@&{fans.id}>")
     await world.alice.slash(world.general, "stream golive")
+    await on_air(world)
     await world.env.restart_bot(make_bot())
     await tick(world)
 

@@ -13,7 +13,7 @@ from typing import Any
 from core.chat.service import ChatAuthor
 from core.services import Services
 from core.streams import Stream
-from tests.bot.helpers import create_page
+from tests.bot.helpers import create_page, on_air
 from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit
 
@@ -30,6 +30,7 @@ async def go_live_with_thread(world: World, services: Services) -> tuple[Stream,
     await world.admin.slash(world.general, "setup announce-channel", channel=world.announcements)
     await create_page(world, world.alice)
     await world.alice.slash(world.general, "stream golive")
+    await on_air(world)
     [thread] = world.announcements.threads
     return await services.streams.get_by_owner(world.alice.id), thread
 

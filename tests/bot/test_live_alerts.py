@@ -15,6 +15,7 @@ from tests.bot.helpers import (
     joins,
     leaves,
     member_roles,
+    on_air,
     posted_alerts,
     room_of,
     setup_announcements,
@@ -34,11 +35,11 @@ async def test_a_flap_and_a_restart_never_repeat_the_announcement_or_the_dm(
     room = await room_of(services, world)
     host = f"host-{world.alice.id}"
 
-    await joins(services, livekit, room, host)
+    await on_air(world)  # the studio's camera: announced, Bob told
     await leaves(services, livekit, room, host)  # the broadcaster's network drops…
     clock.advance(90)
     await tick(world)
-    await joins(services, livekit, room, host)  # …and comes back within the grace
+    await on_air(world)  # …and comes back within the grace, camera on again
     await tick(world)
     await world.env.restart_bot(make_bot())
     await tick(world)

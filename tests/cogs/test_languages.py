@@ -18,6 +18,7 @@ from tests.bot.helpers import (
     dms,
     domain_errors,
     fund,
+    on_air,
     page_for,
     posts,
     setup_announcements,
@@ -114,8 +115,7 @@ async def test_announcements_speak_the_servers_language(world: World, services: 
     await world.admin.slash(world.general, "setup language", language="de")
     await create_page(world, world.alice)
     await world.alice.slash(world.general, "stream golive")
-    await services.events.drain()
-    await world.env.settle()
+    await on_air(world)
     [announcement] = [m for m in posts(world.announcements) if m.embeds]
     assert announcement.embeds[0].author.name == "🔴 Alice ist live"
     labels = [b.label for row in announcement.components for b in row.children]
@@ -182,7 +182,7 @@ async def test_going_live_and_errors_with_numbers_read_german(
     await create_page(world, world.alice)
     live = await world.alice.slash(world.general, "stream golive")
     embed = live.response.embeds[0]
-    assert live.ephemeral and embed.title == "Du bist live! 🔴"
+    assert live.ephemeral and embed.title == "Dein Stream startet 🎥"
     assert [f.name for f in embed.fields][:1] == ["Deine Streamseite"]
     ended = await world.alice.slash(world.general, "stream end")
     assert ended.response.content.startswith("Dein Stream ist beendet. Du warst **")

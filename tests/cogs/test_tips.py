@@ -6,7 +6,7 @@ from typing import Any
 
 from core.kernel.errors import InvalidInput, NotFound, PaymentRefused
 from core.services import Services
-from tests.bot.helpers import dms, domain_errors, fund, page_for
+from tests.bot.helpers import dms, domain_errors, fund, on_air, page_for
 from tests.conftest import World
 
 
@@ -55,6 +55,7 @@ async def test_the_tip_button_on_an_announcement_opens_a_form_even_after_a_resta
     await page_for(services, world.alice, "Alice")
     await fund(services, world.bob, 100)
     await world.alice.slash(world.general, "stream golive")
+    await on_air(world)
     # The announcement (a chat thread's starter message may follow it).
     [announcement] = [m for m in world.general.history() if m.embeds]
     old_bot = world.env.bot
@@ -99,6 +100,7 @@ async def test_the_tip_button_comes_and_goes_with_the_tips_extension(
 ) -> None:
     await page_for(services, world.alice, "Alice")
     await world.alice.slash(world.general, "stream golive")
+    await on_air(world)
     [announcement] = [m for m in world.general.history() if m.embeds]
     await world.env.bot.unload_extension("cogs.tips")
     unanswered = await world.bob.click(announcement, label="Tip")

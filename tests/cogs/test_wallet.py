@@ -59,7 +59,7 @@ class TestFee:
         assert await services.ledger.balance(world.alice.id) == 80
         await livekit.up()
         live = await world.alice.slash(world.general, "stream golive")
-        assert live.response.embeds[0].title.startswith("You're live")
+        assert live.response.embeds[0].title.startswith("Your stream is starting")
         assert await services.ledger.balance(world.alice.id) == 30
         wallet = await world.alice.slash(world.general, "wallet balance")
         assert [f.value for f in wallet.response.embeds[0].fields] == ["50 credits"]
@@ -81,7 +81,7 @@ class TestPass:
         bought = await world.alice.slash(world.general, "wallet pass buy")
         assert "Your streaming pass is valid until" in bought.response.content
         live = await world.alice.slash(world.general, "stream golive")
-        assert live.response.embeds[0].title.startswith("You're live")
+        assert live.response.embeds[0].title.startswith("Your stream is starting")
 
         jobs = scheduler.core_jobs(services) + scheduler.discord_jobs(world.env.bot)
         clock.advance(29 * 86400 + 3600)

@@ -26,7 +26,9 @@ disables the aiohttp session timeout, so ``LiveKitAPI(timeout=...)`` bounds noth
 Everything is kept in memory; tests read and seed it directly (``rooms``,
 ``participants``, ``add_participant`` ...) and steer failures with ``fail_next``,
 ``down``/``up`` and ``slow``.  Webhook helpers produce bodies and Authorization
-headers that ``livekit.api.WebhookReceiver`` accepts.
+headers that ``livekit.api.WebhookReceiver`` accepts.  An egress with image outputs
+writes real JPEG snapshots where LiveKit's egress would, each time a test calls
+``capture_snapshots()`` (the egress's ``capture_interval``, on the test's clock).
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ import base64
 import hashlib
 import secrets
 import string
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -56,6 +60,8 @@ from livekit.protocol import ingress as lk_ingress
 from livekit.protocol import models as lk_models
 from livekit.protocol import room as lk_room
 from livekit.protocol import webhook as lk_webhook
+
+from tests.fakes.jpeg import solid_jpeg
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -335,6 +341,9 @@ class FakeLiveKit:
         self.ingresses: dict[str, lk_ingress.IngressInfo] = {}
         self.egresses: dict[str, lk_egress.EgressInfo] = {}
         self.sent_data: list[SentData] = []
+        # Where a relative image prefix lands (the egress container's working_dir); a fresh
+        # temporary folder when first needed.
+        self.egress_working_dir: Path | None = None
         self.requests: list[RecordedRequest] = []
         self._arrived = asyncio.Event()  # set on every request, for called()
         self.delay: float = 0.0
@@ -691,6 +700,37 @@ class FakeLiveKit:
         if status == lk_ingress.IngressState.Status.ENDPOINT_PUBLISHING:
             info.state.started_at = time.time_ns()
         return info
+
+    def capture_snapshots(self, egress_id: str | None = None) -> list[Path]:
+        """What the egress service does every ``capture_interval``: each running egress with image
+        outputs (``egress_id``'s alone, if given) writes its next snapshot, a real JPEG of the
+        output's size, where LiveKit's egress would: ``<prefix>.jpeg`` overwritten in place
+        (IMAGE_SUFFIX_NONE_OVERWRITE), ``<prefix>_<n>.jpeg`` (INDEX, from 0) or
+        ``<prefix>_<yyyymmddhhmmss><ms>.jpeg`` (TIMESTAMP). Each snapshot has another colour, so
+        two in a row differ. Returns the files written."""
+        written: list[Path] = []
+        for info in self.egresses.values():
+            if (egress_id and info.egress_id != egress_id) or info.status not in _ACTIVE_EGRESS:
+                continue
+            outputs = info.room_composite.image_outputs
+            for output, result in zip(outputs, info.image_results, strict=False):
+                path = self._in_egress_dir(_snapshot_path(output, result))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                colour = _SNAPSHOT_COLOURS[result.image_count % len(_SNAPSHOT_COLOURS)]
+                path.write_bytes(solid_jpeg(output.width or 640, output.height or 360, colour))
+                now_ns = time.time_ns()
+                result.image_count += 1
+                result.started_at = result.started_at or now_ns
+                written.append(path)
+        return written
+
+    def _in_egress_dir(self, path: Path) -> Path:
+        """A relative prefix is relative to the egress service's working directory."""
+        if path.is_absolute():
+            return path
+        if self.egress_working_dir is None:
+            self.egress_working_dir = Path(tempfile.mkdtemp(prefix="fake-egress-"))
+        return self.egress_working_dir / path
 
     def set_egress_status(
         self, egress_id: str, status: lk_egress.EgressStatus
@@ -1193,6 +1233,10 @@ class FakeLiveKit:
                 info.stream_results.append(
                     lk_egress.StreamInfo(url=url, status=lk_egress.StreamInfo.Status.ACTIVE)
                 )
+        for image in req.image_outputs:
+            # Without a prefix the egress names the images after the room and the start time.
+            prefix = image.filename_prefix or time.strftime(f"{room.name}-%Y-%m-%dT%H%M%S")
+            info.image_results.append(lk_egress.ImagesInfo(filename_prefix=prefix))
         self.egresses[info.egress_id] = info
         return info
 
@@ -1224,6 +1268,23 @@ class FakeLiveKit:
         # The egress worker acknowledges a stop with EGRESS_ENDING; use
         # set_egress_status(..., EGRESS_COMPLETE) to model it finishing.
         return self.set_egress_status(req.egress_id, lk_egress.EgressStatus.EGRESS_ENDING)
+
+
+_SNAPSHOT_COLOURS = ((200, 40, 90), (40, 120, 200), (60, 170, 90))
+
+
+def _snapshot_path(output: lk_egress.ImageOutput, result: lk_egress.ImagesInfo) -> Path:
+    """Where LiveKit's egress writes an image output's next snapshot (its image sink: the
+    prefix, a suffix by ``filename_suffix``, and ".jpeg" for the JPEG codec)."""
+    prefix, index = result.filename_prefix, result.image_count
+    suffix = output.filename_suffix
+    if suffix == lk_egress.ImageFileSuffix.IMAGE_SUFFIX_NONE_OVERWRITE:
+        return Path(f"{prefix}.jpeg")
+    if suffix == lk_egress.ImageFileSuffix.IMAGE_SUFFIX_TIMESTAMP:
+        moment = time.time()
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(moment))
+        return Path(f"{prefix}_{stamp}{int(moment * 1000) % 1000:03d}.jpeg")
+    return Path(f"{prefix}_{index:05d}.jpeg")
 
 
 def _apply_transcoding_defaults(info: lk_ingress.IngressInfo) -> None:

@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -598,6 +599,47 @@ async def test_egress_round_trip(lk: FakeLiveKit, lkapi: api.LiveKitAPI) -> None
     with pytest.raises(api.TwirpError) as err:
         await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id="EG_nope"))
     assert (err.value.code, err.value.message) == ("not_found", "egress does not exist")
+
+
+async def test_image_outputs_write_real_jpegs_where_livekits_egress_would(
+    lk: FakeLiveKit, lkapi: api.LiveKitAPI, tmp_path: Path
+) -> None:
+    lk.add_room("stage")
+    overwrite = api.ImageOutput(
+        capture_interval=10,
+        width=64,
+        height=36,
+        filename_prefix=str(tmp_path / "thumbs" / "stage"),
+        filename_suffix=api.ImageFileSuffix.IMAGE_SUFFIX_NONE_OVERWRITE,
+    )
+    indexed = api.ImageOutput(filename_prefix=str(tmp_path / "frames" / "stage"))
+    info = await lkapi.egress.start_room_composite_egress(
+        api.RoomCompositeEgressRequest(room_name="stage", image_outputs=[overwrite, indexed])
+    )
+    assert [r.filename_prefix for r in info.image_results] == [
+        overwrite.filename_prefix,
+        indexed.filename_prefix,
+    ]
+
+    first = lk.capture_snapshots()
+    assert first == [tmp_path / "thumbs" / "stage.jpeg", tmp_path / "frames" / "stage_00000.jpeg"]
+    picture = first[0].read_bytes()
+    assert picture.startswith(b"\xff\xd8\xff\xe0") and picture.endswith(b"\xff\xd9")
+    second = lk.capture_snapshots(info.egress_id)
+    assert second == [first[0], tmp_path / "frames" / "stage_00001.jpeg"]
+    assert first[0].read_bytes() != picture  # overwritten with the next picture
+    assert [r.image_count for r in lk.egresses[info.egress_id].image_results] == [2, 2]
+
+    await lkapi.egress.stop_egress(api.StopEgressRequest(egress_id=info.egress_id))
+    assert lk.capture_snapshots() == []  # a stopping egress takes no more pictures
+
+    # No prefix: named after the room and the time, in the egress's working directory.
+    lk.egress_working_dir = tmp_path / "egress"
+    unnamed = await lkapi.egress.start_room_composite_egress(
+        api.RoomCompositeEgressRequest(room_name="stage", image_outputs=[api.ImageOutput()])
+    )
+    [written] = lk.capture_snapshots(unnamed.egress_id)
+    assert written.parent == tmp_path / "egress" and written.name.startswith("stage-")
 
     assert all(r.grants and r.grants.room_record for r in lk.requests if r.service == "Egress")
 

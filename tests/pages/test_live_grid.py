@@ -12,13 +12,15 @@ from playwright.async_api import expect
 
 from core.services import Services
 from tests.conftest import ALICE, BOB
+from tests.fakes.livekit import FakeLiveKit
 from tests.pages.browser import OpenTab, create_stream
+from tests.studio import go_live_with_video, send_video
 
 REFRESH_MS = 10_000
 
 
 async def test_a_stream_that_goes_live_after_the_page_opened_appears_without_a_reload(
-    services: Services, open_tab: OpenTab
+    services: Services, open_tab: OpenTab, livekit: FakeLiveKit
 ) -> None:
     lisbon = await services.places.resolve("Lisbon")
     await create_stream(
@@ -36,6 +38,12 @@ async def test_a_stream_that_goes_live_after_the_page_opened_appears_without_a_r
     await tab.page.evaluate("window.__sameDocument = true")  # gone if the page reloads
 
     await services.streams.go_live(BOB.user_id)
+    async with tab.page.expect_response(re.compile(r"/api/live/search$")):
+        await tab.page.clock.run_for(REFRESH_MS + 500)
+    # Media first: his room is open but no video came yet, so the grid doesn't list him.
+    await expect(tab.page.get_by_test_id("empty")).to_be_visible()
+
+    await send_video(services, livekit, BOB.user_id)
     async with tab.page.expect_response(re.compile(r"/api/live/search$")):
         await tab.page.clock.run_for(REFRESH_MS + 500)
 
@@ -57,7 +65,9 @@ async def test_a_stream_that_goes_live_after_the_page_opened_appears_without_a_r
     assert tab.errors == []
 
 
-async def test_searching_by_name_and_near_a_city(services: Services, open_tab: OpenTab) -> None:
+async def test_searching_by_name_and_near_a_city(
+    services: Services, open_tab: OpenTab, livekit: FakeLiveKit
+) -> None:
     for who, title, city_name in ((ALICE, "Fado night", "Porto"), (BOB, "Tapas", "Madrid")):
         city = await services.places.resolve(city_name)
         await create_stream(
@@ -68,7 +78,7 @@ async def test_searching_by_name_and_near_a_city(services: Services, open_tab: O
             latitude=city.latitude,
             longitude=city.longitude,
         )
-        await services.streams.go_live(who.user_id)
+        await go_live_with_video(services, livekit, who.user_id)
     tab = await open_tab()
     await tab.goto("/live")
     await expect(tab.page.locator(".card")).to_have_count(2)

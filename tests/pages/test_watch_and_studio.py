@@ -36,6 +36,7 @@ from tests.pages.browser import (
     sign_in_via_link,
     use_stub_livekit,
 )
+from tests.studio import go_live_with_video
 
 # ---------------------------------------------------------------------------- watch page
 
@@ -217,10 +218,10 @@ async def test_quality_choice_is_remembered(services: Services, open_tab: OpenTa
 
 
 async def test_watch_page_plays_the_broadcaster_counts_viewers_and_sets_quality(
-    services: Services, open_tab: OpenTab
+    services: Services, open_tab: OpenTab, livekit: FakeLiveKit
 ) -> None:
     await create_stream(services)
-    await services.streams.go_live(ALICE.user_id)
+    await go_live_with_video(services, livekit, ALICE.user_id)  # on air: her video came
     tab = await open_tab()
     await use_stub_livekit(tab)
     await tab.goto("/live/alice")
@@ -272,11 +273,36 @@ async def test_watch_page_plays_the_broadcaster_counts_viewers_and_sets_quality(
     assert tab.errors == []
 
 
-async def test_watch_page_rejoins_after_an_unexpected_disconnect(
+async def test_a_stream_still_starting_says_so_until_the_video_arrives(
     services: Services, open_tab: OpenTab
 ) -> None:
+    """Media first: go-live was pressed, the studio hasn't sent video yet."""
     await create_stream(services)
     await services.streams.go_live(ALICE.user_id)
+    tab = await open_tab()
+    await use_stub_livekit(tab)
+    await tab.goto("/live/alice")
+    await tab.page.wait_for_function(
+        "() => window.__lk && window.__lk.room()?.state === 'connected'"
+    )
+    await expect(tab.status()).to_contain_text("The stream is starting…")
+    await lk(tab, "lk.join('host-1001')")  # the studio connects, camera not on yet
+    await expect(tab.status()).to_contain_text("The stream is starting…")
+    await expect(tab.page.get_by_text("as soon as the streamer sends it")).to_be_visible()
+    await lk(tab, "lk.publishCamera('host-1001')")
+    await expect(tab.page.get_by_test_id("player")).to_have_class(re.compile(r"\bis-playing\b"))
+    await expect(tab.status()).to_have_text("")
+    # Once it played, a streamer who drops is "coming back", not "starting".
+    await lk(tab, "lk.leave('host-1001')")
+    await expect(tab.status()).to_contain_text("Waiting for the streamer")
+    assert tab.errors == []
+
+
+async def test_watch_page_rejoins_after_an_unexpected_disconnect(
+    services: Services, open_tab: OpenTab, livekit: FakeLiveKit
+) -> None:
+    await create_stream(services)
+    await go_live_with_video(services, livekit, ALICE.user_id)
     tab = await open_tab()
     await use_stub_livekit(tab)
     await tab.goto("/live/alice")
@@ -484,7 +510,7 @@ async def test_unknown_stream_is_a_friendly_404(open_tab: OpenTab) -> None:
 
 
 async def test_live_index_lists_live_streams_and_has_an_empty_state(
-    services: Services, open_tab: OpenTab
+    services: Services, open_tab: OpenTab, livekit: FakeLiveKit
 ) -> None:
     tab = await open_tab()
     await tab.goto("/live")
@@ -492,7 +518,8 @@ async def test_live_index_lists_live_streams_and_has_an_empty_state(
 
     await create_stream(services)
     await create_stream(services, BOB, title="Night market", location_name="Taipei")
-    await services.streams.go_live(BOB.user_id)
+    await services.streams.go_live(ALICE.user_id)  # starting: no video yet, not listed
+    await go_live_with_video(services, livekit, BOB.user_id)
     await tab.page.reload()
 
     cards = tab.page.locator(".card")

@@ -44,6 +44,9 @@ STREAM_KEYS = {
     "liveSince",
     "lastLiveAt",
     "streamKey",
+    # Added with media-first going live and thumbnails (the kept shape gains, never loses).
+    "state",
+    "thumbnailUrl",
 }
 
 
@@ -310,6 +313,8 @@ async def test_going_live_answers_the_stream_with_a_fresh_room(
     assert set(answer) == STREAM_KEYS
     unix = int(clock.now().timestamp())
     assert answer["active"] is True
+    # The room is open; viewers see it "starting" until the studio's first video arrives.
+    assert (answer["state"], answer["thumbnailUrl"]) == ("starting", None)
     assert answer["roomName"] == f"live-alice-{unix}"
     assert answer["liveSince"] == "2026-01-01T12:00:00Z"
     assert answer["slug"] == "alice"
@@ -436,10 +441,11 @@ async def test_get_stream_by_slug_is_public_and_unknown_slugs_are_404(
     status, answer = await call(client, "/api/live/alice", method="GET")
     assert status == 200
     assert set(answer) == STREAM_KEYS
-    assert (answer["title"], answer["ownerName"], answer["active"]) == (
+    assert (answer["title"], answer["ownerName"], answer["active"], answer["state"]) == (
         "Painting live",
         "Alice",
         False,
+        "offline",
     )
 
     status, answer = await call(client, "/api/live/nobody", method="GET")

@@ -13,6 +13,7 @@ from core.services import Services
 from core.streams import StreamDraft
 from tests.conftest import ALICE, SignIn
 from tests.fakes.livekit import FakeLiveKit
+from tests.studio import go_live_with_video
 
 Client = TestClient[Any, Any]
 
@@ -48,6 +49,7 @@ async def post(client: Client, body: Any, path: str = "/api/live/search") -> tup
 
 async def add_stream(
     services: Services,
+    livekit: FakeLiveKit,
     number: int,
     username: str,
     *,
@@ -68,17 +70,17 @@ async def add_stream(
         ),
     )
     if live:
-        await services.streams.go_live(5000 + number)
+        await go_live_with_video(services, livekit, 5000 + number)
 
 
 async def test_a_name_search_lists_prefix_matches_first_then_close_spellings(
-    client: Client, services: Services
+    client: Client, services: Services, livekit: FakeLiveKit
 ) -> None:
-    await add_stream(services, 1, "alicia")
-    await add_stream(services, 2, "alice")
-    await add_stream(services, 3, "alcie")  # one swapped pair away from "alice"
-    await add_stream(services, 4, "bob", display_name="Alice's brother")
-    await add_stream(services, 5, "alice2", live=False)
+    await add_stream(services, livekit, 1, "alicia")
+    await add_stream(services, livekit, 2, "alice")
+    await add_stream(services, livekit, 3, "alcie")  # one swapped pair away from "alice"
+    await add_stream(services, livekit, 4, "bob", display_name="Alice's brother")
+    await add_stream(services, livekit, 5, "alice2", live=False)
 
     status, answer = await post(client, {"slug": "alice"})
 
@@ -94,7 +96,7 @@ async def test_a_name_search_lists_prefix_matches_first_then_close_spellings(
 async def test_viewers_are_the_people_watching_now(
     client: Client, services: Services, livekit: FakeLiveKit
 ) -> None:
-    await add_stream(services, 1, "alice")
+    await add_stream(services, livekit, 1, "alice")
     stream = await services.streams.get_by_owner(5001)
     assert stream.room_name is not None
     for guest in ("guest-1", "guest-2"):
@@ -107,9 +109,11 @@ async def test_viewers_are_the_people_watching_now(
     assert answer["streams"][0]["viewers"] == 2
 
 
-async def test_include_offline_lists_offline_pages_too(client: Client, services: Services) -> None:
-    await add_stream(services, 1, "alice")
-    await add_stream(services, 2, "alice2", live=False)
+async def test_include_offline_lists_offline_pages_too(
+    client: Client, services: Services, livekit: FakeLiveKit
+) -> None:
+    await add_stream(services, livekit, 1, "alice")
+    await add_stream(services, livekit, 2, "alice2", live=False)
     _, live_only = await post(client, {"slug": "ali"})
     _, everyone = await post(client, {"slug": "ali", "includeOffline": True})
     assert [s["slug"] for s in live_only["streams"]] == ["alice"]
@@ -120,14 +124,14 @@ async def test_include_offline_lists_offline_pages_too(client: Client, services:
 
 
 async def test_a_place_search_lists_nearest_first_with_distances(
-    client: Client, services: Services
+    client: Client, services: Services, livekit: FakeLiveKit
 ) -> None:
-    await add_stream(services, 1, "madrid", place=MADRID)
-    await add_stream(services, 2, "porto", place=PORTO)
-    await add_stream(services, 3, "tokyo", place=TOKYO)
-    await add_stream(services, 4, "lisbon", place=LISBON)
-    await add_stream(services, 5, "nowhere")  # not placed: not in place searches
-    await add_stream(services, 6, "lisbonoff", place=LISBON, live=False)
+    await add_stream(services, livekit, 1, "madrid", place=MADRID)
+    await add_stream(services, livekit, 2, "porto", place=PORTO)
+    await add_stream(services, livekit, 3, "tokyo", place=TOKYO)
+    await add_stream(services, livekit, 4, "lisbon", place=LISBON)
+    await add_stream(services, livekit, 5, "nowhere")  # not placed: not in place searches
+    await add_stream(services, livekit, 6, "lisbonoff", place=LISBON, live=False)
 
     status, answer = await post(client, {"latitude": LISBON[0], "longitude": LISBON[1]})
 
@@ -141,19 +145,21 @@ async def test_a_place_search_lists_nearest_first_with_distances(
     assert answer["total"] == 4
 
 
-async def test_a_radius_keeps_only_streams_within_it(client: Client, services: Services) -> None:
-    await add_stream(services, 1, "porto", place=PORTO)
-    await add_stream(services, 2, "madrid", place=MADRID)
+async def test_a_radius_keeps_only_streams_within_it(
+    client: Client, services: Services, livekit: FakeLiveKit
+) -> None:
+    await add_stream(services, livekit, 1, "porto", place=PORTO)
+    await add_stream(services, livekit, 2, "madrid", place=MADRID)
     _, answer = await post(client, {"latitude": LISBON[0], "longitude": LISBON[1], "radiusKm": 300})
     assert [s["slug"] for s in answer["streams"]] == ["porto"]
     assert answer["total"] == 1
 
 
 async def test_pages_split_the_results_without_repeating_or_skipping(
-    client: Client, services: Services
+    client: Client, services: Services, livekit: FakeLiveKit
 ) -> None:
     for number in range(11):
-        await add_stream(services, number, f"painter{number:02d}", place=LISBON)
+        await add_stream(services, livekit, number, f"painter{number:02d}", place=LISBON)
     seen: list[str] = []
     for page in (1, 2, 3):
         _, answer = await post(
@@ -167,18 +173,22 @@ async def test_pages_split_the_results_without_repeating_or_skipping(
     assert beyond["streams"] == [] and beyond["total"] == 11
 
 
-async def test_defaults_are_page_one_and_eight_streams(client: Client, services: Services) -> None:
+async def test_defaults_are_page_one_and_eight_streams(
+    client: Client, services: Services, livekit: FakeLiveKit
+) -> None:
     for number in range(10):
-        await add_stream(services, number, f"painter{number}")
+        await add_stream(services, livekit, number, f"painter{number}")
     _, answer = await post(client, {"slug": "painter"})
     assert len(answer["streams"]) == 8
     assert (answer["total"], answer["totalPages"]) == (10, 2)
 
 
-async def test_an_empty_name_lists_everyone_live(client: Client, services: Services) -> None:
-    await add_stream(services, 1, "zoe")
-    await add_stream(services, 2, "adam")
-    await add_stream(services, 3, "offline", live=False)
+async def test_an_empty_name_lists_everyone_live(
+    client: Client, services: Services, livekit: FakeLiveKit
+) -> None:
+    await add_stream(services, livekit, 1, "zoe")
+    await add_stream(services, livekit, 2, "adam")
+    await add_stream(services, livekit, 3, "offline", live=False)
     _, answer = await post(client, {"slug": ""})
     assert [s["slug"] for s in answer["streams"]] == ["adam", "zoe"]
     assert answer["total"] == 2

@@ -13,6 +13,7 @@ import { getJson, poll, requestJson } from "./net.js";
  * @property {string} [location]
  * @property {number} [distanceKm]
  * @property {string} [liveSince]
+ * @property {string | null} [thumbnailUrl] the newest snapshot (its address changes with each new one)
  */
 
 const data = pageData();
@@ -20,7 +21,19 @@ const list = document.querySelector("[data-testid=stream-list]");
 const empty = document.querySelector("[data-testid=empty]");
 const count = document.querySelector("[data-testid=count]");
 if (data && list instanceof HTMLElement && empty instanceof HTMLElement && count instanceof HTMLElement) {
+  for (const image of list.querySelectorAll("img.card__image")) {
+    if (image instanceof HTMLImageElement) dropWhenBroken(image);
+  }
   startGrid(data, list, empty, count);
+}
+
+/**
+ * A snapshot that can't be loaded (gone since the page was made) leaves the card's gradient.
+ * @param {HTMLImageElement} image
+ */
+function dropWhenBroken(image) {
+  if (image.complete && image.naturalWidth === 0) image.remove();
+  else image.addEventListener("error", () => image.remove(), { once: true });
 }
 
 /**
@@ -55,6 +68,44 @@ function startGrid(data, list, empty, count) {
     return time;
   }
 
+  /**
+   * The card's snapshot. A newer one replaces what is shown only once it has loaded, so the
+   * grid's refresh never flashes the gradient between two snapshots.
+   * @param {string} url
+   * @param {HTMLImageElement | null} shown the same card's image before this refresh
+   */
+  function thumbnail(url, shown) {
+    const image = /** @type {HTMLImageElement} */ (element("img", "card__image"));
+    image.alt = "";
+    image.width = 640;
+    image.height = 360;
+    image.decoding = "async";
+    image.dataset.testid = "thumbnail";
+    const wanted = new URL(url, window.location.href).href;
+    const loaded = shown && shown.complete && shown.naturalWidth > 0 ? shown.src : "";
+    if (loaded && loaded !== wanted) {
+      image.src = loaded;
+      const next = new Image();
+      next.addEventListener("load", () => { image.src = wanted; }, { once: true });
+      next.src = wanted; // not loadable: the older snapshot stays
+    } else {
+      image.src = wanted;
+      dropWhenBroken(image);
+    }
+    return image;
+  }
+
+  /** @param {string} slug */
+  function shownImage(slug) {
+    for (const item of list.children) {
+      if (item instanceof HTMLElement && item.dataset.slug === slug) {
+        const image = item.querySelector("img.card__image");
+        return image instanceof HTMLImageElement ? image : null;
+      }
+    }
+    return null;
+  }
+
   /** @param {Card} stream */
   function card(stream) {
     const item = element("li", "card");
@@ -63,10 +114,9 @@ function startGrid(data, list, empty, count) {
     link.href = `/live/${encodeURIComponent(stream.slug)}`;
     const thumb = element("div", "card__thumb");
     thumb.setAttribute("aria-hidden", "true");
-    thumb.append(
-      element("span", "card__initial", (stream.ownerName || "?").slice(0, 1).toUpperCase()),
-      element("span", "badge badge--live card__badge", "Live"),
-    );
+    thumb.append(element("span", "card__initial", (stream.ownerName || "?").slice(0, 1).toUpperCase()));
+    if (stream.thumbnailUrl) thumb.append(thumbnail(stream.thumbnailUrl, shownImage(stream.slug)));
+    thumb.append(element("span", "badge badge--live card__badge", "Live"));
     const body = element("div", "card__body");
     body.append(
       element("h2", "card__title", stream.title),

@@ -164,7 +164,8 @@ async def test_kick_removes_the_viewers_connections(
     result = await world.admin.slash(world.general, "mod kick", member=world.bob.user)
     assert "removed from 1 viewer connection(s)" in result.response.content
     assert "can't watch for 10m" in result.response.content
-    assert livekit.participants[stream.room_name] == {}
+    # The viewer is gone; the streamer's studio stays.
+    assert list(livekit.participants[stream.room_name]) == [f"host-{world.alice.id}"]
     with pytest.raises(Forbidden):
         await services.moderation.check_may_watch(world.bob.id)
 

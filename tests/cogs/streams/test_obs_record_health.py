@@ -147,7 +147,7 @@ async def test_a_refused_recording_is_explained_by_dm_and_in_vods(
     await create_page(world, world.alice)
     livekit.fail_next("StartRoomCompositeEgress", code="unavailable")
     result = await world.alice.slash(world.general, "stream golive")
-    assert result.response.embeds[0].title.startswith("You're live")
+    assert result.response.embeds[0].title.startswith("Your stream is starting")
     # The recording starts after the reply (it waits for no egress): its refusal comes by DM.
     await services.events.drain()
     await world.env.settle()

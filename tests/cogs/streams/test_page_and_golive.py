@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import discord
+
 from core.kernel.errors import Conflict, LiveKitUnavailable, NotFound
 from core.services import Services
-from tests.bot.helpers import buttons, create_page, domain_errors, posts
+from tests.bot.helpers import buttons, create_page, domain_errors, on_air, posts
 from tests.conftest import World
 from tests.fakes.livekit import FakeLiveKit
 
@@ -58,7 +60,9 @@ async def test_golive_announces_in_the_announcement_channel_and_hands_a_private_
     await world.admin.slash(world.general, "setup announce-channel", channel=world.announcements)
     await create_page(world, world.alice)
     result = await world.alice.slash(world.general, "stream golive")
-    assert result.ephemeral and result.response.embeds[0].title.startswith("You're live")
+    assert result.ephemeral and result.response.embeds[0].title.startswith(
+        "Your stream is starting"
+    )
     [studio] = buttons(result.response)
     assert studio["label"] == "Open my studio" and studio["url"].startswith(
         "http://golive.test/login/"
@@ -66,6 +70,9 @@ async def test_golive_announces_in_the_announcement_channel_and_hands_a_private_
 
     stream = await services.streams.get_by_owner(world.alice.id)
     assert stream.room_name in livekit.rooms
+    # Media first: nothing is announced until the studio's video arrives.
+    assert stream.state == "starting" and posts(world.announcements) == []
+    await on_air(world)
     [announcement] = posts(world.announcements)
     assert announcement.embeds[0].author.name == "🔴 Alice is live"
     assert announcement.embeds[0].url == "http://golive.test/live/alice"
@@ -76,9 +83,27 @@ async def test_golive_announces_in_the_announcement_channel_and_hands_a_private_
 
 async def test_golive_in_a_guild_without_setup_announces_where_it_was_typed(world: World) -> None:
     await create_page(world, world.alice)
-    await world.alice.slash(world.general, "stream golive")
+    result = await world.alice.slash(world.general, "stream golive")
+    assert "soon as your video arrives" in result.response.embeds[0].description
+    assert posts(world.general) == []  # not before the studio sends video
+    await on_air(world)
     [announcement] = posts(world.general)
     assert announcement.embeds[0].title == "Painting live"
+
+
+async def test_golive_where_the_bot_cannot_post_says_so_at_once(
+    world: World, services: Services
+) -> None:
+    locked = world.guild.create_text_channel(
+        "locked", overwrites={world.guild.me: discord.PermissionOverwrite(send_messages=False)}
+    )
+    await create_page(world, world.alice)
+    result = await world.alice.slash(locked, "stream golive")
+    [warning] = [f for f in result.response.embeds[0].fields if f.name == "⚠️ Announcement"]
+    assert warning.value.startswith(f"I can't post in {locked.mention}")
+    await on_air(world)  # the stream itself goes on air all the same
+    assert (await services.streams.get_by_owner(world.alice.id)).state == "live"
+    assert posts(locked) == []
 
 
 async def test_end_edits_the_announcement_into_a_summary(
@@ -86,6 +111,7 @@ async def test_end_edits_the_announcement_into_a_summary(
 ) -> None:
     await create_page(world, world.alice)
     await world.alice.slash(world.general, "stream golive")
+    await on_air(world)
     clock.advance(72 * 60)
     ended = await world.alice.slash(world.general, "stream end")
     assert ended.ephemeral and "1h 12m" in ended.response.content
@@ -120,6 +146,10 @@ async def test_info_shows_a_members_page_and_whether_they_are_live(world: World)
     assert not offline.ephemeral
     assert offline.response.embeds[0].fields[0].value == "Offline"
     await world.alice.slash(world.general, "stream golive")
+    starting = await world.bob.slash(world.general, "stream info", member=world.alice)
+    status = starting.response.embeds[0].fields[0].value
+    assert status.startswith("⏳ Starting (waiting for the video)")
+    await on_air(world)
     live = await world.bob.slash(world.general, "stream info", member=world.alice)
     assert live.response.embeds[0].fields[0].value.startswith("🔴 Live now")
     nobody = await world.alice.slash(world.general, "stream info", member=world.bob)

@@ -12,6 +12,8 @@ from core.services import Services
 from core.streams import StreamDraft
 from tests.bot.helpers import domain_errors
 from tests.conftest import World
+from tests.fakes.livekit import FakeLiveKit
+from tests.studio import go_live_with_video
 
 LISBON = (38.71667, -9.13333)
 MADRID = (40.4165, -3.70256)
@@ -30,6 +32,7 @@ def page_button(message: Any, emoji: str) -> dict[str, Any]:
 
 async def live_stream(
     services: Services,
+    livekit: FakeLiveKit,
     owner_id: int,
     username: str,
     place: tuple[float, float] | None = None,
@@ -47,7 +50,7 @@ async def live_stream(
             longitude=longitude,
         ),
     )
-    await services.streams.go_live(owner_id)
+    await go_live_with_video(services, livekit, owner_id)
 
 
 async def lisbon_id(services: Services) -> str:
@@ -57,9 +60,9 @@ async def lisbon_id(services: Services) -> str:
 async def test_search_by_name_lists_live_streams_with_watch_buttons(
     world: World, services: Services
 ) -> None:
-    await live_stream(services, 11, "alice")
-    await live_stream(services, 12, "alicia")
-    await live_stream(services, 13, "bob")
+    await live_stream(services, world.livekit, 11, "alice")
+    await live_stream(services, world.livekit, 12, "alicia")
+    await live_stream(services, world.livekit, 13, "bob")
 
     result = await world.bob.slash(world.general, "stream search", member="ali")
 
@@ -80,10 +83,12 @@ async def test_search_by_name_lists_live_streams_with_watch_buttons(
 async def test_search_near_a_city_lists_nearest_first_with_distances(
     world: World, services: Services
 ) -> None:
-    await live_stream(services, 11, "madrid", MADRID, "Madrid, Spain")
+    await live_stream(services, world.livekit, 11, "madrid", MADRID, "Madrid, Spain")
     lisbon = await services.places.resolve("Lisbon")
-    await live_stream(services, 12, "lisboeta", (lisbon.latitude, lisbon.longitude), lisbon.label)
-    await live_stream(services, 13, "unplaced")
+    await live_stream(
+        services, world.livekit, 12, "lisboeta", (lisbon.latitude, lisbon.longitude), lisbon.label
+    )
+    await live_stream(services, world.livekit, 13, "unplaced")
 
     result = await world.alice.slash(world.general, "stream search", near=await lisbon_id(services))
 
@@ -97,8 +102,8 @@ async def test_search_near_a_city_lists_nearest_first_with_distances(
 async def test_autocomplete_suggests_cities_and_live_names(
     world: World, services: Services
 ) -> None:
-    await live_stream(services, 11, "alice")
-    await live_stream(services, 12, "bob")
+    await live_stream(services, world.livekit, 11, "alice")
+    await live_stream(services, world.livekit, 12, "bob")
 
     cities = await world.alice.autocomplete(world.general, "stream search", "near", "lisb")
     assert cities[0] == {"name": "Lisbon, Portugal", "value": await lisbon_id(services)}
@@ -146,7 +151,7 @@ async def test_search_needs_exactly_one_of_user_and_near(world: World) -> None:
 
 
 async def test_empty_results_say_so_and_suggest_widening(world: World, services: Services) -> None:
-    await live_stream(services, 11, "madrid", MADRID, "Madrid, Spain")
+    await live_stream(services, world.livekit, 11, "madrid", MADRID, "Madrid, Spain")
     by_name = await world.alice.slash(world.general, "stream search", member="zzz")
     assert "Nobody live matches “zzz”" in by_name.response.embeds[0].description
     assert "include_offline" in by_name.response.embeds[0].description
@@ -161,7 +166,7 @@ async def test_empty_results_say_so_and_suggest_widening(world: World, services:
 
 async def test_only_the_searcher_can_turn_the_pages(world: World, services: Services) -> None:
     for number in range(10):
-        await live_stream(services, 100 + number, f"painter{number}")
+        await live_stream(services, world.livekit, 100 + number, f"painter{number}")
     result = await world.alice.slash(world.general, "stream search", member="painter")
     first = result.response
     assert first.embeds[0].footer.text == "Page 1 of 2 · 10 streams"
@@ -189,7 +194,7 @@ async def test_page_buttons_work_after_a_restart(
     world: World, services: Services, make_bot: Callable[[], GoLiveBot]
 ) -> None:
     for number in range(9):
-        await live_stream(services, 100 + number, f"painter{number}")
+        await live_stream(services, world.livekit, 100 + number, f"painter{number}")
     result = await world.alice.slash(world.general, "stream search", member="painter")
     await world.env.restart_bot(make_bot())
     await world.alice.click(

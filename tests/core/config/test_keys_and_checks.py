@@ -81,6 +81,7 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "metrics.token": (A_SECRET, {}),
     "live.auto_end_grace_seconds": ("300", {}),
     "live.reconcile_seconds": ("10", {}),
+    "streams.media_wait_seconds": ("20", {}),
     "chat.max_length": ("100", {}),
     "chat.allow_guests": ("true", {}),
     "chat.allow_links": ("true", {}),
@@ -104,6 +105,8 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "recording.s3_force_path_style": ("true", {}),
     "recording.local_dir": ("/srv/golive/recordings", {}),
     "recording.retention_days": ("30", {}),
+    "thumbnails.directory": ("/var/lib/golive/thumbnails", {}),
+    "thumbnails.interval_seconds": ("10", {}),
 }
 
 

@@ -29,8 +29,8 @@ async def _insert(db: Database, rows: list[tuple[Place | None, bool]], names: li
             latitude, longitude = place or (None, None)
             await tx.execute(
                 "INSERT INTO streams (id, owner_id, slug, owner_name, title, latitude, longitude,"
-                " active, room_name, live_since, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, 'A title', ?, ?, ?, ?, ?, 'now', 'now')",
+                " active, on_air, room_name, live_since, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 'A title', ?, ?, ?, ?, ?, ?, 'now', 'now')",
                 (
                     number,
                     number,
@@ -38,6 +38,7 @@ async def _insert(db: Database, rows: list[tuple[Place | None, bool]], names: li
                     name.title(),
                     latitude,
                     longitude,
+                    int(live),
                     int(live),
                     f"live-{name}" if live else None,
                     "2026-01-01T00:00:00Z" if live else None,
@@ -110,7 +111,13 @@ async def test_indexes_follow_every_write() -> None:
                 "UPDATE streams SET active = 1, room_name = 'r',"
                 " live_since = '2026-01-01T00:00:00Z' WHERE id = 1"
             )
+        # Its room is open but no video came yet: not found as live (media first).
+        assert (await search.near(38.7, -9.1)).total == 0
+        assert (await search.by_name("lis")).total == 0
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE streams SET on_air = 1 WHERE id = 1")
         assert [h.stream.slug for h in (await search.near(0, 0)).hits] == ["lisbon"]
+        assert [h.stream.slug for h in (await search.by_name("lis")).hits] == ["lisbon"]
         async with db.transaction() as tx:
             await tx.execute("UPDATE streams SET latitude = 35.7, longitude = 139.7 WHERE id = 1")
         [hit] = (await search.near(35.7, 139.7)).hits

@@ -13,7 +13,7 @@ from core.kernel.events import inline
 from core.live import ObsProblem
 from core.live.ingress import obs_identity
 from core.services import Services
-from core.streams import Stream, StreamDraft
+from core.streams import Stream, StreamDraft, StreamEvent, StreamMediaStarted
 from tests.conftest import ALICE, BOB
 from tests.fakes.livekit import FakeLiveKit
 
@@ -159,6 +159,12 @@ async def test_a_track_from_the_ingress_goes_live_when_ingress_started_was_lost(
 async def test_both_signals_make_one_session(services: Services, livekit: FakeLiveKit) -> None:
     stream = await make_page(services)
     await services.ingress.setup(ALICE.user_id, ALICE.display_name)
+    on_air: list[StreamEvent] = []
+
+    async def listener(event: StreamEvent) -> None:
+        on_air.append(event)
+
+    services.events.wire("test", [inline(StreamMediaStarted, listener)])
     room = await obs_starts(services, livekit)
     [track] = livekit.participants[room][OBS].tracks
     assert await services.webhooks.receive(livekit.event("track_published", room, OBS, track=track))
@@ -166,6 +172,9 @@ async def test_both_signals_make_one_session(services: Services, livekit: FakeLi
         "SELECT room_name FROM stream_sessions WHERE stream_id = ?", (stream.id,)
     )
     assert [row["room_name"] for row in sessions] == [room]
+    # OBS sends video from its first second: on air (announced) once, for both signals.
+    assert [event.session.room_name for event in on_air] == [room]
+    assert (await services.streams.get_by_owner(ALICE.user_id)).state == "live"
 
 
 async def test_obs_stopping_ends_the_stream_after_the_grace_and_rearms_the_ingress(
