@@ -4,7 +4,7 @@ Both searches answer one page at a time with a total, in an order that never cha
 data does not, so paging neither repeats nor skips a stream: (tier, name, id) for names and
 (distance, id) for places.
 
-"Live" here means on air: a stream whose first video arrived (migration 0013), not one whose
+"Live" here means on air: a stream whose first video arrived (migration 0012), not one whose
 room is open while its studio is still starting.
 
 Names. A prefix of the slug or the display name is an index range (see migration 0002). When
