@@ -187,6 +187,11 @@ async def test_fullscreen_takes_the_whole_player_with_its_controls(
     # button follows.
     await page.evaluate("document.exitFullscreen()")
     await expect(fullscreen).to_have_accessible_name("Full screen")
+    # A double click on the picture does it too, as in other players.
+    await page.locator("#player-video").dblclick()
+    await page.wait_for_function("() => document.fullscreenElement?.id === 'player'")
+    await page.locator("#player-video").dblclick()
+    await page.wait_for_function("() => document.fullscreenElement === null")
     assert tab.errors == []
 
 
@@ -292,12 +297,15 @@ async def test_a_tap_shows_and_hides_the_controls_on_a_touch_phone(
     await streamer_sends_video(tab)
     player, video = tab.page.get_by_test_id("player"), tab.page.locator("#player-video")
 
+    # On the picture, clear of "Tap to unmute" (in the middle) and the LIVE pill (top left).
+    picture = {"x": 340, "y": 110}
     await tab.page.clock.fast_forward(4_000)
     await expect(player).to_have_class(IDLE)
-    await video.tap()
+    await video.tap(position=picture)
     await expect(player).not_to_have_class(IDLE)
-    await video.tap()
+    await video.tap(position=picture)
     await expect(player).to_have_class(IDLE)
+    assert await tab.page.evaluate("document.fullscreenElement") is None  # no double-tap zoom
     # A tap where the hidden bar is shows it, and does not press what is under the finger.
     await video.tap(position={"x": 20, "y": 200})
     await expect(player).not_to_have_class(IDLE)

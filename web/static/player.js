@@ -39,6 +39,8 @@ export function playerControls(el, gate) {
     volume: savedVolume(),
     /** @type {number | undefined} */
     idleTimer: undefined,
+    lastPointer: "", // mouse, pen or touch: what the last press on the player was
+    swallowClick: false, // that press only brought the hidden controls back
   };
 
   // ---------------------------------------------------------------- what the bar shows
@@ -213,11 +215,15 @@ export function playerControls(el, gate) {
   });
   el.video.addEventListener("enterpictureinpicture", render);
   el.video.addEventListener("leavepictureinpicture", render);
-  el.video.addEventListener("dblclick", toggleFullscreen);
+  // A mouse's double click; a finger's double tap is two taps (show, then hide the controls).
+  el.video.addEventListener("dblclick", () => {
+    if (state.lastPointer === "mouse") toggleFullscreen();
+  });
 
   // ---------------------------------------------------------------- keys
 
   document.addEventListener("keydown", (event) => {
+    state.swallowClick = false; // a key's click is the viewer's own
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
     if (takesText(event.target)) return;
     const key = event.key.toLowerCase();
@@ -248,11 +254,25 @@ export function playerControls(el, gate) {
     if (event.pointerType === "mouse" || event.pointerType === "pen") wake();
   });
   el.player.addEventListener("pointerdown", (event) => {
+    state.lastPointer = event.pointerType;
+    // A tap where the hidden bar is shows it; the browser's click for that tap comes after the
+    // bar is back, and must not press the control that is now under the finger.
+    state.swallowClick = event.pointerType === "touch" && el.player.classList.contains("is-idle");
     // A tap on the picture shows the controls, and a second tap puts them away again.
     const onControl = event.target instanceof Element && event.target.closest("button, input, select, a, label");
     if (event.pointerType === "touch" && !onControl && !el.player.classList.contains("is-idle")) rest();
     else wake();
   });
+  el.player.addEventListener(
+    "click",
+    (event) => {
+      if (!state.swallowClick) return;
+      state.swallowClick = false;
+      event.preventDefault();
+      event.stopPropagation();
+    },
+    true,
+  );
   el.player.addEventListener("pointerleave", (event) => {
     if (event.pointerType === "mouse") rest();
   });
