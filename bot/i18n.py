@@ -33,10 +33,12 @@ def error_text(locale: str, error: GoLiveError) -> str:
 
 
 class GoLiveTranslator(app_commands.Translator):
-    """Descriptions and choice names of every command, from the catalogs.
+    """Names, descriptions and choice names of every command, from the catalogs.
 
-    Command and option names stay English on purpose: the README, help texts, error messages
-    and members in shared channels refer to `/stream golive` by that one name.
+    Command, group and option names are translated in their own gettext context
+    (`i18n.NAME_CONTEXT`): they follow Discord's rules for names, and a reply that tells a German
+    member to run `/stream bearbeiten` is translated with the name their picker shows.
+    Discord sends the English names back with every interaction, so the code never sees these.
     """
 
     async def translate(
@@ -45,12 +47,11 @@ class GoLiveTranslator(app_commands.Translator):
         locale: discord.Locale,
         context: app_commands.TranslationContext[Any, Any],
     ) -> str | None:
-        if context.location in NAME_LOCATIONS:
-            return None
         shipped = i18n.normalize(locale.value)
         if shipped is None or shipped == i18n.DEFAULT:
             return None
-        translated = i18n.gettext(shipped, string.message)
+        name = context.location in NAME_LOCATIONS
+        translated = i18n.gettext(shipped, string.message, i18n.NAME_CONTEXT if name else None)
         return translated if translated != string.message else None
 
 
@@ -70,3 +71,12 @@ def tree_strings(tree: app_commands.CommandTree[Any]) -> Iterator[str]:
                 yield str(parameter.description)
                 for choice in parameter.choices:
                     yield str(choice.name)
+
+
+def tree_names(tree: app_commands.CommandTree[Any]) -> Iterator[str]:
+    """Every command, group and option name (translated in `i18n.NAME_CONTEXT`)."""
+    for command in tree.walk_commands():
+        yield command.name
+        if isinstance(command, app_commands.Command):
+            for parameter in command.parameters:
+                yield parameter.display_name

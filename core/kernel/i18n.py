@@ -34,6 +34,9 @@ NAMES = {"en": "English", "de": "Deutsch", "pt_BR": "Português (Brasil)"}
 _BY_LANGUAGE = {"en": "en", "de": "de", "pt": "pt_BR"}
 _TAG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_]([a-zA-Z0-9]{2,8}))?")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+# The gettext context (msgctxt) of command, group and option names: they follow Discord's rules
+# for names (lowercase, no spaces), so they are translated apart from the texts they look like.
+NAME_CONTEXT = "command name"
 
 
 def N_(msgid: str) -> str:
@@ -104,12 +107,12 @@ def catalog(locale: str) -> Catalog | None:
         return read_po(file, locale=locale, domain=DOMAIN)
 
 
-def gettext(locale: str, msgid: str) -> str:
+def gettext(locale: str, msgid: str, context: str | None = None) -> str:
     """The translation of an English text, or the text itself when there is none."""
     found = catalog(locale)
     if found is None:
         return msgid
-    message = found.get(msgid)
+    message = found.get(msgid, context=context)
     if message is None or not message.string or message.fuzzy:
         return msgid
     return str(message.string)
