@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from babel.core import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from babel.units import format_unit
+
+from core.kernel.timefmt import duration_parts
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,41 @@ class Credits(int):
 def credits_in(locale: str, amount: int) -> str:
     number = format_decimal(int(amount), locale=_babel_locale(locale))
     return ngettext(locale, "%(n)s credit", "%(n)s credits", abs(amount)) % {"n": number}
+
+
+class Duration(float):
+    """A duration in seconds in a message's params: "1h 12m", "1 Std. 12 Min.", "1 h 12 min"."""
+
+    def __str__(self) -> str:
+        return duration_in(DEFAULT, self)
+
+
+def duration_in(locale: str, seconds: float) -> str:
+    """The one or two largest units, abbreviated the locale's way (CLDR's units, via Babel).
+
+    English keeps its compact "1h 12m"; German and Portuguese write CLDR's short units with a
+    space ("1 Std. 12 Min.", "2 dias 3 h"), which their readers expect.
+    """
+    length: Literal["narrow", "short"] = "narrow" if locale == DEFAULT else "short"
+    return " ".join(
+        format_unit(count, f"duration-{unit}", length=length, locale=_babel_locale(locale))
+        for count, unit in duration_parts(seconds)
+    )
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A sentence to be said later, in a language not known yet (a stream's health reasons are
+    read by a German page and an English moderator alike): its message id and params."""
+
+    msgid: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.said_in(DEFAULT)
+
+    def said_in(self, locale: str) -> str:
+        return t(locale, self.msgid, **self.params)
 
 
 def _babel_locale(locale: str) -> str:
@@ -155,6 +195,10 @@ def _shown(locale: str, value: Any) -> Any:
     """Numbers written the locale's way (10,000 / 10.000); credits with their word."""
     if isinstance(value, Credits):
         return credits_in(locale, value)
+    if isinstance(value, Duration):
+        return duration_in(locale, value)
+    if isinstance(value, Phrase):
+        return value.said_in(locale)
     if isinstance(value, int) and not isinstance(value, bool):
         return format_decimal(value, locale=_babel_locale(locale))
     return value

@@ -27,6 +27,7 @@ from livekit.protocol import models as lk_models
 
 from core.kernel.clock import Clock
 from core.kernel.errors import LiveKitUnavailable
+from core.kernel.i18n import N_
 from core.live.ingress import IngressService
 from core.livekit import LiveKitGateway, host_identity
 from core.streams import Stream
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 MIN_FPS = 20.0
 # Many viewers poll the same page: ask LiveKit about a room at most this often.
 CACHE_FOR = timedelta(seconds=10)
-LIVEKIT_SLOW = "The streaming server is not answering right now. Please try again in a minute."
+LIVEKIT_SLOW = N_("The streaming server is not answering right now. Please try again in a minute.")
 
 # good: OBS input measured fine. sending: browser video (the server learns no quality for it).
 HealthStatus = Literal["good", "sending", "poor", "no_video", "not_sending", "offline"]

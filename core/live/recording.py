@@ -25,6 +25,7 @@ from core.config import RecordingSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, LiveKitUnavailable
 from core.kernel.events import EventBus
+from core.kernel.i18n import N_
 from core.kernel.timefmt import from_db_required, to_db
 from core.live.webhooks import AfterCommit
 from core.livekit import LiveKitGateway
@@ -33,7 +34,7 @@ from core.streams import Stream, StreamEvent, StreamService, StreamSession
 
 log = logging.getLogger(__name__)
 
-NOT_CONFIGURED = (
+NOT_CONFIGURED = N_(
     "Recording isn't set up on this server yet: an admin needs to choose where recordings go "
     "(`[recording] output` in config.toml) and run LiveKit's egress service; see “Recording” in "
     "golive's README."

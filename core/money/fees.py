@@ -18,9 +18,9 @@ from core.config import FeesSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, NotFound, PaymentRefused
 from core.kernel.events import EventBus
-from core.kernel.i18n import Credits
+from core.kernel.i18n import Credits, Phrase
 from core.kernel.timefmt import from_db, from_db_required, to_db
-from core.money.ledger import Ledger, credits_text, fingerprint
+from core.money.ledger import Ledger, fingerprint
 from core.store import Database
 from core.streams import Stream, StreamSession
 
@@ -217,9 +217,11 @@ class GoLiveFees:
             stream.owner_id, stream.slug, amount, f"golive-fee:{request_key}"
         )
         if not result.ok or result.record_id is None:
+            refusal = result.refusal
             raise PaymentRefused(
-                f"Going live costs {credits_text(amount)}. {result.reason} "
-                "Top up with `/wallet topup`."
+                "Going live costs %(price)s. %(reason)s Top up with `/wallet topup`.",
+                price=Credits(amount),
+                reason=Phrase(refusal.msgid, refusal.params) if refusal else result.reason or "",
             )
         fee = await self._ledger.fee(result.record_id)
         if fee.refunded or fee.session_id is not None:

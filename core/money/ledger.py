@@ -59,7 +59,7 @@ MAX_AMOUNT = 10**12
 REASON_MAX = 200
 KEY_MAX = 200
 
-KEY_REUSED = (
+KEY_REUSED = N_(
     "This request was already used for a different payment, so nothing was done. Please try again."
 )
 
@@ -138,14 +138,14 @@ class FeeCharge:
     refunded: bool
 
 
-def require_credits(amount: object, what: str = "The amount") -> int:
+def require_credits(amount: object) -> int:
     """A positive whole number of credits, or InvalidInput."""
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidInput(f"{what} must be a whole number of credits.")
+        raise InvalidInput("The amount must be a whole number of credits.")
     if amount <= 0:
-        raise InvalidInput(f"{what} must be at least 1 credit.")
+        raise InvalidInput("The amount must be at least 1 credit.")
     if amount > MAX_AMOUNT:
-        raise InvalidInput(f"{what} is too large.")
+        raise InvalidInput("The amount is too large.")
     return amount
 
 
@@ -715,9 +715,9 @@ def _require_key(key: str) -> None:
 def _require_reason(reason: str) -> str:
     return text_rules.note(
         reason,
-        name="The reason",
+        name=N_("The reason"),
         max_length=REASON_MAX,
-        required="Give a reason: it is kept with the change, for the record.",
+        required=N_("Give a reason: it is kept with the change, for the record."),
     )
 
 

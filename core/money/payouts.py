@@ -159,7 +159,7 @@ ALREADY_DECIDED = {
 
 
 def _note(note: str) -> str:
-    return text_rules.note(note, name="A note", max_length=NOTE_MAX)
+    return text_rules.note(note, name=N_("A note"), max_length=NOTE_MAX)
 
 
 def _request(row: aiosqlite.Row) -> PayoutRequest:
