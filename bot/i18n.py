@@ -7,7 +7,7 @@ command tree shows, so `make messages` can extract it and a test can check every
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import discord
@@ -15,6 +15,7 @@ from discord import app_commands
 
 from core.kernel import i18n
 from core.kernel.errors import GoLiveError
+from core.kernel.i18n import N_
 
 
 def locale_of(interaction: discord.Interaction[Any]) -> str:
@@ -25,6 +26,30 @@ def locale_of(interaction: discord.Interaction[Any]) -> str:
 def tr(interaction: discord.Interaction[Any], msgid: str, **params: Any) -> str:
     """`msgid` in the member's language, filled in."""
     return i18n.t(locale_of(interaction), msgid, **params)
+
+
+# Permissions as Discord's server settings name them ("Manage Server", not manage_guild).
+PERMISSION_NAMES = {
+    "view_channel": N_("View Channel"),
+    "send_messages": N_("Send Messages"),
+    "embed_links": N_("Embed Links"),
+    "manage_guild": N_("Manage Server"),
+    "manage_roles": N_("Manage Roles"),
+    "moderate_members": N_("Moderate Members"),
+    "create_public_threads": N_("Create Public Threads"),
+    "send_messages_in_threads": N_("Send Messages in Threads"),
+    "manage_threads": N_("Manage Threads"),
+}
+
+
+def permissions_text(locale: str, permissions: Iterable[str]) -> str:
+    """ "Manage Server, Embed Links" in the reader's language."""
+    return ", ".join(
+        i18n.t(locale, PERMISSION_NAMES[p])
+        if p in PERMISSION_NAMES
+        else p.replace("_", " ").title()
+        for p in permissions
+    )
 
 
 def error_text(locale: str, error: GoLiveError) -> str:

@@ -1,6 +1,6 @@
 """`make messages`: collect every user-visible string into golive.pot and update the catalogs.
 
-Four sources: Python calls (`t`, `tr`, `N_`, `ngettext`, and the first argument of every domain
+Four sources: Python calls (`t`, `tr`, `tn`, `N_`, `ngettext`, and the first argument of every domain
 error raised with a literal message), the page templates (Jinja2's `_`), the page scripts (`gettext` / `ngettext` from
 web/static/text.js), and the command tree
 (descriptions and choice names, and the command, group and option names in their own context,
@@ -48,6 +48,7 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "_": None,
     "gettext": None,
     "ngettext": (2, 3),
+    "tn": (2, 3),
 }
 TEMPLATE_KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "_": None,

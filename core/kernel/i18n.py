@@ -96,6 +96,11 @@ class Phrase:
         return t(locale, self.msgid, **self.params)
 
 
+def decimal_in(locale: str, number: float, pattern: str = "#,##0") -> str:
+    """A number written the locale's way: 1,234.5 / 1.234,5 (`pattern` as in Babel: "#,##0.0")."""
+    return format_decimal(number, format=pattern, locale=_babel_locale(locale))
+
+
 def _babel_locale(locale: str) -> str:
     return "en_US" if locale == DEFAULT else locale
 
@@ -189,6 +194,17 @@ def t(locale: str, msgid: str, **params: Any) -> str:
     except (KeyError, ValueError, TypeError):
         log.warning("catalog %s: placeholders of %r do not fit; using English", locale, msgid)
         return msgid % shown
+
+
+def tn(locale: str, singular: str, plural: str, n: int, **params: Any) -> str:
+    """`t` with a plural: `tn("de", "%(n)s viewer", "%(n)s viewers", 3)`; `n` fills %(n)s."""
+    text = ngettext(locale, singular, plural, n)
+    shown = {name: _shown(locale, value) for name, value in {"n": n, **params}.items()}
+    try:
+        return text % shown
+    except (KeyError, ValueError, TypeError):
+        log.warning("catalog %s: placeholders of %r do not fit; using English", locale, singular)
+        return (singular if n == 1 else plural) % shown
 
 
 def _shown(locale: str, value: Any) -> Any:

@@ -20,6 +20,7 @@ from core.kernel.errors import Conflict, NotFound, PaymentRefused
 from core.kernel.events import EventBus
 from core.kernel.i18n import Credits, Phrase
 from core.kernel.timefmt import from_db, from_db_required, to_db
+from core.money import notes
 from core.money.ledger import Ledger, fingerprint
 from core.store import Database
 from core.streams import Stream, StreamSession
@@ -49,7 +50,7 @@ class Renewal:
     member_id: int
     renewed: bool
     paid_until: datetime
-    reason: str | None = None
+    reason: Phrase | None = None  # why it ended, said in the member's language
 
 
 class PassService:
@@ -125,7 +126,12 @@ class PassService:
             except PaymentRefused as refusal:
                 await self._stop_renewing(current.member_id)
                 renewals.append(
-                    Renewal(current.member_id, False, current.paid_until, refusal.message)
+                    Renewal(
+                        current.member_id,
+                        False,
+                        current.paid_until,
+                        Phrase(refusal.msgid, refusal.params),
+                    )
                 )
                 continue
             renewed = await self.status(current.member_id)
@@ -167,7 +173,7 @@ class PassService:
                 member_id,
                 price,
                 "fees",
-                member_note=f"Streaming pass ({days} days)",
+                member_note=notes.written(notes.STREAMING_PASS, days=days),
                 platform_note=f"Streaming pass of {member_id}",
             )
             await ledger.post(

@@ -34,8 +34,9 @@ import aiosqlite
 from core.kernel import text as text_rules
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, GoLiveError, InvalidInput, NotFound, PaymentRefused
-from core.kernel.i18n import N_, Credits
+from core.kernel.i18n import N_, Credits, Phrase
 from core.kernel.timefmt import from_db_required, to_db
+from core.money import notes
 from core.store import Database, Transaction
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,11 @@ class WalletLine:
     amount: int
     note: str
     created_at: datetime
+
+    @property
+    def said(self) -> Phrase:
+        """The note, to be said in the reader's language (core/money/notes.py)."""
+        return notes.read(self.note)
 
 
 @dataclass(frozen=True)
@@ -408,7 +414,7 @@ class Ledger:
                 user_id,
                 amount,
                 "fees",
-                member_note="Fee to go live",
+                member_note=notes.GO_LIVE_FEE,
                 platform_note=f"Go-live fee from {user_id}",
             )
             transaction_id = await self.post(
@@ -489,8 +495,8 @@ class Ledger:
                 fingerprint_=fp,
                 actor_id=donor_id,
                 legs=[
-                    Leg(donor, -amount, f"Tip to {stream['owner_name']}"),
-                    Leg(streamer, amount, f"Tip from {donor_name}"),
+                    Leg(donor, -amount, notes.written(notes.TIP_TO, name=stream["owner_name"])),
+                    Leg(streamer, amount, notes.written(notes.TIP_FROM, name=donor_name)),
                 ],
             )
             await tx.insert(
@@ -543,7 +549,7 @@ class Ledger:
                 row["member_id"],
                 row["amount"],
                 platform_note=f"Go-live fee refunded to {row['member_id']}",
-                member_note="Fee to go live refunded (the stream didn't start)",
+                member_note=notes.GO_LIVE_FEE_REFUNDED,
             )
             transaction_id = await self.post(
                 tx, kind="fee_refund", key=key, fingerprint_=fp, legs=legs
@@ -593,8 +599,12 @@ class Ledger:
                 actor_id=moderator_id,
                 memo=reason,
                 legs=[
-                    Leg(streamer, -row["amount"], f"Tip from {row['donor_name']} refunded"),
-                    Leg(donor, row["amount"], f"Tip #{tip_id} refunded by a moderator"),
+                    Leg(
+                        streamer,
+                        -row["amount"],
+                        notes.written(notes.TIP_FROM_REFUNDED, name=row["donor_name"]),
+                    ),
+                    Leg(donor, row["amount"], notes.written(notes.TIP_REFUNDED, id=tip_id)),
                 ],
             )
             await tx.execute(
@@ -643,14 +653,14 @@ class Ledger:
                     member_id,
                     amount,
                     platform_note=f"Granted to {member_id}",
-                    member_note=f"Granted: {reason}",
+                    member_note=notes.written(notes.GRANTED, reason=reason),
                 )
             return await self.charge_legs(
                 tx,
                 member_id,
                 amount,
                 "grants",
-                member_note=f"Removed by a moderator: {reason}",
+                member_note=notes.written(notes.REVOKED, reason=reason),
                 platform_note=f"Revoked from {member_id}",
                 whose="That member has only",
             )
@@ -677,7 +687,7 @@ class Ledger:
                 member_id,
                 credits,
                 platform_note=f"Top-up by {member_id}",
-                member_note="Top-up",
+                member_note=notes.TOP_UP,
             ),
             memo=memo,
         )

@@ -25,6 +25,7 @@ from core.kernel.clock import Clock
 from core.kernel.errors import InvalidInput, PaymentRefused
 from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import to_db
+from core.money import notes
 from core.money.ledger import Ledger, fingerprint, require_credits
 from core.store import Database, Transaction
 
@@ -174,7 +175,7 @@ class TopupService:
                     offer["member_id"],
                     offer["credits"],
                     platform_note=f"Top-up by {offer['member_id']}",
-                    member_note="Top-up (Stripe)",
+                    member_note=notes.TOP_UP_STRIPE,
                 ),
             )
             await tx.execute(

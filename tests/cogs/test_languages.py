@@ -95,7 +95,9 @@ async def test_a_brazilian_member_gets_brazilian_portuguese(
         "Você tem 1 crédito, mas são necessários 10 créditos. Nada foi cobrado."
     )
     info = await world.bob.slash(world.general, "stream info")
-    assert info.ephemeral and info.response.content.startswith("You have no stream page")
+    assert info.ephemeral and info.response.content == (
+        "Você ainda não tem página de transmissão. Crie uma com `/stream criar`."
+    )
     assert domain_errors(world) == [NotFound, PaymentRefused]
 
 
