@@ -9,8 +9,9 @@ from aiohttp import web
 
 from core.discovery import LIMIT_MAX, PAGE_SIZE, QUERY_MAX, SearchPage
 from core.kernel.errors import InvalidInput
-from core.kernel.i18n import N_
+from core.kernel.i18n import N_, t
 from web.body import json_object, optional_number, text_field
+from web.i18n import chosen_locale
 from web.keys import SERVICES
 from web.serialize import stream_json
 
@@ -94,7 +95,7 @@ async def live_grid(request: web.Request) -> dict[str, Any]:
         try:
             city = await services.places.resolve(near)
         except InvalidInput as error:
-            problem = error.message
+            problem = t(chosen_locale(request), error.msgid, **error.params)
     if city is not None:
         query |= {"latitude": city.latitude, "longitude": city.longitude}
         found = await services.search.near(
