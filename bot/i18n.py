@@ -1,8 +1,9 @@
 """The bot in the member's language: replies in the interaction's locale, the command tree through
 discord.py's Translator, posts seen by many in the guild's language (`/setup language`).
 
-The strings themselves live in the catalogs of core/kernel/i18n.py; `tree_strings` lists what the
-command tree shows, so `make messages` can extract it and a test can check every catalog has it.
+The strings themselves live in the catalogs of core/kernel/i18n.py; `tree_strings` and
+`tree_names` list what the command tree shows, so `make messages` can extract it and a test can
+check every catalog has it.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ PERMISSION_NAMES = {
 
 
 def permissions_text(locale: str, permissions: Iterable[str]) -> str:
-    """ "Manage Server, Embed Links" in the reader's language."""
+    """Permission names as Discord shows them ("Manage Server, Embed Links"), translated."""
     return ", ".join(
         i18n.t(locale, PERMISSION_NAMES[p])
         if p in PERMISSION_NAMES

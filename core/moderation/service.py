@@ -57,7 +57,7 @@ class Sanction:
     expires_at: datetime | None
 
     def until_text(self, now: datetime) -> Phrase:
-        """ "for good" or "for 1h 12m", said later in the reader's language."""
+        """How long it lasts ("for good", "for 1h 12m"), said later in the reader's language."""
         if self.expires_at is None:
             return Phrase(N_("for good"))
         return Phrase(
