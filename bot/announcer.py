@@ -16,7 +16,7 @@ from bot.problems import AdminProblems
 from bot.ui import GoLiveView, link_view
 from core.community import CountToShow, session_summary, viewers_chart
 from core.kernel.errors import GoLiveError
-from core.kernel.i18n import DEFAULT, t
+from core.kernel.i18n import DEFAULT, N_, Phrase, t
 from core.services import Services
 from core.streams import StreamEvent
 
@@ -28,8 +28,8 @@ CHART_FILE = "viewers.png"
 def announcement_view(stream_id: int, watch_url: str, locale: str = DEFAULT) -> discord.ui.View:
     """Watch and Tip (answered by the streams and tips cogs, after a restart too), and a link."""
     view = GoLiveView(timeout=None)
-    view.add_item(posted(watch_button(stream_id)))
-    view.add_item(posted(tip_button(stream_id)))
+    view.add_item(posted(watch_button(stream_id, locale)))
+    view.add_item(posted(tip_button(stream_id, locale)))
     view.add_item(discord.ui.Button(label=t(locale, "Open in browser"), url=watch_url))
     return view
 
@@ -71,8 +71,9 @@ class Announcer:
                 # The claim was not taken or was given back: the catch-up job tries again.
                 log.warning("announcement of %s in %s failed", event.stream.slug, guild_id)
 
-    async def announce_in(self, channel: discord.TextChannel, event: StreamEvent) -> str | None:
-        """Announce the session in `channel` unless this guild already has it. Returns a problem."""
+    async def announce_in(self, channel: discord.TextChannel, event: StreamEvent) -> Phrase | None:
+        """Announce the session in `channel` unless this guild already has it. Returns a problem
+        (to say in the language of whoever reads it)."""
         guilds = self._services.guilds
         if not await guilds.claim_announcement(event.session.id, channel.guild.id, channel.id):
             return None
@@ -100,11 +101,21 @@ class Announcer:
             log.warning(
                 "could not announce %s in channel %s: %s", event.stream.slug, channel.id, error
             )
+            where = {"channel": channel.mention}
             if isinstance(error, discord.Forbidden):
-                problem = f"I can't post in {channel.mention}: I need View Channel, Send Messages and Embed Links there."
+                problem = Phrase(
+                    N_(
+                        "I can't post in %(channel)s: I need View Channel, Send Messages and "
+                        "Embed Links there."
+                    ),
+                    where,
+                )
                 await self._problems.report(channel.guild, "announce", problem)
                 return problem
-            return f"Discord didn't accept the announcement in {channel.mention}; it is not posted."
+            return Phrase(
+                N_("Discord didn't accept the announcement in %(channel)s; it is not posted."),
+                where,
+            )
         await guilds.record_announcement(event.session.id, channel.guild.id, message.id)
         await self._chat_bridge.open_thread(message, event)
         return None

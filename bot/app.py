@@ -62,12 +62,12 @@ class GoLiveBot(commands.Bot):
             help_command=None,
         )
         self.services = services
-        problems = AdminProblems(self, services.community)
+        problems = AdminProblems(self, services.community, services.guilds)
         self.chat_bridge = ChatBridge(self, services)
         self.announcer = Announcer(self, services, self.chat_bridge, problems)
         self.moderators = ModeratorRegistry(services.moderation)
         self.live_alerts = LiveAlerts(self, services, self.announcer, problems)
-        self.stream_problems = StreamProblemNotifier(self)
+        self.stream_problems = StreamProblemNotifier(self, services.guilds)
         self.money_notices = MoneyNotices(self, services)
         self._observer = observer
         self._stop_observing: Callable[[], None] | None = None

@@ -22,6 +22,7 @@ import discord
 
 from bot.embeds import NO_MENTIONS
 from core.chat import ChatEvent, ChatMessage, ChatThread
+from core.kernel.i18n import DEFAULT, t
 from core.services import Services
 from core.streams import StreamEvent
 
@@ -32,9 +33,9 @@ WEBHOOK_NAME = "golive chat"
 _FORBIDDEN_IN_NAMES = re.compile(r"(?i)discord|clyde|[@#:]|```")
 
 
-def webhook_username(message: ChatMessage) -> str:
-    name = _FORBIDDEN_IN_NAMES.sub("", message.author_name).strip() or "viewer"
-    suffix = " (guest)" if message.author_role == "guest" else ""
+def webhook_username(message: ChatMessage, locale: str = DEFAULT) -> str:
+    name = _FORBIDDEN_IN_NAMES.sub("", message.author_name).strip() or t(locale, "viewer")
+    suffix = " " + t(locale, "(guest)") if message.author_role == "guest" else ""
     return f"{name[: 80 - len(suffix)]}{suffix}"
 
 
@@ -52,9 +53,11 @@ class ChatBridge:
         """Open the chat thread on a fresh announcement. A failure leaves the page chat working."""
         if announcement.guild is None:
             return
+        # The thread is the server's: its name and notices speak the server's language.
+        locale = await self._services.guilds.language(announcement.guild.id)
         try:
             thread = await announcement.create_thread(
-                name=f"💬 {event.stream.owner_name} — live chat"[:100],
+                name=t(locale, "💬 %(name)s — live chat", name=event.stream.owner_name)[:100],
                 auto_archive_duration=1440,
             )
         except discord.HTTPException as error:
@@ -81,9 +84,10 @@ class ChatBridge:
             thread = await self._thread(record)
             if thread is None:
                 continue
+            locale = await self._services.guilds.language(record.guild_id)
             try:
                 await thread.send(
-                    "The stream has ended, so this chat is closed. Thanks for watching!",
+                    t(locale, "The stream has ended, so this chat is closed. Thanks for watching!"),
                     allowed_mentions=NO_MENTIONS,
                 )
                 await thread.edit(archived=True, locked=True)
@@ -130,10 +134,13 @@ class ChatBridge:
     ) -> discord.Message:
         webhook = await self._webhook(record.channel_id)
         if webhook is not None:
+            # Only a guest's name carries words ("(guest)"): members' copies skip the lookup.
+            guest = message.author_role == "guest"
+            locale = await self._services.guilds.language(record.guild_id) if guest else DEFAULT
             try:
                 return await webhook.send(
                     message.body,
-                    username=webhook_username(message),
+                    username=webhook_username(message, locale),
                     thread=thread,
                     allowed_mentions=NO_MENTIONS,
                     wait=True,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import discord
 
+from core.kernel.i18n import DEFAULT, t
+
 _WATCH = "golive:watch:"
 _TIP = "golive:tip:"
 WATCH_TEMPLATE = _WATCH + r"(?P<stream_id>\d+)"
@@ -23,15 +25,22 @@ def tip_id(stream_id: int) -> str:
     return f"{_TIP}{stream_id}"
 
 
-def watch_button(stream_id: int) -> discord.ui.Button[discord.ui.View]:
+def watch_button(stream_id: int, locale: str = DEFAULT) -> discord.ui.Button[discord.ui.View]:
+    """Under an announcement its label is in the server's language, like the announcement."""
     return discord.ui.Button(
-        label="Watch", emoji="▶️", style=discord.ButtonStyle.primary, custom_id=watch_id(stream_id)
+        label=t(locale, "Watch"),
+        emoji="▶️",
+        style=discord.ButtonStyle.primary,
+        custom_id=watch_id(stream_id),
     )
 
 
-def tip_button(stream_id: int) -> discord.ui.Button[discord.ui.View]:
+def tip_button(stream_id: int, locale: str = DEFAULT) -> discord.ui.Button[discord.ui.View]:
     return discord.ui.Button(
-        label="Tip", emoji="💸", style=discord.ButtonStyle.secondary, custom_id=tip_id(stream_id)
+        label=t(locale, "Tip"),
+        emoji="💸",
+        style=discord.ButtonStyle.secondary,
+        custom_id=tip_id(stream_id),
     )
 
 

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 
 import discord
 
-from core.kernel.i18n import DEFAULT, credits_in, ngettext, t
-from core.kernel.timefmt import human_duration
+from core.kernel.i18n import DEFAULT, credits_in, duration_in, ngettext, t
 from core.live import Audience
 from core.stage import GuestTime
 from core.streams import Stream, StreamSession
@@ -82,7 +81,7 @@ def ended_announcement(
     guests: Sequence[GuestTime] = (),
     locale: str = DEFAULT,
 ) -> discord.Embed:
-    duration = human_duration(session.duration_seconds or 0)
+    duration = duration_in(locale, session.duration_seconds or 0)
     embed = discord.Embed(
         title=stream.title,
         description=t(
@@ -108,7 +107,7 @@ def ended_announcement(
         embed.add_field(
             name=t(locale, "On stage"),
             value=", ".join(
-                f"{guest.display_name} ({human_duration(guest.seconds)})" for guest in guests
+                f"{guest.display_name} ({duration_in(locale, guest.seconds)})" for guest in guests
             )[:1024],
             inline=False,
         )

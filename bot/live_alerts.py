@@ -19,6 +19,7 @@ from bot.embeds import LIVE_RED
 from bot.problems import AdminProblems
 from bot.ui import link_view
 from core.community import LiveRoleGrant
+from core.kernel.i18n import N_, Phrase, t
 from core.services import Services
 from core.streams import StreamEvent, StreamMediaStarted
 
@@ -51,14 +52,18 @@ class LiveAlerts:
     async def alert_followers(self, event: StreamEvent) -> None:
         follows = self._services.follows
         watch_url = self._announcer.watch_url(event.stream.slug)
+        # A DM answers no interaction, so Discord doesn't say the follower's language.
+        locale = await self._services.guilds.dm_language()
         embed = discord.Embed(
             title=event.stream.title,
-            description=f"**{event.stream.owner_name}**, whom you follow, is live now.",
+            description=t(
+                locale, "**%(name)s**, whom you follow, is live now.", name=event.stream.owner_name
+            ),
             url=watch_url,
             colour=LIVE_RED,
             timestamp=event.session.started_at,
         )
-        embed.set_footer(text="Turn these off with /notifications")
+        embed.set_footer(text=t(locale, "Turn these off with /notifications"))
         for user_id in await follows.followers_to_alert(event.session.id, event.stream.owner_id):
             if not await follows.claim_alert(event.session.id, user_id):
                 continue
@@ -71,7 +76,7 @@ class LiveAlerts:
                     ),
                     what=f"DM a follower of {event.stream.slug}",
                     embed=embed,
-                    view=link_view("Watch", watch_url, "▶️"),
+                    view=link_view(t(locale, "Watch"), watch_url, "▶️"),
                 )
             except (discord.Forbidden, discord.NotFound):
                 # DMs closed, no shared server, or the account is gone: asking again won't
@@ -107,11 +112,12 @@ class LiveAlerts:
             except discord.HTTPException as error:
                 await self._services.community.release_live_role(grant)
                 if isinstance(error, discord.Forbidden):
+                    problem = N_(
+                        "I can't give the live role %(role)s: I need **Manage Roles**, and my "
+                        "own role must be above it in Server Settings → Roles."
+                    )
                     await self._problems.report(
-                        guild,
-                        "live_role",
-                        f"I can't give the live role {role.mention}: I need **Manage Roles**, and "
-                        "my own role must be above it in Server Settings → Roles.",
+                        guild, "live_role", Phrase(problem, {"role": role.mention})
                     )
                 else:
                     log.warning("could not give the live role in %s: %s", guild.id, error)

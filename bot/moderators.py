@@ -11,9 +11,10 @@ from typing import Any
 import discord
 
 from core.kernel.errors import Forbidden
+from core.kernel.i18n import N_
 from core.moderation import ModerationService
 
-NOT_A_MODERATOR = (
+NOT_A_MODERATOR = N_(
     "Only moderators can do this (Manage Server, Moderate Members, or the moderator role)."
 )
 

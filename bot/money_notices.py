@@ -1,7 +1,9 @@
 """Direct messages about money: a tip to the streamer, and the streaming pass's renewals.
 
 DMs are private, work in any guild and need no channel to configure. A closed DM is not an
-error: the tip still counts and shows in /wallet, the pass's state in /wallet pass.
+error: the tip still counts and shows in /wallet, the pass's state in /wallet pass. They are
+written in the servers' language (`GuildService.dm_language`): a DM answers no interaction, so
+Discord does not say which language the member reads.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import logging
 import discord
 
 from bot.embeds import GOLIVE_PURPLE, NO_MENTIONS
-from core.money import Renewal, StreamingPass, TipEvent, credits_text
+from core.kernel.i18n import Credits, t
+from core.money import Renewal, StreamingPass, TipEvent
 from core.services import Services
 
 log = logging.getLogger(__name__)
@@ -25,28 +28,36 @@ class MoneyNotices:
     async def alert_streamer(self, event: TipEvent) -> None:
         """The streamer hears of every tip by DM."""
         tip = event.tip
+        locale = await self._services.guilds.dm_language()
         embed = discord.Embed(
-            title=f"💸 {tip.donor_name} tipped you {credits_text(tip.amount)}",
+            title=t(
+                locale,
+                "💸 %(name)s tipped you %(amount)s",
+                name=tip.donor_name,
+                amount=Credits(tip.amount),
+            ),
             description=tip.message or None,
             colour=GOLIVE_PURPLE,
             timestamp=tip.created_at,
         )
-        embed.set_footer(text=f"Tip #{tip.id} · see /wallet history")
+        embed.set_footer(text=t(locale, "Tip #%(id)s · see /wallet history", id=str(tip.id)))
         await self._dm(tip.streamer_id, f"tip {tip.id}", embed=embed)
 
     async def tell_renewal(self, renewal: Renewal) -> None:
-        await self._dm(renewal.member_id, "their pass renewal", content=_renewal_text(renewal))
+        locale = await self._services.guilds.dm_language()
+        await self._dm(
+            renewal.member_id, "their pass renewal", content=_renewal_text(renewal, locale)
+        )
 
     async def remind_renewals(self) -> None:
         """A day before a pass renews, its member is told once (claimed in the database)."""
         if self._services.passes.policy.mode != "pass":
             return
-        for due in await self._services.passes.reminders_due():
-            await self._dm(due.member_id, "their pass", content=_reminder_text(due, self._price()))
-
-    def _price(self) -> str:
+        locale = await self._services.guilds.dm_language()
         policy = self._services.passes.policy
-        return f"{credits_text(policy.pass_price)} for {policy.pass_days} days"
+        for due in await self._services.passes.reminders_due():
+            text = _reminder_text(due, locale, policy.pass_price, policy.pass_days)
+            await self._dm(due.member_id, "their pass", content=text)
 
     async def _dm(
         self,
@@ -66,17 +77,27 @@ class MoneyNotices:
             log.info("could not DM %s about %s: %s", user_id, about, error)
 
 
-def _reminder_text(due: StreamingPass, price: str) -> str:
-    return (
-        f"Your golive streaming pass renews {discord.utils.format_dt(due.paid_until, 'R')} "
-        f"({price}, from your balance). Don't want that? `/wallet pass cancel`."
+def _reminder_text(due: StreamingPass, locale: str, price: int, days: int) -> str:
+    # Discord writes "in 23 hours" in the reader's own language.
+    return t(
+        locale,
+        "Your golive streaming pass renews %(when)s (%(price)s for %(days)s days, from your "
+        "balance). Don't want that? `/wallet pass cancel`.",
+        when=discord.utils.format_dt(due.paid_until, "R"),
+        price=Credits(price),
+        days=days,
     )
 
 
-def _renewal_text(renewal: Renewal) -> str:
+def _renewal_text(renewal: Renewal, locale: str) -> str:
     if renewal.renewed:
-        return (
-            "Your golive streaming pass was renewed until "
-            f"{discord.utils.format_dt(renewal.paid_until, 'f')}."
+        return t(
+            locale,
+            "Your golive streaming pass was renewed until %(until)s.",
+            until=discord.utils.format_dt(renewal.paid_until, "f"),
         )
-    return f"Your golive streaming pass could not be renewed and has ended: {renewal.reason}"
+    return t(
+        locale,
+        "Your golive streaming pass could not be renewed and has ended: %(reason)s",
+        reason=renewal.reason or "",
+    )

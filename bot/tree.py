@@ -8,7 +8,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.i18n import error_text, locale_of
+from bot.i18n import error_text, locale_of, permissions_text
 from core.kernel.errors import GoLiveError
 from core.kernel.i18n import DEFAULT, t
 
@@ -24,10 +24,10 @@ def explain(error: BaseException, locale: str = DEFAULT) -> str | None:
     if isinstance(error, GoLiveError):
         return error_text(locale, error)
     if isinstance(error, app_commands.MissingPermissions):
-        needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        needed = permissions_text(locale, error.missing_permissions)
         return t(locale, "You need the **%(needed)s** permission to use this.", needed=needed)
     if isinstance(error, app_commands.BotMissingPermissions):
-        needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        needed = permissions_text(locale, error.missing_permissions)
         return t(locale, "I need the **%(needed)s** permission here to do that.", needed=needed)
     if isinstance(error, app_commands.NoPrivateMessage):
         return t(locale, "This command only works inside a server.")

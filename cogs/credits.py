@@ -14,8 +14,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.embeds import GOLIVE_PURPLE, NO_MENTIONS
+from bot.i18n import locale_of, tr
 from cogs.wallet import wallet_line
-from core.money import PayoutRequest, RefundableTip, credits_text
+from core.kernel import i18n
+from core.kernel.i18n import N_, t
+from core.money import PayoutRequest, RefundableTip
 from core.services import Services
 
 if TYPE_CHECKING:
@@ -29,12 +32,19 @@ Reason = app_commands.Range[str, 1, 200]
 CHOICES_SHOWN = 25  # Discord shows at most 25 autocomplete choices
 
 
-def tip_choice_name(tip: RefundableTip) -> str:
-    return f"#{tip.id} · {credits_text(tip.amount)} · {tip.donor_name} → {tip.streamer_name}"[:100]
+def tip_choice_name(tip: RefundableTip, locale: str = i18n.DEFAULT) -> str:
+    amount = i18n.credits_in(locale, tip.amount)
+    return f"#{tip.id} · {amount} · {tip.donor_name} → {tip.streamer_name}"[:100]
 
 
-def payout_choice_name(request: PayoutRequest) -> str:
-    return f"#{request.id} · {credits_text(request.amount)} to {request.member_name}"[:100]
+def payout_choice_name(request: PayoutRequest, locale: str = i18n.DEFAULT) -> str:
+    return t(
+        locale,
+        "#%(id)s · %(amount)s to %(name)s",
+        id=str(request.id),
+        amount=i18n.Credits(request.amount),
+        name=request.member_name,
+    )[:100]
 
 
 def _matches(typed: str, number: int, *names: str) -> bool:
@@ -46,15 +56,19 @@ def _matches(typed: str, number: int, *names: str) -> bool:
 async def tip_choices(interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
     """The newest tips not refunded yet, so a number comes with who sent what to whom."""
     tips = await interaction.client.services.tips.refundable(limit=100)
-    found = [t for t in tips if _matches(current, t.id, t.donor_name, t.streamer_name)]
-    return [app_commands.Choice(name=tip_choice_name(t), value=t.id) for t in found][:CHOICES_SHOWN]
+    found = [tip for tip in tips if _matches(current, tip.id, tip.donor_name, tip.streamer_name)]
+    locale = locale_of(interaction)
+    return [app_commands.Choice(name=tip_choice_name(tip, locale), value=tip.id) for tip in found][
+        :CHOICES_SHOWN
+    ]
 
 
 async def payout_choices(interaction: Interaction, current: str) -> list[app_commands.Choice[int]]:
     """Open payout requests, so a number comes with its member and amount."""
     pending = await interaction.client.services.payouts.pending(limit=100)
     found = [r for r in pending if _matches(current, r.id, r.member_name)]
-    return [app_commands.Choice(name=payout_choice_name(r), value=r.id) for r in found][
+    locale = locale_of(interaction)
+    return [app_commands.Choice(name=payout_choice_name(r, locale), value=r.id) for r in found][
         :CHOICES_SHOWN
     ]
 
@@ -116,13 +130,24 @@ class Credits(commands.GroupCog, group_name="credits"):
         )
         balance = await self.services.ledger.balance(member.id)
         done = (
-            f"Granted **{credits_text(amount)}** to {member.mention}"
+            N_(
+                "Granted **%(amount)s** to %(member)s (transaction #%(id)s). Their balance: %(balance)s."
+            )
             if grant
-            else f"Took back **{credits_text(amount)}** from {member.mention}"
+            else N_(
+                "Took back **%(amount)s** from %(member)s (transaction #%(id)s). "
+                "Their balance: %(balance)s."
+            )
         )
         await interaction.followup.send(
-            f"{done} (transaction #{posted.transaction_id}). "
-            f"Their balance: {credits_text(balance)}.",
+            tr(
+                interaction,
+                done,
+                amount=i18n.Credits(amount),
+                member=member.mention,
+                id=str(posted.transaction_id),
+                balance=i18n.Credits(balance),
+            ),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -138,8 +163,13 @@ class Credits(commands.GroupCog, group_name="credits"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         refunded = await self.services.tips.refund(tip, interaction.user.id, reason)
         await interaction.followup.send(
-            f"Tip #{refunded.id} ({credits_text(refunded.amount)} from "
-            f"{discord.utils.escape_markdown(refunded.donor_name)}) is refunded.",
+            tr(
+                interaction,
+                "Tip #%(id)s (%(amount)s from %(name)s) is refunded.",
+                id=str(refunded.id),
+                amount=i18n.Credits(refunded.amount),
+                name=discord.utils.escape_markdown(refunded.donor_name),
+            ),
             ephemeral=True,
             allowed_mentions=NO_MENTIONS,
         )
@@ -150,9 +180,14 @@ class Credits(commands.GroupCog, group_name="credits"):
         """Open payout requests, oldest first."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         pending = await self.services.payouts.pending()
-        embed = discord.Embed(title="Open payout requests", colour=GOLIVE_PURPLE)
-        embed.description = "\n".join(map(_payout_line, pending)) or "None. All settled."
-        embed.set_footer(text="/credits payout-paid or /credits payout-reject with the number")
+        locale = locale_of(interaction)
+        embed = discord.Embed(title=t(locale, "Open payout requests"), colour=GOLIVE_PURPLE)
+        embed.description = "\n".join(_payout_line(r, locale) for r in pending) or t(
+            locale, "None. All settled."
+        )
+        embed.set_footer(
+            text=t(locale, "/credits payout-paid or /credits payout-reject with the number")
+        )
         await interaction.followup.send(embed=embed, ephemeral=True)
 
     @app_commands.command(name="payout-paid")
@@ -168,14 +203,24 @@ class Credits(commands.GroupCog, group_name="credits"):
         """Mark a payout request as paid (you sent the money outside golive)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         paid = await self.services.payouts.mark_paid(request, interaction.user.id, note)
-        await self._tell(
-            paid.member_id,
-            f"Your payout request #{paid.id} for {credits_text(paid.amount)} was paid."
-            + (f" Note: {note}" if note else ""),
+        server = await self.services.guilds.language(interaction.guild_id)
+        told = t(
+            server,
+            "Your payout request #%(id)s for %(amount)s was paid.",
+            id=str(paid.id),
+            amount=i18n.Credits(paid.amount),
         )
+        if note:
+            told += " " + t(server, "Note: %(note)s", note=note)
+        await self._tell(paid.member_id, told)
         await interaction.followup.send(
-            f"Payout request #{paid.id} ({credits_text(paid.amount)} to "
-            f"{discord.utils.escape_markdown(paid.member_name)}) is marked paid.",
+            tr(
+                interaction,
+                "Payout request #%(id)s (%(amount)s to %(name)s) is marked paid.",
+                id=str(paid.id),
+                amount=i18n.Credits(paid.amount),
+                name=discord.utils.escape_markdown(paid.member_name),
+            ),
             ephemeral=True,
         )
 
@@ -189,14 +234,25 @@ class Credits(commands.GroupCog, group_name="credits"):
         """Reject a payout request; its credits go back to the member's wallet."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         rejected = await self.services.payouts.reject(request, interaction.user.id, reason)
+        server = await self.services.guilds.language(interaction.guild_id)
         await self._tell(
             rejected.member_id,
-            f"Your payout request #{rejected.id} was rejected ({reason}); "
-            f"{credits_text(rejected.amount)} went back to your wallet.",
+            t(
+                server,
+                "Your payout request #%(id)s was rejected (%(reason)s); %(amount)s went back to "
+                "your wallet.",
+                id=str(rejected.id),
+                reason=reason,
+                amount=i18n.Credits(rejected.amount),
+            ),
         )
         await interaction.followup.send(
-            f"Payout request #{rejected.id} is rejected; {credits_text(rejected.amount)} went "
-            "back to the member's wallet.",
+            tr(
+                interaction,
+                "Payout request #%(id)s is rejected; %(amount)s went back to the member's wallet.",
+                id=str(rejected.id),
+                amount=i18n.Credits(rejected.amount),
+            ),
             ephemeral=True,
         )
 
@@ -207,17 +263,28 @@ class Credits(commands.GroupCog, group_name="credits"):
         """Moderator grants, revokes and refunds for a member, with who did them."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         trail = await self.services.ledger.audit_trail(member.id)
+        locale = locale_of(interaction)
         embed = discord.Embed(
-            title=f"Credit changes by moderators for {member.display_name}", colour=GOLIVE_PURPLE
+            title=t(locale, "Credit changes by moderators for %(name)s", name=member.display_name),
+            colour=GOLIVE_PURPLE,
         )
-        embed.description = (
-            "\n".join(f"{wallet_line(line)} · by <@{moderator}>" for line, moderator in trail)
-            or "None."
-        )
+        embed.description = "\n".join(
+            t(
+                locale,
+                "%(line)s · by %(moderator)s",
+                line=wallet_line(line, locale),
+                moderator=_mention(moderator),
+            )
+            for line, moderator in trail
+        ) or t(locale, "None.")
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def _tell(self, user_id: int, text: str) -> None:
-        """A DM to the member about their payout; closed DMs are fine (`/wallet` shows it)."""
+        """A DM to the member about their payout; closed DMs are fine (`/wallet` shows it).
+
+        Discord tells a bot a member's language only when they use it, so a DM is written in
+        the server's language (`/setup language`), the one its members read in common.
+        """
         try:
             user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
             await user.send(text, allowed_mentions=NO_MENTIONS)
@@ -225,10 +292,15 @@ class Credits(commands.GroupCog, group_name="credits"):
             log.info("could not DM %s about their payout: %s", user_id, error)
 
 
-def _payout_line(request: PayoutRequest) -> str:
+def _mention(user_id: int) -> str:
+    return f"<@{user_id}>"
+
+
+def _payout_line(request: PayoutRequest, locale: str) -> str:
     when = discord.utils.format_dt(request.requested_at, "R")
     name = discord.utils.escape_markdown(request.member_name)
-    return f"**#{request.id}** · {name} (<@{request.member_id}>) · {credits_text(request.amount)} · {when}"
+    amount = i18n.credits_in(locale, request.amount)
+    return f"**#{request.id}** · {name} (<@{request.member_id}>) · {amount} · {when}"
 
 
 async def setup(bot: GoLiveBot) -> None:

@@ -9,9 +9,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.embeds import GOLIVE_PURPLE
-from bot.i18n import tr
+from bot.i18n import locale_of, tr
 from core.community import FollowService
-from core.kernel.i18n import N_
+from core.kernel.i18n import N_, t, tn
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot
@@ -81,19 +81,27 @@ class Follows(commands.Cog):
                 ephemeral=True,
             )
             return
+        locale = locale_of(interaction)
         lines = [
             f"{'🔴' if s.active else '⚫'} [{s.owner_name}]({self.bot.watch_url(s.slug)}) · {s.title}"
             for s in streams[:FOLLOWING_SHOWN]
         ]
         if len(streams) > FOLLOWING_SHOWN:
-            lines.append(f"… and {len(streams) - FOLLOWING_SHOWN} more")
+            more = len(streams) - FOLLOWING_SHOWN
+            lines.append(tn(locale, "… and %(n)s more", "… and %(n)s more", more))
         embed = discord.Embed(
-            title=f"You follow {len(streams)} streamer{'s' if len(streams) != 1 else ''}",
+            title=tn(
+                locale, "You follow %(n)s streamer", "You follow %(n)s streamers", len(streams)
+            ),
             description="\n".join(lines),
             colour=GOLIVE_PURPLE,
         )
         dms = await self.follows.dms_enabled(interaction.user.id)
-        embed.set_footer(text=f"Go-live DMs are {'on' if dms else 'off'} · /notifications")
+        embed.set_footer(
+            text=t(locale, "Go-live DMs are on · /notifications")
+            if dms
+            else t(locale, "Go-live DMs are off · /notifications")
+        )
         await interaction.followup.send(embed=embed, ephemeral=True)
 
     @app_commands.command(name="notifications")

@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.i18n import locale_of, permissions_text, tr
 from core.kernel import i18n
 from core.kernel.i18n import t
 from core.services import Services
@@ -37,7 +38,7 @@ class Setup(commands.GroupCog, group_name="setup"):
     ) -> None:
         """Choose the channel where golive announces streams that go live."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        problem = _cannot_post_in(channel)
+        problem = _cannot_post_in(channel, locale_of(interaction))
         if problem:
             await interaction.followup.send(problem, ephemeral=True)
             return
@@ -46,7 +47,12 @@ class Setup(commands.GroupCog, group_name="setup"):
         await self.services.community.note_configured_by(interaction.guild_id, interaction.user.id)
         await self.services.community.clear_problem(interaction.guild_id, "announce")
         await interaction.followup.send(
-            f"Go-live announcements will be posted in {channel.mention}.", ephemeral=True
+            tr(
+                interaction,
+                "Go-live announcements will be posted in %(channel)s.",
+                channel=channel.mention,
+            ),
+            ephemeral=True,
         )
 
     @app_commands.command(name="ping-role")
@@ -55,17 +61,23 @@ class Setup(commands.GroupCog, group_name="setup"):
     async def ping_role(self, interaction: Interaction, role: discord.Role) -> None:
         """Choose a role that is pinged (once per stream) when someone goes live."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        guild = role.guild
-        problem = _unusable_role(role) or await self._cannot_ping(guild, role)
+        guild, locale = role.guild, locale_of(interaction)
+        problem = _unusable_role(role, locale) or await self._cannot_ping(guild, role, locale)
         if problem:
-            await interaction.followup.send(f"{problem} Nothing was changed.", ephemeral=True)
+            await interaction.followup.send(
+                f"{problem} {t(locale, 'Nothing was changed.')}", ephemeral=True
+            )
             return
         community = self.services.community
         await community.set_ping_role(guild.id, role.id, by=interaction.user.id)
         await community.clear_problem(guild.id, "ping_role")
         await interaction.followup.send(
-            f"{role.mention} will be pinged once when a stream goes live; no other mention "
-            "in an announcement can ping anyone.",
+            t(
+                locale,
+                "%(role)s will be pinged once when a stream goes live; no other mention in an "
+                "announcement can ping anyone.",
+                role=role.mention,
+            ),
             ephemeral=True,
         )
 
@@ -75,16 +87,19 @@ class Setup(commands.GroupCog, group_name="setup"):
     async def live_role(self, interaction: Interaction, role: discord.Role) -> None:
         """Choose a role that streamers wear while they are live."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        guild = role.guild
-        problem = _unusable_role(role) or _cannot_assign(guild, role)
+        guild, locale = role.guild, locale_of(interaction)
+        problem = _unusable_role(role, locale) or _cannot_assign(guild, role, locale)
         if problem:
-            await interaction.followup.send(f"{problem} Nothing was changed.", ephemeral=True)
+            await interaction.followup.send(
+                f"{problem} {t(locale, 'Nothing was changed.')}", ephemeral=True
+            )
             return
         community = self.services.community
         await community.set_live_role(guild.id, role.id, by=interaction.user.id)
         await community.clear_problem(guild.id, "live_role")
         await interaction.followup.send(
-            f"Members get {role.mention} while they are live.", ephemeral=True
+            t(locale, "Members get %(role)s while they are live.", role=role.mention),
+            ephemeral=True,
         )
 
     @app_commands.command(name="mod-log")
@@ -93,15 +108,19 @@ class Setup(commands.GroupCog, group_name="setup"):
     async def mod_log(self, interaction: Interaction, channel: discord.TextChannel) -> None:
         """Choose the private channel where /report lands and moderator actions are logged."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        problem = _cannot_post_in(channel)
+        problem = _cannot_post_in(channel, locale_of(interaction))
         if problem:
             await interaction.followup.send(problem, ephemeral=True)
             return
         assert interaction.guild_id is not None  # noqa: S101 - guild_only
         await self.services.moderation.set_mod_log_channel(interaction.guild_id, channel.id)
         await interaction.followup.send(
-            f"Reports and moderator actions will be posted in {channel.mention}. "
-            "Keep it visible to moderators only.",
+            tr(
+                interaction,
+                "Reports and moderator actions will be posted in %(channel)s. Keep it visible "
+                "to moderators only.",
+                channel=channel.mention,
+            ),
             ephemeral=True,
         )
 
@@ -114,8 +133,13 @@ class Setup(commands.GroupCog, group_name="setup"):
         assert interaction.guild_id is not None  # noqa: S101 - guild_only
         await self.services.moderation.set_moderator_role(interaction.guild_id, role.id)
         await interaction.followup.send(
-            f"Members with {role.mention} can now moderate streams and chat. Discord shows them "
-            "`/mod` once you allow the role under Server Settings → Integrations → golive → `/mod`.",
+            tr(
+                interaction,
+                "Members with %(role)s can now moderate streams and chat. Discord shows them "
+                "`/mod` once you allow the role under Server Settings → Integrations → golive → "
+                "`/mod`.",
+                role=role.mention,
+            ),
             ephemeral=True,
         )
 
@@ -140,7 +164,9 @@ class Setup(commands.GroupCog, group_name="setup"):
             ephemeral=True,
         )
 
-    async def _cannot_ping(self, guild: discord.Guild, role: discord.Role) -> str | None:
+    async def _cannot_ping(
+        self, guild: discord.Guild, role: discord.Role, locale: str
+    ) -> str | None:
         if role.mentionable:
             return None
         channel_id = await self.services.guilds.announce_channel(guild.id)
@@ -148,41 +174,51 @@ class Setup(commands.GroupCog, group_name="setup"):
         perms = channel.permissions_for(guild.me) if channel else guild.me.guild_permissions
         if perms.mention_everyone:
             return None
-        return (
-            f"I can't ping {role.mention}: make it mentionable (Server Settings → Roles → "
-            "Allow anyone to @mention this role), or give me **Mention @everyone, @here and "
-            "All Roles**."
+        return t(
+            locale,
+            "I can't ping %(role)s: make it mentionable (Server Settings → Roles → Allow anyone "
+            "to @mention this role), or give me **Mention @everyone, @here and All Roles**.",
+            role=role.mention,
         )
 
 
-def _cannot_post_in(channel: discord.TextChannel) -> str | None:
+def _cannot_post_in(channel: discord.TextChannel, locale: str) -> str | None:
     """Why the bot can't post embeds in `channel`, in words an admin can act on; None if it can."""
     mine = channel.permissions_for(channel.guild.me)
-    missing = [name.replace("_", " ").title() for name in POST_NEEDS if not getattr(mine, name)]
+    missing = [name for name in POST_NEEDS if not getattr(mine, name)]
     if not missing:
         return None
-    return (
-        f"I can't post in {channel.mention} yet: I need **{', '.join(missing)}** there. "
-        "Give me those permissions and run this again. Nothing was changed."
+    return t(
+        locale,
+        "I can't post in %(channel)s yet: I need **%(needed)s** there. Give me those "
+        "permissions and run this again. Nothing was changed.",
+        channel=channel.mention,
+        needed=permissions_text(locale, missing),
     )
 
 
-def _unusable_role(role: discord.Role) -> str | None:
+def _unusable_role(role: discord.Role, locale: str) -> str | None:
     if role.is_default():
-        return "@everyone can't be used here: pick or create a role for it."
+        return t(locale, "@everyone can't be used here: pick or create a role for it.")
     if role.managed:
-        return f"{role.mention} belongs to an integration; pick a role of your own."
+        return t(
+            locale,
+            "%(role)s belongs to an integration; pick a role of your own.",
+            role=role.mention,
+        )
     return None
 
 
-def _cannot_assign(guild: discord.Guild, role: discord.Role) -> str | None:
+def _cannot_assign(guild: discord.Guild, role: discord.Role, locale: str) -> str | None:
     me = guild.me
     if not me.guild_permissions.manage_roles:
-        return "I need the **Manage Roles** permission to hand out a live role."
+        return t(locale, "I need the **Manage Roles** permission to hand out a live role.")
     if role >= me.top_role:
-        return (
-            f"I can't give {role.mention}: it is above my own role. Drag my role above it in "
-            "Server Settings → Roles."
+        return t(
+            locale,
+            "I can't give %(role)s: it is above my own role. Drag my role above it in Server "
+            "Settings → Roles.",
+            role=role.mention,
         )
     return None
 

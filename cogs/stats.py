@@ -9,8 +9,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.embeds import GOLIVE_PURPLE
+from bot.i18n import locale_of, tr
 from core.community import StatsService, StreamerStats
-from core.kernel.timefmt import human_duration
+from core.kernel import i18n
+from core.kernel.i18n import Duration, duration_in, t, tn
 from core.stage import StageService
 
 if TYPE_CHECKING:
@@ -38,18 +40,21 @@ class Stats(commands.GroupCog, group_name="stats"):
         on_stage = await self.stage.time_on_stage(who.id)
         # Deferred once the answer is known: "no page yet" only concerns the caller.
         await interaction.response.defer(ephemeral=stats is None, thinking=True)
+        locale = locale_of(interaction)
         if stats is None:
             mine = who.id == interaction.user.id
             text = (
-                "You have no stream page yet. Create one with `/stream create`."
+                t(locale, "You have no stream page yet. Create one with `/stream create`.")
                 if mine
-                else f"{who.display_name} has no stream page yet."
+                else t(locale, "%(name)s has no stream page yet.", name=who.display_name)
             )
             if on_stage[0]:
-                text += f"\nOn stage as a guest: {stage_text(on_stage)}."
+                text += "\n" + t(
+                    locale, "On stage as a guest: %(time)s.", time=stage_text(on_stage, locale)
+                )
             await interaction.followup.send(text, ephemeral=True)
             return
-        await interaction.followup.send(embed=member_card(stats, on_stage))
+        await interaction.followup.send(embed=member_card(stats, on_stage, locale))
 
     @app_commands.command(name="top")
     async def top(self, interaction: Interaction) -> None:
@@ -58,34 +63,58 @@ class Stats(commands.GroupCog, group_name="stats"):
         await interaction.response.defer(ephemeral=not top, thinking=True)
         if not top:
             await interaction.followup.send(
-                "Nobody has streamed yet. Be the first: `/stream golive`.", ephemeral=True
+                tr(interaction, "Nobody has streamed yet. Be the first: `/stream golive`."),
+                ephemeral=True,
             )
             return
+        locale = locale_of(interaction)
         lines = [
-            f"**{rank}.** {s.owner_name} · {human_duration(s.seconds_live)} live · "
-            f"peak {s.peak_viewers} · {s.followers} follower{'s' if s.followers != 1 else ''}"
+            f"**{rank}.** {s.owner_name} · "
+            + t(
+                locale,
+                "%(time)s live · peak %(peak)s",
+                time=Duration(s.seconds_live),
+                peak=s.peak_viewers,
+            )
+            + " · "
+            + tn(locale, "%(n)s follower", "%(n)s followers", s.followers)
             for rank, s in enumerate(top, start=1)
         ]
         embed = discord.Embed(
-            title="Top streamers", description="\n".join(lines), colour=GOLIVE_PURPLE
+            title=t(locale, "Top streamers"), description="\n".join(lines), colour=GOLIVE_PURPLE
         )
         await interaction.followup.send(embed=embed)
 
 
-def stage_text(on_stage: tuple[int, int]) -> str:
+def stage_text(on_stage: tuple[int, int], locale: str = i18n.DEFAULT) -> str:
     streams, seconds = on_stage
-    return f"{human_duration(seconds)} in {streams} stream{'s' * (streams != 1)}"
+    return tn(
+        locale,
+        "%(time)s in %(n)s stream",
+        "%(time)s in %(n)s streams",
+        streams,
+        time=Duration(seconds),
+    )
 
 
-def member_card(stats: StreamerStats, on_stage: tuple[int, int] = (0, 0)) -> discord.Embed:
-    embed = discord.Embed(title=f"{stats.owner_name}'s streams", colour=GOLIVE_PURPLE)
-    embed.add_field(name="Streams", value=str(stats.streams))
-    embed.add_field(name="Time live", value=human_duration(stats.seconds_live))
-    embed.add_field(name="Average viewers", value=f"{stats.average_viewers:.1f}")
-    embed.add_field(name="Peak viewers", value=str(stats.peak_viewers))
-    embed.add_field(name="Followers", value=str(stats.followers))
+def member_card(
+    stats: StreamerStats, on_stage: tuple[int, int] = (0, 0), locale: str = i18n.DEFAULT
+) -> discord.Embed:
+    def number(value: float, digits: str = "#,##0") -> str:
+        return i18n.decimal_in(locale, value, digits)
+
+    embed = discord.Embed(
+        title=t(locale, "%(name)s's streams", name=stats.owner_name), colour=GOLIVE_PURPLE
+    )
+    embed.add_field(name=t(locale, "Streams"), value=number(stats.streams))
+    embed.add_field(name=t(locale, "Time live"), value=duration_in(locale, stats.seconds_live))
+    embed.add_field(
+        name=t(locale, "Average viewers"), value=number(stats.average_viewers, "#,##0.0")
+    )
+    embed.add_field(name=t(locale, "Peak viewers"), value=number(stats.peak_viewers))
+    embed.add_field(name=t(locale, "Followers"), value=number(stats.followers))
     if on_stage[0]:
-        embed.add_field(name="On stage as a guest", value=stage_text(on_stage))
+        embed.add_field(name=t(locale, "On stage as a guest"), value=stage_text(on_stage, locale))
     return embed
 
 

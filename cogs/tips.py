@@ -18,8 +18,8 @@ from bot.members import identity_of
 from bot.ui import GoLiveDynamicItem, GoLiveModal
 from core.kernel import i18n
 from core.kernel.errors import InvalidInput
-from core.kernel.i18n import N_, Credits, t
-from core.money import Standing, TipOutcome, credits_text
+from core.kernel.i18n import N_, Credits, t, tn
+from core.money import Standing, TipOutcome
 from core.services import Services
 
 if TYPE_CHECKING:
@@ -28,7 +28,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction["GoLiveBot"]
-PERIOD_NAMES = {"week": "this week", "all": "all time"}
+TITLES = {
+    ("week", True): N_("Top tippers of %(name)s, this week"),
+    ("all", True): N_("Top tippers of %(name)s, all time"),
+    ("week", False): N_("Tips, this week"),
+    ("all", False): N_("Tips, all time"),
+}
 
 
 def parse_credits(text: str) -> int:
@@ -193,21 +198,21 @@ class Tips(commands.Cog):
         member: discord.User | None = None,
     ) -> None:
         """Who tipped the most, and who received the most."""
-        tips = self.services.tips
-        when = PERIOD_NAMES[period]
+        tips, locale = self.services.tips, locale_of(interaction)
+        title = TITLES[(period, member is not None)]
         if member is not None:
             donors = await tips.top_donors(period, member.id)
             embed = discord.Embed(
-                title=f"Top tippers of {member.display_name}, {when}", colour=GOLIVE_PURPLE
+                title=t(locale, title, name=member.display_name), colour=GOLIVE_PURPLE
             )
-            embed.description = _board(donors)
+            embed.description = _board(donors, locale)
             empty = not donors
         else:
             donors = await tips.top_donors(period)
             streamers = await tips.top_streamers(period)
-            embed = discord.Embed(title=f"Tips, {when}", colour=GOLIVE_PURPLE)
-            embed.add_field(name="Top tippers", value=_board(donors))
-            embed.add_field(name="Top streamers", value=_board(streamers))
+            embed = discord.Embed(title=t(locale, title), colour=GOLIVE_PURPLE)
+            embed.add_field(name=t(locale, "Top tippers"), value=_board(donors, locale))
+            embed.add_field(name=t(locale, "Top streamers"), value=_board(streamers, locale))
             empty = not donors and not streamers
         # An empty board tells the channel nothing: only the caller sees it.
         await interaction.response.send_message(
@@ -215,13 +220,19 @@ class Tips(commands.Cog):
         )
 
 
-def _board(standings: list[Standing]) -> str:
+def _board(standings: list[Standing], locale: str) -> str:
     if not standings:
-        return "No tips yet."
+        return t(locale, "No tips yet.")
     medals = ["🥇", "🥈", "🥉"]
     return "\n".join(
         f"{medals[i] if i < 3 else f'{i + 1}.'} **{discord.utils.escape_markdown(s.name)}** · "
-        f"{credits_text(s.total)} ({s.count} tip{'s' if s.count != 1 else ''})"
+        + tn(
+            locale,
+            "%(amount)s (%(n)s tip)",
+            "%(amount)s (%(n)s tips)",
+            s.count,
+            amount=Credits(s.total),
+        )
         for i, s in enumerate(standings)
     )
 

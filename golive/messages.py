@@ -1,10 +1,10 @@
 """`make messages`: collect every user-visible string into golive.pot and update the catalogs.
 
-Four sources: Python calls (`t`, `tr`, `N_`, `ngettext`, and the first argument of every domain
+Four sources: Python calls (`t`, `tr`, `tn`, `N_`, `ngettext`, and the first argument of every domain
 error raised with a literal message), the page templates (Jinja2's `_`), the page scripts (`gettext` / `ngettext` from
 web/static/text.js), and the command tree
-(descriptions and choice names, read from the tree itself because they live in decorators and
-docstrings). New strings land in each `.po` untranslated, and the catalog test fails until a
+(descriptions and choice names, and the command, group and option names in their own context,
+read from the tree itself because they live in decorators and docstrings). New strings land in each `.po` untranslated, and the catalog test fails until a
 translator fills them in.
 """
 
@@ -49,6 +49,7 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "_": None,
     "gettext": None,
     "ngettext": (2, 3),
+    "tn": (2, 3),
 }
 TEMPLATE_KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "_": None,
@@ -108,10 +109,11 @@ def _messages(found: Iterable[str | tuple[str | None, ...]]) -> Iterator[tuple[s
             yield message, None
 
 
-async def tree_messages() -> list[str]:
-    """Every description and choice name of the command tree, from a bot built as golive runs."""
+async def tree_messages() -> tuple[list[str], list[str]]:
+    """The command tree's descriptions and choice names, and its names, from a bot built as
+    golive runs."""
     from bot.app import EXTENSIONS, GoLiveBot
-    from bot.i18n import tree_strings
+    from bot.i18n import tree_names, tree_strings
     from core.config import load_settings
     from golive.bootstrap import open_services
 
@@ -133,18 +135,21 @@ async def tree_messages() -> list[str]:
             try:
                 for extension in EXTENSIONS:
                     await bot.load_extension(extension)
-                return sorted(set(tree_strings(bot.tree)) - {"…"})
+                texts = sorted(set(tree_strings(bot.tree)) - {"…"})
+                return texts, sorted(set(tree_names(bot.tree)))
             finally:
                 await bot.close()
 
 
-def template_catalog(tree: Iterable[str]) -> Catalog:
+def template_catalog(tree: Iterable[str], names: Iterable[str] = ()) -> Catalog:
     pot = Catalog(domain=i18n.DOMAIN, project="golive", charset="utf-8")
     for msgid, plural in source_messages():
         pot.add((msgid, plural) if plural else msgid)
     for msgid in tree:
         if msgid not in pot:
             pot.add(msgid)
+    for name in names:
+        pot.add(name, context=i18n.NAME_CONTEXT)
     return pot
 
 
@@ -169,7 +174,7 @@ def write(pot: Catalog) -> None:
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__).parse_args()
-    pot = template_catalog(asyncio.run(tree_messages()))
+    pot = template_catalog(*asyncio.run(tree_messages()))
     write(pot)
     print(f"{len(pot)} messages → {POT.relative_to(ROOT)}")
 

@@ -20,6 +20,7 @@ from core.kernel.errors import (
     NotFound,
     StorageUnavailable,
 )
+from core.kernel.i18n import N_
 from core.livekit import Role, guest_identity, host_identity, viewer_identity
 from core.services import Services
 from core.streams import StreamDraft
@@ -35,9 +36,9 @@ routes = web.RouteTableDef()
 
 _json_text: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
-SIGN_IN_FIRST = "Sign in first: use the link from `/stream studio` in Discord."
+SIGN_IN_FIRST = N_("Sign in first: use the link from `/stream studio` in Discord.")
 # The same words StreamService.create refuses with (it checks again, inside its transaction).
-ALREADY_HAVE_A_PAGE = "You already have a stream page. Change it with `/stream edit`."
+ALREADY_HAVE_A_PAGE = N_("You already have a stream page. Change it with `/stream edit`.")
 
 
 def _signed_in(request: web.Request) -> Identity:

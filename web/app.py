@@ -26,6 +26,7 @@ from core.kernel.errors import (
     StorageUnavailable,
     TooLarge,
 )
+from core.kernel.i18n import N_, t
 from core.services import Services
 from web import (
     api,
@@ -47,6 +48,7 @@ from web import (
     webhooks,
 )
 from web.body import BODY, BODY_SECONDS, BodyRefused, read_body
+from web.i18n import chosen_locale
 from web.keys import CSP, IDENTITY, SERVICES, SESSION_COOKIE
 from web.metrics import METRICS, Metrics
 from web.metrics import routes as metrics_routes
@@ -137,15 +139,18 @@ def _is_api(request: web.Request) -> bool:
     return request.path.startswith(_JSON_PREFIXES)
 
 
-def _error(request: web.Request, status: int, message: str) -> web.Response:
-    # Domain errors are written for Discord: no Markdown on a page or in JSON.
-    message = plain_text(message)
+def _error(request: web.Request, status: int, message: str, **params: object) -> web.Response:
+    """`message` (a message id, filled in with `params`) in the language the request reads."""
     if _is_api(request):
-        return web.json_response({"error": message}, status=status)
-    heading = {404: "Not found", 401: "Please sign in", 403: "Not allowed"}.get(
-        status, "Something went wrong"
+        # Domain errors are written for Discord: no Markdown in JSON (message.html says the same).
+        text = plain_text(t(chosen_locale(request), message, **params))
+        return web.json_response({"error": text}, status=status)
+    heading = {404: N_("Not found"), 401: N_("Please sign in"), 403: N_("Not allowed")}.get(
+        status, N_("Something went wrong")
     )
-    return pages.message_page(request, status, heading, message, "See who is live", "/live")
+    return pages.message_page(
+        request, status, heading, message, N_("See who is live"), "/live", params
+    )
 
 
 @web.middleware
@@ -159,20 +164,20 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         response.headers["Retry-After"] = str(error.retry_after)
         return response
     except GoLiveError as error:
-        return _error(request, status_for(error), error.message)
+        return _error(request, status_for(error), error.msgid, **error.params)
     except web.HTTPRequestEntityTooLarge:
         return _error(request, 413, "The request body is too large.")
     except web.HTTPException as error:
         if error.status >= 400 and (_is_api(request) or error.status in (404, 405)):
             reason = {
-                404: "There is nothing at this address.",
-                405: "This method is not allowed here.",
+                404: N_("There is nothing at this address."),
+                405: N_("This method is not allowed here."),
             }
             return _error(request, error.status, reason.get(error.status, error.reason))
         raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _error(request, 500, "Something went wrong on our side. Please try again.")
+        return _error(request, 500, N_("Something went wrong on our side. Please try again."))
 
 
 @web.middleware

@@ -114,7 +114,9 @@ async def json_object(request: web.Request) -> dict[str, Any]:
         body = json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidInput(
-            f"The body is not valid JSON ({error.msg} at line {error.lineno})."
+            "The body is not valid JSON (%(problem)s at line %(line)s).",
+            problem=error.msg,
+            line=str(error.lineno),
         ) from None
     except (ValueError, RecursionError):
         # Valid JSON that Python refuses: integers over 4300 digits, or nesting too deep.
@@ -128,25 +130,27 @@ def text_field(body: dict[str, Any], name: str, *, required: bool = True, defaul
     value = body.get(name)
     if value is None:
         if required:
-            raise InvalidInput(f"'{name}' is required.")
+            raise InvalidInput("'%(name)s' is required.", name=name)
         return default
     if not isinstance(value, str):
-        raise InvalidInput(f"'{name}' must be a string.")
+        raise InvalidInput("'%(name)s' must be a string.", name=name)
     try:
         # JSON escapes can smuggle in lone surrogates, which SQLite (and UTF-8) cannot store.
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(f"'{name}' contains characters that are not valid Unicode.") from None
+        raise InvalidInput(
+            "'%(name)s' contains characters that are not valid Unicode.", name=name
+        ) from None
     if "\x00" in value:
         # SQLite's length() stops at a NUL, so it would slip past (or trip) the length CHECKs.
-        raise InvalidInput(f"'{name}' must not contain NUL characters.")
+        raise InvalidInput("'%(name)s' must not contain NUL characters.", name=name)
     return value
 
 
 def bool_field(body: dict[str, Any], name: str) -> bool:
     value = body.get(name)
     if not isinstance(value, bool):
-        raise InvalidInput(f"'{name}' must be true or false.")
+        raise InvalidInput("'%(name)s' must be true or false.", name=name)
     return value
 
 
@@ -155,11 +159,11 @@ def optional_number(body: dict[str, Any], name: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(f"'{name}' must be a number.")
+        raise InvalidInput("'%(name)s' must be a number.", name=name)
     try:
         number = float(value)
     except OverflowError:  # an integer too large for a float
-        raise InvalidInput(f"'{name}' must be a finite number.") from None
+        raise InvalidInput("'%(name)s' must be a finite number.", name=name) from None
     if not math.isfinite(number):  # Python's json accepts NaN and Infinity
-        raise InvalidInput(f"'{name}' must be a finite number.")
+        raise InvalidInput("'%(name)s' must be a finite number.", name=name)
     return number

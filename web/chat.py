@@ -6,12 +6,15 @@ from aiohttp import web
 
 from core.chat import ChatAuthor, message_json
 from core.kernel.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
+from core.kernel.i18n import N_
 from web.body import json_object, text_field
 from web.keys import SERVICES, identity_of
 
 routes = web.RouteTableDef()
 
-SIGN_IN_TO_CHAT = "Sign in to chat: use the Watch button on the stream's announcement in Discord."
+SIGN_IN_TO_CHAT = N_(
+    "Sign in to chat: use the Watch button on the stream's announcement in Discord."
+)
 
 
 @routes.get("/api/live/{slug}/chat", name="api_chat_history")

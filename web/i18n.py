@@ -71,6 +71,12 @@ def script_messages() -> list[str | tuple[str, str]]:
     return messages
 
 
+@jinja2.pass_context
+def _number(context: Any, value: float, pattern: str = "#,##0") -> str:
+    """A number written the page language's way: 1,234.5 / 1.234,5."""
+    return i18n.decimal_in(context.get("locale", i18n.DEFAULT), value, pattern)
+
+
 @cache
 def script_texts(locale: str) -> dict[str, str | list[str]]:
     """What web/static/text.js reads: each script text's translation (plurals: every form).
@@ -90,8 +96,8 @@ def script_texts(locale: str) -> dict[str, str | list[str]]:
 
 
 def install(env: jinja2.Environment) -> None:
-    """Give templates `_`, `gettext` and `ngettext` in the rendering page's `locale`, and
-    `script_texts(locale)` for the page scripts."""
+    """Give templates `_`, `gettext` and `ngettext` in the rendering page's `locale`, `number`
+    to write numbers its way, and `script_texts(locale)` for the page scripts."""
     for locale in i18n.SUPPORTED:  # read the scripts now, not while a page waits
         script_texts(locale)
     env.add_extension("jinja2.ext.i18n")
@@ -99,3 +105,4 @@ def install(env: jinja2.Environment) -> None:
     env.globals["languages"] = [(code, i18n.NAMES[code]) for code in i18n.SUPPORTED]
     env.globals["html_lang"] = lambda locale: locale.replace("_", "-")
     env.globals["script_texts"] = script_texts
+    env.globals["number"] = _number

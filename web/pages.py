@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
 
-from core.kernel import i18n
 from core.kernel.errors import NotAuthenticated
+from core.kernel.i18n import N_, duration_in, t
 from core.livekit import AUDIENCE_PREFIXES, BROADCASTER_PREFIX
 from core.streams import Stream
 from web import search
@@ -21,7 +22,7 @@ from web.thumbnails import thumbnail_path
 
 routes = web.RouteTableDef()
 
-LINK_NOT_VALID = "Ask the bot for a new one: type /stream studio in Discord."
+LINK_NOT_VALID = N_("Ask the bot for a new one: type /stream studio in Discord.")
 
 
 def render(
@@ -52,14 +53,18 @@ def message_page(
     message: str,
     action_text: str | None = None,
     action_url: str | None = None,
+    params: Mapping[str, object] | None = None,
 ) -> web.Response:
+    """A page that says one thing: the heading, message (filled in with `params`) and action
+    are message ids, shown in the viewer's language."""
+    locale = chosen_locale(request)
     return render(
         request,
         "message.html",
         {
-            "heading": heading,
-            "message": message,
-            "action_text": action_text,
+            "heading": t(locale, heading),
+            "message": t(locale, message, **(params or {})),
+            "action_text": t(locale, action_text) if action_text else None,
             "action_url": action_url,
         },
         status=status,
@@ -86,7 +91,7 @@ async def watch(request: web.Request) -> web.Response:
     sessions = [
         {
             "started_at": session.started_at,
-            "duration_text": i18n.duration_in(locale, session.duration_seconds or 0),
+            "duration_text": duration_in(locale, session.duration_seconds or 0),
         }
         for session in await services.streams.recent_sessions(stream.id)
     ]
@@ -94,7 +99,7 @@ async def watch(request: web.Request) -> web.Response:
     vods = [
         {
             "started_at": vod.started_at,
-            "duration_text": i18n.duration_in(locale, vod.duration_seconds or 0),
+            "duration_text": duration_in(locale, vod.duration_seconds or 0),
             "url": f"/live/{stream.slug}/vods/{vod.id}",
         }
         for vod in (await services.recording.list_vods(stream.id) if not stream.active else [])
@@ -148,17 +153,21 @@ async def studio(request: web.Request) -> web.Response:
         return message_page(
             request,
             401,
-            "Sign in to open your studio",
-            "Type /stream studio in Discord: the bot sends you a private link that opens this page.",
+            N_("Sign in to open your studio"),
+            N_(
+                "Type /stream studio in Discord: the bot sends you a private link that opens "
+                "this page."
+            ),
         )
     if identity.user_id != stream.owner_id:
         return message_page(
             request,
             403,
-            "This studio isn't yours",
-            f"Only {stream.owner_name} can broadcast on this stream page.",
-            "Watch the stream",
+            N_("This studio isn't yours"),
+            N_("Only %(name)s can broadcast on this stream page."),
+            N_("Watch the stream"),
             f"/live/{stream.slug}",
+            {"name": stream.owner_name},
         )
     session = await services.streams.current_session(stream.id) if stream.active else None
     return render(
@@ -197,7 +206,7 @@ async def login_form(request: web.Request) -> web.Response:
     # Spending the token on GET would let link-preview bots burn it: the page posts it instead.
     token = request.match_info["token"]
     if not _LOGIN_TOKEN.fullmatch(token):
-        return message_page(request, 404, "This sign-in link is not valid", LINK_NOT_VALID)
+        return message_page(request, 404, N_("This sign-in link is not valid"), LINK_NOT_VALID)
     action = request.app.router["login_submit"].url_for(token=token)
     response = render(request, "login.html", {"action": str(action)})
     response.headers["Cache-Control"] = "no-store"
@@ -212,7 +221,9 @@ async def login_submit(request: web.Request) -> web.Response:
             request.match_info["token"]
         )
     except NotAuthenticated as error:
-        return message_page(request, 410, "This link can't be used again", error.message)
+        return message_page(
+            request, 410, N_("This link can't be used again"), error.msgid, params=error.params
+        )
     response = web.HTTPSeeOther(next_path)
     response.set_cookie(
         SESSION_COOKIE,

@@ -9,15 +9,19 @@ from aiohttp import web
 
 from core.discovery import LIMIT_MAX, PAGE_SIZE, QUERY_MAX, SearchPage
 from core.kernel.errors import InvalidInput
+from core.kernel.i18n import N_, t
 from core.live import ThumbnailService
 from web.body import json_object, optional_number, text_field
+from web.i18n import chosen_locale
 from web.keys import SERVICES
 from web.serialize import stream_json
 from web.thumbnails import thumbnail_url
 
 routes = web.RouteTableDef()
 
-SAY_WHAT = "Give 'slug' to search by name, or 'latitude' and 'longitude' to search near a place."
+SAY_WHAT = N_(
+    "Give 'slug' to search by name, or 'latitude' and 'longitude' to search near a place."
+)
 
 
 @routes.post("/api/live/search", name="api_search")
@@ -94,7 +98,7 @@ async def live_grid(request: web.Request) -> dict[str, Any]:
         try:
             city = await services.places.resolve(near)
         except InvalidInput as error:
-            problem = error.message
+            problem = t(chosen_locale(request), error.msgid, **error.params)
     if city is not None:
         query |= {"latitude": city.latitude, "longitude": city.longitude}
         found = await services.search.near(
@@ -140,17 +144,22 @@ def _whole_number(body: dict[str, Any], name: str, *, default: int, low: int, hi
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(f"'{name}' must be a whole number.")
+        raise InvalidInput("'%(name)s' must be a whole number.", name=name)
     if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-        raise InvalidInput(f"'{name}' must be a whole number.")
+        raise InvalidInput("'%(name)s' must be a whole number.", name=name)
     number = int(value)
     if not low <= number <= high:
-        raise InvalidInput(f"'{name}' must be between {low} and {high}.")
+        raise InvalidInput(
+            "'%(name)s' must be between %(low)s and %(high)s.",
+            name=name,
+            low=str(low),
+            high=str(high),
+        )
     return number
 
 
 def _optional_bool(body: dict[str, Any], name: str) -> bool:
     value = body.get(name, False)
     if not isinstance(value, bool):
-        raise InvalidInput(f"'{name}' must be true or false.")
+        raise InvalidInput("'%(name)s' must be true or false.", name=name)
     return value

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from core.accounts import Identity
 from core.kernel.errors import InvalidInput, NotAuthenticated
+from core.kernel.i18n import N_
 from core.livekit import host_identity
 from core.stage import Guest, Hand, Invitation, Member, MuteSource, StageState
 from core.streams import Stream
@@ -22,7 +23,7 @@ from web.keys import SERVICES, identity_of
 
 routes = web.RouteTableDef()
 
-SIGN_IN_FOR_STAGE = (
+SIGN_IN_FOR_STAGE = N_(
     "Sign in to come on stage: use the Watch button on the stream's announcement in Discord."
 )
 _STAGE = "/api/live/{slug}/stage"

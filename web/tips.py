@@ -66,7 +66,7 @@ async def tip(request: web.Request) -> web.Response:
     message = text_field(body, "message", required=False)
     request_id = text_field(body, "requestId")
     if not 8 <= len(request_id) <= KEY_MAX:
-        raise InvalidInput(f"'requestId' must be 8 to {KEY_MAX} characters.")
+        raise InvalidInput("'requestId' must be 8 to %(max)s characters.", max=str(KEY_MAX))
     stream = await services.streams.get_by_slug(request.match_info["slug"])
     outcome = await services.tips.tip_stream(
         identity, stream.id, amount, message, f"web:{identity.user_id}:{request_id}"

@@ -10,6 +10,7 @@ Integrations page can grant /mod to anyone.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -18,10 +19,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.embeds import GOLIVE_PURPLE
+from bot.i18n import locale_of, tr
 from bot.moderators import ModeratorRegistry
 from cogs.moderation._mod_log import post_to_mod_log
 from core.kernel.errors import Forbidden, InvalidInput
-from core.kernel.timefmt import human_duration
+from core.kernel.i18n import N_, Duration, Phrase, tn
 from core.moderation import REASON_MAX
 from core.services import Services
 from core.streams import Stream
@@ -44,7 +46,11 @@ TIMEOUT_DURATIONS = [
     app_commands.Choice(name="1 hour", value=3600),
     app_commands.Choice(name="1 day", value=86400),
 ]
-SCOPE_WORDS = {"chat": "the chat", "streaming": "streaming", "both": "the chat and streaming"}
+BANNED = {
+    "chat": N_("%(member)s is banned from the chat %(how_long)s."),
+    "streaming": N_("%(member)s is banned from streaming %(how_long)s."),
+    "both": N_("%(member)s is banned from the chat and streaming %(how_long)s."),
+}
 
 
 @app_commands.guild_only()
@@ -90,9 +96,14 @@ class Moderation(commands.GroupCog, group_name="mod"):
             duration=None if duration is None else timedelta(seconds=duration.value),
             reason=reason,
         )
-        how_long = "until unbanned" if duration is None else f"for {duration.name}"
-        text = f"{member.mention} is banned from {SCOPE_WORDS[scope]} {how_long}."
-        await self._done(interaction, text, f"{moderator.mention}: {text} {sanction.reason}")
+        # The duration as its choice reads in each language ("1 Tag"), not as a number.
+        how_long = (
+            Phrase(N_("until unbanned"))
+            if duration is None
+            else Phrase(N_("for %(duration)s"), {"duration": Phrase(duration.name)})
+        )
+        said = Phrase(BANNED[scope], {"member": member.mention, "how_long": how_long})
+        await self._done(interaction, moderator, said, sanction.reason)
 
     @app_commands.command(name="unban")
     @app_commands.describe(
@@ -110,8 +121,8 @@ class Moderation(commands.GroupCog, group_name="mod"):
         await self.services.moderation.unban(
             moderator_id=moderator.id, user_id=member.id, scope=scope
         )
-        text = f"{member.mention} may chat and stream again."
-        await self._done(interaction, text, f"{moderator.mention}: {text}")
+        said = Phrase(N_("%(member)s may chat and stream again."), {"member": member.mention})
+        await self._done(interaction, moderator, said)
 
     @app_commands.command(name="timeout")
     @app_commands.describe(member="Who to silence", duration="For how long")
@@ -127,8 +138,11 @@ class Moderation(commands.GroupCog, group_name="mod"):
             user_id=member.id,
             duration=timedelta(seconds=duration.value),
         )
-        text = f"{member.mention} can't chat for {duration.name}."
-        await self._done(interaction, text, f"{moderator.mention}: {text}")
+        said = Phrase(
+            N_("%(member)s can't chat for %(duration)s."),
+            {"member": member.mention, "duration": Phrase(duration.name)},
+        )
+        await self._done(interaction, moderator, said)
 
     @app_commands.command(name="slowmode")
     @app_commands.describe(
@@ -149,12 +163,15 @@ class Moderation(commands.GroupCog, group_name="mod"):
             moderator_id=moderator.id, stream=stream, seconds=seconds
         )
         await self._slow_down_threads(stream, seconds)
-        text = (
-            f"Slow mode on {stream.owner_name}'s chat: one message every {human_duration(seconds)}."
+        said = (
+            Phrase(
+                N_("Slow mode on %(name)s's chat: one message every %(every)s."),
+                {"name": stream.owner_name, "every": Duration(seconds)},
+            )
             if seconds
-            else f"Slow mode is off on {stream.owner_name}'s chat."
+            else Phrase(N_("Slow mode is off on %(name)s's chat."), {"name": stream.owner_name})
         )
-        await self._done(interaction, text, f"{moderator.mention}: {text}")
+        await self._done(interaction, moderator, said)
 
     @app_commands.command(name="end")
     @app_commands.describe(member="The streamer whose live stream to end", reason="Why")
@@ -170,8 +187,8 @@ class Moderation(commands.GroupCog, group_name="mod"):
         await self.services.moderation.end_stream(
             moderator_id=moderator.id, owner_id=member.id, reason=reason
         )
-        text = f"{member.mention}'s stream was ended."
-        await self._done(interaction, text, f"{moderator.mention}: {text} {reason}")
+        said = Phrase(N_("%(member)s's stream was ended."), {"member": member.mention})
+        await self._done(interaction, moderator, said, reason)
 
     @app_commands.command(name="kick")
     @app_commands.describe(member="The viewer to remove from live streams", reason="Why")
@@ -187,12 +204,9 @@ class Moderation(commands.GroupCog, group_name="mod"):
         removed = await self.services.moderation.kick(
             moderator_id=moderator.id, user_id=member.id, reason=reason
         )
-        block = human_duration(self.services.moderation.kick_block.total_seconds())
-        text = (
-            f"{member.mention} was removed from {removed} viewer connection(s) "
-            f"and can't watch for {block}."
-        )
-        await self._done(interaction, text, f"{moderator.mention}: {text} {reason}")
+        block = Duration(self.services.moderation.kick_block.total_seconds())
+        said = Kicked(member.mention, removed, block)
+        await self._done(interaction, moderator, said, reason)
 
     @app_commands.command(name="log")
     @app_commands.describe(member="Only actions about this member (default: all)")
@@ -204,7 +218,8 @@ class Moderation(commands.GroupCog, group_name="mod"):
             target_id=None if member is None else member.id
         )
         embed = discord.Embed(
-            title="Moderation log" + (f" — {member.display_name}" if member else ""),
+            title=tr(interaction, "Moderation log")
+            + (f" — {member.display_name}" if member else ""),
             colour=GOLIVE_PURPLE,
         )
         lines = [
@@ -214,7 +229,7 @@ class Moderation(commands.GroupCog, group_name="mod"):
             + (f" — {discord.utils.escape_markdown(action.details[:80])}" if action.details else "")
             for action in actions
         ]
-        embed.description = "\n".join(lines) or "No moderator actions yet."
+        embed.description = "\n".join(lines) or tr(interaction, "No moderator actions yet.")
         await interaction.followup.send(embed=embed, ephemeral=True)
 
     # -- helpers -------------------------------------------------------------------------------
@@ -264,6 +279,34 @@ class Moderation(commands.GroupCog, group_name="mod"):
                 with contextlib.suppress(discord.HTTPException):
                     await thread.edit(slowmode_delay=seconds)
 
-    async def _done(self, interaction: Interaction, answer: str, log_line: str) -> None:
-        await interaction.followup.send(answer, ephemeral=True)
-        await post_to_mod_log(self.services.moderation, interaction.guild, log_line)
+    async def _done(
+        self,
+        interaction: Interaction,
+        moderator: discord.Member,
+        said: Phrase | Kicked,
+        reason: str = "",
+    ) -> None:
+        """The moderator reads it in their language; the mod-log channel in the server's."""
+        await interaction.followup.send(said.said_in(locale_of(interaction)), ephemeral=True)
+        logged = said.said_in(await self.services.guilds.language(interaction.guild_id))
+        line = f"{moderator.mention}: {logged}" + (f" {reason}" if reason else "")
+        await post_to_mod_log(self.services.moderation, interaction.guild, line)
+
+
+@dataclass(frozen=True)
+class Kicked:
+    """What /mod kick says, with the plural of the connections it closed."""
+
+    member: str
+    connections: int
+    block: Duration
+
+    def said_in(self, locale: str) -> str:
+        return tn(
+            locale,
+            "%(member)s was removed from %(n)s viewer connection and can't watch for %(block)s.",
+            "%(member)s was removed from %(n)s viewer connections and can't watch for %(block)s.",
+            self.connections,
+            member=self.member,
+            block=self.block,
+        )

@@ -11,9 +11,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.i18n import tr
 from bot.ui import GoLiveDynamicItem, GoLiveView
 from cogs.moderation._mod_log import post_to_mod_log
+from core.kernel import i18n
 from core.kernel.errors import Conflict
+from core.kernel.i18n import N_, Phrase, t
 from core.moderation import REPORT_REASON_MAX, Report
 from core.services import Services
 
@@ -26,41 +29,55 @@ Action = Literal["dismiss", "end", "ban"]
 REPORT_ORANGE = discord.Colour.from_rgb(242, 153, 74)
 HANDLED_GREY = discord.Colour.from_rgb(88, 101, 120)
 OUTCOME_WORDS = {
-    "dismissed": "Dismissed",
-    "ended": "Stream ended",
-    "banned": "Banned from chat and streaming",
+    "dismissed": N_("Dismissed"),
+    "ended": N_("Stream ended"),
+    "banned": N_("Banned from chat and streaming"),
+}
+# What a moderator's click did, as the clicker is told.
+OUTCOME_DONE = {
+    "dismissed": N_("Report #%(id)s: dismissed."),
+    "ended": N_("Report #%(id)s: their stream is ended."),
+    "banned": N_("Report #%(id)s: banned from chat and streaming."),
 }
 
 _LOOK: dict[str, tuple[str, discord.ButtonStyle]] = {
-    "dismiss": ("Dismiss", discord.ButtonStyle.secondary),
-    "end": ("End their stream", discord.ButtonStyle.primary),
-    "ban": ("Ban", discord.ButtonStyle.danger),
+    "dismiss": (N_("Dismiss"), discord.ButtonStyle.secondary),
+    "end": (N_("End their stream"), discord.ButtonStyle.primary),
+    "ban": (N_("Ban"), discord.ButtonStyle.danger),
 }
 
 
-def report_embed(report: Report) -> discord.Embed:
+def report_embed(report: Report, locale: str = i18n.DEFAULT) -> discord.Embed:
+    """A report as the mod-log channel shows it, in the server's language."""
     embed = discord.Embed(
-        title=f"Report #{report.id}",
+        title=t(locale, "Report #%(id)s", id=str(report.id)),
         description=report.reason,
         colour=REPORT_ORANGE if report.status == "open" else HANDLED_GREY,
         timestamp=report.created_at,
     )
-    embed.add_field(name="Member", value=f"<@{report.member_id}>")
-    embed.add_field(name="Reported by", value=f"<@{report.reporter_id}>")
+    embed.add_field(name=t(locale, "Member"), value=f"<@{report.member_id}>")
+    embed.add_field(name=t(locale, "Reported by"), value=f"<@{report.reporter_id}>")
     if report.status != "open" and report.outcome:
+        outcome = OUTCOME_WORDS.get(report.outcome, report.outcome)
+        moderator = f"<@{report.handled_by}>"
         embed.add_field(
-            name="Handled",
-            value=f"{OUTCOME_WORDS.get(report.outcome, report.outcome)} by <@{report.handled_by}>",
+            name=t(locale, "Handled"),
+            value=t(
+                locale,
+                "%(outcome)s by %(moderator)s",
+                outcome=Phrase(outcome),
+                moderator=moderator,
+            ),
             inline=False,
         )
     return embed
 
 
-def report_view(report_id: int) -> discord.ui.View:
+def report_view(report_id: int, locale: str = i18n.DEFAULT) -> discord.ui.View:
     view = GoLiveView(timeout=None)
     actions: tuple[Action, ...] = ("dismiss", "end", "ban")
     for action in actions:
-        view.add_item(ReportButton(report_id, action))
+        view.add_item(ReportButton(report_id, action, locale))
     return view
 
 
@@ -68,11 +85,11 @@ class ReportButton(
     GoLiveDynamicItem[discord.ui.Button[discord.ui.View]],
     template=r"golive:report:(?P<action>dismiss|end|ban):(?P<report_id>\d+)",
 ):
-    def __init__(self, report_id: int, action: Action) -> None:
+    def __init__(self, report_id: int, action: Action, locale: str = i18n.DEFAULT) -> None:
         label, style = _LOOK[action]
         super().__init__(
             discord.ui.Button(
-                label=label, style=style, custom_id=f"golive:report:{action}:{report_id}"
+                label=t(locale, label), style=style, custom_id=f"golive:report:{action}:{report_id}"
             )
         )
         self.report_id = report_id
@@ -91,7 +108,9 @@ class ReportButton(
         moderation = bot.services.moderation
         report = await moderation.get_report(self.report_id)
         if report.status != "open":
-            await interaction.followup.send("This report has already been handled.", ephemeral=True)
+            await interaction.followup.send(
+                tr(interaction, "This report has already been handled."), ephemeral=True
+            )
             return
         if self.action == "end":
             await moderation.end_stream(
@@ -115,9 +134,10 @@ class ReportButton(
             outcome=outcome,  # type: ignore[arg-type]
         )
         if interaction.message is not None:
-            await interaction.message.edit(embed=report_embed(report), view=None)
+            server = await bot.services.guilds.language(interaction.guild_id)
+            await interaction.message.edit(embed=report_embed(report, server), view=None)
         await interaction.followup.send(
-            f"Report #{report.id}: {OUTCOME_WORDS[outcome].lower()}.", ephemeral=True
+            tr(interaction, OUTCOME_DONE[outcome], id=str(report.id)), ephemeral=True
         )
 
 
@@ -153,8 +173,13 @@ class Reports(commands.Cog):
         report = await self.services.moderation.file_report(
             guild_id=guild.id, reporter_id=interaction.user.id, member_id=member.id, reason=reason
         )
+        # The mod-log channel is read by every moderator: the server's language.
+        server = await self.services.guilds.language(guild.id)
         posted = await post_to_mod_log(
-            self.services.moderation, guild, embed=report_embed(report), view=report_view(report.id)
+            self.services.moderation,
+            guild,
+            embed=report_embed(report, server),
+            view=report_view(report.id, server),
         )
         if posted is None:
             await self.services.moderation.withdraw_report(report.id)
@@ -163,5 +188,6 @@ class Reports(commands.Cog):
                 "Please tell a moderator directly."
             )
         await interaction.followup.send(
-            "Thanks — the moderators have your report. Only they can see it.", ephemeral=True
+            tr(interaction, "Thanks — the moderators have your report. Only they can see it."),
+            ephemeral=True,
         )

@@ -27,8 +27,7 @@ from cogs.streams._watch import WatchButton
 from core.discovery import City
 from core.kernel import i18n
 from core.kernel.errors import Forbidden, InvalidInput, NotFound
-from core.kernel.i18n import N_, t
-from core.kernel.timefmt import human_duration
+from core.kernel.i18n import N_, Duration, Phrase, t
 from core.services import Services
 from core.stage import Member
 from core.streams import DESCRIPTION_MAX, TITLE_MAX, Stream, StreamDraft, StreamEvent
@@ -176,7 +175,7 @@ class Streams(commands.GroupCog, group_name="stream"):
             within_km=within_km,
         )
         await interaction.response.defer(thinking=True)
-        embed, view = await render(self.bot, search, page=1)
+        embed, view = await render(self.bot, search, page=1, locale=locale_of(interaction))
         await interaction.followup.send(embed=embed, view=view)
 
     @app_commands.command(name="golive")
@@ -206,7 +205,11 @@ class Streams(commands.GroupCog, group_name="stream"):
             name=tr(interaction, "Your stream page"), value=self.bot.watch_url(event.stream.slug)
         )
         if problem:
-            embed.add_field(name=tr(interaction, "⚠️ Announcement"), value=problem, inline=False)
+            embed.add_field(
+                name=tr(interaction, "⚠️ Announcement"),
+                value=problem.said_in(locale_of(interaction)),
+                inline=False,
+            )
         view = link_view(tr(interaction, "Open my studio"), link.url, "🎥")
         await interaction.followup.send(embed=embed, view=view, ephemeral=True)
 
@@ -215,11 +218,10 @@ class Streams(commands.GroupCog, group_name="stream"):
         """End your live stream and close its room."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         event = await self.services.streams.end(interaction.user.id)
-        duration = human_duration(event.session.duration_seconds or 0)
         text = tr(
             interaction,
             "Your stream has ended. You were live for **%(duration)s**.",
-            duration=duration,
+            duration=Duration(event.session.duration_seconds or 0),
         )
         if await self.services.ingress.publishing(event.stream.id):
             # OBS reconnects by itself, and its next connection would take the stream live again.
@@ -239,9 +241,9 @@ class Streams(commands.GroupCog, group_name="stream"):
         if stream is None:
             mine = who.id == interaction.user.id
             await interaction.response.send_message(
-                "You have no stream page yet. Create one with `/stream create`."
+                tr(interaction, "You have no stream page yet. Create one with `/stream create`.")
                 if mine
-                else f"{who.display_name} has no stream page yet.",
+                else tr(interaction, "%(name)s has no stream page yet.", name=who.display_name),
                 ephemeral=True,
             )
             return
@@ -293,7 +295,9 @@ class Streams(commands.GroupCog, group_name="stream"):
             reset=action == "reset",
         )
         grace = int(self.services.live.grace.total_seconds())
-        await interaction.followup.send(embed=obs_embed(setup, grace), ephemeral=True)
+        await interaction.followup.send(
+            embed=obs_embed(setup, grace, locale_of(interaction)), ephemeral=True
+        )
 
     @app_commands.command(name="record")
     @app_commands.describe(
@@ -303,7 +307,9 @@ class Streams(commands.GroupCog, group_name="stream"):
         """Record your streams so people can watch them later."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         change = await self.services.recording.set_enabled(interaction.user.id, enabled)
-        await interaction.followup.send(record_message(change), ephemeral=True)
+        await interaction.followup.send(
+            record_message(change, locale_of(interaction)), ephemeral=True
+        )
 
     @app_commands.command(name="health")
     @app_commands.describe(member="Whose live stream to check (yours if left empty)")
@@ -313,9 +319,11 @@ class Streams(commands.GroupCog, group_name="stream"):
         who = member or interaction.user
         stream = await self.services.streams.find_by_owner(who.id)
         if stream is None:
-            raise NotFound(f"{who.display_name} has no stream page.")
+            raise NotFound("%(name)s has no stream page.", name=who.display_name)
         health = await self.services.health.health(stream)
-        await interaction.followup.send(embed=health_embed(stream, health), ephemeral=True)
+        await interaction.followup.send(
+            embed=health_embed(stream, health, locale_of(interaction)), ephemeral=True
+        )
 
     @app_commands.command(name="invite")
     @app_commands.describe(
@@ -340,19 +348,28 @@ class Streams(commands.GroupCog, group_name="stream"):
         link = await self.services.auth.create_login_link(
             identity_of(guest), f"/live/{stream.slug}?stage=invited"
         )
-        sent = "I sent them a DM with a one-time link to accept."
+        sent = tr(interaction, "I sent them a DM with a one-time link to accept.")
+        # Discord tells a bot a member's language only when they use it: the guest's DM is in
+        # the server's language, the one its members read in common.
+        server = await self.services.guilds.language(interaction.guild_id)
         try:
             await guest.send(
-                embed=invitation_dm(stream, interaction.user.display_name, minutes),
-                view=link_view("Come on stage", link.url, "🎙️"),
+                embed=invitation_dm(stream, interaction.user.display_name, minutes, server),
+                view=link_view(t(server, "Come on stage"), link.url, "🎙️"),
             )
         except discord.HTTPException:
-            sent = "Their DMs are closed, so they'll see the invitation on the watch page."
-        await interaction.followup.send(
-            f"Invited **{invitation.display_name}** on stage; the invitation stands for "
-            f"{minutes} minute{'s' * (minutes != 1)}. {sent}",
-            ephemeral=True,
+            sent = tr(
+                interaction,
+                "Their DMs are closed, so they'll see the invitation on the watch page.",
+            )
+        invited = i18n.tn(
+            locale_of(interaction),
+            "Invited **%(name)s** on stage; the invitation stands for %(n)s minute.",
+            "Invited **%(name)s** on stage; the invitation stands for %(n)s minutes.",
+            minutes,
+            name=invitation.display_name,
         )
+        await interaction.followup.send(f"{invited} {sent}", ephemeral=True)
 
     @app_commands.command(name="stage")
     @app_commands.describe(member="Whose stage to show (yours if left empty)")
@@ -361,12 +378,14 @@ class Streams(commands.GroupCog, group_name="stream"):
         who = member or interaction.user
         stream = await self.services.streams.find_by_owner(who.id)
         if stream is None:
-            raise NotFound(f"{who.display_name} has no stream page.")
+            raise NotFound("%(name)s has no stream page.", name=who.display_name)
         await interaction.response.defer(thinking=True)
         state = await self.services.stage.state(stream)
         now = self.services.clock.now()
         seconds = {g.user_id: int((now - g.joined_at).total_seconds()) for g in state.guests}
-        await interaction.followup.send(embed=stage_embed(stream, state, seconds))
+        await interaction.followup.send(
+            embed=stage_embed(stream, state, seconds, locale_of(interaction))
+        )
 
     async def _stage_of(
         self, interaction: Interaction, owner: discord.User | discord.Member
@@ -380,12 +399,9 @@ class Streams(commands.GroupCog, group_name="stream"):
             raise Forbidden("Only the streamer and moderators can invite guests on stage.")
         stream = await self.services.streams.find_by_owner(owner.id)
         if stream is None or not stream.active:
-            mine = owner.id == acting.id
-            raise NotFound(
-                "You aren't live: go live with `/stream golive` first."
-                if mine
-                else f"{owner.display_name} isn't live."
-            )
+            if owner.id == acting.id:
+                raise NotFound("You aren't live: go live with `/stream golive` first.")
+            raise NotFound("%(name)s isn't live.", name=owner.display_name)
         return stream
 
     async def _guild_member(self, interaction: Interaction, user_id: int) -> discord.Member:
@@ -404,7 +420,7 @@ class Streams(commands.GroupCog, group_name="stream"):
 
     async def _announce_here_if_unconfigured(
         self, interaction: Interaction, event: StreamEvent
-    ) -> str | None:
+    ) -> Phrase | None:
         """Guilds with an announcement channel are served by the announcer; others are announced
         here, once the stream is on air. Returns why that can't work, if the bot can tell now."""
         guild, channel = interaction.guild, interaction.channel
@@ -416,9 +432,10 @@ class Streams(commands.GroupCog, group_name="stream"):
         allowed = channel.permissions_for(guild.me)
         if allowed.view_channel and allowed.send_messages and allowed.embed_links:
             return None
-        return tr(
-            interaction,
-            "I can't post in %(channel)s: I need View Channel, Send Messages and Embed Links "
-            "there to announce you.",
-            channel=channel.mention,
+        return Phrase(
+            N_(
+                "I can't post in %(channel)s: I need View Channel, Send Messages and Embed Links "
+                "there to announce you."
+            ),
+            {"channel": channel.mention},
         )

@@ -15,9 +15,12 @@ import discord
 from discord import app_commands
 
 from bot.embeds import GOLIVE_PURPLE
+from bot.i18n import locale_of, tr
 from bot.ui import GoLiveDynamicItem, GoLiveView
 from cogs.streams._watch import WatchButton
 from core.discovery import PAGE_SIZE, City, SearchHit, SearchPage
+from core.kernel import i18n
+from core.kernel.i18n import N_, t, tn
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot
@@ -26,7 +29,9 @@ log = logging.getLogger(__name__)
 
 Interaction = discord.Interaction["GoLiveBot"]
 NAME_MAX = 32  # Discord names are at most 32 characters; keeps the custom_id under 100
-NOT_YOURS = "Only the member who searched can turn these pages. Run `/stream search` for your own."
+NOT_YOURS = N_(
+    "Only the member who searched can turn these pages. Run `/stream search` for your own."
+)
 
 
 @dataclass(frozen=True)
@@ -63,13 +68,14 @@ async def name_choices(interaction: Interaction, current: str) -> list[app_comma
 
 
 async def render(
-    bot: GoLiveBot, search: StreamSearch, page: int
+    bot: GoLiveBot, search: StreamSearch, page: int, locale: str = i18n.DEFAULT
 ) -> tuple[discord.Embed, discord.ui.View]:
-    """Run the search for `page` (moved back to the last page if the results shrank)."""
+    """Run the search for `page` (moved back to the last page if the results shrank), shown in
+    the language of whoever looks at it (the searcher: only they turn the pages)."""
     found, city = await _run(bot, search, page)
     if found.total_pages and page > found.total_pages:
         found, city = await _run(bot, search, found.total_pages)
-    return _embed(bot, search, found, city), _view(search, found)
+    return _embed(bot, search, found, city, locale), _view(search, found)
 
 
 async def _run(bot: GoLiveBot, search: StreamSearch, page: int) -> tuple[SearchPage, City | None]:
@@ -92,28 +98,48 @@ async def _run(bot: GoLiveBot, search: StreamSearch, page: int) -> tuple[SearchP
 
 
 def _embed(
-    bot: GoLiveBot, search: StreamSearch, found: SearchPage, city: City | None
+    bot: GoLiveBot, search: StreamSearch, found: SearchPage, city: City | None, locale: str
 ) -> discord.Embed:
-    which = "Streams" if search.include_offline else "Live streams"
-    if city is not None:
-        where = f" within {search.within_km} km of" if search.within_km else " near"
-        title = f"{which}{where} {city.label}"
-    else:
-        title = f"{which} matching “{search.text}”"
-    embed = discord.Embed(title=title[:256], colour=GOLIVE_PURPLE)
+    embed = discord.Embed(title=_title(search, city, locale)[:256], colour=GOLIVE_PURPLE)
     if not found.hits:
-        embed.description = _nothing_found(search)
+        embed.description = _nothing_found(search, locale)
         return embed
     offset = (found.page - 1) * found.limit
     embed.description = "\n".join(
-        _line(bot, offset + number, hit) for number, hit in enumerate(found.hits, start=1)
+        _line(bot, offset + number, hit, locale) for number, hit in enumerate(found.hits, start=1)
     )
-    plural = "stream" if found.total == 1 else "streams"
-    embed.set_footer(text=f"Page {found.page} of {found.total_pages} · {found.total} {plural}")
+    embed.set_footer(
+        text=t(locale, "Page %(page)s of %(pages)s", page=found.page, pages=found.total_pages)
+        + " · "
+        + tn(locale, "%(n)s stream", "%(n)s streams", found.total)
+    )
     return embed
 
 
-def _line(bot: GoLiveBot, number: int, hit: SearchHit) -> str:
+# Titles by (what is listed, where): "Live streams near Berlin", "Streams matching “al”".
+_TITLES = {
+    (False, "near"): N_("Live streams near %(city)s"),
+    (True, "near"): N_("Streams near %(city)s"),
+    (False, "within"): N_("Live streams within %(km)s km of %(city)s"),
+    (True, "within"): N_("Streams within %(km)s km of %(city)s"),
+    (False, "name"): N_("Live streams matching “%(text)s”"),
+    (True, "name"): N_("Streams matching “%(text)s”"),
+}
+
+
+def _title(search: StreamSearch, city: City | None, locale: str) -> str:
+    if city is None:
+        return t(locale, _TITLES[(search.include_offline, "name")], text=search.text)
+    where = "within" if search.within_km else "near"
+    return t(
+        locale,
+        _TITLES[(search.include_offline, where)],
+        city=city.label,
+        km=search.within_km or 0,
+    )
+
+
+def _line(bot: GoLiveBot, number: int, hit: SearchHit, locale: str) -> str:
     stream = hit.stream
     title = discord.utils.escape_markdown(stream.title)
     parts = [f"**{number}. [{title}]({bot.watch_url(stream.slug)})**"]
@@ -121,34 +147,60 @@ def _line(bot: GoLiveBot, number: int, hit: SearchHit) -> str:
     if stream.location_name:
         place = discord.utils.escape_markdown(stream.location_name)
         if hit.distance_km is not None:
-            place += f" · {_distance(hit.distance_km)}"
+            place += f" · {_distance(hit.distance_km, locale)}"
         parts.append(place)
     if stream.active and stream.live_since:
-        watching = f" · {hit.viewers} watching" if hit.viewers else ""
-        parts.append(f"🔴 live {discord.utils.format_dt(stream.live_since, 'R')}{watching}")
+        # Discord writes "5 minutes ago" in each reader's own language.
+        since = discord.utils.format_dt(stream.live_since, "R")
+        live = t(locale, "🔴 live %(since)s", since=since)
+        if hit.viewers:
+            live += " · " + tn(locale, "%(n)s watching", "%(n)s watching", hit.viewers)
+        parts.append(live)
     elif not stream.active:
-        parts.append("offline")
+        parts.append(t(locale, "offline"))
     return " — ".join(parts[:2]) + "".join(f" · {part}" for part in parts[2:])
 
 
-def _distance(km: float) -> str:
-    return f"{km:.1f} km" if km < 100 else f"{km:,.0f} km"
+def _distance(km: float, locale: str) -> str:
+    """'3.2 km' / '3,2 km'; whole kilometres from 100 on."""
+    return f"{i18n.decimal_in(locale, km, '#,##0.0' if km < 100 else '#,##0')} km"
 
 
-def _nothing_found(search: StreamSearch) -> str:
-    offline_hint = "" if search.include_offline else " or add `include_offline: True`"
+def _nothing_found(search: StreamSearch, locale: str) -> str:
     if search.kind == "user":
-        return (
-            f"Nobody live matches “{search.text}”. Try fewer letters{offline_hint}."
-            if not search.include_offline
-            else f"No stream page matches “{search.text}”. Try fewer letters."
+        if search.include_offline:
+            return t(
+                locale, "No stream page matches “%(text)s”. Try fewer letters.", text=search.text
+            )
+        return t(
+            locale,
+            "Nobody live matches “%(text)s”. Try fewer letters or add `include_offline: True`.",
+            text=search.text,
         )
     if search.within_km:
-        return (
-            f"Nobody is live within {search.within_km} km. Widen the search with a larger "
-            f"`within_km`, or leave it out to see the nearest anywhere{offline_hint}."
+        if search.include_offline:
+            return t(
+                locale,
+                "Nobody is live within %(km)s km. Widen the search with a larger `within_km`, "
+                "or leave it out to see the nearest anywhere.",
+                km=search.within_km,
+            )
+        return t(
+            locale,
+            "Nobody is live within %(km)s km. Widen the search with a larger `within_km`, "
+            "or leave it out to see the nearest anywhere or add `include_offline: True`.",
+            km=search.within_km,
         )
-    return f"No stream has been placed on the map yet. Search by name with `user:`{offline_hint}."
+    if search.include_offline:
+        return t(
+            locale,
+            "No stream has been placed on the map yet. Search by name with `member:`.",
+        )
+    return t(
+        locale,
+        "No stream has been placed on the map yet. Search by name with `member:` "
+        "or add `include_offline: True`.",
+    )
 
 
 def _view(search: StreamSearch, found: SearchPage) -> discord.ui.View:
@@ -214,8 +266,10 @@ class SearchPageButton(
 
     async def clicked(self, interaction: Interaction) -> None:
         if interaction.user.id != self.search.searcher_id:
-            await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+            await interaction.response.send_message(tr(interaction, NOT_YOURS), ephemeral=True)
             return
         await interaction.response.defer()
-        embed, view = await render(interaction.client, self.search, max(1, self.page))
+        embed, view = await render(
+            interaction.client, self.search, max(1, self.page), locale_of(interaction)
+        )
         await interaction.edit_original_response(embed=embed, view=view)

@@ -10,8 +10,9 @@ import discord
 from discord import app_commands
 
 from bot.embeds import GOLIVE_PURPLE
+from core.kernel import i18n
 from core.kernel.errors import InvalidInput
-from core.kernel.timefmt import human_duration
+from core.kernel.i18n import duration_in, t, tn
 from core.stage import StageState
 from core.streams import Stream
 
@@ -59,32 +60,55 @@ async def member_choices(interaction: Interaction, current: str) -> list[app_com
     return choices[:SUGGESTIONS]
 
 
-def invitation_dm(stream: Stream, inviter: str, minutes: int) -> discord.Embed:
+def invitation_dm(
+    stream: Stream, inviter: str, minutes: int, locale: str = i18n.DEFAULT
+) -> discord.Embed:
     return discord.Embed(
-        title=f"🎙️ {inviter} invites you on stage",
-        description=(
-            f"Join **{stream.title}** as a guest, on camera and microphone beside {stream.owner_name}. "
-            f"The link signs you in, works once, and the invitation stands for {minutes} minutes. "
-            "You pick your camera and microphone (and see yourself) before going on."
+        title=t(locale, "🎙️ %(inviter)s invites you on stage", inviter=inviter),
+        description=tn(
+            locale,
+            "Join **%(title)s** as a guest, on camera and microphone beside %(name)s. The link "
+            "signs you in, works once, and the invitation stands for %(n)s minute. You pick your "
+            "camera and microphone (and see yourself) before going on.",
+            "Join **%(title)s** as a guest, on camera and microphone beside %(name)s. The link "
+            "signs you in, works once, and the invitation stands for %(n)s minutes. You pick your "
+            "camera and microphone (and see yourself) before going on.",
+            minutes,
+            title=stream.title,
+            name=stream.owner_name,
         ),
         colour=GOLIVE_PURPLE,
     )
 
 
-def stage_embed(stream: Stream, state: StageState, now_seconds: dict[int, int]) -> discord.Embed:
-    embed = discord.Embed(title=f"On stage with {stream.owner_name}", colour=GOLIVE_PURPLE)
+def stage_embed(
+    stream: Stream, state: StageState, now_seconds: dict[int, int], locale: str = i18n.DEFAULT
+) -> discord.Embed:
+    embed = discord.Embed(
+        title=t(locale, "On stage with %(name)s", name=stream.owner_name), colour=GOLIVE_PURPLE
+    )
     if not state.live:
-        embed.description = f"{stream.owner_name} isn't live, so nobody is on stage."
+        embed.description = t(
+            locale, "%(name)s isn't live, so nobody is on stage.", name=stream.owner_name
+        )
         return embed
     if state.guests:
         embed.description = "\n".join(
-            f"🎙️ **{guest.display_name}** · {human_duration(now_seconds.get(guest.user_id, 0))}"
+            f"🎙️ **{guest.display_name}** · "
+            + duration_in(locale, now_seconds.get(guest.user_id, 0))
             for guest in state.guests
         )
     else:
-        embed.description = "Nobody is on stage yet: just the streamer."
-    embed.add_field(name="Guests", value=f"{len(state.guests)} of {state.max_guests}")
+        embed.description = t(locale, "Nobody is on stage yet: just the streamer.")
+    embed.add_field(
+        name=t(locale, "Guests"),
+        value=t(
+            locale, "%(guests)s of %(seats)s", guests=len(state.guests), seats=state.max_guests
+        ),
+    )
     if state.invitations:
-        embed.add_field(name="Invited", value=", ".join(i.display_name for i in state.invitations))
-    embed.add_field(name="Hands raised", value=str(len(state.hands)))
+        embed.add_field(
+            name=t(locale, "Invited"), value=", ".join(i.display_name for i in state.invitations)
+        )
+    embed.add_field(name=t(locale, "Hands raised"), value=str(len(state.hands)))
     return embed

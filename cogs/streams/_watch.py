@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.custom_ids import WATCH_TEMPLATE, watch_button
+from bot.i18n import tr
 from bot.members import identity_of
 from bot.ui import GoLiveDynamicItem, link_view
+from core.kernel.i18n import N_
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot
@@ -37,10 +39,24 @@ class WatchButton(GoLiveDynamicItem[discord.ui.Button[discord.ui.View]], templat
         link = await services.auth.create_login_link(
             identity_of(interaction.user), f"/live/{stream.slug}"
         )
-        status = "is live now" if stream.active else "is offline right now"
+        text = (
+            N_(
+                "**%(name)s** is live now. This link signs you in as yourself and opens the "
+                "stream; it works once, for %(minutes)s minutes."
+            )
+            if stream.active
+            else N_(
+                "**%(name)s** is offline right now. This link signs you in as yourself and opens "
+                "the stream; it works once, for %(minutes)s minutes."
+            )
+        )
         await interaction.followup.send(
-            f"**{stream.owner_name}** {status}. This link signs you in as yourself and opens the "
-            f"stream; it works once, for {int(link.expires_in.total_seconds() // 60)} minutes.",
-            view=link_view("Open the stream", link.url, "▶️"),
+            tr(
+                interaction,
+                text,
+                name=stream.owner_name,
+                minutes=int(link.expires_in.total_seconds() // 60),
+            ),
+            view=link_view(tr(interaction, "Open the stream"), link.url, "▶️"),
             ephemeral=True,
         )

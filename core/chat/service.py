@@ -40,7 +40,8 @@ from core.kernel.errors import (
     TooLarge,
 )
 from core.kernel.events import EventBus
-from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
+from core.kernel.i18n import N_, Duration
+from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.livekit import LiveKitGateway
 from core.moderation import ModerationService, SanctionEvent, record_action
 from core.store import Database, GroupCommit, SyncTransaction
@@ -58,22 +59,22 @@ PACKET_BUDGET = 14 * 1024
 Source = Literal["web", "discord"]
 Role = Literal["streamer", "moderator", "member", "guest"]
 
-EMPTY_MESSAGE = "Write something first: the message is empty."
+EMPTY_MESSAGE = N_("Write something first: the message is empty.")
 
 
 def message_rules(rules: ChatSettings, *, privileged: bool) -> text_rules.FieldRules:
     """The text rules of a message: the streamer and moderators may post links."""
     return text_rules.FieldRules(
-        name="A chat message",
+        name=N_("A chat message"),
         max_length=rules.max_length,
         links="allow" if privileged or rules.allow_links else "refuse",
         invisible="refuse",
         blocked_words="refuse",
         whitespace="keep_lines",
         required=EMPTY_MESSAGE,
-        refused_links="Links aren't allowed in this chat.",
-        refused_words="Your message contains a word that isn't allowed in this chat.",
-        refused_invisible="The message contains control characters or invisible formatting.",
+        refused_links=N_("Links aren't allowed in this chat."),
+        refused_words=N_("Your message contains a word that isn't allowed in this chat."),
+        refused_invisible=N_("The message contains control characters or invisible formatting."),
         too_long=TooLarge,
     )
 
@@ -400,7 +401,9 @@ class ChatService:
     ) -> ChatMessage:
         """Check, store and fan out one message. Raises a domain error when it is refused."""
         if not stream.active or stream.room_name is None:
-            raise Conflict(f"{stream.owner_name} is offline: chat opens when they go live.")
+            raise Conflict(
+                "%(name)s is offline: chat opens when they go live.", name=stream.owner_name
+            )
         if author.is_guest and not self.rules.allow_guests:
             raise NotAuthenticated(
                 "Sign in to chat: use the Watch button on the stream's announcement in Discord."
@@ -486,7 +489,7 @@ class ChatService:
         if not 0 <= seconds <= 21600:
             raise InvalidInput("Slow mode must be between 0 seconds and 6 hours.")
         if not stream.active:
-            raise Conflict(f"{stream.owner_name} is not live right now.")
+            raise Conflict("%(name)s is not live right now.", name=stream.owner_name)
         now = self._clock.now()
         async with self._db.transaction() as tx:
             await tx.execute(
@@ -597,7 +600,8 @@ class ChatService:
             wait = self._ips.take(ip)
         if wait:
             raise RateLimited(
-                f"You're sending messages too fast. Try again in {max(1, round(wait))}s."
+                "You're sending messages too fast. Try again in %(wait)s.",
+                wait=Duration(max(1, round(wait))),
             )
 
     def _check_slowmode(
@@ -621,8 +625,9 @@ class ChatService:
         if last_at is not None and now - last_at < timedelta(seconds=slowmode):
             wait = timedelta(seconds=slowmode) - (now - last_at)
             raise RateLimited(
-                f"Slow mode is on: one message every {human_duration(slowmode)}. "
-                f"Try again in {human_duration(max(1, wait.total_seconds()))}."
+                "Slow mode is on: one message every %(every)s. Try again in %(wait)s.",
+                every=Duration(slowmode),
+                wait=Duration(max(1, wait.total_seconds())),
             )
         if len(self._slowmode_claims) > 50_000:
             oldest = now - timedelta(hours=6)  # the longest slow mode
@@ -640,12 +645,12 @@ class ChatService:
             if kind == "ban":
                 raise Forbidden("A moderator has banned you from the chat.")
             until = from_db(expires)
-            left = (
-                ""
-                if until is None
-                else f" for {human_duration((until - self._clock.now()).total_seconds())}"
+            if until is None:
+                raise Forbidden("A moderator has timed you out of the chat.")
+            raise Forbidden(
+                "A moderator has timed you out of the chat for %(wait)s.",
+                wait=Duration((until - self._clock.now()).total_seconds()),
             )
-            raise Forbidden(f"A moderator has timed you out of the chat{left}.")
         role: Role
         if author.user_id is None:
             role = "guest"
@@ -743,7 +748,7 @@ def _rules_by_role(rules: ChatSettings) -> _MessageRules:
 # left alone ("bob.dev" is a fine Discord name); invisible characters go, so a name can't reorder
 # the line it heads.
 NAME_RULES = text_rules.FieldRules(
-    name="A chat name", max_length=NAME_MAX, required="Choose a name to chat with."
+    name=N_("A chat name"), max_length=NAME_MAX, required="Choose a name to chat with."
 )
 
 

@@ -60,6 +60,17 @@ class GuildService:
         )
         return i18n.locale_or_default(None if row is None else row["language"])
 
+    async def dm_language(self) -> str:
+        """What a DM speaks that no interaction tells the language of (a tip alert, a pass
+        renewal): Discord tells a bot a member's language only when they use it. The language
+        the servers golive serves chose with /setup language, English if they chose different
+        ones or none."""
+        rows = await self._db.fetch_all(
+            "SELECT DISTINCT language FROM guild_settings WHERE language IS NOT NULL"
+        )
+        chosen = {i18n.locale_or_default(row["language"]) for row in rows}
+        return chosen.pop() if len(chosen) == 1 else i18n.DEFAULT
+
     async def announce_channels(self) -> dict[int, int]:
         """guild id → announcement channel id, for every guild that set one."""
         rows = await self._db.fetch_all(

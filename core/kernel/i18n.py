@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from babel.core import Locale
 from babel.dates import format_date, format_time
-from babel.lists import format_list
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.units import format_unit
+
+from core.kernel.timefmt import duration_parts
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,9 @@ NAMES = {"en": "English", "de": "Deutsch", "pt_BR": "Português (Brasil)"}
 _BY_LANGUAGE = {"en": "en", "de": "de", "pt": "pt_BR"}
 _TAG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_]([a-zA-Z0-9]{2,8}))?")
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+# The gettext context (msgctxt) of command, group and option names: they follow Discord's rules
+# for names (lowercase, no spaces), so they are translated apart from the texts they look like.
+NAME_CONTEXT = "command name"
 
 
 def N_(msgid: str) -> str:
@@ -57,22 +63,44 @@ def credits_in(locale: str, amount: int) -> str:
     return ngettext(locale, "%(n)s credit", "%(n)s credits", abs(amount)) % {"n": number}
 
 
+class Duration(float):
+    """A duration in seconds in a message's params: "1h 12m", "1 Std. 12 Min.", "1 h 12 min"."""
+
+    def __str__(self) -> str:
+        return duration_in(DEFAULT, self)
+
+
 def duration_in(locale: str, seconds: float) -> str:
-    """A length the locale's way, to the minute (seconds under one): "1 hr 12 min",
-    "1 Std., 12 Min.", "1 h 12 min"."""
-    total = max(0, int(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    units = (
-        [(hours, "duration-hour"), (minutes, "duration-minute")]
-        if total >= 60
-        else [(secs, "duration-second")]
+    """The one or two largest units, abbreviated the locale's way (CLDR's units, via Babel).
+
+    English keeps its compact "1h 12m"; German and Portuguese write CLDR's short units with a
+    space ("1 Std. 12 Min.", "2 dias 3 h"), which their readers expect.
+    """
+    length: Literal["narrow", "short"] = "narrow" if locale == DEFAULT else "short"
+    return " ".join(
+        format_unit(count, f"duration-{unit}", length=length, locale=_babel_locale(locale))
+        for count, unit in duration_parts(seconds)
     )
-    where = _babel_locale(locale)
-    parts = [
-        format_unit(n, unit, length="short", locale=where) for n, unit in units if n or total < 60
-    ]
-    return format_list(parts, style="unit-narrow", locale=where)
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A sentence to be said later, in a language not known yet (a stream's health reasons are
+    read by a German page and an English moderator alike): its message id and params."""
+
+    msgid: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.said_in(DEFAULT)
+
+    def said_in(self, locale: str) -> str:
+        return t(locale, self.msgid, **self.params)
+
+
+def decimal_in(locale: str, number: float, pattern: str = "#,##0") -> str:
+    """A number written the locale's way: 1,234.5 / 1.234,5 (`pattern` as in Babel: "#,##0.0")."""
+    return format_decimal(number, format=pattern, locale=_babel_locale(locale))
 
 
 def datetime_in(locale: str, moment: datetime) -> str:
@@ -133,12 +161,12 @@ def catalog(locale: str) -> Catalog | None:
         return read_po(file, locale=locale, domain=DOMAIN)
 
 
-def gettext(locale: str, msgid: str) -> str:
+def gettext(locale: str, msgid: str, context: str | None = None) -> str:
     """The translation of an English text, or the text itself when there is none."""
     found = catalog(locale)
     if found is None:
         return msgid
-    message = found.get(msgid)
+    message = found.get(msgid, context=context)
     if message is None or not message.string or message.fuzzy:
         return msgid
     return str(message.string)
@@ -177,10 +205,25 @@ def t(locale: str, msgid: str, **params: Any) -> str:
         return msgid % shown
 
 
+def tn(locale: str, singular: str, plural: str, n: int, **params: Any) -> str:
+    """`t` with a plural: `tn("de", "%(n)s viewer", "%(n)s viewers", 3)`; `n` fills %(n)s."""
+    text = ngettext(locale, singular, plural, n)
+    shown = {name: _shown(locale, value) for name, value in {"n": n, **params}.items()}
+    try:
+        return text % shown
+    except (KeyError, ValueError, TypeError):
+        log.warning("catalog %s: placeholders of %r do not fit; using English", locale, singular)
+        return (singular if n == 1 else plural) % shown
+
+
 def _shown(locale: str, value: Any) -> Any:
     """Numbers written the locale's way (10,000 / 10.000); credits with their word."""
     if isinstance(value, Credits):
         return credits_in(locale, value)
+    if isinstance(value, Duration):
+        return duration_in(locale, value)
+    if isinstance(value, Phrase):
+        return value.said_in(locale)
     if isinstance(value, int) and not isinstance(value, bool):
         return format_decimal(value, locale=_babel_locale(locale))
     return value

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from core.kernel.errors import Forbidden, InvalidInput
+from core.kernel.i18n import N_, Phrase
 
 # -- links ------------------------------------------------------------------------------------
 
@@ -160,9 +161,9 @@ class FieldRules:
     required: str | None = None
     # Measure the text as sent (tips, whose limit members see while typing) or once normalised.
     measure_raw: bool = False
-    refused_links: str = "Links aren't allowed here."
-    refused_words: str = "This contains a word that isn't allowed here."
-    refused_invisible: str = "The text contains control or invisible characters."
+    refused_links: str = N_("Links aren't allowed here.")
+    refused_words: str = N_("This contains a word that isn't allowed here.")
+    refused_invisible: str = N_("The text contains control or invisible characters.")
     # The error for too long: chat says 413 (TooLarge), forms say 400.
     too_long: type[InvalidInput] = InvalidInput
 
@@ -201,7 +202,10 @@ def _normalise(rules: FieldRules, text: str) -> str:
 def _check_length(rules: FieldRules, text: str) -> None:
     if len(text) > rules.max_length:
         raise rules.too_long(
-            f"{rules.name} can be at most {rules.max_length} characters (it has {len(text)})."
+            N_("%(field)s can be at most %(max)s characters (it has %(length)s)."),
+            field=Phrase(rules.name),
+            max=rules.max_length,
+            length=len(text),
         )
 
 

@@ -21,15 +21,21 @@ def from_db_required(text: str) -> datetime:
 
 
 def human_duration(seconds: float) -> str:
-    """A duration the way people say it: '45s', '12m', '1h 12m', '2d 3h'."""
+    """A duration the way people say it: '45s', '12m', '1h 12m', '2d 3h' (English; in another
+    language: core/kernel/i18n.py's duration_in)."""
+    return " ".join(f"{count}{unit[0]}" for count, unit in duration_parts(seconds))
+
+
+def duration_parts(seconds: float) -> list[tuple[int, str]]:
+    """The one or two largest units of a duration: [(1, 'hour'), (12, 'minute')]."""
     total = max(0, int(seconds))
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
+        return [(days, "day"), (hours, "hour")] if hours else [(days, "day")]
     if hours:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+        return [(hours, "hour"), (minutes, "minute")] if minutes else [(hours, "hour")]
     if minutes:
-        return f"{minutes}m"
-    return f"{secs}s"
+        return [(minutes, "minute")]
+    return [(secs, "second")]

@@ -27,6 +27,7 @@ from livekit.protocol import models as lk_models
 
 from core.kernel.clock import Clock
 from core.kernel.errors import LiveKitUnavailable
+from core.kernel.i18n import DEFAULT, N_, Phrase, decimal_in, t
 from core.live.ingress import IngressService
 from core.livekit import LiveKitGateway, host_identity
 from core.streams import Stream
@@ -34,9 +35,10 @@ from core.streams import Stream
 log = logging.getLogger(__name__)
 
 MIN_FPS = 20.0
+NO_VIDEO = Phrase(N_("no video is being sent"))
 # Many viewers poll the same page: ask LiveKit about a room at most this often.
 CACHE_FOR = timedelta(seconds=10)
-LIVEKIT_SLOW = "The streaming server is not answering right now. Please try again in a minute."
+LIVEKIT_SLOW = N_("The streaming server is not answering right now. Please try again in a minute.")
 
 # good: OBS input measured fine. sending: browser video (the server learns no quality for it).
 HealthStatus = Literal["good", "sending", "poor", "no_video", "not_sending", "offline"]
@@ -52,7 +54,8 @@ class StreamHealth:
     fps: float | None = None  # OBS only: the ingress measures it
     bitrate: int | None = None  # bits per second
     bitrate_measured: bool = False  # True: LiveKit measured it (OBS); False: a browser's target
-    reasons: tuple[str, ...] = field(default_factory=tuple)
+    # Why it is poor, said later in each reader's language (a German page, an English moderator).
+    reasons: tuple[Phrase, ...] = field(default_factory=tuple)
     checked_at: datetime | None = None
 
     @property
@@ -118,16 +121,25 @@ def _from_ingress(
         return _from_track("obs", track, now)
     state = info.state
     video = state.video
-    reasons: list[str] = []
+    reasons: list[Phrase] = []
     Status = api.IngressState.Status
     if state.status == Status.ENDPOINT_BUFFERING:
-        reasons.append("LiveKit is waiting for OBS's video to arrive (buffering)")
+        reasons.append(Phrase(N_("LiveKit is waiting for OBS's video to arrive (buffering)")))
     elif state.status == Status.ENDPOINT_ERROR:
-        reasons.append(f"LiveKit reports an error with the OBS input: {state.error or 'unknown'}")
+        # LiveKit's own words about the error stay as LiveKit wrote them.
+        error = state.error or "unknown"
+        reasons.append(
+            Phrase(N_("LiveKit reports an error with the OBS input: %(error)s"), {"error": error})
+        )
     if video.framerate and video.framerate < MIN_FPS:
-        reasons.append(f"OBS's video arrives at {video.framerate:.0f} frames per second")
+        reasons.append(
+            Phrase(
+                N_("OBS's video arrives at %(fps)s frames per second"),
+                {"fps": round(video.framerate)},
+            )
+        )
     if track is None and not reasons:
-        return StreamHealth("no_video", "obs", reasons=("no video is being sent",), checked_at=now)
+        return StreamHealth("no_video", "obs", reasons=(NO_VIDEO,), checked_at=now)
     return StreamHealth(
         "poor" if reasons else "good",
         "obs",
@@ -147,7 +159,7 @@ def _from_browser(participant: api.ParticipantInfo, now: datetime) -> StreamHeal
 
 def _from_track(source: Source, track: api.TrackInfo | None, now: datetime) -> StreamHealth:
     if track is None:
-        return StreamHealth("no_video", source, reasons=("no video is being sent",), checked_at=now)
+        return StreamHealth("no_video", source, reasons=(NO_VIDEO,), checked_at=now)
     top = max(track.layers, key=lambda layer: layer.bitrate, default=None)
     return StreamHealth(
         "sending",
@@ -160,14 +172,14 @@ def _from_track(source: Source, track: api.TrackInfo | None, now: datetime) -> S
     )
 
 
-def describe(health: StreamHealth) -> str:
-    """One line of numbers: '1920x1080 · 30 fps · 4.5 Mbps'."""
+def describe(health: StreamHealth, locale: str = DEFAULT) -> str:
+    """One line of numbers: '1920x1080 · 30 fps · 4.5 Mbps' ('4,5 Mbps' in German)."""
     parts: list[str] = []
     if health.width and health.height:
         parts.append(f"{health.width}x{health.height}")
     if health.fps:
-        parts.append(f"{health.fps:.0f} fps")
+        parts.append(f"{decimal_in(locale, health.fps, '#,##0')} fps")
     if health.bitrate:
-        rate = f"{health.bitrate / 1_000_000:.1f} Mbps"
-        parts.append(rate if health.bitrate_measured else f"up to {rate}")
+        rate = f"{decimal_in(locale, health.bitrate / 1_000_000, '#,##0.0')} Mbps"
+        parts.append(rate if health.bitrate_measured else t(locale, "up to %(rate)s", rate=rate))
     return " · ".join(parts)

@@ -37,6 +37,7 @@ from livekit.protocol.webhook import WebhookEvent
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, GoLiveError, LiveKitUnavailable
 from core.kernel.events import EventBus
+from core.kernel.i18n import N_
 from core.kernel.timefmt import from_db, to_db
 from core.live.presence import LiveEventService
 from core.live.webhooks import AfterCommit
@@ -49,8 +50,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PROTOCOLS: tuple[IngressProtocol, ...] = ("rtmp", "whip")
-INGRESS_NOT_SET_UP = (
-    "The streaming server refused to set up OBS streaming ({code}). An admin needs to run "
+INGRESS_NOT_SET_UP = N_(
+    "The streaming server refused to set up OBS streaming (%(refusal)s). An admin needs to run "
     "LiveKit's ingress service (livekit-ingress, with Redis); see “Streaming from OBS” in "
     "golive's README."
 )
@@ -236,7 +237,7 @@ class IngressService:
         except LiveKitUnavailable as error:
             if error.refused and error.code != error.NOT_FOUND:
                 raise LiveKitUnavailable(
-                    INGRESS_NOT_SET_UP.format(code=error.code), code=error.code
+                    INGRESS_NOT_SET_UP, code=error.code, refusal=error.code
                 ) from error
             raise
 

@@ -42,7 +42,7 @@ from core.streams import Stream, StreamEvent, StreamService, StreamSession
 
 log = logging.getLogger(__name__)
 
-NOT_CONFIGURED = (
+NOT_CONFIGURED = N_(
     "Recording isn't set up on this server yet: an admin needs to choose where recordings go "
     "(`[recording] output` in config.toml) and run LiveKit's egress service; see “Recording” in "
     "golive's README."

@@ -22,6 +22,7 @@ import aiohttp
 from livekit import api
 
 from core.kernel.errors import LiveKitUnavailable
+from core.kernel.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ _INGRESS_INPUT = {
     "whip": api.IngressInput.WHIP_INPUT,
 }
 
-_UNREACHABLE = "The streaming server can't be reached right now. Please try again in a minute."
+_UNREACHABLE = N_("The streaming server can't be reached right now. Please try again in a minute.")
 
 
 class LiveKitGateway:
@@ -318,10 +319,12 @@ def _code_of(error: api.TwirpError) -> str:
 def _refused(what: str, error: api.TwirpError) -> LiveKitUnavailable:
     code = _code_of(error)
     log.warning("LiveKit refused to %s: %s %s", what, code, error.message)
+    # What was refused is in the log; the member reads LiveKit's code, in their language.
     return LiveKitUnavailable(
-        f"The streaming server refused to {what} ({code}). Please try again, "
+        "The streaming server refused this (%(refusal)s). Please try again, "
         "or ask an admin to run `golive check`.",
         code=code,
+        refusal=code,
     )
 
 

@@ -20,6 +20,7 @@ from core.kernel import text as text_rules
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, Forbidden, InvalidInput, LiveKitUnavailable, NotFound
 from core.kernel.events import EventBus
+from core.kernel.i18n import N_, Duration, Phrase
 from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
 from core.livekit import LiveKitGateway, is_viewer_of
 from core.store import Database, SyncTransaction, Transaction
@@ -55,10 +56,13 @@ class Sanction:
     created_at: datetime
     expires_at: datetime | None
 
-    def until_text(self, now: datetime) -> str:
+    def until_text(self, now: datetime) -> Phrase:
+        """How long it lasts ("for good", "for 1h 12m"), said later in the reader's language."""
         if self.expires_at is None:
-            return "for good"
-        return f"for {human_duration((self.expires_at - now).total_seconds())}"
+            return Phrase(N_("for good"))
+        return Phrase(
+            N_("for %(wait)s"), {"wait": Duration((self.expires_at - now).total_seconds())}
+        )
 
 
 @dataclass(frozen=True)
@@ -197,15 +201,15 @@ class ModerationService:
         for sanction in await self.active_sanctions(user_id):
             if sanction.kind == "ban" and sanction.scope in ("streaming", "both"):
                 raise Forbidden(
-                    "A moderator has banned you from streaming "
-                    f"{sanction.until_text(self._clock.now())}."
+                    "A moderator has banned you from streaming %(until)s.",
+                    until=sanction.until_text(self._clock.now()),
                 )
 
     async def check_may_watch(self, user_id: int) -> None:
         """Raise Forbidden while a kick blocks new viewer tokens."""
         for sanction in await self.active_sanctions(user_id):
             if sanction.kind == "kick" and sanction.expires_at is not None:
-                wait = human_duration((sanction.expires_at - self._clock.now()).total_seconds())
+                wait = Duration((sanction.expires_at - self._clock.now()).total_seconds())
                 raise Forbidden(
                     "A moderator removed you from the stream. You can watch again in %(wait)s.",
                     wait=wait,
@@ -251,7 +255,7 @@ class ModerationService:
             await self._read_kicked_addresses()
         until = self._kicked_addresses.get(ip)
         if until is not None and until > now:
-            wait = human_duration((until - now).total_seconds())
+            wait = Duration((until - now).total_seconds())
             raise Forbidden(
                 "A moderator removed a viewer at this address from the stream. Guests from here "
                 "can watch again in %(wait)s; members can sign in with the Watch button in Discord.",
@@ -435,9 +439,9 @@ class ModerationService:
     ) -> Report:
         reason = text_rules.note(
             reason,
-            name="A report",
+            name=N_("A report"),
             max_length=REPORT_REASON_MAX,
-            required="Say briefly what happened, so moderators can act on it.",
+            required=N_("Say briefly what happened, so moderators can act on it."),
         )
         if reporter_id == member_id:
             raise InvalidInput("You can't report yourself.")
@@ -554,7 +558,7 @@ class ModerationService:
 
 
 def _reason(reason: str) -> str:
-    return text_rules.note(reason, name="A reason", max_length=REASON_MAX)
+    return text_rules.note(reason, name=N_("A reason"), max_length=REASON_MAX)
 
 
 def _sanction(row: aiosqlite.Row) -> Sanction:

@@ -18,9 +18,10 @@ from core.config import FeesSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, NotFound, PaymentRefused
 from core.kernel.events import EventBus
-from core.kernel.i18n import Credits
+from core.kernel.i18n import Credits, Phrase
 from core.kernel.timefmt import from_db, from_db_required, to_db
-from core.money.ledger import Ledger, credits_text, fingerprint
+from core.money import notes
+from core.money.ledger import Ledger, fingerprint
 from core.store import Database
 from core.streams import Stream, StreamSession
 
@@ -49,7 +50,7 @@ class Renewal:
     member_id: int
     renewed: bool
     paid_until: datetime
-    reason: str | None = None
+    reason: Phrase | None = None  # why it ended, said in the member's language
 
 
 class PassService:
@@ -125,7 +126,12 @@ class PassService:
             except PaymentRefused as refusal:
                 await self._stop_renewing(current.member_id)
                 renewals.append(
-                    Renewal(current.member_id, False, current.paid_until, refusal.message)
+                    Renewal(
+                        current.member_id,
+                        False,
+                        current.paid_until,
+                        Phrase(refusal.msgid, refusal.params),
+                    )
                 )
                 continue
             renewed = await self.status(current.member_id)
@@ -167,7 +173,7 @@ class PassService:
                 member_id,
                 price,
                 "fees",
-                member_note=f"Streaming pass ({days} days)",
+                member_note=notes.written(notes.STREAMING_PASS, days=days),
                 platform_note=f"Streaming pass of {member_id}",
             )
             await ledger.post(
@@ -217,9 +223,11 @@ class GoLiveFees:
             stream.owner_id, stream.slug, amount, f"golive-fee:{request_key}"
         )
         if not result.ok or result.record_id is None:
+            refusal = result.refusal
             raise PaymentRefused(
-                f"Going live costs {credits_text(amount)}. {result.reason} "
-                "Top up with `/wallet topup`."
+                "Going live costs %(price)s. %(reason)s Top up with `/wallet topup`.",
+                price=Credits(amount),
+                reason=Phrase(refusal.msgid, refusal.params) if refusal else result.reason or "",
             )
         fee = await self._ledger.fee(result.record_id)
         if fee.refunded or fee.session_id is not None:

@@ -34,8 +34,9 @@ import aiosqlite
 from core.kernel import text as text_rules
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, GoLiveError, InvalidInput, NotFound, PaymentRefused
-from core.kernel.i18n import N_, Credits
+from core.kernel.i18n import N_, Credits, Phrase
 from core.kernel.timefmt import from_db_required, to_db
+from core.money import notes
 from core.store import Database, Transaction
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ MAX_AMOUNT = 10**12
 REASON_MAX = 200
 KEY_MAX = 200
 
-KEY_REUSED = (
+KEY_REUSED = N_(
     "This request was already used for a different payment, so nothing was done. Please try again."
 )
 
@@ -113,6 +114,11 @@ class WalletLine:
     note: str
     created_at: datetime
 
+    @property
+    def said(self) -> Phrase:
+        """The note, to be said in the reader's language (core/money/notes.py)."""
+        return notes.read(self.note)
+
 
 @dataclass(frozen=True)
 class Tip:
@@ -138,14 +144,14 @@ class FeeCharge:
     refunded: bool
 
 
-def require_credits(amount: object, what: str = "The amount") -> int:
+def require_credits(amount: object) -> int:
     """A positive whole number of credits, or InvalidInput."""
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise InvalidInput(f"{what} must be a whole number of credits.")
+        raise InvalidInput("The amount must be a whole number of credits.")
     if amount <= 0:
-        raise InvalidInput(f"{what} must be at least 1 credit.")
+        raise InvalidInput("The amount must be at least 1 credit.")
     if amount > MAX_AMOUNT:
-        raise InvalidInput(f"{what} is too large.")
+        raise InvalidInput("The amount is too large.")
     return amount
 
 
@@ -408,7 +414,7 @@ class Ledger:
                 user_id,
                 amount,
                 "fees",
-                member_note="Fee to go live",
+                member_note=notes.GO_LIVE_FEE,
                 platform_note=f"Go-live fee from {user_id}",
             )
             transaction_id = await self.post(
@@ -489,8 +495,8 @@ class Ledger:
                 fingerprint_=fp,
                 actor_id=donor_id,
                 legs=[
-                    Leg(donor, -amount, f"Tip to {stream['owner_name']}"),
-                    Leg(streamer, amount, f"Tip from {donor_name}"),
+                    Leg(donor, -amount, notes.written(notes.TIP_TO, name=stream["owner_name"])),
+                    Leg(streamer, amount, notes.written(notes.TIP_FROM, name=donor_name)),
                 ],
             )
             await tx.insert(
@@ -543,7 +549,7 @@ class Ledger:
                 row["member_id"],
                 row["amount"],
                 platform_note=f"Go-live fee refunded to {row['member_id']}",
-                member_note="Fee to go live refunded (the stream didn't start)",
+                member_note=notes.GO_LIVE_FEE_REFUNDED,
             )
             transaction_id = await self.post(
                 tx, kind="fee_refund", key=key, fingerprint_=fp, legs=legs
@@ -593,8 +599,12 @@ class Ledger:
                 actor_id=moderator_id,
                 memo=reason,
                 legs=[
-                    Leg(streamer, -row["amount"], f"Tip from {row['donor_name']} refunded"),
-                    Leg(donor, row["amount"], f"Tip #{tip_id} refunded by a moderator"),
+                    Leg(
+                        streamer,
+                        -row["amount"],
+                        notes.written(notes.TIP_FROM_REFUNDED, name=row["donor_name"]),
+                    ),
+                    Leg(donor, row["amount"], notes.written(notes.TIP_REFUNDED, id=tip_id)),
                 ],
             )
             await tx.execute(
@@ -643,14 +653,14 @@ class Ledger:
                     member_id,
                     amount,
                     platform_note=f"Granted to {member_id}",
-                    member_note=f"Granted: {reason}",
+                    member_note=notes.written(notes.GRANTED, reason=reason),
                 )
             return await self.charge_legs(
                 tx,
                 member_id,
                 amount,
                 "grants",
-                member_note=f"Removed by a moderator: {reason}",
+                member_note=notes.written(notes.REVOKED, reason=reason),
                 platform_note=f"Revoked from {member_id}",
                 whose="That member has only",
             )
@@ -677,7 +687,7 @@ class Ledger:
                 member_id,
                 credits,
                 platform_note=f"Top-up by {member_id}",
-                member_note="Top-up",
+                member_note=notes.TOP_UP,
             ),
             memo=memo,
         )
@@ -715,9 +725,9 @@ def _require_key(key: str) -> None:
 def _require_reason(reason: str) -> str:
     return text_rules.note(
         reason,
-        name="The reason",
+        name=N_("The reason"),
         max_length=REASON_MAX,
-        required="Give a reason: it is kept with the change, for the record.",
+        required=N_("Give a reason: it is kept with the change, for the record."),
     )
 
 

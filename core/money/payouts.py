@@ -19,6 +19,7 @@ from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, NotFound, PaymentRefused
 from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import from_db, from_db_required, to_db
+from core.money import notes
 from core.money.ledger import Ledger, fingerprint, require_credits
 from core.store import Database
 
@@ -67,7 +68,7 @@ class PayoutService:
                     member_id,
                     amount,
                     "payouts",
-                    member_note="Payout requested",
+                    member_note=notes.PAYOUT_REQUESTED,
                     platform_note=f"Payout to {member_id}",
                 )
                 existing = await ledger.post(
@@ -129,7 +130,7 @@ class PayoutService:
                     row["member_id"],
                     row["amount"],
                     platform_note=f"Payout to {row['member_id']} rejected",
-                    member_note="Payout request returned",
+                    member_note=notes.PAYOUT_RETURNED,
                 ),
             )
             await tx.execute(
@@ -159,7 +160,7 @@ ALREADY_DECIDED = {
 
 
 def _note(note: str) -> str:
-    return text_rules.note(note, name="A note", max_length=NOTE_MAX)
+    return text_rules.note(note, name=N_("A note"), max_length=NOTE_MAX)
 
 
 def _request(row: aiosqlite.Row) -> PayoutRequest:

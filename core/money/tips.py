@@ -27,7 +27,7 @@ from core.kernel.errors import (
     PaymentRefused,
 )
 from core.kernel.events import EventBus
-from core.kernel.i18n import Credits
+from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import to_db
 from core.livekit import LiveKitGateway
 from core.money.ledger import Ledger, Tip
@@ -44,7 +44,7 @@ def tip_message_rules(policy: TipsSettings) -> text.FieldRules:
     """A tip message is read aloud on stream: links (an advert, a phishing lure) and
     invisible characters are taken out and blocked words masked, rather than losing the tip."""
     return text.FieldRules(
-        name="A tip message",
+        name=N_("A tip message"),
         max_length=policy.message_max,
         links="strip",
         invisible="strip",

@@ -25,14 +25,15 @@ import stripe
 from core.config import StripeSettings, WalletSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import InvalidInput, PaymentRefused
-from core.kernel.i18n import Credits
+from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import to_db
+from core.money import notes
 from core.money.ledger import Ledger, fingerprint, require_credits
 from core.store import Database, Transaction
 
 log = logging.getLogger(__name__)
 
-HOW_TO_ENABLE = (
+HOW_TO_ENABLE = N_(
     "Buying credits isn't set up in this community yet. An admin can enable it by putting a "
     "Stripe secret key and webhook signing secret in the bot's settings (`STRIPE_SECRET_KEY` and "
     "`STRIPE_WEBHOOK_SECRET`, see `[stripe]` in config.toml) and pointing a Stripe webhook at "
@@ -210,7 +211,7 @@ class TopupService:
                     offer["member_id"],
                     offer["credits"],
                     platform_note=f"Top-up by {offer['member_id']}",
-                    member_note="Top-up (Stripe)",
+                    member_note=notes.TOP_UP_STRIPE,
                 ),
             )
             await tx.execute(

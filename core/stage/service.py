@@ -27,6 +27,7 @@ from core.config import StageSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, Forbidden, InvalidInput, LiveKitUnavailable
 from core.kernel.events import EventBus
+from core.kernel.i18n import N_, Phrase
 from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
 from core.livekit import STAGE_SOURCES, LiveKitGateway, is_viewer_of
 from core.moderation import ModerationService, SanctionEvent, record_action
@@ -37,6 +38,12 @@ log = logging.getLogger(__name__)
 
 # The data topic that tells pages the stage changed (they fetch the state again).
 STAGE_TOPIC = "stage"
+# What a sanction did to a member, as in "A moderator has banned you" and "Bob is banned".
+SANCTIONED = {
+    "ban": N_("banned"),
+    "timeout": N_("timed out"),
+    "kick": N_("removed from streams"),
+}
 NAME_MAX = 80
 
 LeftReason = Literal["left", "removed", "ended", "sanctioned", "disconnected"]
@@ -276,31 +283,34 @@ class StageService:
     async def invite(self, stream: Stream, *, by: int, member: Member) -> Invitation:
         live = await self._live(stream)
         await self.check_may_manage(stream, by)
-        name = _name(member.display_name) if member.display_name.strip() else "That member"
+        known = _name(member.display_name) if member.display_name.strip() else None
         if member.user_id == stream.owner_id:
             raise InvalidInput("The streamer is always on their own stage.")
         watching = await self._watching(live, member.user_id, None)
         if watching is None:
             raise Conflict(
-                f"{name} isn't watching this stream signed in right now, so they can't be "
-                "invited: they need to open it with the Watch button (guests can't come on stage)."
+                "%(name)s isn't watching this stream signed in right now, so they can't be "
+                "invited: they need to open it with the Watch button (guests can't come on stage).",
+                name=known or Phrase(N_("That member")),
             )
-        if not member.display_name.strip():
-            name = _name(watching.name)  # invited by id: the name their token carries
+        name = known or _name(watching.name)  # invited by id: the name their token carries
         await self._check_not_sanctioned(member.user_id, you=False, name=name)
         now = self._clock.now()
         expires = now + self.settings.invite_ttl
         async with self._db.transaction() as tx:
             await _expire_invitations(tx, live.session_id, now)
             if await _on_stage(tx, live.session_id, member.user_id):
-                raise Conflict(f"{name} is already on stage.")
+                raise Conflict("%(name)s is already on stage.", name=name)
             if await _pending(tx, live.session_id, member.user_id):
-                raise Conflict(f"{name} already has an invitation waiting for an answer.")
+                raise Conflict(
+                    "%(name)s already has an invitation waiting for an answer.", name=name
+                )
             taken = await _seats_taken(tx, live.session_id)
             if taken >= self.settings.max_guests:
                 raise Conflict(
-                    f"The stage is full ({self.settings.max_guests} guests, invitations "
-                    "waiting included). Take someone off first."
+                    "The stage is full (%(guests)s guests, invitations waiting included). "
+                    "Take someone off first.",
+                    guests=self.settings.max_guests,
                 )
             invitation_id = await tx.insert(
                 "INSERT INTO stage_invitations (session_id, user_id, display_name, invited_by,"
@@ -555,10 +565,19 @@ class StageService:
         if block is None:
             return
         until = block.until_text(self._clock.now())
-        what = {"ban": "banned", "timeout": "timed out", "kick": "removed from streams"}[block.kind]
+        what = Phrase(SANCTIONED[block.kind])
         if you:
-            raise Forbidden(f"A moderator has {what} you {until}, so you can't come on stage.")
-        raise Forbidden(f"{name} is {what} {until}, so they can't be invited on stage.")
+            raise Forbidden(
+                "A moderator has %(what)s you %(until)s, so you can't come on stage.",
+                what=what,
+                until=until,
+            )
+        raise Forbidden(
+            "%(name)s is %(what)s %(until)s, so they can't be invited on stage.",
+            name=name,
+            what=what,
+            until=until,
+        )
 
     async def _pending_invitation(
         self, session_id: int, user_id: int, now: datetime

@@ -17,6 +17,7 @@ from core.kernel import text
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
 from core.kernel.events import EventBus
+from core.kernel.i18n import N_
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.livekit import LiveKitGateway, livekit_trouble
 from core.livekit import room_name as session_room_name
@@ -36,22 +37,22 @@ log = logging.getLogger(__name__)
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 1000
-NO_STREAM_PAGE = "You have no stream page yet. Create one with `/stream create` in Discord."
+NO_STREAM_PAGE = N_("You have no stream page yet. Create one with `/stream create` in Discord.")
 
 
 # Titles and descriptions are shown in Discord and on the pages as written: links are fine, but
 # control and invisible characters (a NUL would also slip past SQLite's length CHECKs; a bidi
 # override would make the title read differently from what it says) are refused.
-_NO_INVISIBLE = "The title and description can't contain NUL, control or invisible characters."
+_NO_INVISIBLE = N_("The title and description can't contain NUL, control or invisible characters.")
 TITLE_RULES = text.FieldRules(
-    name="The title",
+    name=N_("The title"),
     max_length=TITLE_MAX,
     invisible="refuse",
-    required="A stream needs a title.",
+    required=N_("A stream needs a title."),
     refused_invisible=_NO_INVISIBLE,
 )
 DESCRIPTION_RULES = text.FieldRules(
-    name="The description",
+    name=N_("The description"),
     max_length=DESCRIPTION_MAX,
     invisible="refuse",
     whitespace="keep_lines",
@@ -152,7 +153,7 @@ class StreamService:
     async def get_by_slug(self, slug: str) -> Stream:
         row = await self._db.fetch_one("SELECT * FROM streams WHERE slug = ?", (slug,))
         if row is None:
-            raise NotFound(f"There is no stream page called '{slug}'.")
+            raise NotFound("There is no stream page called '%(slug)s'.", slug=slug)
         return _stream(row)
 
     async def find_live_by_room(self, room_name: str) -> Stream | None:

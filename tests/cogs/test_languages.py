@@ -4,12 +4,13 @@ Brazilian's Brazilian Portuguese; the command picker is localized; the server's 
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import discord
 import pytest
 
-from bot.i18n import tree_strings
+from bot.i18n import tree_names, tree_strings
 from core.kernel import i18n
 from core.kernel.errors import Conflict, InvalidInput, NotFound, PaymentRefused
 from core.services import Services
@@ -49,7 +50,7 @@ async def test_a_german_member_creates_a_stream_page_in_german(
     again = await world.alice.slash(world.general, "stream create")
     assert again.ephemeral
     assert again.response.content == (
-        "Du hast schon eine Streamseite. Ändere sie mit `/stream edit`."
+        "Du hast schon eine Streamseite. Ändere sie mit `/stream bearbeiten`."
     )
 
 
@@ -95,7 +96,9 @@ async def test_a_brazilian_member_gets_brazilian_portuguese(
         "Você tem 1 crédito, mas são necessários 10 créditos. Nada foi cobrado."
     )
     info = await world.bob.slash(world.general, "stream info")
-    assert info.ephemeral and info.response.content.startswith("You have no stream page")
+    assert info.ephemeral and info.response.content == (
+        "Você ainda não tem página de transmissão. Crie uma com `/stream criar`."
+    )
     assert domain_errors(world) == [NotFound, PaymentRefused]
 
 
@@ -134,6 +137,19 @@ def _walk(node: dict[str, Any]) -> Any:
             yield {"description": choice["name"], **choice, "_choice": True}
 
 
+# Discord's rule for command, group and option names: lowercase letters, digits, - and _.
+def _a_valid_name(name: str) -> bool:
+    return (
+        1 <= len(name) <= 32
+        and name == name.lower()
+        and all(unicodedata.category(c)[0] in "LN" or c in "-_" for c in name)
+    )
+
+
+def _name_in(node: dict[str, Any], locale: str) -> str:
+    return str((node.get("name_localizations") or {}).get(DISCORD_LOCALES[locale], node["name"]))
+
+
 @pytest.mark.parametrize("locale", ["de", "pt_BR"])
 async def test_the_command_picker_is_localized_from_the_catalogs(world: World, locale: str) -> None:
     discord_locale = DISCORD_LOCALES[locale]
@@ -146,17 +162,68 @@ async def test_the_command_picker_is_localized_from_the_catalogs(world: World, l
                 got = (node.get("name_localizations") or {}).get(discord_locale, english)
             else:
                 got = (node.get("description_localizations") or {}).get(discord_locale, english)
-                # Names stay English: one `/stream golive` in every help text.
-                assert not (node.get("name_localizations") or {}), node["name"]
+                name = i18n.gettext(locale, node["name"], i18n.NAME_CONTEXT)
+                assert _name_in(node, locale) == name, node["name"]
             assert got == expected, (node.get("name"), english)
             assert len(got) <= 100, got
             checked += 1
     assert checked > 100
 
 
+@pytest.mark.parametrize("locale", ["de", "pt_BR"])
+async def test_localized_names_follow_discords_rules_and_are_unique(
+    world: World, locale: str
+) -> None:
+    """Discord refuses the whole sync for one bad name, and two equal names in one place."""
+    translated = 0
+
+    def check(siblings: list[dict[str, Any]], where: str) -> None:
+        nonlocal translated
+        names = [_name_in(node, locale) for node in siblings]
+        assert len(set(names)) == len(names), (where, sorted(names))
+        for node, name in zip(siblings, names, strict=True):
+            assert _a_valid_name(name), (where, name)
+            translated += name != node["name"]
+            options = [o for o in node.get("options") or [] if "type" in o]
+            check(options, f"{where} {node['name']}".strip())
+
+    check(_localized(world), "")
+    assert translated > 50
+
+
+def test_german_and_portuguese_names_chosen_with_care() -> None:
+    def name(locale: str, english: str) -> str:
+        return i18n.gettext(locale, english, i18n.NAME_CONTEXT)
+
+    # Brand and loan words stay: /stream golive, /stream obs, /mod, /vods in every language.
+    for locale in ("de", "pt_BR"):
+        assert [name(locale, w) for w in ("stream", "golive", "obs", "mod", "vods")] == [
+            "stream",
+            "golive",
+            "obs",
+            "mod",
+            "vods",
+        ]
+    assert [name("de", w) for w in ("edit", "tip", "wallet", "near")] == [
+        "bearbeiten",
+        "trinkgeld",
+        "wallet",
+        "nahe",
+    ]
+    assert [name("pt_BR", w) for w in ("edit", "tip", "wallet", "timeout")] == [
+        "editar",
+        "gorjeta",
+        "carteira",
+        "castigo",
+    ]
+
+
 def test_every_tree_string_is_in_the_catalog(world: World) -> None:
-    english = {str(m.id) for m in i18n.catalog("de") or [] if m.id}
+    catalog = i18n.catalog("de") or []
+    english = {str(m.id) for m in catalog if m.id and m.context is None}
+    names = {str(m.id) for m in catalog if m.id and m.context == i18n.NAME_CONTEXT}
     assert set(tree_strings(world.env.bot.tree)) - {"…"} <= english
+    assert set(tree_names(world.env.bot.tree)) <= names
 
 
 async def test_a_conflict_in_core_reads_german_too(
@@ -168,7 +235,7 @@ async def test_a_conflict_in_core_reads_german_too(
     twice = await world.alice.slash(world.general, "stream golive")
     assert twice.ephemeral
     assert twice.response.content == (
-        "Du bist schon live. Beende den Stream zuerst mit `/stream end`."
+        "Du bist schon live. Beende den Stream zuerst mit `/stream beenden`."
     )
     assert domain_errors(world) == [Conflict]
     assert isinstance(discord.Locale("de"), discord.Locale)

@@ -31,7 +31,7 @@ async def test_wallet_shows_balance_and_history(world: World, services: Services
     assert embed.description.splitlines()[0].startswith("`-40` Tip to Alice")
     history = await world.alice.slash(world.general, "wallet history")
     assert history.response.embeds[0].description.startswith("`+40` Tip from bob")
-    assert history.response.embeds[0].footer.text == "Page 1 of 1 · 1 entries"
+    assert history.response.embeds[0].footer.text == "Page 1 of 1 · 1 entry"
 
 
 async def test_topup_without_stripe_explains_how_to_enable_it(world: World) -> None:

@@ -201,7 +201,7 @@ async def test_a_second_create_is_409_and_keeps_the_first_page(
         pytest.param('{"title": "   "}', "needs a title", id="title-blank"),
         pytest.param(json.dumps({"title": "x" * 101}), "at most 100", id="title-101-chars"),
         pytest.param(
-            json.dumps({"title": "ok", "description": "d" * 1001}), "at most 1000", id="desc-1001"
+            json.dumps({"title": "ok", "description": "d" * 1001}), "at most 1,000", id="desc-1001"
         ),
         pytest.param(
             '{"title": "ok", "description": 3}', "'description' must be", id="desc-number"

@@ -160,3 +160,19 @@ async def test_livekit_down_is_a_503_not_a_500(
 async def test_an_unknown_page_is_a_404(client: Client) -> None:
     status, answer = await health(client)
     assert status == 404 and "alice" in answer["error"]
+
+
+async def test_the_reasons_and_numbers_come_in_the_pages_language(
+    client: Client, services: Services, livekit: FakeLiveKit
+) -> None:
+    await live_from_obs(services, livekit, fps=9, status=Status.ENDPOINT_BUFFERING)
+    async with client.get("/api/live/alice/health", headers={"Accept-Language": "de"}) as response:
+        german = await response.json()
+    assert german["reasons"] == [
+        "LiveKit wartet auf das Video von OBS (Pufferung)",
+        "Das Video von OBS kommt mit 9 Bildern pro Sekunde an",
+    ]
+    assert german["summary"] == "1920x1080 · 9 fps · 4,5 Mbps"
+    async with client.get("/api/live/alice/health?lang=pt_BR") as response:
+        brazilian = await response.json()
+    assert brazilian["reasons"][0] == "O LiveKit está esperando o vídeo do OBS chegar (buffering)"

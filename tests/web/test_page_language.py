@@ -78,3 +78,23 @@ def test_every_marked_script_text_is_embedded_with_every_plural_form() -> None:
     texts = script_texts("de")
     assert set(texts) == {m[0] if isinstance(m, tuple) else m for m in script_messages()}
     assert all(isinstance(v, list) and len(v) == 2 for k, v in texts.items() if isinstance(v, list))
+
+
+async def test_errors_come_in_the_pages_language(
+    client: TestClient[object, object], services: Services
+) -> None:
+    """What a page shows from a refused API call, and an error page, read as the page does."""
+    async with client.get("/api/live/nobody", headers={"Accept-Language": "de"}) as response:
+        assert response.status == 404
+        assert (await response.json())["error"] == "Es gibt keine Streamseite namens 'nobody'."
+    async with client.get("/api/live/nobody") as response:
+        assert (await response.json())["error"] == "There is no stream page called 'nobody'."
+    path = await _page(services)
+    async with client.get(f"{path}/studio?lang=pt_BR") as response:
+        html = await response.text()
+    assert response.status == 401
+    assert "Faça login para abrir seu estúdio" in html and "Veja quem está ao vivo" in html
+    async with client.get("/live/nobody?lang=de") as response:
+        html = await response.text()
+    assert response.status == 404 and "Nicht gefunden" in html
+    assert "Es gibt keine Streamseite namens" in html

@@ -162,8 +162,9 @@ function showLocalTimes() {
       const moment = new Date(element.dateTime);
       const options = TIME_FORMATS[element.dataset.format ?? ""];
       if (!options || Number.isNaN(moment.getTime())) continue;
-      element.title = moment.toLocaleString();
-      element.textContent = new Intl.DateTimeFormat(document.documentElement.lang || undefined, options).format(moment);
+      const locale = document.documentElement.lang || undefined;
+      element.title = moment.toLocaleString(locale);
+      element.textContent = new Intl.DateTimeFormat(locale, options).format(moment);
     } catch {
       // Keep the server's UTC text: it is correct, just not local.
     }

@@ -5,6 +5,7 @@
 // the chat keeps moving either way. Posting always goes through the server, which moderates.
 import { byId, onAnnouncement, onRoomData, pageData } from "./app.js";
 import { getJson, poll, postJson } from "./net.js";
+import { gettext, ngettext } from "./text.js";
 
 /**
  * @typedef {object} Message
@@ -16,9 +17,11 @@ import { getJson, poll, postJson } from "./net.js";
  */
 
 const POLL_MS = 3000;
-const NOT_SENT = "Couldn't reach golive. Your message was not sent.";
+const NOT_SENT = gettext("Couldn't reach golive. Your message was not sent.");
 /** @type {Record<string, string>} */
-const BADGES = { streamer: "Streamer", moderator: "Mod", guest: "Guest" };
+const BADGES = { streamer: gettext("Streamer"), moderator: gettext("Mod"), guest: gettext("Guest") };
+// Times and numbers the way the page's language writes them (14:05, 1.000).
+const LOCALE = document.documentElement.lang || undefined;
 
 const page = pageData();
 if (document.querySelector("[data-testid=chat]") && page) startChat(page.slug);
@@ -57,7 +60,7 @@ function startChat(slug) {
     const when = new Date(iso);
     return Number.isNaN(when.getTime())
       ? ""
-      : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      : when.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" });
   }
 
   /** @param {Message} message */
@@ -82,7 +85,7 @@ function startChat(slug) {
     }
     const author = document.createElement("span");
     author.className = "chat__author";
-    author.textContent = (message.author && message.author.name) || "someone";
+    author.textContent = (message.author && message.author.name) || gettext("someone");
     item.append(author);
 
     const text = document.createElement("span");
@@ -93,15 +96,18 @@ function startChat(slug) {
     if (message.source === "discord") {
       const via = document.createElement("span");
       via.className = "chat__via";
-      via.textContent = "via Discord";
+      via.textContent = gettext("via Discord");
       item.append(via);
     }
     if (canModerate) {
       const hide = document.createElement("button");
       hide.type = "button";
       hide.className = "chat__hide";
-      hide.textContent = "Hide";
-      hide.setAttribute("aria-label", `Hide this message from ${author.textContent}`);
+      hide.textContent = gettext("Hide");
+      hide.setAttribute(
+        "aria-label",
+        gettext("Hide this message from %(name)s", { name: author.textContent || "" }),
+      );
       hide.addEventListener("click", () => hideMessage(message.id));
       item.append(hide);
     }
@@ -190,8 +196,8 @@ function startChat(slug) {
   async function hideMessage(id) {
     const result = await postJson(`${chatUrl}/${id}/hide`);
     if (result.ok) remove(id);
-    else if (!result.body) say("Couldn't reach golive. Try again.", true);
-    else say(result.serverError || "Could not hide that message.", true);
+    else if (!result.body) say(gettext("Couldn't reach golive. Try again."), true);
+    else say(result.serverError || gettext("Could not hide that message."), true);
   }
 
   if (form) {
@@ -215,7 +221,7 @@ function startChat(slug) {
           say("");
           add(result.body.message);
         } else {
-          say(result.serverError || "Your message was not sent.", true);
+          say(result.serverError || gettext("Your message was not sent."), true);
         }
       } catch {
         say(NOT_SENT, true);
@@ -247,9 +253,14 @@ function startChat(slug) {
     item.className = "chat__message chat__tip";
     item.setAttribute("data-testid", "chat-tip");
     const who = document.createElement("strong");
-    who.textContent = String(tip.from || "Someone");
-    const credits = `${tip.amount.toLocaleString("en")} credit${tip.amount === 1 ? "" : "s"}`;
-    item.append("💜 ", who, ` tipped ${credits}`);
+    who.textContent = String(tip.from || gettext("Someone"));
+    // "<name> tipped 5 credits": the name stays an element, so the sentence is split around it.
+    const [before, after] = ngettext(
+      "%(name)s tipped %(n)s credit",
+      "%(name)s tipped %(n)s credits",
+      tip.amount,
+    ).split("%(name)s");
+    item.append("💜 ", before ?? "", who, after ?? "");
     if (tip.message) item.append(`: ${String(tip.message)}`);
     list.append(item);
     afterChange(stick);

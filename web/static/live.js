@@ -3,6 +3,7 @@
 // the answer is POST /api/live/search, the same endpoint other clients use.
 import { byId, pageData } from "./app.js";
 import { getJson, poll, requestJson } from "./net.js";
+import { gettext, ngettext } from "./text.js";
 
 /**
  * @typedef {object} Card
@@ -44,7 +45,10 @@ function dropWhenBroken(image) {
  */
 function startGrid(data, list, empty, count) {
   const searching = "slug" in data.query ? data.query.slug !== "" : true;
-  const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  // Times, distances and counts the way the page's language writes them.
+  const locale = document.documentElement.lang || undefined;
+  const timeFormat = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
+  const kmFormat = new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
   /**
    * @param {string} tag
@@ -64,7 +68,7 @@ function startGrid(data, list, empty, count) {
     if (Number.isNaN(moment.getTime())) return null;
     const time = /** @type {HTMLTimeElement} */ (element("time", null, timeFormat.format(moment)));
     time.dateTime = iso;
-    time.title = moment.toLocaleString();
+    time.title = moment.toLocaleString(locale);
     return time;
   }
 
@@ -116,22 +120,26 @@ function startGrid(data, list, empty, count) {
     thumb.setAttribute("aria-hidden", "true");
     thumb.append(element("span", "card__initial", (stream.ownerName || "?").slice(0, 1).toUpperCase()));
     if (stream.thumbnailUrl) thumb.append(thumbnail(stream.thumbnailUrl, shownImage(stream.slug)));
-    thumb.append(element("span", "badge badge--live card__badge", "Live"));
+    thumb.append(element("span", "badge badge--live card__badge", gettext("Live")));
     const body = element("div", "card__body");
     body.append(
       element("h2", "card__title", stream.title),
       element("p", "card__streamer", stream.ownerName),
     );
     if (stream.location) {
-      const distance = typeof stream.distanceKm === "number" ? ` · ${stream.distanceKm.toFixed(1)} km` : "";
+      const distance = typeof stream.distanceKm === "number" ? ` · ${kmFormat.format(stream.distanceKm)} km` : "";
       const place = element("p", "card__meta", stream.location + distance);
       place.dataset.testid = "location";
       body.append(place);
     }
     const meta = element("p", "card__meta");
     const since = stream.liveSince ? liveSince(stream.liveSince) : null;
-    if (since) meta.append("Live since ", since, " · ");
-    meta.append(`${stream.viewers} watching`);
+    if (since) {
+      // "Live since <time>": the time stays an element, so the sentence is split around it.
+      const [before, after] = gettext("Live since %(time)s").split("%(time)s");
+      meta.append(before ?? "", since, after ?? "", " · ");
+    }
+    meta.append(ngettext("%(n)s watching", "%(n)s watching", stream.viewers));
     body.append(meta);
     link.append(thumb, body);
     item.append(link);
@@ -143,8 +151,12 @@ function startGrid(data, list, empty, count) {
     list.replaceChildren(...answer.streams.map(card));
     list.hidden = answer.streams.length === 0;
     empty.hidden = answer.streams.length > 0;
-    const noun = answer.total === 1 ? "stream" : "streams";
-    count.textContent = answer.total ? `${answer.total} ${noun} ${searching ? "found" : "on air"}` : "";
+    const total = answer.total;
+    count.textContent = !total
+      ? ""
+      : searching
+        ? ngettext("%(n)s stream found", "%(n)s streams found", total)
+        : ngettext("%(n)s stream on air", "%(n)s streams on air", total);
   }
 
   async function refresh() {

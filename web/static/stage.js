@@ -4,6 +4,7 @@
 // page only publishes after the server has said yes, and stops when it says the guest is off.
 import { byId, isBroadcaster, loadLivekit, onAnnouncement, onRoomData, pageData } from "./app.js";
 import { getJson, poll, postJson } from "./net.js";
+import { gettext } from "./text.js";
 
 /** @typedef {import("livekit-client").Room} Room */
 
@@ -86,7 +87,7 @@ function startStage(stageUrl, LK) {
     const me = stage.me || {};
     if (hand) {
       hand.hidden = !stage.live || !me.signedIn || me.onStage || Boolean(me.invitation);
-      hand.textContent = me.handRaised ? "Lower hand" : "✋ Raise hand";
+      hand.textContent = me.handRaised ? gettext("Lower hand") : gettext("✋ Raise hand");
     }
     if (el.leave) el.leave.hidden = !me.onStage;
     if (el.share) el.share.hidden = !me.onStage;
@@ -98,7 +99,7 @@ function startStage(stageUrl, LK) {
     }
     if (wasOnStage && !me.onStage) {
       await stopPublishing();
-      say("You're back to watching.");
+      say(gettext("You're back to watching."));
     }
     showGrid();
   }
@@ -125,11 +126,12 @@ function startStage(stageUrl, LK) {
       return;
     }
     const myIdentity = stage.me?.identity;
-    const tiles = [tile("host", `${stage.host.name} (host)`, null)];
+    const tiles = [tile("host", gettext("%(name)s (host)", { name: stage.host.name }), null)];
     for (const guest of guests) {
       const mine = guest.identity === myIdentity;
       const local = mine ? state.published.find((track) => track.kind === "video") : null;
-      tiles.push(tile(guest.identity, mine ? `${guest.name} (you)` : guest.name, local || state.guestVideo.get(guest.identity)));
+      const name = mine ? gettext("%(name)s (you)", { name: guest.name }) : guest.name;
+      tiles.push(tile(guest.identity, name, local || state.guestVideo.get(guest.identity)));
     }
     el.grid.replaceChildren(...tiles);
     markSpeakers();
@@ -181,7 +183,7 @@ function startStage(stageUrl, LK) {
     const raised = Boolean(state.stage?.me?.handRaised);
     const reply = await postJson(`${stageUrl}/${raised ? "lower" : "raise"}`);
     state.busy = false;
-    say(reply.ok ? (raised ? "" : "Your hand is up: the streamer sees it.") : reply.error);
+    say(reply.ok ? (raised ? "" : gettext("Your hand is up: the streamer sees it.")) : reply.error);
     if (reply.ok && reply.body) await show(reply.body);
   });
 
@@ -200,7 +202,7 @@ function startStage(stageUrl, LK) {
         audio: deviceChoice(microphone),
       });
     } catch (error) {
-      say("Allow camera and microphone for this page to go on stage.");
+      say(gettext("Allow camera and microphone for this page to go on stage."));
       console.warn("golive: no camera or microphone for the stage", error);
       return;
     }
@@ -222,19 +224,20 @@ function startStage(stageUrl, LK) {
 
   async function listDevices() {
     const devices = await navigator.mediaDevices.enumerateDevices().catch(() => []);
-    fill(camera, devices.filter((device) => device.kind === "videoinput"), "Camera");
-    fill(microphone, devices.filter((device) => device.kind === "audioinput"), "Microphone");
+    fill(camera, devices.filter((device) => device.kind === "videoinput"), gettext("Camera %(n)s"));
+    fill(microphone, devices.filter((device) => device.kind === "audioinput"), gettext("Microphone %(n)s"));
   }
 
   /**
    * @param {HTMLElement | null} select
    * @param {MediaDeviceInfo[]} devices
-   * @param {string} fallback
+   * @param {string} fallback "Camera %(n)s", already translated
    */
   function fill(select, devices, fallback) {
     if (!(select instanceof HTMLSelectElement) || select.options.length) return;
     devices.forEach((device, index) => {
-      select.append(new Option(device.label || `${fallback} ${index + 1}`, device.deviceId));
+      const unnamed = fallback.replace("%(n)s", String(index + 1));
+      select.append(new Option(device.label || unnamed, device.deviceId));
     });
   }
 
@@ -244,7 +247,7 @@ function startStage(stageUrl, LK) {
   document.getElementById("stage-accept")?.addEventListener("click", async () => {
     if (state.busy) return;
     state.busy = true;
-    say("Going on stage…");
+    say(gettext("Going on stage…"));
     const identity = state.room?.localParticipant?.identity;
     const reply = await postJson(`${stageUrl}/accept`, identity ? { identity } : {});
     state.busy = false;
@@ -257,13 +260,13 @@ function startStage(stageUrl, LK) {
     const choices = { video: deviceChoice(camera), audio: deviceChoice(microphone) };
     stopPreview();
     await startPublishing(choices);
-    say("You're on stage.");
+    say(gettext("You're on stage."));
     await show(reply.body);
   });
 
   document.getElementById("stage-decline")?.addEventListener("click", async () => {
     const reply = await postJson(`${stageUrl}/decline`);
-    say(reply.ok ? "Invitation declined." : reply.error);
+    say(reply.ok ? gettext("Invitation declined.") : reply.error);
     if (reply.ok && reply.body) await show(reply.body);
   });
 
@@ -273,7 +276,7 @@ function startStage(stageUrl, LK) {
   async function startPublishing(choices) {
     const room = state.room;
     if (!room) {
-      say("You're on stage, but the stream isn't connected yet: it publishes once it is.");
+      say(gettext("You're on stage, but the stream isn't connected yet: it publishes once it is."));
       return;
     }
     try {
@@ -284,7 +287,7 @@ function startStage(stageUrl, LK) {
       }
       if (state.wantsScreen) await room.localParticipant.setScreenShareEnabled(true);
     } catch (error) {
-      say("Your camera or microphone could not be published. Try leaving and accepting again.");
+      say(gettext("Your camera or microphone could not be published. Try leaving and accepting again."));
       console.warn("golive: publishing on stage failed", error);
     }
   }

@@ -2,6 +2,7 @@
 // kept fresh by polling the stage API. Only the streamer (and moderators) see the queue.
 import { byId, pageData } from "./app.js";
 import { postJson, getJson, poll } from "./net.js";
+import { gettext, ngettext } from "./text.js";
 
 const POLL_MS = 3000;
 
@@ -33,17 +34,19 @@ function startQueue(stageUrl, panel) {
     if (!stage.live) return;
     const invited = stage.invitations.length;
     el.size.textContent =
-      `${stage.guests.length} of ${stage.maxGuests} guests on stage` + (invited ? `, ${invited} invited` : "");
+      ngettext("%(guests)s of %(n)s guest on stage", "%(guests)s of %(n)s guests on stage", stage.maxGuests, {
+        guests: stage.guests.length.toLocaleString(document.documentElement.lang || undefined),
+      }) + (invited ? ngettext(", %(n)s invited", ", %(n)s invited", invited) : "");
     el.guests.replaceChildren(
       ...stage.guests.map((/** @type {any} */ guest) =>
         row(guest.name, "stage-guest", [
-          button("Mute mic", () => act("/mute", { userId: guest.userId, source: "microphone" })),
-          button("Remove", () => act("/remove", { userId: guest.userId }), "button--danger"),
+          button(gettext("Mute mic"), () => act("/mute", { userId: guest.userId, source: "microphone" })),
+          button(gettext("Remove"), () => act("/remove", { userId: guest.userId }), "button--danger"),
         ]),
       ),
       ...stage.invitations.map((/** @type {any} */ invitation) =>
-        row(`${invitation.name} (invited)`, "stage-invited", [
-          button("Withdraw", () => act("/remove", { userId: invitation.userId })),
+        row(gettext("%(name)s (invited)", { name: invitation.name }), "stage-invited", [
+          button(gettext("Withdraw"), () => act("/remove", { userId: invitation.userId })),
         ]),
       ),
     );
@@ -52,12 +55,12 @@ function startQueue(stageUrl, panel) {
       ...stage.hands.map((/** @type {any} */ hand) =>
         row(`✋ ${hand.name}`, "stage-hand", [
           invitedIds.has(hand.userId)
-            ? button("Invited", () => {}, "", true)
-            : button("Invite", () => act("/invite", { userId: hand.userId }), "button--primary"),
+            ? button(gettext("Invited"), () => {}, "", true)
+            : button(gettext("Invite"), () => act("/invite", { userId: hand.userId }), "button--primary"),
         ]),
       ),
     );
-    if (!stage.hands.length) el.hands.replaceChildren(emptyRow("No hands raised."));
+    if (!stage.hands.length) el.hands.replaceChildren(emptyRow(gettext("No hands raised.")));
   }
 
   /**

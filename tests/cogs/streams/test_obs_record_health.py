@@ -115,6 +115,7 @@ async def test_obs_that_cannot_go_live_tells_the_streamer_by_dm(
     info = only_ingress(livekit)
     livekit.set_ingress_status(info.ingress_id, lk_ingress.IngressState.Status.ENDPOINT_PUBLISHING)
     assert await services.webhooks.receive(livekit.event("ingress_started", ingress_info=info))
+    await services.events.drain()
     await world.env.settle()
     dms = [m for m in world.alice.user.dm_channel.history() if "OBS connected" in m.content]
     assert dms and "couldn't take your stream live" in dms[-1].content

@@ -64,3 +64,34 @@ def test_domain_errors_keep_their_template_as_message_id() -> None:
     assert str(error) == error.message
     plain = InvalidInput("You can't tip yourself.")
     assert plain.msgid == plain.message and plain.params == {}
+
+
+@pytest.mark.parametrize(
+    ("seconds", "en", "de", "pt_BR"),
+    [
+        (45, "45s", "45 Sek.", "45 s"),
+        (720, "12m", "12 Min.", "12 min"),
+        (3900, "1h 5m", "1 Std. 5 Min.", "1 h 5 min"),
+        (2 * 86400 + 3 * 3600, "2d 3h", "2 Tg. 3 Std.", "2 dias 3 h"),
+    ],
+)
+def test_durations_are_written_each_languages_way(
+    seconds: int, en: str, de: str, pt_BR: str
+) -> None:
+    assert [i18n.duration_in(locale, seconds) for locale in ("en", "de", "pt_BR")] == [
+        en,
+        de,
+        pt_BR,
+    ]
+    assert i18n.t("de", "%(d)s", d=i18n.Duration(seconds)) == de
+
+
+def test_a_phrase_is_said_in_the_readers_language() -> None:
+    until = i18n.Phrase("for %(wait)s", {"wait": i18n.Duration(3600)})
+    assert str(until) == "for 1h"
+    assert until.said_in("de") == "für 1 Std."
+    error = InvalidInput("A moderator has banned you from streaming %(until)s.", until=until)
+    assert error.message == "A moderator has banned you from streaming for 1h."
+    assert i18n.t("pt_BR", error.msgid, **error.params) == (
+        "Você foi banido de transmitir por 1 h pela moderação."
+    )

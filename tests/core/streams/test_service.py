@@ -50,7 +50,7 @@ async def test_a_taken_slug_gets_a_suffix(services: Services) -> None:
     [
         ({"title": "   "}, "needs a title"),
         ({"title": "x" * 101}, "at most 100"),
-        ({"title": "ok", "description": "d" * 1001}, "at most 1000"),
+        ({"title": "ok", "description": "d" * 1001}, "at most 1,000"),
         ({"title": "ok", "latitude": 10.0}, "both latitude and longitude"),
         ({"title": "ok", "latitude": 91.0, "longitude": 0.0}, "Latitude"),
         ({"title": "ok", "latitude": 0.0, "longitude": 181.0}, "Longitude"),
