@@ -140,7 +140,12 @@ async def test_the_streamer_picks_a_camera_and_microphone_and_the_studio_remembe
     await expect(cameras.locator("option")).to_have_text(["fake_device_0", "fake_device_1"])
     await expect(microphones.locator("option")).to_have_count(3)
     await expect(tab.page.get_by_test_id("camera-state")).to_have_text("on")
+    # Offline there is no chat to show: its script (which polls the history) isn't even loaded.
+    assert not [
+        url for url in tab.urls if re.search(r"/static/chat\.\w+\.js$|/api/live/alice/chat", url)
+    ]
     await go_live(tab)
+    await expect(tab.page.get_by_test_id("chat")).to_be_visible()
 
     # While live: the published track switches device; nothing is published again.
     await cameras.select_option(label="fake_device_1")

@@ -93,6 +93,15 @@ function startStudio(data, LK) {
     { screenEnded: onScreenEnded, unplugged: onUnplugged },
   );
   const panel = new LivePanel({ sessionsUrl: data.sessionsUrl, healthUrl: data.healthUrl });
+  /** @type {Promise<unknown> | null} */
+  let chatLoaded = null;
+
+  // The watch page's chat, loaded once the stream is live: offline there is no chat to show,
+  // and chat.js would poll its history all the same. It hears the room through our announcements.
+  function loadChat() {
+    chatLoaded ??= import("./chat.js").catch((error) => console.warn("golive: the chat could not load", error));
+    return chatLoaded;
+  }
 
   // ---------------------------------------------------------------- rendering
 
@@ -133,7 +142,7 @@ function startStudio(data, LK) {
       const select = device === "camera" ? el.cameraSelect : el.micSelect;
       const track = media[device];
       const notUsed = device === "camera" && !media.wantsCamera;
-      item.dataset.state = track || notUsed ? "ok" : media.problems[device] ? "error" : "pending";
+      item.dataset.state = track ? "ok" : notUsed ? "idle" : media.problems[device] ? "error" : "pending";
       if (track?.isMuted) item.dataset.state = "off";
       text.textContent = media.stateText(device);
       fillPicker(select, media.devices[device], media.currentDeviceId(device), device);
@@ -442,6 +451,7 @@ function startStudio(data, LK) {
     if (!nowLive) return;
     hideSummary();
     panel.start(0, null);
+    await loadChat();
     render();
     el.end.focus(); // the button that was pressed is gone; End took its place
     await connectAndPublish();
@@ -806,6 +816,7 @@ function startStudio(data, LK) {
     if (state.live) {
       panel.start(Number(data.liveSeconds) || 0, data.sessionId ?? null);
       setStatus(gettext("You are live."), { tone: "ok" });
+      await loadChat();
     }
     await startDevices();
     if (state.live) await connectAndPublish();

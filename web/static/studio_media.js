@@ -84,8 +84,8 @@ export class StudioMedia {
     this.problems = { camera: null, mic: null };
     /** @type {{ camera: MediaDeviceInfo[], mic: MediaDeviceInfo[] }} */
     this.devices = { camera: [], mic: [] };
-    /** @type {HTMLVideoElement | null} what each track is shown in, so a swap detaches it first */
-    this.shownIn = null;
+    /** @type {Map<HTMLVideoElement, LocalTrack | null>} what each preview element shows now */
+    this.showing = new Map();
   }
 
   get wantsCamera() {
@@ -241,8 +241,16 @@ export class StudioMedia {
     const track = this[device];
     if (!track) return;
     this[device] = null;
-    track.detach();
+    this.forget(track);
     stop(track);
+  }
+
+  /** @param {LocalTrack} track no longer shown anywhere */
+  forget(track) {
+    track.detach();
+    for (const [element, shown] of this.showing) {
+      if (shown === track) this.showing.set(element, null);
+    }
   }
 
   /** What this browser has, for the pickers (names only once the person allowed access). */
@@ -357,7 +365,7 @@ export class StudioMedia {
 
   releaseScreen() {
     for (const track of [this.screen, this.screenAudio]) {
-      track?.detach();
+      if (track) this.forget(track);
       stop(track);
     }
     this.screen = null;
@@ -395,10 +403,12 @@ export class StudioMedia {
    * @param {boolean} mirror a camera is shown as a mirror; a screen as it is
    */
   show(element, track, mirror) {
-    for (const other of [this.camera, this.screen]) {
-      if (other && other !== track) other.detach(element);
-    }
     element.classList.toggle("player__video--mirror", mirror);
+    if (this.showing.get(element) === track && (track === null || element.srcObject)) return;
+    // A track keeps the elements it was attached to (and re-attaches them when it restarts):
+    // the one shown before lets go of this element first.
+    this.showing.get(element)?.detach(element);
+    this.showing.set(element, track);
     if (!track) {
       element.srcObject = null;
       return;
