@@ -19,6 +19,7 @@ from tests.bot.helpers import (
     domain_errors,
     fields,
     fund,
+    on_air,
     only_ingress,
     page_for,
     posts,
@@ -194,8 +195,8 @@ async def test_announcement_buttons_speak_the_servers_language_and_answer_the_cl
     await world.admin.slash(world.general, "setup language", language="de")
     await create_page(world, world.alice)
     await world.alice.slash(world.general, "stream golive")
+    await on_air(world)
     await services.events.drain()
-    await world.env.settle()
     [announcement] = [m for m in posts(world.announcements) if m.embeds]
     labels = [b["label"] for b in buttons(announcement)]
     assert labels[:2] == ["Ansehen", "Trinkgeld"]

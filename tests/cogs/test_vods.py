@@ -41,7 +41,7 @@ async def test_recorded_streams_are_listed_in_vods(
     assert not listed.ephemeral
     embed = listed.response.embeds[0]
     assert embed.title == "Past streams of Alice"
-    assert "**1 hr 12 min**" in embed.description
+    assert "**1h 12m**" in embed.description
     # Each opens its page on golive: the video with its chat beside it.
     [vod] = await services.recording.list_vods((await page_of(services, world.alice)).id)
     assert f"[Watch with chat](http://golive.test/live/alice/vods/{vod.id})" in embed.description
@@ -80,7 +80,7 @@ async def test_the_owner_picks_a_recording_and_deletes_it_after_confirming(
     path = services.recording.local_file(vod)
 
     [choice] = await world.alice.autocomplete(world.general, "vods delete", "recording", "")
-    assert choice["value"] == vod.id and "25 min" in choice["name"]
+    assert choice["value"] == vod.id and "25m" in choice["name"]
     assert await world.alice.autocomplete(world.general, "vods delete", "recording", "1999") == []
 
     asked = await world.alice.slash(world.general, "vods delete", recording=vod.id)

@@ -74,7 +74,7 @@ async def test_the_offline_page_lists_past_streams_with_length_and_their_pages(
     section = html.split('data-testid="past-streams"', 1)[1].split("</section>", 1)[0]
     assert "Past streams" in section
     # Newest first, each with its length and a link to its page on golive (player and chat).
-    assert section.index("25 min") < section.index("1 hr 12 min")
+    assert section.index("25m") < section.index("1h 12m")
     assert section.count('href="/live/alice/vods/') == 2
     assert "media.golive.test" not in section
 
