@@ -286,12 +286,14 @@ async def test_a_stream_still_starting_says_so_until_the_video_arrives(
         "() => window.__lk && window.__lk.room()?.state === 'connected'"
     )
     await expect(tab.status()).to_contain_text("The stream is starting…")
+    await expect(tab.page.get_by_test_id("live-badge")).to_have_text("Starting")
     await lk(tab, "lk.join('host-1001')")  # the studio connects, camera not on yet
     await expect(tab.status()).to_contain_text("The stream is starting…")
     await expect(tab.page.get_by_text("as soon as the streamer sends it")).to_be_visible()
     await lk(tab, "lk.publishCamera('host-1001')")
     await expect(tab.page.get_by_test_id("player")).to_have_class(re.compile(r"\bis-playing\b"))
     await expect(tab.status()).to_have_text("")
+    await expect(tab.page.get_by_test_id("live-badge")).to_have_text("Live")
     # Once it played, a streamer who drops is "coming back", not "starting".
     await lk(tab, "lk.leave('host-1001')")
     await expect(tab.status()).to_contain_text("Waiting for the streamer")

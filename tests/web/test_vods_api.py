@@ -159,7 +159,7 @@ async def test_the_page_plays_the_file_from_golive(client: Client, vod: Recordin
     assert f'src="/live/alice/vods/{vod.id}/video"' in html
     assert "media-src 'self' blob: mediastream:" in csp
     assert 'data-testid="vod-delete"' not in html  # nobody signed in
-    assert "12 sec" in html
+    assert "12s" in html
 
 
 async def test_without_local_dir_the_page_plays_the_public_link_and_allows_only_its_origin(
@@ -214,7 +214,7 @@ async def test_the_stream_page_links_each_past_stream_to_its_page(
     assert section.index(f'href="/live/alice/vods/{newer.id}"') < section.index(
         f'href="/live/alice/vods/{vod.id}"'
     )
-    assert "1 Std., 12 Min." in section and "12 Sek." in section
+    assert "1 Std. 12 Min." in section and "12 Sek." in section
 
 
 # -- deleting ----------------------------------------------------------------------------------

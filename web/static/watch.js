@@ -103,6 +103,7 @@ function startWatching(data, LK) {
     notice: byId("player-notice"),
     noticeText: byId("player-notice-text"),
     quality: byId("quality", HTMLSelectElement),
+    badge: byId("live-badge"),
   };
 
   const state = {
@@ -159,8 +160,16 @@ function startWatching(data, LK) {
   function setPlaying(playing) {
     if (el.player.classList.contains("is-playing") === playing) return;
     el.player.classList.toggle("is-playing", playing);
+    if (playing) showOnAir();
     controls.setPlaying(playing);
     updateUnmute(state.room);
+  }
+
+  // The badge said "Starting" (media first): the first frame playing here means the stream is on air.
+  function showOnAir() {
+    if (!el.badge.classList.contains("badge--starting")) return;
+    el.badge.classList.replace("badge--starting", "badge--live");
+    el.badge.textContent = gettext("Live");
   }
 
   // Small and out of the way: the video keeps playing while LiveKit reconnects.
