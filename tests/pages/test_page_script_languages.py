@@ -14,18 +14,21 @@ from core.services import Services
 from tests.conftest import ALICE, BOB
 from tests.fakes.livekit import FakeLiveKit
 from tests.pages.browser import OpenTab, create_stream, lk, sign_in_via_link, use_stub_livekit
+from tests.studio import go_live_with_video
 
 REFRESH_MS = 10_000
 
 
-async def test_the_live_grid_refreshes_in_german(services: Services, open_tab: OpenTab) -> None:
+async def test_the_live_grid_refreshes_in_german(
+    services: Services, livekit: FakeLiveKit, open_tab: OpenTab
+) -> None:
     await create_stream(services, BOB, title="Nachtmarkt")
     tab = await open_tab()
     await tab.page.clock.install()
     await tab.goto("/live?lang=de")
     await expect(tab.page.get_by_test_id("empty")).to_contain_text("Gerade ist niemand live")
 
-    await services.streams.go_live(BOB.user_id)
+    await go_live_with_video(services, livekit, BOB.user_id)  # on the grid once media flows
     async with tab.page.expect_response(re.compile(r"/api/live/search$")):
         await tab.page.clock.run_for(REFRESH_MS + 500)
 

@@ -113,9 +113,9 @@ function startWatching(data, LK) {
     connecting: false,
     finished: false, // the stream ended (or we were removed): stop trying
     leaving: false, // the page is going away: disconnects are expected
-    // The streamer's video has flowed in this session (the server saw it — a stream is "live" only once its video
-    // arrived — or this page did):
-    // until then the stream is starting; after, a missing video means it dropped.
+    // The streamer's video has flowed in this session (the server saw it: a stream is "live"
+    // only once its video arrived; or this page did). Until then the stream is starting;
+    // after, a missing video means it dropped.
     hadVideo: data.broadcasterVideo === true || data.state === "live",
   };
   const backoff = new Backoff();
