@@ -3,6 +3,7 @@
 // as "golive:data" events and the connection state as "golive:connection"). While the page is
 // not connected to the room (no media server, a network blip), it polls the history instead, so
 // the chat keeps moving either way. Posting always goes through the server, which moderates.
+import { appendMessageBody } from "./chat_line.js";
 import { byId, onAnnouncement, onRoomData, pageData } from "./app.js";
 import { getJson, poll, postJson } from "./net.js";
 import { gettext, ngettext } from "./text.js";
@@ -18,8 +19,6 @@ import { gettext, ngettext } from "./text.js";
 
 const POLL_MS = 3000;
 const NOT_SENT = gettext("Couldn't reach golive. Your message was not sent.");
-/** @type {Record<string, string>} */
-const BADGES = { streamer: gettext("Streamer"), moderator: gettext("Mod"), guest: gettext("Guest") };
 // Times and numbers the way the page's language writes them (14:05, 1.000).
 const LOCALE = document.documentElement.lang || undefined;
 
@@ -76,29 +75,7 @@ function startChat(slug) {
     time.textContent = timeOf(message.createdAt);
     item.append(time);
 
-    const role = message.author?.role ?? "";
-    if (BADGES[role]) {
-      const badge = document.createElement("span");
-      badge.className = `chat__badge chat__badge--${role}`;
-      badge.textContent = BADGES[role];
-      item.append(badge);
-    }
-    const author = document.createElement("span");
-    author.className = "chat__author";
-    author.textContent = (message.author && message.author.name) || gettext("someone");
-    item.append(author);
-
-    const text = document.createElement("span");
-    text.className = "chat__text";
-    text.textContent = message.text;
-    item.append(text);
-
-    if (message.source === "discord") {
-      const via = document.createElement("span");
-      via.className = "chat__via";
-      via.textContent = gettext("via Discord");
-      item.append(via);
-    }
+    const authorName = appendMessageBody(item, message);
     if (canModerate) {
       const hide = document.createElement("button");
       hide.type = "button";
@@ -106,7 +83,7 @@ function startChat(slug) {
       hide.textContent = gettext("Hide");
       hide.setAttribute(
         "aria-label",
-        gettext("Hide this message from %(name)s", { name: author.textContent || "" }),
+        gettext("Hide this message from %(name)s", { name: authorName }),
       );
       hide.addEventListener("click", () => hideMessage(message.id));
       item.append(hide);

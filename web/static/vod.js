@@ -3,6 +3,7 @@
 // (its moment in the file); the list shows every message whose moment the video has passed, so
 // it follows the video: it waits while the video is paused and is rebuilt after a seek, either
 // way. The owner and moderators also get a Delete button with a confirmation dialog.
+import { appendMessageBody } from "./chat_line.js";
 import { byId, pageData } from "./app.js";
 import { getJson, requestJson } from "./net.js";
 import { gettext } from "./text.js";
@@ -20,8 +21,6 @@ import { gettext } from "./text.js";
 const MAX_PAGES = 40;
 // Lines kept in the list at once: older ones scroll out, as in the live chat.
 const SHOWN_MAX = 200;
-/** @type {Record<string, string>} */
-const BADGES = { streamer: gettext("Streamer"), moderator: gettext("Mod"), guest: gettext("Guest") };
 
 const page = pageData();
 if (page && document.querySelector("[data-testid=chat-replay]")) startReplay(page.chatUrl);
@@ -119,29 +118,7 @@ function render(message) {
   moment.textContent = momentText(message.atMs);
   item.append(moment);
 
-  const role = message.author?.role ?? "";
-  if (BADGES[role]) {
-    const badge = document.createElement("span");
-    badge.className = `chat__badge chat__badge--${role}`;
-    badge.textContent = BADGES[role];
-    item.append(badge);
-  }
-  const author = document.createElement("span");
-  author.className = "chat__author";
-  author.textContent = message.author?.name || gettext("someone");
-  item.append(author);
-
-  const text = document.createElement("span");
-  text.className = "chat__text";
-  text.textContent = message.text;
-  item.append(text);
-
-  if (message.source === "discord") {
-    const via = document.createElement("span");
-    via.className = "chat__via";
-    via.textContent = gettext("via Discord");
-    item.append(via);
-  }
+  appendMessageBody(item, message);
   return item;
 }
 
