@@ -64,6 +64,9 @@ Timer = Callable[[str, float], None]
 
 
 class Database:
+    dialect = "sqlite"
+    """Which SQL the store speaks ("sqlite" | "postgresql"), for the few queries that differ."""
+
     def __init__(
         self, connection: aiosqlite.Connection, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
     ) -> None:
@@ -76,6 +79,7 @@ class Database:
         self._probe: asyncio.Task[bool] | None = None
         self.timer: Timer | None = None
         """With GET /metrics on: each read, and each write transaction from BEGIN to COMMIT."""
+        self._signals: dict[str, asyncio.Event] = {}
 
     @classmethod
     @asynccontextmanager
@@ -138,7 +142,8 @@ class Database:
             changes = self._connection.total_changes
             try:
                 await self._connection.execute("BEGIN IMMEDIATE")
-                yield Transaction(self._connection)
+                tx = Transaction(self._connection)
+                yield tx
                 await self._connection.execute("COMMIT")
             except sqlite3.Error as error:
                 await self._rollback()
@@ -150,6 +155,7 @@ class Database:
                 await self._rollback()
                 raise
             self._committed(wrote=self._connection.total_changes != changes)
+            self._wake(tx.notified)
 
     async def run_transaction(self, work: Callable[[SyncTransaction], T]) -> T:
         """Run ``work`` as one ``BEGIN IMMEDIATE`` transaction on the database's own thread.
@@ -161,15 +167,32 @@ class Database:
         """
         async with self._writing(), self._timed("write"):
             changes = self._connection.total_changes
+            notified: set[str] = set()
             try:
-                result = await _on_connection_thread(self._connection, _run_transaction, work)
+                result = await _on_connection_thread(
+                    self._connection, _run_transaction, work, notified
+                )
             except sqlite3.Error as error:
                 unavailable = self._unavailable(error)
                 if unavailable is None:
                     raise
                 raise unavailable from error
             self._committed(wrote=self._connection.total_changes != changes)
+            self._wake(notified)
             return result
+
+    def signal(self, channel: str) -> asyncio.Event:
+        """The event set when a transaction that called ``notify(channel)`` commits.
+
+        A consumer clears it, reads what is waiting, then waits on it (with a timeout): a commit
+        in between leaves it set, so nothing is missed. On SQLite only this process's commits
+        set it; another process's show at the consumer's next poll (its timeout).
+        """
+        return self._signals.setdefault(channel, asyncio.Event())
+
+    def _wake(self, channels: set[str]) -> None:
+        for channel in channels:
+            self.signal(channel).set()
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         """One row, read on the read-only connection (never behind a waiting write)."""
@@ -273,6 +296,11 @@ class Transaction:
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
+        self.notified: set[str] = set()
+
+    def notify(self, channel: str) -> None:
+        """Wake ``Database.signal(channel)`` waiters once this transaction commits."""
+        self.notified.add(channel)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run a statement; returns the number of rows it changed."""
@@ -296,8 +324,13 @@ class Transaction:
 class SyncTransaction:
     """The statements of one ``Database.run_transaction()``, run on the database's thread."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, notified: set[str]) -> None:
         self._connection = connection
+        self._notified = notified
+
+    def notify(self, channel: str) -> None:
+        """Wake ``Database.signal(channel)`` waiters once this transaction commits."""
+        self._notified.add(channel)
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run a statement; returns the number of rows it changed."""
@@ -311,10 +344,12 @@ class SyncTransaction:
         return list(self._connection.execute(sql, tuple(params)).fetchall())
 
 
-def _run_transaction(connection: sqlite3.Connection, work: Callable[[SyncTransaction], T]) -> T:
+def _run_transaction(
+    connection: sqlite3.Connection, work: Callable[[SyncTransaction], T], notified: set[str]
+) -> T:
     connection.execute("BEGIN IMMEDIATE")
     try:
-        result = work(SyncTransaction(connection))
+        result = work(SyncTransaction(connection, notified))
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:  # a failed COMMIT may have rolled back already
@@ -389,8 +424,9 @@ def _split_statements(sql: str) -> list[str]:
 
 async def _on_connection_thread(
     connection: aiosqlite.Connection,
-    function: Callable[[sqlite3.Connection, Callable[[SyncTransaction], T]], T],
+    function: Callable[[sqlite3.Connection, Callable[[SyncTransaction], T], set[str]], T],
     work: Callable[[SyncTransaction], T],
+    notified: set[str],
 ) -> T:
     """Run ``function(sqlite3_connection, work)`` on aiosqlite's thread, between its statements.
 
@@ -399,5 +435,5 @@ async def _on_connection_thread(
     tests/core/store/test_db.py fails loudly if a release drops them. This is the one place
     golive reaches inside aiosqlite.
     """
-    result: T = await connection._execute(function, connection._conn, work)  # type: ignore[no-untyped-call]
+    result: T = await connection._execute(function, connection._conn, work, notified)  # type: ignore[no-untyped-call]
     return result

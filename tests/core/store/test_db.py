@@ -268,3 +268,30 @@ def test_the_aiosqlite_hook_the_store_relies_on_is_there() -> None:
 
     assert callable(aiosqlite.Connection._execute)
     assert isinstance(aiosqlite.Connection._conn, property)
+
+
+# -- notifications -----------------------------------------------------------------------------
+
+
+async def test_a_notify_wakes_the_channel_only_once_its_transaction_commits(tmp_path: Path) -> None:
+    async with Database.open(tmp_path / "golive.db") as db:
+        signal = db.signal("outbox")
+
+        async def notify_then_fail() -> None:
+            async with db.transaction() as tx:
+                tx.notify("outbox")
+                raise RuntimeError("rolled back")
+
+        with pytest.raises(RuntimeError):
+            await notify_then_fail()
+        assert not signal.is_set()
+
+        async with db.transaction() as tx:
+            await add_guild(tx, 1)
+            tx.notify("outbox")
+        assert signal.is_set()
+        assert not db.signal("other").is_set()
+
+        signal.clear()
+        await db.run_transaction(lambda sync: sync.notify("outbox"))
+        assert signal.is_set()
