@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.kernel.clock import SystemClock  # noqa: E402
 from core.money.ledger import Ledger  # noqa: E402
-from core.store.db import Database  # noqa: E402
+from core.store import Database  # noqa: E402
 from core.streams.service import StreamDraft, StreamService  # noqa: E402
 
 

@@ -29,15 +29,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import aiosqlite
-
 from core.kernel import text as text_rules
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, GoLiveError, InvalidInput, NotFound, PaymentRefused
 from core.kernel.i18n import N_, Credits, Phrase
 from core.kernel.timefmt import from_db_required, to_db
 from core.money import notes
-from core.store import Database, Transaction
+from core.store import Database, Row, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -731,7 +729,7 @@ def _require_reason(reason: str) -> str:
     )
 
 
-def _tip(row: aiosqlite.Row) -> Tip:
+def _tip(row: Row) -> Tip:
     return Tip(
         id=row["id"],
         transaction_id=row["transaction_id"],
@@ -747,7 +745,7 @@ def _tip(row: aiosqlite.Row) -> Tip:
     )
 
 
-def _fee(row: aiosqlite.Row) -> FeeCharge:
+def _fee(row: Row) -> FeeCharge:
     return FeeCharge(
         id=row["id"],
         member_id=row["member_id"],

@@ -11,9 +11,11 @@ import asyncio
 import os
 import sys
 
+import core.store.db
+import core.store.postgres  # noqa: F401 - so its Transaction is patched too
 from core.kernel.clock import SystemClock
 from core.money.ledger import Ledger
-from core.store.db import Database, Transaction
+from core.store import Database, Transaction
 
 KILLED = 9
 
@@ -31,8 +33,9 @@ def arm(kill_at: int) -> None:
 
         return hooked
 
-    for name in ("execute", "insert", "fetch_one"):
-        setattr(Transaction, name, wrap(getattr(Transaction, name)))
+    for kind in Transaction.__subclasses__():  # each store's own (SQLite, PostgreSQL)
+        for name in ("execute", "insert", "fetch_one"):
+            setattr(kind, name, wrap(getattr(kind, name)))
 
 
 async def main(db_path: str, kill_at: int) -> None:

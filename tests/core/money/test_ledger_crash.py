@@ -10,7 +10,7 @@ from pathlib import Path
 
 from core.kernel.clock import ManualClock
 from core.money.ledger import Ledger
-from core.store.db import Database
+from core.store import Database
 from core.streams import StreamDraft, StreamService
 
 ROOT = Path(__file__).resolve().parents[3]
