@@ -2,11 +2,19 @@
 
 The public module: other packages import from here, never from the modules inside."""
 
-from core.store.base import Database, Row, SyncTransaction, Transaction, is_postgres_url
+from core.store.base import (
+    Database,
+    DatabaseRefused,
+    Row,
+    SyncTransaction,
+    Transaction,
+    is_postgres_url,
+)
 from core.store.group_commit import GroupCommit, observe_batches
 
 __all__ = [
     "Database",
+    "DatabaseRefused",
     "GroupCommit",
     "Row",
     "SyncTransaction",

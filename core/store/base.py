@@ -33,6 +33,11 @@ class Row(Protocol):
     def __len__(self) -> int: ...
 
 
+class DatabaseRefused(Exception):
+    """The database can't be used as configured (a bad URL, password or database name): waiting
+    won't help; the message says what to fix."""
+
+
 def is_postgres_url(target: Path | str) -> bool:
     return str(target).startswith(POSTGRES_SCHEMES)
 

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from core.kernel.errors import StorageUnavailable
-from core.store.base import Database, Row, SyncTransaction, Transaction
+from core.store.base import Database, DatabaseRefused, Row, SyncTransaction, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,10 @@ _STATE_KINDS = {
 }
 
 
+# Refusals that waiting won't change: a wrong password or role (28…), no such database (3D000).
+_REFUSALS = ("28", "3D")
+
+
 class PostgresDatabase(Database):
     dialect = "postgresql"
 
@@ -93,7 +97,8 @@ class PostgresDatabase(Database):
         cls, url: str, *, busy_timeout: float = 3.0
     ) -> AsyncIterator[PostgresDatabase]:
         """Connect a pool to ``url`` and migrate. Raises ``StorageUnavailable`` when the server
-        can't be reached (the caller retries with backoff), ``ValueError`` for a bad URL."""
+        can't be reached (the caller retries with backoff), ``DatabaseRefused`` when it never
+        will (a bad URL, password or database name)."""
         pool = await _create_pool(url)
         database = cls(pool, busy_timeout=busy_timeout)
         try:
@@ -307,12 +312,19 @@ async def _create_pool(url: str) -> asyncpg.Pool:
             # One statement cache per connection; golive's statements are few and fixed.
             statement_cache_size=512,
         )
-    except (asyncpg.PostgresError, OSError, TimeoutError) as error:
+    except asyncpg.PostgresError as error:
+        state = getattr(error, "sqlstate", "") or ""
+        if state.startswith(_REFUSALS):
+            raise DatabaseRefused(f"PostgreSQL refused golive: {error}") from error
         raise StorageUnavailable(
             f"can't reach PostgreSQL ({_describe(error)})", retry_after=_RETRY_AFTER[_UNREACHABLE]
         ) from error
-    except asyncpg.InterfaceError as error:
-        raise ValueError(f"not a usable PostgreSQL URL ({error})") from error
+    except (OSError, TimeoutError) as error:
+        raise StorageUnavailable(
+            f"can't reach PostgreSQL ({_describe(error)})", retry_after=_RETRY_AFTER[_UNREACHABLE]
+        ) from error
+    except (asyncpg.InterfaceError, ValueError) as error:
+        raise DatabaseRefused(f"not a usable PostgreSQL URL ({error})") from error
     if pool is None:  # only with a pool that was already closed
         raise RuntimeError("asyncpg returned no pool")
     return pool
