@@ -499,7 +499,8 @@ class Ledger:
 
     async def _write_tips(self, asked: list[_TipAsked]) -> list[_TipWritten]:
         now = self._clock.now()
-        return await self._db.run_transaction(lambda tx: _TipBatch(tx, now).write(asked))
+        dialect = self._db.dialect
+        return await self._db.run_transaction(lambda tx: _TipBatch(tx, now, dialect).write(asked))
 
     # -- go-live fees ------------------------------------------------------------------------------
 
@@ -733,6 +734,9 @@ class _Wallet:
 
 
 _IN_CHUNK = 500  # values per IN (...) list, far under either backend's parameter limit
+# The wallets a batch of tips touches, in one order (two batches locking them can't deadlock).
+_WALLETS = "SELECT id, member_id, balance FROM ledger_accounts WHERE member_id IN ({}) ORDER BY id"
+_WALLETS_FOR_UPDATE = _WALLETS + " FOR UPDATE"
 
 
 class _TipBatch:
@@ -742,15 +746,17 @@ class _TipBatch:
     its donor's balance are as this transaction has them after the tips before it (a key seen
     earlier in the batch is a replay of that tip), and a refused tip writes nothing, so it can't
     affect its neighbours. What the batch needs (keys already used, streams, wallets) is read
-    once up front, and balances are then followed in memory as entries are written (only this
-    transaction can write them; the trigger and its CHECK still guard every entry).
+    once up front, and balances are then followed in memory as entries are written: nobody else
+    can write those wallets until this transaction ends (SQLite has one writer; on PostgreSQL the
+    wallets are read FOR UPDATE), and the trigger and its CHECK still guard every entry.
 
     Only plain ``execute``/``fetch_all`` with portable SQL (``INSERT ... RETURNING id`` is both
     SQLite's and PostgreSQL's), so the same work runs on either backend.
     """
 
-    def __init__(self, tx: SyncTransaction, now: datetime) -> None:
+    def __init__(self, tx: SyncTransaction, now: datetime, dialect: str) -> None:
         self._tx = tx
+        self._wallets_sql = _WALLETS_FOR_UPDATE if dialect == "postgresql" else _WALLETS
         self._now = to_db(now)
         self._created_at = from_db_required(self._now)  # as a tip read back would have it
         self._keys: dict[str, tuple[int, str]] = {}  # key: (transaction id, fingerprint)
@@ -778,9 +784,7 @@ class _TipBatch:
             self._streams[int(row["id"])] = row
         members = {tip.donor_id for tip in asked}
         members.update(int(row["owner_id"]) for row in self._streams.values())
-        for row in self._rows_in(
-            "SELECT id, member_id, balance FROM ledger_accounts WHERE member_id IN ({})", members
-        ):
+        for row in self._rows_in(self._wallets_sql, members):
             self._wallets[int(row["member_id"])] = _Wallet(int(row["id"]), int(row["balance"]))
 
     def _rows_in(self, sql: str, values: Iterable[object]) -> list[aiosqlite.Row]:
