@@ -202,6 +202,7 @@ async def shut_down(services: Services, runner: web.AppRunner) -> None:
     grace = services.settings.web.shutdown_grace.total_seconds()
     await runner.cleanup()
     await services.chat.flush()
+    await services.ledger.flush()
     await services.webhooks.flush()
     await services.events.aclose(grace)
 

@@ -150,7 +150,7 @@ class TipService:
             if result.refusal is not None:
                 raise PaymentRefused(result.refusal.msgid, **result.refusal.params)
             raise PaymentRefused("The tip could not be made.")
-        tip = await self._ledger.tip(result.record_id)
+        tip = result.tip or await self._ledger.tip(result.record_id)
         stream = await self._streams.get_by_id(stream_id)
         balance = result.balance or 0
         if not result.replayed:
