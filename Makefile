@@ -11,7 +11,7 @@ VENDOR := web/static/vendor/livekit-client.esm.mjs
 COMPRESSED := web/build/static/.built
 STATIC_FILES := $(shell find web/static -type f 2>/dev/null)
 
-.PHONY: run web test lint typecheck jscheck pytest setup system system-browser check bench lock messages clean
+.PHONY: run web test lint typecheck jscheck pytest setup system system-test check bench lock messages clean
 
 # --start-livekit: with no LiveKit answering at livekit.url on this machine, golive starts one
 # (livekit-server --dev, or Docker's livekit-dev service) with its webhook pointed at golive,
@@ -22,15 +22,15 @@ run: system $(RUNTIME) $(COMPRESSED) ## run the bot and the web sidecar (the sid
 web: system $(RUNTIME) $(COMPRESSED) ## run the web sidecar alone
 	$(VENV)/bin/golive web --start-livekit
 
-test: setup system-browser lint typecheck jscheck pytest ## everything CI runs
+test: setup system-test lint typecheck jscheck pytest ## everything CI runs
 
 setup: system $(DEV) $(COMPRESSED) ## everything a developer needs (runtime + dev and test tools)
 
 system:
 	@scripts/bootstrap.sh
 
-system-browser:
-	@scripts/bootstrap.sh --with-browser
+system-test:  # chromium for the page tests, postgresql's binaries for the PostgreSQL pass
+	@scripts/bootstrap.sh --for-tests
 
 $(PY):
 	python3 -m venv $(VENV)
