@@ -54,8 +54,23 @@ _DISTANCE_SQL = (
     " pow(sin((radians(s.latitude) - :phi) / 2), 2)"
     " + :cos_phi * cos(radians(s.latitude)) * pow(sin((radians(s.longitude) - :lam) / 2), 2))))"
 )
+
+
+def _pg_squared_half_sine(column: str, origin: str) -> str:
+    """sin²((column - origin) / 2) in PostgreSQL, as _DISTANCE_SQL has it. PostgreSQL raises an
+    error where a float underflows (SQLite quietly gives 0): a difference, or a coordinate,
+    closer to 0 than 1e-100 / 1e-200 counts as 0 (as migrations/postgres/0002 does)."""
+    difference = f"(radians(CASE WHEN abs({column}) < 1e-200 THEN 0 ELSE {column} END) - {origin})"
+    return f"CASE WHEN abs({difference}) < 1e-100 THEN 0 ELSE pow(sin({difference} / 2), 2) END"
+
+
 # PostgreSQL: the same formula (its scalar min is LEAST), and the place as the GiST index has it.
-_PG_DISTANCE_SQL = _DISTANCE_SQL.replace("min(1.0,", "LEAST(1.0,")
+_PG_DISTANCE_SQL = (
+    "2 * 6371.0088 * asin(sqrt(LEAST(1.0,"
+    f" {_pg_squared_half_sine('s.latitude', ':phi')}"
+    " + :cos_phi * cos(radians(CASE WHEN abs(s.latitude) < 1e-200 THEN 0 ELSE s.latitude END))"
+    f" * {_pg_squared_half_sine('s.longitude', ':lam')})))"
+)
 _PG_PLACE = "unit_sphere_point(s.latitude, s.longitude)"
 _PG_ORIGIN = "unit_sphere_point(:lat, :lng)"
 # Slack (unit-sphere lengths, ~6 mm) so a rounding error never leaves a stream out of a box.
