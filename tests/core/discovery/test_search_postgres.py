@@ -1,28 +1,23 @@
 """SearchService on PostgreSQL gives SQLite's answers: the same streams, order, distances and totals,
 for places (KNN on the GiST index) and names (prefixes, then close spellings).
 
-Until core/store/postgres.py lands, `_PostgresReader` stands in for its reads: what SearchService
-uses of a Database (`dialect`, `fetch_all`, `fetch_one`, `?` numbered $1..$n as the driver does).
-Each example writes its streams in a transaction that is rolled back afterwards, on one throwaway
-database migrated by tests/core/store/test_postgres_schema.py's helper.
+Both run on golive's own stores: SQLite in memory, and a fresh PostgreSQL database
+(tests/postgres.py) emptied of streams before each example.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-from collections.abc import Iterable, Iterator
-from contextlib import AsyncExitStack
-from typing import Any, cast
+from collections.abc import Iterator
+from typing import Any
 
-import asyncpg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.discovery.search import HALF_EARTH_KM, SearchPage, SearchService
-from core.store.db import Database
-from tests.core.store.test_postgres_schema import POSTGRES_URL, migrated_postgres
+from core.store import Database
+from tests import postgres
 
 Place = tuple[float, float]
 Row = tuple[Place | None, bool, str]  # place, on air, slug
@@ -44,42 +39,16 @@ places = st.one_of(
 origins = st.one_of(st.sampled_from([(0.0, 0.0), (38.7, -9.1), (0.0, 180.0)]), places)
 
 
-class _PostgresReader:
-    """The reads SearchService makes, on one asyncpg connection (the driver's stand-in)."""
-
-    dialect = "postgresql"
-
-    def __init__(self, connection: asyncpg.Connection) -> None:
-        self._connection = connection
-
-    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[asyncpg.Record]:
-        assert re.search(r"\?\d", sql) is None, "numbered ?N reached the PostgreSQL driver"
-        numbers = iter(range(1, 1000))
-        dollars = re.sub(r"\?", lambda _: f"${next(numbers)}", sql)
-        return list(await self._connection.fetch(dollars, *params))
-
-    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> asyncpg.Record | None:
-        rows = await self.fetch_all(sql, params)
-        return rows[0] if rows else None
-
-
 @pytest.fixture(scope="module")
 def postgres_database() -> Iterator[str]:
-    """A migrated throwaway database's name, for the module; dropped at its end."""
-    stack = AsyncExitStack()
-
-    async def open_database() -> str:
-        connection = await stack.enter_async_context(migrated_postgres())
-        name: str = await connection.fetchval("SELECT current_database()")
-        await connection.close()  # each example connects on its own event loop
-        return name
-
-    loop = asyncio.new_event_loop()
+    """The URL of a migrated database for these tests (each example empties it of streams
+    first); dropped at the end."""
+    postgres.server_url()  # found (or started) before an event loop runs: its probe runs one
+    url = asyncio.run(postgres.fresh_database())
     try:
-        yield loop.run_until_complete(open_database())
+        yield url
     finally:
-        loop.run_until_complete(stack.aclose())
-        loop.close()
+        asyncio.run(postgres.drop_database(url))
 
 
 _INSERT = (
@@ -108,26 +77,15 @@ def _answer(found: SearchPage) -> tuple[int, list[tuple[int, float | None]]]:
 
 async def _both(database: str, rows: list[Row], searches: list[dict[str, Any]]) -> None:
     """Run each search on SQLite and on PostgreSQL with the same streams; the answers agree."""
-    async with Database.open(":memory:") as sqlite:
-        async with sqlite.transaction() as tx:
-            for values in _values(rows):
-                await tx.execute(_INSERT, values)
-        expected = [await _search(SearchService(sqlite), search) for search in searches]
-    connection = await asyncpg.connect(POSTGRES_URL, database=database)
-    try:
-        transaction = connection.transaction()
-        await transaction.start()
-        try:
-            numbered = iter(range(1, 100))
-            await connection.executemany(
-                re.sub(r"\?", lambda _: f"${next(numbered)}", _INSERT), _values(rows)
-            )
-            search = SearchService(cast(Database, _PostgresReader(connection)))
-            got = [await _search(search, one) for one in searches]
-        finally:
-            await transaction.rollback()
-    finally:
-        await connection.close()
+    answers = []
+    for target in (":memory:", database):
+        async with Database.open(target) as db:
+            async with db.transaction() as tx:
+                await tx.execute("DELETE FROM streams")
+                for values in _values(rows):
+                    await tx.execute(_INSERT, values)
+            answers.append([await _search(SearchService(db), search) for search in searches])
+    expected, got = answers
     for one, want, have in zip(searches, expected, got, strict=True):
         assert have == want, one
 
@@ -226,30 +184,18 @@ def test_coordinates_next_to_zero_are_answered(postgres_database: str) -> None:
     ]
 
     async def check() -> None:
-        connection = await asyncpg.connect(POSTGRES_URL, database=postgres_database)
-        try:
-            async with connection.transaction():
-                numbered = iter(range(1, 100))
-                await connection.executemany(
-                    re.sub(r"\?", lambda _: f"${next(numbered)}", _INSERT), _values(rows)
+        async with Database.open(postgres_database) as db:
+            async with db.transaction() as tx:
+                await tx.execute("DELETE FROM streams")
+                for values in _values(rows):
+                    await tx.execute(_INSERT, values)
+            search = SearchService(db)
+            for latitude in tiny:
+                found = await search.near(latitude, -latitude, limit=50, radius_km=1.0)
+                assert found.total == len(rows)
+                assert sorted(hit.stream.id for hit in found.hits) == [1, 2, 3, 4]
+                assert all(
+                    hit.distance_km is not None and hit.distance_km < 1e-90 for hit in found.hits
                 )
-                search = SearchService(cast(Database, _PostgresReader(connection)))
-                for latitude in tiny:
-                    found = await search.near(latitude, -latitude, limit=50, radius_km=1.0)
-                    assert found.total == len(rows)
-                    assert all(
-                        hit.distance_km is not None and hit.distance_km < 1e-90
-                        for hit in found.hits
-                    )
-                    assert sorted(hit.stream.id for hit in found.hits) == [1, 2, 3, 4]
-                raise _RollBack
-        except _RollBack:
-            pass
-        finally:
-            await connection.close()
 
     asyncio.run(check())
-
-
-class _RollBack(Exception):
-    """Leaves a transaction block, rolling it back."""

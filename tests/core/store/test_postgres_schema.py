@@ -3,15 +3,13 @@ files, the same tables, columns, indexes, foreign keys and triggers, and the inv
 triggers and constraints keep (ledger balances, append-only entries, one open session per stream,
 discovery's counts and nearest-first index).
 
-asyncpg directly, on a throwaway database of the PostgreSQL at GOLIVE_TEST_POSTGRES_URL (default
-the machine's 127.0.0.1:5432, user postgres), dropped afterwards.
+asyncpg directly (not core/store/postgres.py), on an empty throwaway database of the tests'
+PostgreSQL (tests/postgres.py), dropped afterwards.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -21,11 +19,9 @@ import asyncpg
 import pytest
 
 from core.discovery.places import haversine_km
-from core.store.db import Database
+from core.store import Database
+from tests import postgres
 
-POSTGRES_URL = os.environ.get(
-    "GOLIVE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 MIGRATIONS = resources.files("core.store.migrations")
 MIGRATION_NAME = re.compile(r"^\d{4}_[a-z0-9_]+\.sql$")
 # SQLite's R*Tree tables (0002) and their shadow tables: on PostgreSQL those are GiST indexes.
@@ -33,6 +29,12 @@ RTREE_TABLES = {"stream_places", "live_stream_places"}
 # Made by the driver that applies the migrations, not by a migration.
 DRIVER_TABLES = {"schema_migrations"}
 NOW = "2026-01-01T00:00:00+00:00"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _postgres_server() -> None:
+    """Find (or start) the tests' PostgreSQL before any event loop runs: the probe runs its own."""
+    postgres.server_url()
 
 
 def _names(folder: Any) -> set[str]:
@@ -48,11 +50,9 @@ def postgres_migrations() -> list[tuple[str, str]]:
 async def migrated_postgres() -> AsyncIterator[asyncpg.Connection]:
     """A connection to a new database with every PostgreSQL migration applied, each file in one
     transaction as a driver would; the database is dropped on the way out."""
-    admin = await asyncpg.connect(POSTGRES_URL)
-    name = f"golive_schema_test_{secrets.token_hex(6)}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = await postgres.empty_database()
     try:
-        connection = await asyncpg.connect(POSTGRES_URL, database=name)
+        connection = await asyncpg.connect(url)
         try:
             for _, sql in postgres_migrations():
                 async with connection.transaction():
@@ -61,8 +61,7 @@ async def migrated_postgres() -> AsyncIterator[asyncpg.Connection]:
         finally:
             await connection.close()
     finally:
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+        await postgres.drop_database(url)
 
 
 def test_every_migration_has_a_postgresql_twin() -> None:
