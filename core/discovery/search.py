@@ -16,6 +16,13 @@ only (SQLite's lower()), so "Émile" is found by "Émile" or "É", not by "émil
 
 Places. R*Tree boxes around the point, grown until they hold enough streams, then the exact
 great-circle distance in SQL (the same formula as core.discovery.places.haversine_km).
+
+On PostgreSQL (migrations/postgres/0002) the same answers come from other indexes: names from
+btree ranges as here (text compares byte by byte there too, and lower() folds ASCII only), places
+from a GiST index of points on the unit sphere read nearest first (`<->`, KNN). Straight-line
+distance through the Earth orders places as the great-circle distance does, but the two can
+disagree by a rounding error; so the KNN scan only finds how far the page reaches, and the page
+is then every stream that near, ranked by the same haversine SQL and id as on SQLite.
 """
 
 from __future__ import annotations
@@ -47,6 +54,27 @@ _DISTANCE_SQL = (
     " pow(sin((radians(s.latitude) - :phi) / 2), 2)"
     " + :cos_phi * cos(radians(s.latitude)) * pow(sin((radians(s.longitude) - :lam) / 2), 2))))"
 )
+
+
+def _pg_squared_half_sine(column: str, origin: str) -> str:
+    """sin²((column - origin) / 2) in PostgreSQL, as _DISTANCE_SQL has it. PostgreSQL raises an
+    error where a float underflows (SQLite quietly gives 0): a difference, or a coordinate,
+    closer to 0 than 1e-100 / 1e-200 counts as 0 (as migrations/postgres/0002 does)."""
+    difference = f"(radians(CASE WHEN abs({column}) < 1e-200 THEN 0 ELSE {column} END) - {origin})"
+    return f"CASE WHEN abs({difference}) < 1e-100 THEN 0 ELSE pow(sin({difference} / 2), 2) END"
+
+
+# PostgreSQL: the same formula (its scalar min is LEAST), and the place as the GiST index has it.
+_PG_DISTANCE_SQL = (
+    "2 * 6371.0088 * asin(sqrt(LEAST(1.0,"
+    f" {_pg_squared_half_sine('s.latitude', ':phi')}"
+    " + :cos_phi * cos(radians(CASE WHEN abs(s.latitude) < 1e-200 THEN 0 ELSE s.latitude END))"
+    f" * {_pg_squared_half_sine('s.longitude', ':lam')})))"
+)
+_PG_PLACE = "unit_sphere_point(s.latitude, s.longitude)"
+_PG_ORIGIN = "unit_sphere_point(:lat, :lng)"
+# Slack (unit-sphere lengths, ~6 mm) so a rounding error never leaves a stream out of a box.
+_PG_REACH_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -173,9 +201,9 @@ class SearchService:
             return total, []
         rows = await self._fetch_all(
             f"SELECT * FROM (SELECT lower(slug) AS name_key, id FROM streams WHERE {by_slug}"  # noqa: S608
-            " ORDER BY slug, id LIMIT :wanted) UNION ALL"
+            " ORDER BY slug, id LIMIT :wanted) AS by_slug UNION ALL"
             f" SELECT * FROM (SELECT lower(owner_name), id FROM streams WHERE {by_owner}"
-            " ORDER BY lower(owner_name), id LIMIT :wanted)",
+            " ORDER BY lower(owner_name), id LIMIT :wanted) AS by_owner",
             {**bounds, "wanted": paging.offset + paging.limit},
         )
         in_order = [stream_id for _, stream_id in sorted((row[0], row[1]) for row in rows)]
@@ -209,14 +237,19 @@ class SearchService:
             "cap": TYPO_CANDIDATES_MAX,
         }
         walks = []
-        for column, key in (("slug", "lower(slug)"), ("lower(owner_name)", "lower(owner_name)")):
+        # Equal display names are walked in slug order (as their index holds them), so where
+        # the cap cuts among them is the same on every backend.
+        for column, key, tie in (
+            ("slug", "lower(slug)", ""),
+            ("lower(owner_name)", "lower(owner_name)", ", slug"),
+        ):
             # Only fixed fragments are pasted in; every value is a parameter.
             select = f"SELECT id, {key} FROM streams WHERE {live}"  # noqa: S608
             walks += [
                 f"SELECT * FROM ({select}{column} >= :typed AND {column} < :hi"  # noqa: S608
-                f" ORDER BY {column} LIMIT :cap)",
+                f" ORDER BY {column}{tie} LIMIT :cap) AS up",
                 f"SELECT * FROM ({select}{column} >= :lo AND {column} < :typed"  # noqa: S608
-                f" ORDER BY {column} DESC LIMIT :cap)",
+                f" ORDER BY {column} DESC{tie and tie + ' DESC'} LIMIT :cap) AS down",
             ]
         best: dict[int, str] = {}
         prefix_ids: set[int] = set()
@@ -274,6 +307,8 @@ class SearchService:
         more than doubles it: one big jump from an empty ocean onto a continent would compute
         the distance of a hundred thousand streams to keep eight.
         """
+        if self._db.dialect == "postgresql":
+            return await self._pg_nearest(table, point, wanted, None)
         radius = FIRST_RADIUS_KM
         while True:
             ranked = await self._nearest_within(table, point, radius, wanted)
@@ -287,6 +322,8 @@ class SearchService:
     ) -> list[tuple[int, float]]:
         if wanted <= 0:
             return []
+        if self._db.dialect == "postgresql":
+            return await self._pg_nearest(table, point, wanted, radius_km)
         ranked: list[tuple[int, float]] = []
         for box in _boxes(point, radius_km):
             rows = await self._fetch_all(
@@ -302,6 +339,13 @@ class SearchService:
         return sorted(ranked, key=lambda item: (item[1], item[0]))[:wanted]
 
     async def _count_within(self, table: str, point: _Point, radius_km: float) -> int:
+        if self._db.dialect == "postgresql":
+            where, params = _pg_place_filter(table, point, radius_km)
+            row = await self._fetch_one(
+                f"SELECT count(*) FROM streams AS s WHERE {where}",  # noqa: S608 - fixed SQL
+                params,
+            )
+            return int(row[0]) if row else 0
         total = 0
         for box in _boxes(point, radius_km):
             row = await self._fetch_one(
@@ -313,13 +357,37 @@ class SearchService:
             total += int(row[0]) if row else 0
         return total
 
+    async def _pg_nearest(
+        self, table: str, point: _Point, wanted: int, radius_km: float | None
+    ) -> list[tuple[int, float]]:
+        """PostgreSQL: the `wanted` nearest (within `radius_km` if given), by (distance, id).
+
+        The KNN scan (nearest first, from the GiST index) finds how far the `wanted`-th nearest
+        is; then every stream in a box reaching a little further is ranked by the haversine
+        SQL and id, as on SQLite. Both steps read the index, and only about `wanted` rows.
+        """
+        if wanted <= 0:
+            return []
+        where, params = _pg_place_filter(table, point, radius_km)
+        rows = await self._fetch_all(
+            f"WITH nearest AS (SELECT {_PG_PLACE} <-> {_PG_ORIGIN} AS reach"  # noqa: S608
+            f" FROM streams AS s WHERE {where}"
+            f" ORDER BY {_PG_PLACE} <-> {_PG_ORIGIN} LIMIT :wanted)"
+            f" SELECT s.id AS id, {_PG_DISTANCE_SQL} AS distance FROM streams AS s"
+            f" WHERE {where} AND {_PG_PLACE} <@ cube_enlarge({_PG_ORIGIN},"
+            " (SELECT max(reach) FROM nearest) + :slack, 3)"
+            " ORDER BY distance, s.id LIMIT :wanted",
+            {**params, "wanted": wanted, "slack": _PG_REACH_SLACK},
+        )
+        return [(row["id"], row["distance"]) for row in rows]
+
     # -- shared --------------------------------------------------------------------------------
 
     async def _fetch_all(self, sql: str, params: tuple[Any, ...] | dict[str, Any]) -> list[Any]:
-        return await self._db.fetch_all(*_numbered(sql, params))
+        return await self._db.fetch_all(*_numbered(sql, params, self._db.dialect))
 
     async def _fetch_one(self, sql: str, params: tuple[Any, ...] | dict[str, Any]) -> Any:
-        return await self._db.fetch_one(*_numbered(sql, params))
+        return await self._db.fetch_one(*_numbered(sql, params, self._db.dialect))
 
     async def _count(self, name: str) -> int:
         row = await self._db.fetch_one("SELECT value FROM discovery_counts WHERE name = ?", (name,))
@@ -352,10 +420,23 @@ class SearchService:
         ]
 
 
-def _numbered(sql: str, params: tuple[Any, ...] | dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
-    """`:name` parameters as `?N` (Database passes parameters as a tuple; ?N may repeat)."""
+def _numbered(
+    sql: str, params: tuple[Any, ...] | dict[str, Any], dialect: str = "sqlite"
+) -> tuple[str, tuple[Any, ...]]:
+    """`:name` parameters as `?N` (Database passes parameters as a tuple; ?N may repeat).
+
+    On PostgreSQL a plain `?` for each use, its value repeated: the driver numbers `?` itself.
+    """
     if not isinstance(params, dict):
         return sql, params
+    if dialect == "postgresql":
+        values: list[Any] = []
+
+        def mark(match: re.Match[str]) -> str:
+            values.append(params[match[1]])
+            return "?"
+
+        return re.sub(r":([a-z_]+)", mark, sql), tuple(values)
     names = list(params)
     numbered = re.sub(r":([a-z_]+)", lambda match: f"?{names.index(match[1]) + 1}", sql)
     return numbered, tuple(params[name] for name in names)
@@ -376,6 +457,30 @@ class _Point:
     def params(self) -> dict[str, float]:
         phi = math.radians(self.latitude)
         return {"phi": phi, "cos_phi": math.cos(phi), "lam": math.radians(self.longitude)}
+
+
+def _pg_place_filter(
+    table: str, point: _Point, radius_km: float | None
+) -> tuple[str, dict[str, float]]:
+    """PostgreSQL: the WHERE of a place search (placed, on air unless `table` is every place,
+    within `radius_km` if given) and its parameters. It implies the predicate of the partial
+    GiST index standing for `table` (migrations/postgres/0002 and 0012), so that one is read."""
+    where = (
+        "s.latitude IS NOT NULL"
+        if table == "stream_places"
+        else ("s.latitude IS NOT NULL AND s.on_air = 1")
+    )
+    params = {"lat": point.latitude, "lng": point.longitude, **point.params()}
+    if radius_km is not None:
+        # Points within radius_km are within this straight line of the origin: a box (an index
+        # read) first, then the exact distance.
+        chord = 2 * math.sin(min(radius_km / EARTH_RADIUS_KM, math.pi) / 2)
+        where += (
+            f" AND {_PG_PLACE} <@ cube_enlarge({_PG_ORIGIN}, :radius_reach, 3)"
+            f" AND {_PG_DISTANCE_SQL} <= :radius"
+        )
+        params |= {"radius_reach": chord + _PG_REACH_SLACK, "radius": radius_km}
+    return where, params
 
 
 def _boxes(point: _Point, radius_km: float) -> list[dict[str, float]]:

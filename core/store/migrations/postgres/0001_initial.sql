@@ -7,7 +7,9 @@
 -- - TEXT is TEXT COLLATE "C": compared and sorted byte by byte, as SQLite does, whatever the
 --   database's locale. ISO-8601 times compare as text exactly as on SQLite, and lower() folds
 --   ASCII letters only, as SQLite's lower() does (discovery's name keys rely on it).
--- - COLLATE NOCASE is citext COLLATE "C": case-blind for ASCII letters only, like NOCASE.
+-- - COLLATE NOCASE is citext COLLATE "C": case-blind, and sorted as NOCASE sorts. (citext folds
+--   case by the database's LC_CTYPE, so beyond ASCII it folds more than NOCASE; the slugs golive
+--   makes are ASCII, where the two agree.)
 -- - REAL is DOUBLE PRECISION.
 
 CREATE EXTENSION IF NOT EXISTS citext;

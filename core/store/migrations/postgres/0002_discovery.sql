@@ -14,15 +14,19 @@
 CREATE EXTENSION IF NOT EXISTS cube;
 
 -- Where a place is on the unit sphere. A SQL-standard body is bound when created, so the index
--- below survives a dump and restore whatever the search_path then is.
+-- below survives a dump and restore whatever the search_path then is. PostgreSQL raises an error
+-- where a product of floats underflows (SQLite quietly gives 0), so coordinates closer to 0 than
+-- 1e-200 degrees count as 0: no place can be written that the index can't hold.
 CREATE FUNCTION unit_sphere_point(latitude DOUBLE PRECISION, longitude DOUBLE PRECISION)
     RETURNS cube
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN cube(ARRAY[
-        cos(radians(latitude)) * cos(radians(longitude)),
-        cos(radians(latitude)) * sin(radians(longitude)),
-        sin(radians(latitude))
-    ]);
+    RETURN (
+        SELECT cube(ARRAY[cos(phi) * cos(lambda), cos(phi) * sin(lambda), sin(phi)])
+        FROM (
+            SELECT radians(CASE WHEN abs(latitude) < 1e-200 THEN 0 ELSE latitude END) AS phi,
+                radians(CASE WHEN abs(longitude) < 1e-200 THEN 0 ELSE longitude END) AS lambda
+        ) AS angles
+    );
 
 CREATE INDEX stream_places ON streams USING gist (unit_sphere_point(latitude, longitude))
     WHERE latitude IS NOT NULL;
