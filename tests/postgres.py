@@ -148,3 +148,12 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+async def table_names(db: Database) -> list[str]:
+    """The tables of a store, whichever it is (for tests that count every row)."""
+    if db.dialect == "postgresql":
+        sql = "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    return sorted(row["name"] for row in await db.fetch_all(sql))

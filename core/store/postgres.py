@@ -50,8 +50,8 @@ T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # pg_advisory_xact_lock keys: one for writes, one for migrations (any two fixed bigints).
-_WRITE_LOCK = 0x676F6C697665  # "golive"
-_MIGRATE_LOCK = _WRITE_LOCK + 1
+WRITE_LOCK_KEY = 0x676F6C697665  # "golive"
+_MIGRATE_LOCK = WRITE_LOCK_KEY + 1
 _CHANNEL_PREFIX = "golive_"
 _POOL_SIZE = 10
 _CONNECT_TIMEOUT = 5.0
@@ -150,7 +150,7 @@ class PostgresDatabase(Database):
                 connection.transaction(),
             ):
                 await connection.execute(f"SET LOCAL lock_timeout = '{self._lock_timeout}'")
-                await connection.execute("SELECT pg_advisory_xact_lock($1)", _WRITE_LOCK)
+                await connection.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK_KEY)
                 yield connection
         except (asyncpg.IntegrityConstraintViolationError, asyncpg.RaiseError) as error:
             raise IntegrityError(error.args[0] if error.args else str(error)) from error

@@ -26,7 +26,7 @@ async def test_a_command_that_cannot_write_now_says_try_again_in_a_moment(
     world: World, services: Services, settings: Settings
 ) -> None:
     form = {"stream:title": "Painting live", "stream:description": "Watercolours"}
-    async with write_lock_held(settings.database.path) as lock:
+    async with write_lock_held(settings.database.target) as lock:
         shown = await world.alice.slash(world.general, "stream create")
         refused = await world.alice.submit_modal(shown, form)
         await lock.release()

@@ -24,6 +24,7 @@ from yarl import URL
 from core.services import Services
 from core.streams import StreamDraft
 from tests.conftest import ALICE, BOB
+from tests.postgres import table_names
 from web.keys import SESSION_COOKIE
 
 Client = TestClient[Any, Any]
@@ -162,12 +163,8 @@ def requests(draw: st.DrawFn, routes: list[tuple[str, str]]) -> tuple[str, str]:
 
 
 async def row_counts(services: Services) -> dict[str, int]:
-    tables = await services.db.fetch_all(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    )
     counts = {}
-    for table in tables:
-        name = table["name"]
+    for name in await table_names(services.db):
         row = await services.db.fetch_one(f'SELECT COUNT(*) FROM "{name}"')  # noqa: S608 - our names
         assert row is not None
         counts[name] = int(row[0])

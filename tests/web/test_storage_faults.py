@@ -84,7 +84,7 @@ async def test_a_write_lock_held_elsewhere_is_a_503_and_reads_do_not_wait(
     live = await services.streams.go_live(ALICE.user_id)
     await fund(services, BOB, 100)
     await sign_in(client, BOB)
-    async with write_lock_held(settings.database.path) as lock:
+    async with write_lock_held(settings.database.target) as lock:
         await refused_while_locked(services, client, live.stream.room_name)
         await lock.release()
     await until_healthy(client.session, client.make_url("/healthz"))

@@ -1,4 +1,5 @@
-"""Another process holding SQLite's write lock: a real child, as a backup or a second golive is."""
+"""Another process holding the store's write lock: a real child, as a backup or a second golive
+is — SQLite's file lock, or PostgreSQL's write advisory lock (core/store/postgres.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from core.store import is_postgres_url
+from core.store.postgres import WRITE_LOCK_KEY
+
 # Holds the write lock of the database named in argv[1] until a line arrives on stdin.
 _HOLDER = """
 import sqlite3, sys
@@ -16,6 +20,17 @@ connection.execute("BEGIN IMMEDIATE")
 print("locked", flush=True)
 sys.stdin.readline()
 connection.execute("ROLLBACK")
+"""
+# The same for PostgreSQL: argv[1] is the URL, argv[2] the write lock's key.
+_PG_HOLDER = """
+import asyncio, sys, asyncpg
+async def hold():
+    connection = await asyncpg.connect(sys.argv[1])
+    async with connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", int(sys.argv[2]))
+        print("locked", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+asyncio.run(hold())
 """
 
 
@@ -30,13 +45,17 @@ class LockHolder:
 
 
 @asynccontextmanager
-async def write_lock_held(path: Path) -> AsyncIterator[LockHolder]:
-    """The write lock of ``path`` is held by a child process until ``release()`` (or the end)."""
+async def write_lock_held(target: Path | str) -> AsyncIterator[LockHolder]:
+    """The write lock of the store at ``target`` (a SQLite path or a PostgreSQL URL) is held by
+    a child process until ``release()`` (or the end)."""
+    if is_postgres_url(target):
+        args = [_PG_HOLDER, str(target), str(WRITE_LOCK_KEY)]
+    else:
+        args = [_HOLDER, str(target)]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        _HOLDER,
-        str(path),
+        *args,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
