@@ -50,6 +50,9 @@ def settings(tmp_path: Path, livekit: FakeLiveKit) -> Settings:
             "LIVEKIT_API_SECRET": livekit.api_secret,
             "GOLIVE_SECRET": GOLIVE_SECRET,
             "GOLIVE_PUBLIC_URL": "http://golive.test",
+            # SimCord runs an AutoShardedBot only with a known count (Discord's recommendation
+            # is asked over the network otherwise); a single shard, as a small community runs.
+            "GOLIVE_SHARD_COUNT": "1",
         },
         dotenv_path=None,
     )

@@ -41,6 +41,8 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "discord.client_secret": ("oauth-secret", {"DISCORD_CLIENT_ID": "123456789012345678"}),
     "discord.api_base": ("http://127.0.0.1:9999/api/v10", {}),
     "discord.authorize_url": ("http://127.0.0.1:9999/oauth2/authorize", {}),
+    "discord.shard_count": ("4", {}),
+    "discord.shard_ids": ("0-1,3", {"GOLIVE_SHARD_COUNT": "4"}),
     "livekit.url": ("wss://lk.example.org", {}),
     "livekit.public_url": ("wss://media.example.org", {}),
     "livekit.api_key": ("APIkey123", {}),
