@@ -3,6 +3,7 @@ stand for two `golive web` replicas (each with its own connections and its own m
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 
@@ -101,3 +102,17 @@ async def test_keys_back_to_their_full_burst_are_forgotten(
     clock.advance(1)
     assert await forget_spent(services.db, clock) == 1  # "a" refilled, "b" still waits
     assert await limits.take([Limit.once_every("b", seconds=600)]) is not None
+
+
+async def test_requests_that_arrive_together_are_counted_one_after_another(
+    services: Services, clock: ManualClock
+) -> None:
+    """One batch, one key asked many times: its asks go in turn, so the burst holds exactly."""
+    limits = SharedLimits(services.db, clock)
+    burst = [Limit.per_minute("crowd", burst=3, per_minute=60), Limit.once_every("other", 1)]
+    results = await asyncio.gather(
+        *(limits.take([Limit.per_minute("crowd", burst=3, per_minute=60)]) for _ in range(5)),
+        limits.take(burst),
+    )
+    allowed = [refusal is None for refusal in results]
+    assert allowed == [True, True, True, False, False, False]

@@ -16,11 +16,15 @@ CREATE TABLE scheduler_leases (
 -- rate_limits: shared flood limits and slow mode (core/cluster/limits.py), one row per limited
 -- key ('chat:person:u:1001', 'chat:ip:203.0.113.9', 'chat:slow:7:u:1001:30'). A generic cell rate
 -- algorithm: `tat_us` is the key's theoretical arrival time in microseconds since the epoch, a
--- number rather than ISO text because the conditional upsert does arithmetic on it. A row whose
--- tat_us has passed carries nothing (the key is back to its full burst) and is deleted by the
--- scheduler's forget-limits job.
+-- number rather than ISO text because the conditional upsert does arithmetic on it; the row also
+-- keeps its limit (one request per `interval_us`, `tolerance_us` early at most = the burst), so
+-- one multi-row upsert checks many keys, each against its own limit. A row whose tat_us has
+-- passed carries nothing (the key is back to its full burst) and is deleted by the scheduler's
+-- forget-limits job.
 CREATE TABLE rate_limits (
-    key    TEXT PRIMARY KEY,
-    tat_us BIGINT NOT NULL
+    key          TEXT PRIMARY KEY,
+    tat_us       BIGINT NOT NULL,
+    interval_us  BIGINT NOT NULL CHECK (interval_us > 0),
+    tolerance_us BIGINT NOT NULL CHECK (tolerance_us >= 0)
 );
 CREATE INDEX rate_limits_tat ON rate_limits (tat_us);
