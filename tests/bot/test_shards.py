@@ -1,6 +1,7 @@
 """A sharded bot under SimCord (which runs discord.py's AutoShardedBot with the shards given):
 a process running shards 0 and 1 of 4 connects those, owns only their guilds, and announces a
-stream only there; the guild on shard 2 is left, unclaimed, to the process that runs it."""
+stream and copies its chat only there; the guild on shard 2 is left, unclaimed, to the process
+that runs it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.app import GoLiveBot
+from core.chat.service import ChatAuthor
 from core.config import Settings
 from core.services import Services
 from core.streams import StreamDraft
@@ -54,6 +56,25 @@ async def test_a_bot_process_announces_only_in_the_guilds_of_its_shards(
     assert posts(channels[theirs.id]) == []
     claimed = await services.guilds.announcements(live.session.id)
     assert [announcement.guild_id for announcement in claimed] == [ours.id]
+
+    # A chat thread of the other shard's guild (opened there by its own bot process): page
+    # messages are copied into ours only; that one is the other process's to copy into.
+    [our_thread] = channels[ours.id].threads
+    their_thread_id = (2 << 22) + 777  # any id: this process must not even look it up
+    await services.chat.record_thread(
+        thread_id=their_thread_id,
+        session_id=live.session.id,
+        stream_id=live.stream.id,
+        guild_id=theirs.id,
+        channel_id=channels[theirs.id].id,
+    )
+    await services.chat.post(live.stream, ChatAuthor(4242, "Web Viewer"), "hello both")
+    await services.events.drain()
+    await bot.chat_bridge.drain()
+    await simcord_env.settle()
+    touched = " ".join(f"{r.path} {r.params}" for r in simcord_env.http_requests)
+    assert str(our_thread.id) in touched
+    assert str(their_thread_id) not in touched
 
 
 def test_the_discord_jobs_of_a_sharded_process_compete_only_with_its_shards(
