@@ -125,6 +125,12 @@ class Database:
             if version in applied:
                 continue
             async with self.transaction() as tx:
+                # Asked again under the write lock: processes started at once on a new database
+                # (replicas) all saw it missing, and only the first may apply it.
+                if await tx.fetch_one(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                ):
+                    continue
                 for statement in _split_statements(sql):
                     await tx.execute(statement)
                 await tx.execute("INSERT INTO schema_migrations (version) VALUES (?)", (version,))

@@ -10,9 +10,8 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from golive.bootstrap import open_services
 from tests.fakes.livekit import FakeLiveKit
-from tests.golive.process import GoliveProcess, golive_environment, settings_of
+from tests.golive.process import GoliveProcess, golive_environment
 
 _RUN = re.compile(r"job reconcile runs$")
 _HOLDER = re.compile(r"holds leases as (?P<holder>\S+)")
@@ -48,8 +47,7 @@ async def test_a_job_runs_in_one_of_three_processes_and_moves_when_its_holder_is
     environment = golive_environment(
         tmp_path, livekit, GOLIVE_RECONCILE_SECONDS="1", GOLIVE_LOG_LEVEL="DEBUG"
     )
-    async with open_services(settings_of(environment)):
-        pass  # the database exists and is migrated before the three start
+    # All three start at once on a new database: each applies the migrations the others haven't.
     processes = [await GoliveProcess.start(["web"], environment, cwd=tmp_path) for _ in range(3)]
     try:
         ids = {}
