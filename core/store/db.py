@@ -95,13 +95,15 @@ class Database:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         connection = await aiosqlite.connect(str(path), isolation_level=None)
         reader: aiosqlite.Connection | None = None
+        database = cls(connection, busy_timeout=busy_timeout)
         try:
             connection.row_factory = aiosqlite.Row
+            # The wait first: switching a new file to WAL takes a lock another process starting
+            # at the same moment may hold.
+            await connection.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             await connection.execute("PRAGMA journal_mode=WAL")
             await connection.execute("PRAGMA foreign_keys=ON")
-            await connection.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             await connection.execute("PRAGMA synchronous=NORMAL")
-            database = cls(connection, busy_timeout=busy_timeout)
             await database.migrate()
             if not in_memory:  # a second connection to ":memory:" would be another database
                 reader = await _open_reader(path, busy_timeout)
