@@ -40,7 +40,7 @@ from aiohttp import web  # noqa: E402
 from core.config.settings import load_settings  # noqa: E402
 from core.discovery.places import City, PlaceDirectory  # noqa: E402
 from core.discovery.search import SearchService  # noqa: E402
-from core.store.db import Database  # noqa: E402
+from core.store import Database  # noqa: E402
 from golive.bootstrap import open_services  # noqa: E402
 from web.app import create_app  # noqa: E402
 

@@ -6,6 +6,9 @@ when a bot is attached (`attach_bot`), so `golive web` runs the same services wi
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
 import logging
 import os
 import secrets
@@ -23,6 +26,7 @@ from core.community import CommunityService, FollowService, GuildService, StatsS
 from core.config import Settings
 from core.discovery import PlaceDirectory, SearchService
 from core.kernel.clock import Clock, SystemClock
+from core.kernel.errors import StorageUnavailable
 from core.kernel.events import EventBus
 from core.live import (
     IngressService,
@@ -44,15 +48,43 @@ from core.money import (
 )
 from core.services import Services
 from core.stage import StageService
-from core.store import Database, observe_batches
+from core.store import Database, DatabaseRefused, observe_batches
 from core.streams import StreamService
 from golive.event_table import discord_events, domain_events, livekit_webhooks, metrics_events
+from golive.sidecar import CannotStart
 from web.metrics import WEBHOOK_KINDS, Metrics
 
 if TYPE_CHECKING:
     from bot.app import GoLiveBot
 
 log = logging.getLogger(__name__)
+
+
+# Waits between attempts to reach a PostgreSQL that is down at start (seconds), the last repeated.
+_CONNECT_BACKOFF = (1, 2, 4, 8, 15, 30)
+
+
+@asynccontextmanager
+async def _open_database(settings: Settings) -> AsyncIterator[Database]:
+    """The store; a PostgreSQL that can't be reached yet is retried with backoff, one line each
+    time, so golive and its database can start in any order."""
+    busy_timeout = settings.database.busy_timeout.total_seconds()
+    async with contextlib.AsyncExitStack() as stack:
+        for attempt in itertools.count():
+            try:
+                db = await stack.enter_async_context(
+                    Database.open(settings.database.target, busy_timeout=busy_timeout)
+                )
+                break
+            except DatabaseRefused as error:
+                raise CannotStart(f"{error} (database.url / GOLIVE_DATABASE_URL)") from None
+            except StorageUnavailable as error:
+                if settings.database.url is None:  # a SQLite file: retrying won't help
+                    raise
+                wait = _CONNECT_BACKOFF[min(attempt, len(_CONNECT_BACKOFF) - 1)]
+                log.warning("%s; trying again in %d s", error, wait)
+                await asyncio.sleep(wait)
+        yield db
 
 
 @asynccontextmanager
@@ -65,10 +97,7 @@ async def open_services(
     events = EventBus(observer=metrics)
     traces = [metrics.livekit_trace(settings.livekit.url)] if metrics else []
     async with (
-        Database.open(
-            settings.database.path,
-            busy_timeout=settings.database.busy_timeout.total_seconds(),
-        ) as db,
+        _open_database(settings) as db,
         aiohttp.ClientSession(timeout=timeout, trace_configs=traces) as http,
         _observed_batches(metrics),
     ):

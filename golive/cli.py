@@ -146,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def migrate(settings: Settings) -> int:
     # Opening the database applies what is missing.
     async with open_services(settings):
-        log.info("database %s is up to date", settings.database.path)
+        log.info("database %s is up to date", settings.database.shown)
     return 0
 
 
@@ -175,7 +175,7 @@ async def check(settings: Settings) -> int:
     Every part is reported, whatever another part ran into."""
     problems: list[str] = []
     print(
-        f"config        ok (database {settings.database.path}, public URL {settings.web.public_url})"
+        f"config        ok (database {settings.database.shown}, public URL {settings.web.public_url})"
     )
     try:
         async with open_services(settings) as services:
@@ -185,8 +185,13 @@ async def check(settings: Settings) -> int:
             problems += await _part("server permissions", guild_problem_lines(services))
     except (StorageUnavailable, sqlite3.Error, OSError) as error:
         problems.append(
-            f"the database {settings.database.path} can't be opened ({error}): check the path "
-            "(GOLIVE_DATABASE), its folder's permissions and the free disk space"
+            f"the database {settings.database.shown} can't be opened ({error}): "
+            + (
+                "check the URL (GOLIVE_DATABASE_URL) and that the PostgreSQL server is up"
+                if settings.database.url
+                else "check the path (GOLIVE_DATABASE), its folder's permissions and the free "
+                "disk space"
+            )
         )
     problems += await _part("Discord", _check_discord(settings))
     describe_discord_sign_in(settings)

@@ -232,6 +232,7 @@ async def shut_down(services: Services, runner: web.AppRunner | None) -> None:
     if runner is not None:
         await runner.cleanup()
     await services.chat.flush()
+    await services.ledger.flush()
     await services.webhooks.flush()
     await services.events.aclose(grace)
 

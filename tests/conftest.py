@@ -19,6 +19,7 @@ from core.config import RecordingSettings, Settings, load_settings
 from core.kernel.clock import ManualClock
 from core.services import Services
 from golive.bootstrap import attach_bot, open_services
+from tests import postgres
 from tests.fakes.livekit import FakeLiveKit
 from web.app import create_app, server_options
 from web.keys import SESSION_COOKIE
@@ -39,12 +40,35 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> str | None:
+    """On the PostgreSQL pass (GOLIVE_TEST_DATABASE=postgresql), the server's URL."""
+    return postgres.server_url() if postgres.ON_POSTGRES else None
+
+
+@pytest_asyncio.fixture
+async def database_environment(
+    tmp_path: Path, postgres_server: str | None
+) -> AsyncIterator[dict[str, str]]:
+    """Where a test's golive keeps its data: a SQLite file, or on the PostgreSQL pass a database
+    of its own (dropped afterwards). As environment variables, for settings and subprocesses."""
+    environment = {"GOLIVE_DATABASE": str(tmp_path / "golive.db")}
+    if postgres_server is None:
+        yield environment
+        return
+    url = await postgres.fresh_database()
+    try:
+        yield {**environment, "GOLIVE_DATABASE_URL": url}
+    finally:
+        await postgres.drop_database(url)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, livekit: FakeLiveKit) -> Settings:
+def settings(database_environment: dict[str, str], livekit: FakeLiveKit) -> Settings:
     return load_settings(
         {
             "GOLIVE_CONFIG": str(ROOT / "config.toml"),
-            "GOLIVE_DATABASE": str(tmp_path / "golive.db"),
+            **database_environment,
             "LIVEKIT_URL": livekit.url,
             "LIVEKIT_API_KEY": livekit.api_key,
             "LIVEKIT_API_SECRET": livekit.api_secret,

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
-import aiosqlite
-
 from core.cluster import Limit, SharedLimits
 from core.config import ChatSettings
 from core.kernel import text as text_rules
@@ -47,7 +45,7 @@ from core.kernel.i18n import N_, Duration
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.livekit import LiveKitGateway
 from core.moderation import ModerationService, SanctionEvent, record_action
-from core.store import Database, GroupCommit, SyncTransaction
+from core.store import Database, GroupCommit, Row, SyncTransaction
 from core.streams import Stream, StreamService
 
 log = logging.getLogger(__name__)
@@ -276,11 +274,11 @@ class AuthorStates:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._queue: list[tuple[tuple[int | None, int, str], asyncio.Future[aiosqlite.Row]]] = []
+        self._queue: list[tuple[tuple[int | None, int, str], asyncio.Future[Row]]] = []
         self._reader: asyncio.Task[None] | None = None
 
-    async def read(self, user_id: int | None, stream_id: int, now: str) -> aiosqlite.Row:
-        done: asyncio.Future[aiosqlite.Row] = asyncio.get_running_loop().create_future()
+    async def read(self, user_id: int | None, stream_id: int, now: str) -> Row:
+        done: asyncio.Future[Row] = asyncio.get_running_loop().create_future()
         self._queue.append(((user_id, stream_id, now), done))
         if self._reader is None:
             self._reader = asyncio.create_task(self._read_all())
@@ -306,8 +304,8 @@ class AuthorStates:
             self._reader = None
 
     async def _read(
-        self, batch: list[tuple[tuple[int | None, int, str], asyncio.Future[aiosqlite.Row]]]
-    ) -> list[aiosqlite.Row]:
+        self, batch: list[tuple[tuple[int | None, int, str], asyncio.Future[Row]]]
+    ) -> list[Row]:
         params: list[object] = []
         for k, ((user_id, stream_id, now), _) in enumerate(batch):
             params.extend((k, user_id, stream_id, now))
@@ -827,7 +825,7 @@ def _clean_name(name: str) -> str:
     return text_rules.apply(NAME_RULES, name)
 
 
-def _message(row: aiosqlite.Row) -> ChatMessage:
+def _message(row: Row) -> ChatMessage:
     created = from_db_required(row["created_at"])
     return ChatMessage(
         id=row["id"],
@@ -844,7 +842,7 @@ def _message(row: aiosqlite.Row) -> ChatMessage:
     )
 
 
-def _thread(row: aiosqlite.Row) -> ChatThread:
+def _thread(row: Row) -> ChatThread:
     return ChatThread(
         thread_id=row["thread_id"],
         session_id=row["session_id"],

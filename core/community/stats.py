@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from core.store import Database
+from core.store import Database, Row
 
 
 @dataclass(frozen=True)
@@ -62,7 +60,7 @@ class StatsService:
         return [_stats(row) for row in rows]
 
 
-def _stats(row: aiosqlite.Row) -> StreamerStats:
+def _stats(row: Row) -> StreamerStats:
     return StreamerStats(
         owner_id=row["owner_id"],
         owner_name=row["owner_name"],

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 FeeMode = Literal["per_golive", "pass"]
 RecordingOutput = Literal["none", "file", "s3"]
@@ -63,8 +64,32 @@ class LiveKitSettings:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    path: Path
+    path: Path  # the SQLite file (the embedded default)
     busy_timeout: timedelta  # the longest a write waits for another process's write lock
+    url: str | None = None  # postgresql://… (the shared store); None: the SQLite file at `path`
+
+    def __post_init__(self) -> None:
+        # database.url may also name a SQLite file ("data/golive.db", "sqlite:///data/golive.db"):
+        # then it is the path, so there is one place that says which file it is.
+        if self.url is not None and not self.url.startswith(("postgresql://", "postgres://")):
+            object.__setattr__(self, "path", Path(self.url.removeprefix("sqlite:///")))
+            object.__setattr__(self, "url", None)
+
+    @property
+    def target(self) -> Path | str:
+        """What ``Database.open`` takes: the PostgreSQL URL, else the SQLite path."""
+        return self.url or self.path
+
+    @property
+    def shown(self) -> str:
+        """The database as logs and messages name it: never with its password."""
+        if self.url is None:
+            return str(self.path)
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,21 @@ def _optional_url(*schemes: str) -> Callable[[Any], str | None]:
     return lambda value: None if value is None else required(value)
 
 
+def _database_url(value: Any) -> str | None:
+    """A postgresql:// URL, or a SQLite file (a path, or sqlite:///path); None: database.path."""
+    text = _optional_text(value)
+    if text is None:
+        return None
+    if text.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(text)
+        if not parts.path.strip("/"):
+            raise ValueError("must name the database, e.g. postgresql://golive@db-host/golive")
+        return text
+    if "://" in text and not text.startswith("sqlite:///"):
+        raise ValueError("must be a postgresql:// URL or a SQLite file path (e.g. data/golive.db)")
+    return text
+
+
 def _int_between(low: int, high: int) -> Callable[[Any], int]:
     def parse(value: Any) -> int:
         # TOML floats (8080.5, inf, nan) must not be truncated into a port, nor crash int().
@@ -293,6 +308,7 @@ _FIELDS: tuple[_Field, ...] = (
         "livekit.timeout_seconds", "GOLIVE_LIVEKIT_TIMEOUT_SECONDS", 3, _seconds(1, 30), "timeout"
     ),
     _Field("database.path", "GOLIVE_DATABASE", "data/golive.db", lambda v: Path(_text(v))),
+    _Field("database.url", "GOLIVE_DATABASE_URL", None, _database_url),
     _Field(
         "database.busy_seconds",
         "GOLIVE_DATABASE_BUSY_SECONDS",
@@ -644,9 +660,21 @@ def _check_shards(loaded: _Loaded) -> None:
         )
 
 
+def _check_shared_database(loaded: _Loaded) -> None:
+    url = loaded["database.url"]
+    if url and url.startswith(("postgresql://", "postgres://")) and not loaded["security.secret"]:
+        raise ConfigError(
+            loaded.name("security.secret"),
+            f"must be set {loaded.where('security.secret')} when {loaded.name('database.url')} is "
+            "PostgreSQL: every golive process signs links and sessions with it, so they must "
+            "all share one (a generated one lives beside a SQLite file, on one machine)",
+        )
+
+
 _CHECKS: tuple[Callable[[_Loaded], None], ...] = (
     _check_shards,
     _check_ranges,
+    _check_shared_database,
     _check_metrics,
     _check_fees,
     _check_tip_presets,

@@ -23,13 +23,11 @@ The stream key is never stored or logged by golive: it is read from LiveKit when
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-import aiosqlite
 from livekit import api
 from livekit.protocol import models as lk_models
 from livekit.protocol.webhook import WebhookEvent
@@ -42,7 +40,7 @@ from core.kernel.timefmt import from_db, to_db
 from core.live.presence import LiveEventService
 from core.live.webhooks import AfterCommit
 from core.livekit import IngressProtocol, LiveKitGateway, obs_identity
-from core.store import Database, SyncTransaction
+from core.store import Database, Row, SyncTransaction
 from core.streams import Stream, StreamEvent, StreamService
 
 log = logging.getLogger(__name__)
@@ -416,7 +414,7 @@ class IngressService:
         return _ingress_row(row) if row else None
 
 
-def _owner_of_ingress(tx: SyncTransaction, ingress_id: str) -> sqlite3.Row | None:
+def _owner_of_ingress(tx: SyncTransaction, ingress_id: str) -> Row | None:
     if not ingress_id:
         return None
     return tx.fetch_one(
@@ -426,7 +424,7 @@ def _owner_of_ingress(tx: SyncTransaction, ingress_id: str) -> sqlite3.Row | Non
     )
 
 
-def _ingress_row(row: aiosqlite.Row) -> _IngressRow:
+def _ingress_row(row: Row) -> _IngressRow:
     return _IngressRow(
         stream_id=row["stream_id"],
         ingress_id=row["ingress_id"],

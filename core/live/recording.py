@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiosqlite
 from livekit import api
 from livekit.protocol.webhook import WebhookEvent
 
@@ -37,7 +35,7 @@ from core.live.thumbnails import is_snapshot_egress
 from core.live.webhooks import AfterCommit
 from core.livekit import LiveKitGateway
 from core.moderation import record_action
-from core.store import Database, SyncTransaction
+from core.store import Database, Row, SyncTransaction
 from core.streams import Stream, StreamEvent, StreamService, StreamSession
 
 log = logging.getLogger(__name__)
@@ -421,7 +419,7 @@ class RecordingService:
             log.warning("recording %s %s: %s", info.egress_id, status, info.error)
         return None
 
-    def _recording(self, row: aiosqlite.Row) -> Recording:
+    def _recording(self, row: Row) -> Recording:
         started = from_db_required(row["started_at"])
         media_start = from_db(row["media_started_at"]) or from_db_required(row["requested_at"])
         return Recording(
@@ -449,7 +447,7 @@ _SELECT = (
 
 def _adopt(tx: SyncTransaction, info: api.EgressInfo, status: str, now: datetime) -> bool:
     """A webhook about an egress golive has no row for yet: add it if it records our room."""
-    session: sqlite3.Row | None = tx.fetch_one(
+    session: Row | None = tx.fetch_one(
         "SELECT id, stream_id FROM stream_sessions WHERE room_name = ?", (info.room_name,)
     )
     if session is None or not info.room_name or is_snapshot_egress(info):

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-import aiosqlite
-
 from core.kernel import text as text_rules
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, Forbidden, InvalidInput, LiveKitUnavailable, NotFound
@@ -23,7 +21,7 @@ from core.kernel.events import EventBus
 from core.kernel.i18n import N_, Duration, Phrase
 from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
 from core.livekit import LiveKitGateway, is_viewer_of
-from core.store import Database, SyncTransaction, Transaction
+from core.store import Database, Row, SyncTransaction, Transaction
 from core.streams import StreamService
 
 log = logging.getLogger(__name__)
@@ -561,7 +559,7 @@ def _reason(reason: str) -> str:
     return text_rules.note(reason, name=N_("A reason"), max_length=REASON_MAX)
 
 
-def _sanction(row: aiosqlite.Row) -> Sanction:
+def _sanction(row: Row) -> Sanction:
     return Sanction(
         id=row["id"],
         user_id=row["user_id"],

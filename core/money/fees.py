@@ -12,8 +12,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from core.config import FeesSettings
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, NotFound, PaymentRefused
@@ -22,7 +20,7 @@ from core.kernel.i18n import Credits, Phrase
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.money import notes
 from core.money.ledger import Ledger, fingerprint
-from core.store import Database
+from core.store import Database, Row
 from core.streams import Stream, StreamSession
 
 log = logging.getLogger(__name__)
@@ -251,7 +249,7 @@ class GoLiveFees:
             await self._ledger.refund_fee(fee_id)
 
 
-def _pass(row: aiosqlite.Row) -> StreamingPass:
+def _pass(row: Row) -> StreamingPass:
     return StreamingPass(
         member_id=row["member_id"],
         paid_until=from_db_required(row["paid_until"]),

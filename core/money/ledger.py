@@ -9,7 +9,9 @@ Three rules hold for every call that moves money:
 
 * **Atomic.** The balance check, the entries and the record that explains them (a tip, a fee, a
   payout request) are written in one ``BEGIN IMMEDIATE`` transaction: all of it or none of it,
-  even if the process dies halfway.
+  even if the process dies halfway. Tips that arrive together share one transaction (a hype
+  moment is hundreds a second): each is still decided on its own, in arrival order, and a
+  refused one writes nothing, so it never undoes its neighbours (``_TipBatch``).
 * **Never below zero.** A member's balance is checked inside that transaction before any entry
   is written; the ``CHECK (balance >= 0)`` on the account (kept by a trigger from the entries) is
   the second line, so even a bug cannot overdraw a wallet.
@@ -24,12 +26,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
-
-import aiosqlite
 
 from core.kernel import text as text_rules
 from core.kernel.clock import Clock
@@ -37,7 +37,7 @@ from core.kernel.errors import Conflict, GoLiveError, InvalidInput, NotFound, Pa
 from core.kernel.i18n import N_, Credits, Phrase
 from core.kernel.timefmt import from_db_required, to_db
 from core.money import notes
-from core.store import Database, Transaction
+from core.store import Database, GroupCommit, Row, SyncTransaction, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ class PaymentResult:
     balance: int | None = None  # the payer's balance afterwards
     # The refusal itself, so a front can still say it in the payer's language.
     refusal: GoLiveError | None = None
+    tip: Tip | None = None  # what a tip wrote (so nobody has to read it back)
 
     @classmethod
     def refused(cls, refusal: GoLiveError) -> PaymentResult:
@@ -181,6 +182,11 @@ class Ledger:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        # Tips that arrive while a batch of them is being written are written together: one
+        # transaction and one trip to the database's thread per batch (see _TipBatch).
+        self._tip_writes: GroupCommit[_TipAsked, _TipWritten] = GroupCommit(
+            self._write_tips, what="tips"
+        )
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -459,62 +465,39 @@ class Ledger:
 
         Refuses (with a reason) a tip to yourself, to a stream page that doesn't exist, or one
         the donor can't afford. Policy (limits, message cleaning) is the caller's: see TipService.
+        Written with the tips that arrive meanwhile, in one transaction (``_TipBatch``); returns
+        once that transaction has committed. A key used before for something else: Conflict.
         """
         try:
-            return await self._send_stream_donation(
-                donor_id, donor_name, stream_id, require_credits(amount), message, key
-            )
-        except (PaymentRefused, NotFound, InvalidInput) as refusal:
+            amount = require_credits(amount)
+            _require_key(key)
+        except InvalidInput as refusal:
             return PaymentResult.refused(refusal)
-
-    async def _send_stream_donation(
-        self, donor_id: int, donor_name: str, stream_id: int, amount: int, message: str, key: str
-    ) -> PaymentResult:
         fp = fingerprint("tip", donor=donor_id, stream=stream_id, amount=amount, message=message)
-        async with self._db.transaction() as tx:
-            existing = await self.find_replay(tx, key, fp)
-            if existing is not None:
-                return await self._payment_result(tx, "tips", existing, donor_id, replayed=True)
-            stream = await tx.fetch_one(
-                "SELECT s.id, s.owner_id, s.owner_name, o.id AS session_id FROM streams s"
-                " LEFT JOIN stream_sessions o ON o.stream_id = s.id AND o.ended_at IS NULL"
-                " WHERE s.id = ?",
-                (stream_id,),
-            )
-            if stream is None:
-                raise NotFound("That stream page doesn't exist, so there is nobody to tip.")
-            if stream["owner_id"] == donor_id:
-                raise PaymentRefused("You can't tip yourself.")
-            donor = await self.member_account(tx, donor_id)
-            await self.require_funds(tx, donor, amount)
-            streamer = await self.member_account(tx, stream["owner_id"])
-            transaction_id = await self.post(
-                tx,
-                kind="tip",
-                key=key,
-                fingerprint_=fp,
-                actor_id=donor_id,
-                legs=[
-                    Leg(donor, -amount, notes.written(notes.TIP_TO, name=stream["owner_name"])),
-                    Leg(streamer, amount, notes.written(notes.TIP_FROM, name=donor_name)),
-                ],
-            )
-            await tx.insert(
-                "INSERT INTO tips (transaction_id, donor_id, donor_name, streamer_id, stream_id,"
-                " session_id, amount, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    transaction_id,
-                    donor_id,
-                    donor_name,
-                    stream["owner_id"],
-                    stream["id"],
-                    stream["session_id"],
-                    amount,
-                    message,
-                    to_db(self._clock.now()),
-                ),
-            )
-            return await self._payment_result(tx, "tips", transaction_id, donor_id, replayed=False)
+        written = await self._tip_writes.submit(
+            _TipAsked(donor_id, donor_name, stream_id, amount, message, key, fp)
+        )
+        if written.refusal is not None:
+            if isinstance(written.refusal, PaymentRefused | NotFound | InvalidInput):
+                return PaymentResult.refused(written.refusal)
+            raise written.refusal
+        assert written.transaction_id is not None  # noqa: S101 - set whenever not refused
+        return PaymentResult(
+            ok=True,
+            transaction_id=written.transaction_id,
+            record_id=None if written.tip is None else written.tip.id,
+            replayed=written.replayed,
+            balance=written.balance,
+            tip=written.tip,
+        )
+
+    async def flush(self) -> None:
+        """Wait for tips still being written (at shutdown, before the store closes)."""
+        await self._tip_writes.flush()
+
+    async def _write_tips(self, asked: list[_TipAsked]) -> list[_TipWritten]:
+        now = self._clock.now()
+        return await self._db.run_transaction(lambda tx: _TipBatch(tx, now).write(asked))
 
     # -- go-live fees ------------------------------------------------------------------------------
 
@@ -717,6 +700,207 @@ class Ledger:
         ]
 
 
+@dataclass(frozen=True)
+class _TipAsked:
+    """One tip waiting to be written with the others that arrived with it."""
+
+    donor_id: int
+    donor_name: str
+    stream_id: int
+    amount: int
+    message: str
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class _TipWritten:
+    """What one tip of a batch came to: a tip made or replayed, or why it was refused."""
+
+    transaction_id: int | None = None
+    tip: Tip | None = None
+    balance: int = 0  # the donor's, afterwards
+    replayed: bool = False
+    refusal: GoLiveError | None = None
+
+
+@dataclass
+class _Wallet:
+    account_id: int
+    balance: int
+
+
+_IN_CHUNK = 500  # values per IN (...) list, far under either backend's parameter limit
+_WALLETS = "SELECT id, member_id, balance FROM ledger_accounts WHERE member_id IN ({}) ORDER BY id"
+
+
+class _TipBatch:
+    """The tips of one group commit, written in one transaction on the database's thread.
+
+    Each tip is decided as if it came alone, in arrival order: its replay check, its stream and
+    its donor's balance are as this transaction has them after the tips before it (a key seen
+    earlier in the batch is a replay of that tip), and a refused tip writes nothing, so it can't
+    affect its neighbours. What the batch needs (keys already used, streams, wallets) is read
+    once up front, and balances are then followed in memory as entries are written: nobody else
+    can write those wallets until this transaction ends (every store has one writer at a time:
+    SQLite's write lock, PostgreSQL's write advisory lock), and the trigger and its CHECK still
+    guard every entry.
+
+    Only plain ``execute``/``fetch_all`` with portable SQL (``INSERT ... RETURNING id`` is both
+    SQLite's and PostgreSQL's), so the same work runs on either backend.
+    """
+
+    def __init__(self, tx: SyncTransaction, now: datetime) -> None:
+        self._tx = tx
+        self._now = to_db(now)
+        self._created_at = from_db_required(self._now)  # as a tip read back would have it
+        self._keys: dict[str, tuple[int, str]] = {}  # key: (transaction id, fingerprint)
+        self._tips: dict[int, Tip] = {}  # made in this batch, by transaction id
+        self._streams: dict[int, Row] = {}
+        self._wallets: dict[int, _Wallet] = {}  # by member id
+
+    def write(self, asked: list[_TipAsked]) -> list[_TipWritten]:
+        self._read_what_the_batch_needs(asked)
+        return [self._write_one(tip) for tip in asked]
+
+    def _read_what_the_batch_needs(self, asked: list[_TipAsked]) -> None:
+        for row in self._rows_in(
+            "SELECT id, idempotency_key, fingerprint FROM ledger_transactions"
+            " WHERE idempotency_key IN ({})",
+            {tip.key for tip in asked},
+        ):
+            self._keys[row["idempotency_key"]] = (int(row["id"]), row["fingerprint"])
+        for row in self._rows_in(
+            "SELECT s.id, s.owner_id, s.owner_name, o.id AS session_id FROM streams s"
+            " LEFT JOIN stream_sessions o ON o.stream_id = s.id AND o.ended_at IS NULL"
+            " WHERE s.id IN ({})",
+            {tip.stream_id for tip in asked},
+        ):
+            self._streams[int(row["id"])] = row
+        members = {tip.donor_id for tip in asked}
+        members.update(int(row["owner_id"]) for row in self._streams.values())
+        for row in self._rows_in(_WALLETS, members):
+            self._wallets[int(row["member_id"])] = _Wallet(int(row["id"]), int(row["balance"]))
+
+    def _rows_in(self, sql: str, values: Iterable[object]) -> list[Row]:
+        """The rows of ``sql`` whose ``IN ({})`` is each of ``values``, a chunk at a time."""
+        ordered = sorted(values, key=str)
+        rows: list[Row] = []
+        for start in range(0, len(ordered), _IN_CHUNK):
+            chunk = ordered[start : start + _IN_CHUNK]
+            rows += self._tx.fetch_all(sql.format(", ".join("?" * len(chunk))), chunk)
+        return rows
+
+    def _write_one(self, tip: _TipAsked) -> _TipWritten:
+        known = self._keys.get(tip.key)
+        if known is not None:
+            transaction_id, fingerprint_ = known
+            if fingerprint_ != tip.fingerprint:
+                return _TipWritten(refusal=Conflict(KEY_REUSED))
+            return _TipWritten(
+                transaction_id=transaction_id,
+                tip=self._tip_of(transaction_id),
+                balance=self._balance_of(tip.donor_id),
+                replayed=True,
+            )
+        stream = self._streams.get(tip.stream_id)
+        if stream is None:
+            refusal: GoLiveError = NotFound(
+                "That stream page doesn't exist, so there is nobody to tip."
+            )
+            return _TipWritten(refusal=refusal)
+        if stream["owner_id"] == tip.donor_id:
+            return _TipWritten(refusal=PaymentRefused("You can't tip yourself."))
+        balance = self._balance_of(tip.donor_id)
+        if balance < tip.amount:
+            refusal = PaymentRefused(
+                SHORT_OF_FUNDS["You have"], balance=Credits(balance), amount=Credits(tip.amount)
+            )
+            return _TipWritten(refusal=refusal)
+        return self._post(tip, stream)
+
+    def _post(self, tip: _TipAsked, stream: Row) -> _TipWritten:
+        """The tip's transaction, its two entries and its record; the donor can afford it."""
+        donor = self._wallets[tip.donor_id]
+        streamer = self._wallet(int(stream["owner_id"]))
+        transaction_id = self._inserted(
+            "INSERT INTO ledger_transactions (kind, idempotency_key, fingerprint, actor_id, memo,"
+            " created_at) VALUES ('tip', ?, ?, ?, '', ?) RETURNING id",
+            (tip.key, tip.fingerprint, tip.donor_id, self._now),
+        )
+        self._tx.execute(
+            "INSERT INTO ledger_entries (transaction_id, account_id, amount, note)"
+            " VALUES (?, ?, ?, ?), (?, ?, ?, ?)",
+            (
+                *(transaction_id, donor.account_id, -tip.amount),
+                notes.written(notes.TIP_TO, name=stream["owner_name"]),
+                *(transaction_id, streamer.account_id, tip.amount),
+                notes.written(notes.TIP_FROM, name=tip.donor_name),
+            ),
+        )
+        donor.balance -= tip.amount
+        streamer.balance += tip.amount
+        tip_id = self._inserted(
+            "INSERT INTO tips (transaction_id, donor_id, donor_name, streamer_id, stream_id,"
+            " session_id, amount, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
+            (
+                transaction_id,
+                tip.donor_id,
+                tip.donor_name,
+                stream["owner_id"],
+                stream["id"],
+                stream["session_id"],
+                tip.amount,
+                tip.message,
+                self._now,
+            ),
+        )
+        made = Tip(
+            id=tip_id,
+            transaction_id=transaction_id,
+            donor_id=tip.donor_id,
+            donor_name=tip.donor_name,
+            streamer_id=int(stream["owner_id"]),
+            stream_id=int(stream["id"]),
+            session_id=stream["session_id"],
+            amount=tip.amount,
+            message=tip.message,
+            created_at=self._created_at,
+            refunded=False,
+        )
+        self._keys[tip.key] = (transaction_id, tip.fingerprint)
+        self._tips[transaction_id] = made
+        return _TipWritten(transaction_id=transaction_id, tip=made, balance=donor.balance)
+
+    def _inserted(self, sql: str, params: Sequence[object]) -> int:
+        # fetch_all, not fetch_one: the INSERT runs to its end before the next statement.
+        [row] = self._tx.fetch_all(sql, params)
+        return int(row["id"])
+
+    def _wallet(self, member_id: int) -> _Wallet:
+        """A member's wallet, opened on first use (a streamer's first tip)."""
+        wallet = self._wallets.get(member_id)
+        if wallet is None:
+            account_id = self._inserted(
+                "INSERT INTO ledger_accounts (member_id, created_at) VALUES (?, ?) RETURNING id",
+                (member_id, self._now),
+            )
+            wallet = self._wallets[member_id] = _Wallet(account_id, 0)
+        return wallet
+
+    def _balance_of(self, member_id: int) -> int:
+        wallet = self._wallets.get(member_id)
+        return 0 if wallet is None else wallet.balance
+
+    def _tip_of(self, transaction_id: int) -> Tip | None:
+        made = self._tips.get(transaction_id)
+        if made is not None:
+            return made
+        rows = self._tx.fetch_all("SELECT * FROM tips WHERE transaction_id = ?", (transaction_id,))
+        return _tip(rows[0]) if rows else None
+
+
 def _require_key(key: str) -> None:
     if not key or len(key) > KEY_MAX:
         raise InvalidInput("A payment needs a request id of 1 to 200 characters.")
@@ -731,7 +915,7 @@ def _require_reason(reason: str) -> str:
     )
 
 
-def _tip(row: aiosqlite.Row) -> Tip:
+def _tip(row: Row) -> Tip:
     return Tip(
         id=row["id"],
         transaction_id=row["transaction_id"],
@@ -747,7 +931,7 @@ def _tip(row: aiosqlite.Row) -> Tip:
     )
 
 
-def _fee(row: aiosqlite.Row) -> FeeCharge:
+def _fee(row: Row) -> FeeCharge:
     return FeeCharge(
         id=row["id"],
         member_id=row["member_id"],

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import aiosqlite
-
 from core.kernel import text as text_rules
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, NotFound, PaymentRefused
@@ -21,7 +19,7 @@ from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.money import notes
 from core.money.ledger import Ledger, fingerprint, require_credits
-from core.store import Database
+from core.store import Database, Row
 
 Status = Literal["requested", "paid", "rejected"]
 NOTE_MAX = 200
@@ -163,7 +161,7 @@ def _note(note: str) -> str:
     return text_rules.note(note, name=N_("A note"), max_length=NOTE_MAX)
 
 
-def _request(row: aiosqlite.Row) -> PayoutRequest:
+def _request(row: Row) -> PayoutRequest:
     return PayoutRequest(
         id=row["id"],
         member_id=row["member_id"],

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-import aiosqlite
-
 from core.accounts import Identity
 from core.config import TipsSettings
 from core.kernel import text
@@ -31,7 +29,7 @@ from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import to_db
 from core.livekit import LiveKitGateway
 from core.money.ledger import Ledger, Tip
-from core.store import Database
+from core.store import Database, Row
 from core.streams import Stream, StreamService
 
 log = logging.getLogger(__name__)
@@ -152,7 +150,7 @@ class TipService:
             if result.refusal is not None:
                 raise PaymentRefused(result.refusal.msgid, **result.refusal.params)
             raise PaymentRefused("The tip could not be made.")
-        tip = await self._ledger.tip(result.record_id)
+        tip = result.tip or await self._ledger.tip(result.record_id)
         stream = await self._streams.get_by_id(stream_id)
         balance = result.balance or 0
         if not result.replayed:
@@ -239,7 +237,7 @@ class TipService:
             log.warning("could not show tip %s in room %s", event.tip.id, stream.room_name)
 
 
-def _standing(row: aiosqlite.Row) -> Standing:
+def _standing(row: Row) -> Standing:
     return Standing(
         member_id=int(row["member_id"]),
         name=str(row["name"]),

@@ -19,7 +19,6 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import aiohttp
-import aiosqlite
 import stripe
 
 from core.config import StripeSettings, WalletSettings
@@ -29,7 +28,7 @@ from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import to_db
 from core.money import notes
 from core.money.ledger import Ledger, fingerprint, require_credits
-from core.store import Database, Transaction
+from core.store import Database, Row, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +226,7 @@ class TopupService:
 
     async def _offer_from_metadata(
         self, tx: Transaction, session_id: str, session: dict[str, Any], now: str
-    ) -> aiosqlite.Row | None:
+    ) -> Row | None:
         metadata = session.get("metadata") or {}
         member, credits = str(metadata.get("member_id", "")), str(metadata.get("credits", ""))
         if not (member.isdigit() and credits.isdigit() and int(credits) > 0):

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-import aiosqlite
 from livekit.protocol import models as lk_models
 from livekit.protocol.webhook import WebhookEvent
 
@@ -31,7 +30,7 @@ from core.kernel.i18n import N_, Phrase
 from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
 from core.livekit import STAGE_SOURCES, LiveKitGateway, is_viewer_of
 from core.moderation import ModerationService, SanctionEvent, record_action
-from core.store import Database, SyncTransaction, Transaction
+from core.store import Database, Row, SyncTransaction, Transaction
 from core.streams import Stream, StreamEnded, StreamService
 
 log = logging.getLogger(__name__)
@@ -658,7 +657,7 @@ def _name(display_name: str) -> str:
     return name or "Member"
 
 
-def _totals(rows: list[aiosqlite.Row], now: datetime) -> list[GuestTime]:
+def _totals(rows: list[Row], now: datetime) -> list[GuestTime]:
     seconds: dict[int, int] = {}
     names: dict[int, str] = {}
     for row in rows:
@@ -670,11 +669,11 @@ def _totals(rows: list[aiosqlite.Row], now: datetime) -> list[GuestTime]:
     return sorted(totals, key=lambda total: (-total.seconds, total.user_id))
 
 
-def _hand(row: aiosqlite.Row) -> Hand:
+def _hand(row: Row) -> Hand:
     return Hand(row["user_id"], row["display_name"], from_db_required(row["raised_at"]))
 
 
-def _invitation(row: aiosqlite.Row) -> Invitation:
+def _invitation(row: Row) -> Invitation:
     return Invitation(
         id=row["id"],
         user_id=row["user_id"],
@@ -685,7 +684,7 @@ def _invitation(row: aiosqlite.Row) -> Invitation:
     )
 
 
-def _guest(row: aiosqlite.Row) -> Guest:
+def _guest(row: Row) -> Guest:
     return Guest(
         user_id=row["user_id"],
         display_name=row["display_name"],

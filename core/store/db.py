@@ -1,4 +1,4 @@
-"""The SQLite store: one aiosqlite connection, WAL, foreign keys, numbered migrations.
+"""The SQLite store (the embedded default): one aiosqlite connection, WAL, foreign keys, numbered migrations.
 
 aiosqlite runs statements one after another on its own thread, but two coroutines can still
 interleave *between* statements. Every multi-statement write therefore goes through
@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from core.kernel.errors import StorageUnavailable
+from core.store.base import Database, Row, SyncTransaction, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -59,33 +60,25 @@ _MESSAGES = {
 # A full disk is rarely freed within seconds; a held lock usually is.
 _FAILING_RETRY_AFTER = 30
 
-Timer = Callable[[str, float], None]
-"""Told ("read" or "write", seconds) after each read and each write transaction (metrics)."""
 
-
-class Database:
+class SQLiteDatabase(Database):
     dialect = "sqlite"
-    """Which SQL the store speaks ("sqlite" | "postgresql"), for the few queries that differ."""
 
     def __init__(
         self, connection: aiosqlite.Connection, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
     ) -> None:
+        super().__init__()
         self._connection = connection
-        self._reader = connection  # until open() adds a read-only one
+        self._reader = connection  # until connect() adds a read-only one
         self._write_lock = asyncio.Lock()
         self._busy_timeout = busy_timeout
-        self.write_problem: str | None = None
-        """Why the last write could not be done ("locked", "failing"); None once one succeeds."""
         self._probe: asyncio.Task[bool] | None = None
-        self.timer: Timer | None = None
-        """With GET /metrics on: each read, and each write transaction from BEGIN to COMMIT."""
-        self._signals: dict[str, asyncio.Event] = {}
 
     @classmethod
     @asynccontextmanager
-    async def open(
+    async def connect(
         cls, path: Path | str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
-    ) -> AsyncIterator[Database]:
+    ) -> AsyncIterator[SQLiteDatabase]:
         """Open (creating folders as needed), configure and migrate the database.
 
         ``busy_timeout``: seconds a write waits for the write lock before it is refused.
@@ -150,7 +143,7 @@ class Database:
             changes = self._connection.total_changes
             try:
                 await self._connection.execute("BEGIN IMMEDIATE")
-                tx = Transaction(self._connection)
+                tx = _Transaction(self._connection)
                 yield tx
                 await self._connection.execute("COMMIT")
             except sqlite3.Error as error:
@@ -189,25 +182,7 @@ class Database:
             self._wake(notified)
             return result
 
-    def signal(self, channel: str) -> asyncio.Event:
-        """The event set when a transaction that called ``notify(channel)`` commits.
-
-        A consumer clears it, reads what is waiting, then waits on it (with a timeout): a commit
-        in between leaves it set, so nothing is missed. On SQLite only this process's commits
-        set it; another process's show at the consumer's next poll (its timeout).
-        """
-        return self._signals.setdefault(channel, asyncio.Event())
-
-    def _wake(self, channels: set[str]) -> None:
-        for channel in channels:
-            self.signal(channel).set()
-
-    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        """One row, read on the read-only connection (never behind a waiting write)."""
-        rows = await self.fetch_all(sql, params)
-        return rows[0] if rows else None
-
-    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         """All rows, read on the read-only connection (never behind a waiting write).
 
         One step on the reader's thread that runs the statement to its end: a statement left
@@ -299,16 +274,10 @@ class Database:
         return unavailable
 
 
-class Transaction:
-    """The statements of one ``Database.transaction()``."""
-
+class _Transaction(Transaction):
     def __init__(self, connection: aiosqlite.Connection) -> None:
+        super().__init__()
         self._connection = connection
-        self.notified: set[str] = set()
-
-    def notify(self, channel: str) -> None:
-        """Wake ``Database.signal(channel)`` waiters once this transaction commits."""
-        self.notified.add(channel)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run a statement; returns the number of rows it changed."""
@@ -329,26 +298,22 @@ class Transaction:
             return row
 
 
-class SyncTransaction:
-    """The statements of one ``Database.run_transaction()``, run on the database's thread."""
+class _SyncTransaction(SyncTransaction):
+    """Run on the database's own thread."""
 
     def __init__(self, connection: sqlite3.Connection, notified: set[str]) -> None:
+        super().__init__(notified)
         self._connection = connection
-        self._notified = notified
-
-    def notify(self, channel: str) -> None:
-        """Wake ``Database.signal(channel)`` waiters once this transaction commits."""
-        self._notified.add(channel)
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run a statement; returns the number of rows it changed."""
         return self._connection.execute(sql, tuple(params)).rowcount
 
-    def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self._connection.execute(sql, tuple(params)).fetchone()
+    def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        row: aiosqlite.Row | None = self._connection.execute(sql, tuple(params)).fetchone()
         return row
 
-    def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+    def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         return list(self._connection.execute(sql, tuple(params)).fetchall())
 
 
@@ -357,7 +322,7 @@ def _run_transaction(
 ) -> T:
     connection.execute("BEGIN IMMEDIATE")
     try:
-        result = work(SyncTransaction(connection, notified))
+        result = work(_SyncTransaction(connection, notified))
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:  # a failed COMMIT may have rolled back already

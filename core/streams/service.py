@@ -11,8 +11,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from core.kernel import text
 from core.kernel.clock import Clock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound
@@ -21,7 +19,7 @@ from core.kernel.i18n import N_
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.livekit import LiveKitGateway, livekit_trouble
 from core.livekit import room_name as session_room_name
-from core.store import Database, SyncTransaction, Transaction
+from core.store import Database, Row, SyncTransaction, Transaction
 from core.streams.gate import GoLiveGate, OpenGate
 from core.streams.live_rooms import DEFAULT_TTL_SECONDS, LiveRoomCache
 from core.streams.records import (
@@ -483,12 +481,12 @@ async def _free_slug(tx: Transaction, wanted: str) -> str:
     return slug
 
 
-def stream_from_row(row: aiosqlite.Row) -> Stream:
+def stream_from_row(row: Row) -> Stream:
     """A `streams` row (SELECT *) as a Stream; for other core modules that read the table."""
     return _stream(row)
 
 
-def _stream(row: aiosqlite.Row) -> Stream:
+def _stream(row: Row) -> Stream:
     return Stream(
         id=row["id"],
         owner_id=row["owner_id"],
@@ -507,7 +505,7 @@ def _stream(row: aiosqlite.Row) -> Stream:
     )
 
 
-def _session(row: aiosqlite.Row) -> StreamSession:
+def _session(row: Row) -> StreamSession:
     started = from_db_required(row["started_at"])
     return StreamSession(
         id=row["id"],

@@ -11,7 +11,7 @@ from core.accounts.auth import AuthService
 from core.kernel.clock import ManualClock
 from core.kernel.errors import InvalidInput, NotAuthenticated
 from core.services import Services
-from core.store.db import Database
+from core.store import Database
 from tests.conftest import ALICE, BOB
 
 

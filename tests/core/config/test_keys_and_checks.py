@@ -51,6 +51,10 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "livekit.timeout_seconds": ("7", {}),
     "database.path": ("/var/lib/golive/db.sqlite", {}),
     "database.busy_seconds": ("10", {}),
+    "database.url": (
+        "postgresql://golive@db-host:5432/golive",
+        {"GOLIVE_SECRET": "a-shared-secret-of-at-least-32-characters"},
+    ),
     "web.host": ("10.0.0.1", {}),
     "web.port": ("9000", {}),
     "web.public_url": ("https://live.example.org", {}),
@@ -313,3 +317,42 @@ def test_every_command_refuses_an_upside_down_tip_range_before_touching_the_data
     assert "GOLIVE_TIP_MAX" in line
     assert result.stdout == ""
     assert not database.parent.exists()
+
+
+# -- the database ------------------------------------------------------------------------------
+
+
+def test_a_postgresql_url_replaces_the_sqlite_file_and_is_shown_without_its_password() -> None:
+    settings = load(
+        {
+            "GOLIVE_DATABASE_URL": "postgresql://golive:hunter2@db-host:5432/golive",
+            "GOLIVE_SECRET": "a-shared-secret-of-at-least-32-characters",
+        }
+    )
+    assert settings.database.target == "postgresql://golive:hunter2@db-host:5432/golive"
+    assert settings.database.shown == "postgresql://golive:***@db-host:5432/golive"
+
+
+def test_database_url_may_name_a_sqlite_file_too(tmp_path: Path) -> None:
+    settings = load({"GOLIVE_DATABASE_URL": f"sqlite:///{tmp_path}/other.db"})
+    assert settings.database.url is None
+    assert settings.database.target == tmp_path / "other.db"
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("mysql://db-host/golive", "postgresql:// URL or a SQLite file path"),
+        ("postgresql://db-host", "must name the database"),
+    ],
+)
+def test_a_database_url_golive_cannot_use_is_refused_in_one_line(url: str, says: str) -> None:
+    with pytest.raises(ConfigError, match=says) as refused:
+        load({"GOLIVE_DATABASE_URL": url, "GOLIVE_SECRET": "x" * 40})
+    assert "GOLIVE_DATABASE_URL" in str(refused.value)
+
+
+def test_postgresql_needs_a_secret_every_process_shares() -> None:
+    with pytest.raises(ConfigError, match="every golive process signs") as refused:
+        load({"GOLIVE_DATABASE_URL": "postgresql://golive@db-host/golive"})
+    assert "GOLIVE_SECRET" in str(refused.value)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from core.discovery.places import haversine_km
 from core.discovery.search import SearchService, one_typo_away
 from core.kernel.errors import InvalidInput
-from core.store.db import Database
+from core.store import Database
 
 Place = tuple[float, float]
 

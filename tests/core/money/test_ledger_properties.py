@@ -12,7 +12,7 @@ from core.kernel.clock import ManualClock
 from core.kernel.errors import GoLiveError
 from core.money.ledger import Ledger
 from core.money.payouts import PayoutService
-from core.store.db import Database
+from core.store import Database
 from core.streams import StreamDraft, StreamService
 
 MEMBERS = (1, 2, 3)  # each has a stream page

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import core.store.db
-from core.store.db import Database
+from core.store import Database, Transaction
 
 NOW = "2026-01-01T12:00:00+00:00"
 
@@ -28,7 +28,7 @@ async def guild_ids(db: Database) -> list[int]:
     return [row["guild_id"] for row in rows]
 
 
-async def add_guild(tx: core.store.db.Transaction, guild_id: int) -> None:
+async def add_guild(tx: Transaction, guild_id: int) -> None:
     await tx.execute(
         "INSERT INTO guild_settings (guild_id, updated_at) VALUES (?, ?)", (guild_id, NOW)
     )

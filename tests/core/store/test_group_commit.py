@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.store.db import Database, SyncTransaction
+from core.store import Database, SyncTransaction
 from core.store.group_commit import GroupCommit
 
 NOW = "2026-01-01T12:00:00+00:00"

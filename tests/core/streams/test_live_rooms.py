@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from core.kernel.clock import ManualClock
 from core.services import Services
-from core.store.db import Database
+from core.store import Database
 from core.streams import StreamDraft, StreamService
 from core.streams.live_rooms import LiveRoomCache
 
