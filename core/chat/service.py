@@ -309,7 +309,9 @@ class AuthorStates:
         params: list[object] = []
         for k, ((user_id, stream_id, now), _) in enumerate(batch):
             params.extend((k, user_id, stream_id, now))
-        asks = ", ".join(["(?, ?, ?, ?)"] * len(batch))
+        # Typed, since PostgreSQL reads an untyped VALUES parameter as text.
+        ask = "(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT))"
+        asks = ", ".join([ask] * len(batch))
         return await self._db.fetch_all(
             f"WITH asks (k, user_id, stream_id, now) AS (VALUES {asks}) SELECT k,"  # noqa: S608 - placeholders only
             " (SELECT kind || '|' || COALESCE(expires_at, '') FROM sanctions s"

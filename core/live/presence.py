@@ -182,7 +182,8 @@ class LiveEventService:
             " ON CONFLICT (room_name, identity) DO UPDATE SET present = excluded.present,"
             " order_at = excluded.order_at, order_joined = excluded.order_joined,"
             " order_rank = excluded.order_rank, video = excluded.video,"
-            " video_order_at = MAX(video_order_at, excluded.video_order_at)",
+            " video_order_at = CASE WHEN room_participants.video_order_at > excluded.video_order_at"
+            " THEN room_participants.video_order_at ELSE excluded.video_order_at END",
             (event.room.name, participant.identity, role, int(present), *key, int(video), key[0]),
         )
         was_present = row is not None and bool(row["present"])
@@ -385,9 +386,10 @@ class LiveEventService:
         if delta == 0:
             return False
         row = tx.fetch_one(
-            "UPDATE session_audience SET current_viewers = MAX(0, current_viewers + ?),"
+            "UPDATE session_audience SET current_viewers = CASE WHEN current_viewers + ? > 0"
+            " THEN current_viewers + ? ELSE 0 END,"
             " updated_at = ? WHERE session_id = ? RETURNING current_viewers",
-            (delta, to_db(now), live.session_id),
+            (delta, delta, to_db(now), live.session_id),
         )
         if row is None:  # the session's first news: build the row from scratch
             return self._refresh_audience(tx, room, live, now)
@@ -406,7 +408,8 @@ class LiveEventService:
         tx.execute(
             "INSERT INTO viewer_samples (session_id, minute, viewers) VALUES (?, ?, ?)"
             " ON CONFLICT (session_id, minute) DO UPDATE SET"
-            " viewers = MAX(viewers, excluded.viewers)",
+            " viewers = CASE WHEN viewer_samples.viewers > excluded.viewers"
+            " THEN viewer_samples.viewers ELSE excluded.viewers END",
             (live.session_id, minute, viewers),
         )
 

@@ -240,7 +240,7 @@ class Ledger:
         for row in await self._db.fetch_all(
             "SELECT t.id, COALESCE(SUM(e.amount), 0) AS total, COUNT(e.id) AS legs"
             " FROM ledger_transactions t LEFT JOIN ledger_entries e ON e.transaction_id = t.id"
-            " GROUP BY t.id HAVING total <> 0 OR legs < 2"
+            " GROUP BY t.id HAVING COALESCE(SUM(e.amount), 0) <> 0 OR COUNT(e.id) < 2"
         ):
             problems.append(
                 f"transaction {row['id']} has {row['legs']} entries summing to {row['total']}"
@@ -248,7 +248,7 @@ class Ledger:
         for row in await self._db.fetch_all(
             "SELECT a.id, a.balance, COALESCE(SUM(e.amount), 0) AS total FROM ledger_accounts a"
             " LEFT JOIN ledger_entries e ON e.account_id = a.id GROUP BY a.id"
-            " HAVING a.balance <> total"
+            " HAVING a.balance <> COALESCE(SUM(e.amount), 0)"
         ):
             problems.append(
                 f"account {row['id']} shows {row['balance']} but its entries sum to {row['total']}"

@@ -192,7 +192,7 @@ class TipService:
             " (SELECT donor_name FROM tips l WHERE l.donor_id = t.donor_id ORDER BY l.id DESC"
             "  LIMIT 1) AS name"
             " FROM tips t WHERE t.refund_transaction_id IS NULL AND t.created_at >= ?"
-            " AND (? IS NULL OR t.streamer_id = ?)"
+            " AND (CAST(? AS BIGINT) IS NULL OR t.streamer_id = ?)"
             " GROUP BY t.donor_id ORDER BY total DESC, t.donor_id LIMIT ?",
             (self._since(period), streamer_id, streamer_id, limit),
         )

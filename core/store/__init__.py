@@ -5,6 +5,7 @@ The public module: other packages import from here, never from the modules insid
 from core.store.base import (
     Database,
     DatabaseRefused,
+    IntegrityError,
     Row,
     SyncTransaction,
     Transaction,
@@ -16,6 +17,7 @@ __all__ = [
     "Database",
     "DatabaseRefused",
     "GroupCommit",
+    "IntegrityError",
     "Row",
     "SyncTransaction",
     "Transaction",

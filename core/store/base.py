@@ -33,6 +33,12 @@ class Row(Protocol):
     def __len__(self) -> int: ...
 
 
+class IntegrityError(Exception):
+    """The database refused a change that breaks one of its rules (a CHECK, a UNIQUE or foreign
+    key, a trigger such as the ledger's append-only one). A bug, or a race lost to another write:
+    the transaction was rolled back. Both stores raise this type, with the database's message."""
+
+
 class DatabaseRefused(Exception):
     """The database can't be used as configured (a bad URL, password or database name): waiting
     won't help; the message says what to fix."""

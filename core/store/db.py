@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from core.kernel.errors import StorageUnavailable
-from core.store.base import Database, Row, SyncTransaction, Transaction
+from core.store.base import Database, IntegrityError, Row, SyncTransaction, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,9 @@ class SQLiteDatabase(Database):
                 tx = _Transaction(self._connection)
                 yield tx
                 await self._connection.execute("COMMIT")
+            except sqlite3.IntegrityError as error:
+                await self._rollback()
+                raise IntegrityError(str(error)) from error
             except sqlite3.Error as error:
                 await self._rollback()
                 unavailable = self._unavailable(error)
@@ -173,6 +176,8 @@ class SQLiteDatabase(Database):
                 result = await _on_connection_thread(
                     self._connection, _run_transaction, work, notified
                 )
+            except sqlite3.IntegrityError as error:  # rolled back on the thread already
+                raise IntegrityError(str(error)) from error
             except sqlite3.Error as error:
                 unavailable = self._unavailable(error)
                 if unavailable is None:

@@ -32,7 +32,14 @@ from typing import Any, TypeVar
 import asyncpg
 
 from core.kernel.errors import StorageUnavailable
-from core.store.base import Database, DatabaseRefused, Row, SyncTransaction, Transaction
+from core.store.base import (
+    Database,
+    DatabaseRefused,
+    IntegrityError,
+    Row,
+    SyncTransaction,
+    Transaction,
+)
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +152,8 @@ class PostgresDatabase(Database):
                 await connection.execute(f"SET LOCAL lock_timeout = '{self._lock_timeout}'")
                 await connection.execute("SELECT pg_advisory_xact_lock($1)", _WRITE_LOCK)
                 yield connection
+        except (asyncpg.IntegrityConstraintViolationError, asyncpg.RaiseError) as error:
+            raise IntegrityError(error.args[0] if error.args else str(error)) from error
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
             unavailable = self._unavailable(error)
             if unavailable is None:

@@ -49,7 +49,7 @@ async def test_two_replicas_racing_on_one_database_open_one_session(
 ) -> None:
     """A second AuthService on its own connection to the same file: the UPDATE guard still holds."""
     link = await services.auth.create_login_link(ALICE, "/live")
-    async with Database.open(services.settings.database.path) as other_db:
+    async with Database.open(services.settings.database.target) as other_db:
         other = AuthService(
             other_db,
             clock,

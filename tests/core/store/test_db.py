@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import core.store.db
-from core.store import Database, Transaction
+from core.store import Database, IntegrityError, Transaction
 
 NOW = "2026-01-01T12:00:00+00:00"
 
@@ -136,7 +136,7 @@ async def test_the_database_uses_wal_and_enforces_foreign_keys(tmp_path: Path) -
         assert foreign_keys is not None and foreign_keys[0] == 1
         assert path.with_name("golive.db-wal").exists()
 
-        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        with pytest.raises(IntegrityError, match=r"(?i)foreign key"):
             async with db.transaction() as tx:
                 await tx.execute(
                     "INSERT INTO stream_sessions (stream_id, room_name, started_at)"
@@ -195,7 +195,7 @@ async def test_a_failing_statement_rolls_back_the_earlier_ones(tmp_path: Path) -
                 await add_guild(tx, 1)
                 await add_guild(tx, 1)  # duplicate key
 
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(IntegrityError):
             await insert_twice()
         assert await guild_ids(db) == []
 

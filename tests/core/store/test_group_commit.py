@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from core.store import Database, SyncTransaction
+from core.store import Database, IntegrityError, SyncTransaction
 from core.store.group_commit import GroupCommit
 
 NOW = "2026-01-01T12:00:00+00:00"
@@ -160,7 +159,7 @@ async def test_with_sqlite_a_batch_is_one_transaction_and_a_bad_row_rolls_back_a
         )
 
         assert results[:2] == [1, 2] and results[3] == 3
-        assert isinstance(results[2], sqlite3.IntegrityError)
+        assert isinstance(results[2], IntegrityError)
         rows = await db.fetch_all("SELECT guild_id FROM guild_settings ORDER BY guild_id")
         assert [row["guild_id"] for row in rows] == [1, 2, 3]
 

@@ -4,14 +4,13 @@ never confused with a bug; reads go on meanwhile; the store notices by itself wh
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
 from core.kernel.errors import StorageUnavailable
-from core.store import Database, GroupCommit, SyncTransaction
+from core.store import Database, GroupCommit, IntegrityError, SyncTransaction
 from tests.core.store.lock_holder import write_lock_held
 from tests.core.store.test_db import NOW, add_guild, guild_ids
 
@@ -76,7 +75,7 @@ async def test_a_bug_stays_a_bug(tmp_path: Path) -> None:
                 await add_guild(tx, 1)
                 await add_guild(tx, 1)
 
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(IntegrityError):
             await add_twice()
         assert db.write_problem is None
         assert await guild_ids(db) == []

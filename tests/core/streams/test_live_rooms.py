@@ -25,7 +25,7 @@ async def create_page(services: Services, owner_id: int, username: str) -> None:
 @pytest_asyncio.fixture
 async def other_process(services: Services, clock: ManualClock) -> AsyncIterator[StreamService]:
     """The same database through another connection, as a `golive web` replica would have."""
-    async with Database.open(services.settings.database.path) as db:
+    async with Database.open(services.settings.database.target) as db:
         yield StreamService(db, services.livekit, clock)
 
 
