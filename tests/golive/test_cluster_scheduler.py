@@ -1,17 +1,18 @@
 """The scheduler's jobs run once across the cluster: three real `golive web` processes on one
-SQLite file, a one-second reconcile; one process runs it, and when that one is killed (kill -9,
-no clean stop, so its lease must run out) another takes it over, alone again."""
+database (a SQLite file; on the PostgreSQL pass, one PostgreSQL database), a one-second
+reconcile; one process runs it, and when that one is killed (kill -9, no clean stop, so its lease
+must run out) another takes it over, alone again."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from golive.bootstrap import open_services
 from tests.fakes.livekit import FakeLiveKit
-from tests.golive.process import GoliveProcess, golive_environment
+from tests.golive.process import GoliveProcess, golive_environment, settings_of
 
 _RUN = re.compile(r"job reconcile runs$")
 _HOLDER = re.compile(r"holds leases as (?P<holder>\S+)")
@@ -35,19 +36,26 @@ async def until(condition: Callable[[], bool]) -> None:
             await asyncio.sleep(0.2)
 
 
-def lease_holder(database: Path) -> str:
-    with sqlite3.connect(database) as db:
-        row = db.execute("SELECT holder FROM scheduler_leases WHERE job = 'reconcile'").fetchone()
-    return str(row[0])
+async def lease_holder(environment: dict[str, str]) -> str:
+    async with open_services(settings_of(environment)) as services:
+        row = await services.db.fetch_one(
+            "SELECT holder FROM scheduler_leases WHERE job = 'reconcile'"
+        )
+    assert row is not None
+    return str(row["holder"])
 
 
 async def test_a_job_runs_in_one_of_three_processes_and_moves_when_its_holder_is_killed(
-    tmp_path: Path, livekit: FakeLiveKit
+    tmp_path: Path, livekit: FakeLiveKit, database_environment: dict[str, str]
 ) -> None:
     environment = golive_environment(
-        tmp_path, livekit, GOLIVE_RECONCILE_SECONDS="1", GOLIVE_LOG_LEVEL="DEBUG"
+        tmp_path,
+        livekit,
+        **database_environment,
+        GOLIVE_RECONCILE_SECONDS="1",
+        GOLIVE_LOG_LEVEL="DEBUG",
     )
-    # All three start at once on a new database: each applies the migrations the others haven't.
+    # All three start at once (on SQLite, on a new file: each applies what the others haven't).
     processes = [await GoliveProcess.start(["web"], environment, cwd=tmp_path) for _ in range(3)]
     try:
         ids = {}
@@ -57,14 +65,14 @@ async def test_a_job_runs_in_one_of_three_processes_and_moves_when_its_holder_is
 
         await until(lambda: sum(map(runs, processes)) >= 4)
         [holder] = [process for process in processes if runs(process) > 0]
-        assert ids[lease_holder(tmp_path / "golive.db")] is holder
+        assert ids[await lease_holder(environment)] is holder
 
         await holder.kill()  # SIGKILL: its lease stays in the table until it runs out
         survivors = [process for process in processes if process is not holder]
         before = {id(process): runs(process) for process in survivors}
         await until(lambda: sum(runs(p) - before[id(p)] for p in survivors) >= 3)
         [successor] = [p for p in survivors if runs(p) > before[id(p)]]
-        assert ids[lease_holder(tmp_path / "golive.db")] is successor
+        assert ids[await lease_holder(environment)] is successor
         assert "job reconcile runs in this process now" in successor.log
     finally:
         for process in processes:
