@@ -61,7 +61,10 @@ class Announcer:
     async def announce(self, event: StreamEvent) -> None:
         """Announce an on-air session in every guild that wants it (each guild claimed once)."""
         targets = await self._services.guilds.announcement_targets(event.session.id)
+        owns_guild = self._services.settings.discord.owns_guild
         for guild_id, channel_id in targets.items():
+            if not owns_guild(guild_id):
+                continue  # another bot process's shard announces there
             channel = self._client.get_channel(channel_id)
             if not (isinstance(channel, discord.TextChannel) and channel.guild.id == guild_id):
                 continue
@@ -134,6 +137,8 @@ class Announcer:
 
     async def show_viewer_count(self, item: CountToShow) -> None:
         """Edit a live announcement to show how many are watching now."""
+        if not self._services.settings.discord.owns_guild(item.guild_id):
+            return  # the bot process of that guild's shard shows it
         channel = self._client.get_channel(item.channel_id)
         session = await self._services.streams.current_session(item.stream_id)
         if not isinstance(channel, discord.TextChannel) or session is None:
@@ -165,7 +170,10 @@ class Announcer:
         chart = viewers_chart(await services.live.viewer_samples(event.session.id), minutes)
         tips = (summary.tips, summary.tip_credits)
         guests = await self._services.stage.session_guests(event.session.id)
+        owns_guild = self._services.settings.discord.owns_guild
         for announcement in await self._services.guilds.announcements(event.session.id):
+            if not owns_guild(announcement.guild_id):
+                continue
             channel = self._client.get_channel(announcement.channel_id)
             if not isinstance(channel, discord.TextChannel) or announcement.message_id is None:
                 continue

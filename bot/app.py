@@ -8,8 +8,10 @@ buttons come from its extension in cogs/, which registers them itself.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -51,16 +53,32 @@ def golive_intents() -> discord.Intents:
     return intents
 
 
-class GoLiveBot(commands.Bot):
+class GoLiveBot(commands.AutoShardedBot):
+    """Sharded with discord.py's AutoShardedBot: `discord.shard_count` and `discord.shard_ids`
+    (config) say how many shards there are and which this process runs; by default Discord's
+    recommended count, all here. Events reach a process only for the guilds of its shards; what
+    it does for guilds outside the gateway (the consumers of events written by other processes,
+    the scheduler's jobs) asks `owns_guild` first."""
+
     def __init__(self, services: Services, observer: DiscordObserver | None = None) -> None:
         """`observer` (GET /metrics) is told of every REST call and every delivery retried."""
+        shards = services.settings.discord
+        # None for each: Discord's recommended count, every shard in this process.
+        sharding: dict[str, Any] = {"shard_count": shards.shard_count}
+        if shards.shard_ids is not None:
+            sharding["shard_ids"] = list(shards.shard_ids)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=golive_intents(),
             tree_cls=GoLiveTree,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            **sharding,
         )
+        # discord.py's AutoShardedClient.close() puts on a queue that only connect() makes, so
+        # closing a bot that never connected (its login refused, a test's bot) would raise
+        # AttributeError; connect() replaces this one.
+        setattr(self, "_AutoShardedClient__queue", asyncio.PriorityQueue())  # noqa: B010
         self.services = services
         problems = AdminProblems(self, services.community, services.guilds)
         self.chat_bridge = ChatBridge(self, services)
@@ -89,3 +107,7 @@ class GoLiveBot(commands.Bot):
 
     def watch_url(self, slug: str) -> str:
         return self.announcer.watch_url(slug)
+
+    def owns_guild(self, guild_id: int) -> bool:
+        """Whether this process runs the shard of `guild_id` ((id >> 22) % shard_count)."""
+        return self.services.settings.discord.owns_guild(guild_id)

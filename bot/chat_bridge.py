@@ -198,6 +198,11 @@ class ChatBridge:
             log.warning("could not delete hidden message %s: %s", discord_message_id, error)
 
     async def _thread(self, record: ChatThread) -> discord.Thread | None:
+        """The thread, if this process is the one to act in it: a thread in a guild of another
+        bot process's shards is that process's to copy into and close (REST would reach it from
+        here too, and each copy would then be posted twice)."""
+        if not self._services.settings.discord.owns_guild(record.guild_id):
+            return None
         channel = self._client.get_channel(record.thread_id)
         if channel is None:
             try:

@@ -91,7 +91,10 @@ class LiveAlerts:
     # -- the live role -------------------------------------------------------------------------
 
     async def give_live_roles(self, event: StreamEvent) -> None:
+        owns_guild = self._services.settings.discord.owns_guild
         for settings in await self._services.community.guilds_with_live_role():
+            if not owns_guild(settings.guild_id):
+                continue  # another bot process's shard gives it there
             guild = self._client.get_guild(settings.guild_id)
             role = (
                 guild.get_role(settings.live_role_id) if guild and settings.live_role_id else None
@@ -123,7 +126,10 @@ class LiveAlerts:
                     log.warning("could not give the live role in %s: %s", guild.id, error)
 
     async def take_live_roles(self, session_id: int) -> None:
+        owns_guild = self._services.settings.discord.owns_guild
         for grant in await self._services.community.live_roles_to_remove(session_id):
+            if not owns_guild(grant.guild_id):
+                continue
             guild = self._client.get_guild(grant.guild_id)
             if guild is None:
                 continue

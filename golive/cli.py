@@ -1,4 +1,5 @@
-"""The `golive` command: run, web, migrate, sync-commands, check, login-link."""
+"""The `golive` command: run, bot, web, migrate, sync-commands, check, login-link, backup,
+restore."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from golive import backups
 from golive.bootstrap import open_services
 from golive.dev_livekit import FLAG
 from golive.logs import configure_logging
-from golive.runtime import discord_unreachable, run, run_event_loop, run_web
+from golive.runtime import discord_unreachable, run, run_bot, run_event_loop, run_web
 from golive.sidecar import CannotStart
 
 log = logging.getLogger("golive")
@@ -37,6 +38,8 @@ DISCORD_CHECK_SECONDS = 15
 COMMANDS: dict[str, str] = {
     "run": "Run the bot and the web sidecar in one process (the web sidecar alone without "
     "DISCORD_TOKEN).",
+    "bot": "Run the Discord bot alone (gateway, announcements, DMs, chat threads; this "
+    "process's shards) with the scheduler, and no web server.",
     "web": "Run the web sidecar alone (pages, API, LiveKit webhooks), e.g. as extra replicas.",
     "migrate": "Apply the database migrations that are missing, then exit.",
     "sync-commands": "Publish the slash commands to Discord (globally, or to one server).",
@@ -69,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str) -> argparse.ArgumentParser:
         return commands.add_parser(name, help=COMMANDS[name], description=COMMANDS[name])
 
-    for serving in (command("run"), command("web")):
+    for serving in (command("run"), command("bot"), command("web")):
         serving.add_argument(
             FLAG,
             action="store_true",
@@ -122,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command
     runners = {
         "run": lambda: run(settings, start_livekit=args.start_livekit),
+        "bot": lambda: run_bot(settings, start_livekit=args.start_livekit),
         "web": lambda: run_web(settings, start_livekit=args.start_livekit),
         "migrate": lambda: migrate(settings),
         "sync-commands": lambda: sync_commands(settings, args.guild),

@@ -1,10 +1,13 @@
-"""The process roles: `golive run` (bot + web sidecar + scheduler) and `golive web` (sidecar +
-scheduler). Both open the same services (golive/bootstrap.py); the bot adds its event handlers
-and its scheduler jobs to them.
+"""The process roles: `golive run` (bot + web sidecar + scheduler, all in one: the default),
+`golive bot` (the Discord gateway, the Discord consumers and the scheduler, no web server) and
+`golive web` (sidecar + scheduler, stateless: any number of replicas). All open the same services
+(golive/bootstrap.py); a bot adds its event handlers and its scheduler jobs to them. Every job
+with a lease runs in one process of the cluster at a time (golive/scheduler.py).
 
-Both stop the same way on SIGTERM or SIGINT: the listener closes, requests in flight get
+All stop the same way on SIGTERM or SIGINT: the listener closes, requests in flight get
 `web.shutdown_grace_seconds` to finish, queued writes are committed, background deliveries end
-(or are cancelled after the grace), the bot and the LiveKit client close, and the exit code is 0.
+(or are cancelled after the grace), the scheduler gives its leases back, the bot and the LiveKit
+client close, and the exit code is 0.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import aiohttp
 import discord
 from aiohttp import web
 
+from core.cluster import Leases
 from core.config import Settings
 from core.kernel.errors import StorageUnavailable
 from core.services import Services
@@ -65,10 +69,28 @@ async def run(settings: Settings, *, start_livekit: bool = False) -> int:
     if not settings.discord.token:
         log.warning("%s", HOW_TO_ADD_THE_BOT)
         return await run_web(settings, start_livekit=start_livekit)
+    return await serve_bot(settings, settings.discord.token, start_livekit, with_web=True)
+
+
+async def run_bot(settings: Settings, *, start_livekit: bool = False) -> int:
+    """`golive bot`: the Discord gateway (this process's shards), its consumers and the
+    scheduler, and no web server (run `golive web` replicas for the pages and the API)."""
+    if not settings.discord.token:
+        log.error(
+            "golive bot needs DISCORD_TOKEN (in .env or the environment); without a bot, run "
+            "`golive web`"
+        )
+        return 2
+    return await serve_bot(settings, settings.discord.token, start_livekit, with_web=False)
+
+
+async def serve_bot(settings: Settings, token: str, start_livekit: bool, *, with_web: bool) -> int:
+    """The bot, and with `with_web` the web sidecar beside it, until a signal."""
     from bot.app import GoLiveBot
 
     stop = stop_on_signals(settings.web.shutdown_grace)
-    metrics = Metrics() if settings.metrics.enabled else None
+    # GET /metrics is the sidecar's: a process without one keeps no metrics.
+    metrics = Metrics() if settings.metrics.enabled and with_web else None
     async with (
         for_development(settings, start=start_livekit) as hint,
         open_services(settings, metrics=metrics) as services,
@@ -76,21 +98,21 @@ async def run(settings: Settings, *, start_livekit: bool = False) -> int:
     ):
         await repair_at_start(services)
         readiness = Readiness(services)
-        runner = await start_web(services, readiness, metrics)
+        runner = await start_web(services, readiness, metrics) if with_web else None
         try:
             async with GoLiveBot(services, observer=metrics) as bot:
                 attach_bot(services, bot)
                 readiness.add("discord", discord_readiness(bot))
                 if metrics is not None:
                     metrics.watch_gateway(lambda: bot.latency)
-                connection = asyncio.create_task(bot.start(settings.discord.token), name="discord")
+                connection = asyncio.create_task(bot.start(token), name="discord")
                 try:
                     jobs = (
                         scheduler.core_jobs(services)
                         + scheduler.watch_jobs(services, watch)
                         + scheduler.discord_jobs(bot)
                     )
-                    async with scheduler.running(jobs):
+                    async with scheduler.running(jobs, leases_of(services)):
                         await first_of(stop, connection)
                     if connection.done():
                         connection.result()  # a rejected token ends the connection at once
@@ -110,6 +132,13 @@ async def run(settings: Settings, *, start_livekit: bool = False) -> int:
             return 1
     log.info("golive stopped")
     return 0
+
+
+def leases_of(services: Services) -> Leases:
+    """This process's scheduler leases; their holder id is logged, to match rows to processes."""
+    leases = Leases(services.db, services.clock)
+    log.info("scheduler: this process holds leases as %s", leases.holder)
+    return leases
 
 
 def discord_unreachable(error: BaseException) -> str:
@@ -137,7 +166,7 @@ async def run_web(settings: Settings, *, start_livekit: bool = False) -> int:
         log.info("open %s/live in a browser", settings.web.public_url)
         jobs = scheduler.core_jobs(services) + scheduler.watch_jobs(services, watch)
         try:
-            async with scheduler.running(jobs):
+            async with scheduler.running(jobs, leases_of(services)):
                 await stop.wait()
         finally:
             await shut_down(services, runner)
@@ -196,11 +225,12 @@ async def first_of(stop: asyncio.Event, connection: asyncio.Task[None]) -> None:
         waiter.cancel()
 
 
-async def shut_down(services: Services, runner: web.AppRunner) -> None:
+async def shut_down(services: Services, runner: web.AppRunner | None) -> None:
     """Stop accepting, let requests in flight finish (the runner's shutdown timeout is the
     grace), then write what is still queued and let background deliveries end."""
     grace = services.settings.web.shutdown_grace.total_seconds()
-    await runner.cleanup()
+    if runner is not None:
+        await runner.cleanup()
     await services.chat.flush()
     await services.ledger.flush()
     await services.webhooks.flush()

@@ -74,6 +74,9 @@ def settings(database_environment: dict[str, str], livekit: FakeLiveKit) -> Sett
             "LIVEKIT_API_SECRET": livekit.api_secret,
             "GOLIVE_SECRET": GOLIVE_SECRET,
             "GOLIVE_PUBLIC_URL": "http://golive.test",
+            # SimCord runs an AutoShardedBot only with a known count (Discord's recommendation
+            # is asked over the network otherwise); a single shard, as a small community runs.
+            "GOLIVE_SHARD_COUNT": "1",
         },
         dotenv_path=None,
     )

@@ -1,9 +1,11 @@
 """Live chat: server-mediated, moderated, stored, then fanned out to the room and to Discord.
 
 A message from the watch page or from the stream's Discord thread goes through the same path:
-flood limits (in memory: they only need to hold for seconds), then one query for the author's
-bans, timeouts, the stream's slow mode and their last message (in the database, so every
-process agrees), then the text rules (length, links, blocked words). It is stored and published:
+flood limits (a bucket in memory first, which refuses an obvious flood for free), then one query
+for the author's bans, timeouts, the stream's slow mode and their last message, then the text
+rules (length, links, blocked words), then the shared limits: the flood limits and slow mode
+again, counted in the database (core/cluster/limits.py), so every replica spends from one
+allowance and two replicas can't each let a message through. It is stored and published:
 `queue_for_room` queues it for the LiveKit room, whose sender sends it in the background with
 SendData on the ``chat`` topic, and the bot's Discord bridge copies it into the thread. Viewer
 tokens cannot publish data, so this is the only way into the room.
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
+from core.cluster import Limit, SharedLimits
 from core.config import ChatSettings
 from core.kernel import text as text_rules
 from core.kernel.clock import Clock
@@ -188,6 +191,12 @@ class TokenBucket:
             self._forget_full(now)
         self._buckets[key] = (tokens - 1, now)
         return 0.0
+
+    def give_back(self, key: str) -> None:
+        """Return the token `take` spent (the message was refused further on)."""
+        if key in self._buckets:
+            tokens, last = self._buckets[key]
+            self._buckets[key] = (min(self._burst, tokens + 1), last)
 
     def _forget_full(self, now: float) -> None:
         # Buckets that refilled completely carry no information.
@@ -382,6 +391,8 @@ class ChatService:
         self._slowmode_claims: dict[tuple[str, int], datetime] = {}
         self._people = TokenBucket(clock, rules.person_burst, rules.person_per_minute)
         self._ips = TokenBucket(clock, rules.ip_burst, rules.ip_per_minute)
+        # The same limits across every process (replicas behind a load balancer).
+        self._shared_limits = SharedLimits(db, clock)
         # Told of new and hidden messages (the room and the Discord bridge, in the background).
         self._events = events or EventBus()
         self._room = RoomBroadcaster(livekit, spawn=self._events.spawn)
@@ -418,8 +429,12 @@ class ChatService:
         privileged = role in ("streamer", "moderator")
         now = self._clock.now()
         body = self.check_text(body, privileged=privileged)
-        if not privileged and slowmode:
-            self._check_slowmode(_slowmode_author(author, ip), stream.id, slowmode, last_at, now)
+        slow = slowmode if not privileged else 0
+        if slow:
+            self._check_slowmode(_slowmode_author(author, ip), stream.id, slow, last_at, now)
+        await self._check_shared_limits(author, ip, stream.id, slow)
+        if slow:
+            self._claim_slowmode(_slowmode_author(author, ip), stream.id, now)
         message = await self._store(
             stream, state.session_id, author, name, role, body, source, discord_message_id
         )
@@ -594,15 +609,43 @@ class ChatService:
         return _rules_by_role(self.rules)[True]
 
     def _check_flood(self, author: ChatAuthor, ip: str | None) -> None:
-        person = f"u:{author.user_id}" if author.user_id is not None else f"g:{ip}:{author.name}"
+        """This process's buckets: never stricter than the shared limits, and free."""
+        person = _flood_person(author, ip)
         wait = self._people.take(person)
         if not wait and ip is not None:
             wait = self._ips.take(ip)
+            if wait:
+                self._people.give_back(person)
         if wait:
-            raise RateLimited(
-                "You're sending messages too fast. Try again in %(wait)s.",
-                wait=Duration(max(1, round(wait))),
-            )
+            raise _too_fast(wait)
+
+    async def _check_shared_limits(
+        self, author: ChatAuthor, ip: str | None, stream_id: int, slowmode: int
+    ) -> None:
+        """The flood limits and slow mode as the whole cluster counts them (one write, shared
+        by the messages that arrive together). A refusal gives back what this process's own
+        buckets spent, so they stay no stricter than the shared limits."""
+        rules = self.rules
+        person = _flood_person(author, ip)
+        limits = [
+            Limit.per_minute(f"chat:person:{person}", rules.person_burst, rules.person_per_minute)
+        ]
+        if ip is not None:
+            limits.append(Limit.per_minute(f"chat:ip:{ip}", rules.ip_burst, rules.ip_per_minute))
+        if slowmode:
+            # The slow mode is part of the key: changing it starts a fresh count (the last
+            # stored message is still checked against the new one).
+            who = _slowmode_author(author, ip)
+            limits.append(Limit.once_every(f"chat:slow:{stream_id}:{who}:{slowmode}", slowmode))
+        refusal = await self._shared_limits.take(limits)
+        if refusal is None:
+            return
+        self._people.give_back(person)
+        if ip is not None:
+            self._ips.give_back(ip)
+        if refusal.limit.key.startswith("chat:slow:"):
+            raise _slowed_down(slowmode, timedelta(seconds=refusal.wait))
+        raise _too_fast(refusal.wait)
 
     def _check_slowmode(
         self,
@@ -612,23 +655,21 @@ class ChatService:
         last_at: datetime | None,
         now: datetime,
     ) -> None:
-        """Refuse a message too soon after the author's last one, and claim the slot at once.
+        """Refuse a message too soon after the author's last one.
 
         The database knows the last *stored* message; two messages sent at the same moment are
-        both still on their way there, so this process also remembers the last one it let through.
-        (For guests, whose stored messages carry no id, this memory is all there is.)
+        both still on their way there, so the shared slow-mode limit decides between them (on
+        any replica), and this process also remembers the last one it let through, to refuse
+        the next for free. (For guests, whose stored messages carry no id, those are all there is.)
         """
-        key = (author_key, stream_id)
-        claimed = self._slowmode_claims.get(key)
+        claimed = self._slowmode_claims.get((author_key, stream_id))
         if claimed is not None and (last_at is None or claimed > last_at):
             last_at = claimed
         if last_at is not None and now - last_at < timedelta(seconds=slowmode):
-            wait = timedelta(seconds=slowmode) - (now - last_at)
-            raise RateLimited(
-                "Slow mode is on: one message every %(every)s. Try again in %(wait)s.",
-                every=Duration(slowmode),
-                wait=Duration(max(1, wait.total_seconds())),
-            )
+            raise _slowed_down(slowmode, timedelta(seconds=slowmode) - (now - last_at))
+
+    def _claim_slowmode(self, author_key: str, stream_id: int, now: datetime) -> None:
+        key = (author_key, stream_id)
         if len(self._slowmode_claims) > 50_000:
             oldest = now - timedelta(hours=6)  # the longest slow mode
             self._slowmode_claims = {k: t for k, t in self._slowmode_claims.items() if t > oldest}
@@ -750,6 +791,26 @@ def _rules_by_role(rules: ChatSettings) -> _MessageRules:
 NAME_RULES = text_rules.FieldRules(
     name=N_("A chat name"), max_length=NAME_MAX, required="Choose a name to chat with."
 )
+
+
+def _flood_person(author: ChatAuthor, ip: str | None) -> str:
+    """Who the flood limit counts: a member by id, a guest by address and chosen name."""
+    return f"u:{author.user_id}" if author.user_id is not None else f"g:{ip}:{author.name}"
+
+
+def _too_fast(wait: float) -> RateLimited:
+    return RateLimited(
+        "You're sending messages too fast. Try again in %(wait)s.",
+        wait=Duration(max(1, round(wait))),
+    )
+
+
+def _slowed_down(slowmode: int, wait: timedelta) -> RateLimited:
+    return RateLimited(
+        "Slow mode is on: one message every %(every)s. Try again in %(wait)s.",
+        every=Duration(slowmode),
+        wait=Duration(max(1, wait.total_seconds())),
+    )
 
 
 def _slowmode_author(author: ChatAuthor, ip: str | None) -> str:

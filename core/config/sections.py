@@ -26,11 +26,30 @@ class DiscordSettings:
     client_secret: str | None
     api_base: str  # https://discord.com/api/v10 (a test double elsewhere)
     authorize_url: str  # https://discord.com/oauth2/authorize
+    # discord.py's sharding (AutoShardedBot). None: as many shards as Discord recommends.
+    shard_count: int | None = None
+    # The shards this process runs (each below shard_count, which the loader then requires).
+    # None: all of them.
+    shard_ids: tuple[int, ...] | None = None
 
     @property
     def sign_in_enabled(self) -> bool:
         # The loader lets the id and the secret come only together.
         return bool(self.client_id and self.client_secret)
+
+    def owns_guild(self, guild_id: int) -> bool:
+        """Whether a guild's events are this process's: its shard, (id >> 22) % shard_count,
+        is one this process runs. A process that runs every shard owns every guild."""
+        if self.shard_ids is None or self.shard_count is None:
+            return True
+        return (guild_id >> 22) % self.shard_count in self.shard_ids
+
+    @property
+    def shard_scope(self) -> str:
+        """The shards of this process in words for lease names ("shards 0,1/4"); "" for all."""
+        if self.shard_ids is None or self.shard_count is None:
+            return ""
+        return f"shards {','.join(map(str, self.shard_ids))}/{self.shard_count}"
 
 
 @dataclass(frozen=True)

@@ -250,6 +250,28 @@ def _amounts(value: Any) -> tuple[int, ...]:
     return tuple(amounts)
 
 
+def _shard_ids(value: Any) -> tuple[int, ...]:
+    """Shard ids: a TOML list of numbers, or a text of numbers and ranges ("0,1", "4-7")."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError('must be a list of shard numbers, e.g. [0, 1] or "0-3"')
+    number = _int_between(0, 99_999)
+    ids: set[int] = set()
+    for item in items:
+        if not isinstance(item, str):
+            ids.add(number(item))
+            continue
+        low, dash, high = item.strip().partition("-")
+        if not low and not dash:
+            continue  # "0,1," in the environment
+        first = number(low)
+        last = number(high) if dash else first
+        if last < first:
+            raise ValueError(f'has the range "{item.strip()}", which runs backwards')
+        ids.update(range(first, last + 1))
+    return tuple(sorted(ids))
+
+
 _FIELDS: tuple[_Field, ...] = (
     _Field("discord.token", "DISCORD_TOKEN", None, _optional_text),
     # -- "Sign in with Discord" on the pages (OAuth2; core/accounts/discord_oauth.py) --
@@ -267,6 +289,9 @@ _FIELDS: tuple[_Field, ...] = (
         "https://discord.com/oauth2/authorize",
         _url("http", "https"),
     ),
+    # -- the bot's shards (discord.py AutoShardedBot; docs/architecture.md "Process roles") --
+    _Field("discord.shard_count", "GOLIVE_SHARD_COUNT", 0, _int_between(0, 100_000)),
+    _Field("discord.shard_ids", "GOLIVE_SHARD_IDS", [], _shard_ids),
     # -- LiveKit (core/livekit) --
     _Field("livekit.url", "LIVEKIT_URL", "ws://localhost:7880", _url("ws", "wss", "http", "https")),
     _Field("livekit.public_url", "LIVEKIT_PUBLIC_URL", None, _optional_url("ws", "wss")),
@@ -347,7 +372,7 @@ _FIELDS: tuple[_Field, ...] = (
         "live.reconcile_seconds",
         "GOLIVE_RECONCILE_SECONDS",
         30,
-        _seconds(5, 600),
+        _seconds(1, 600),
         "reconcile_interval",
     ),
     # -- going live: media first (core/streams/service.py) --
@@ -504,6 +529,9 @@ class _Loaded:
 
 def _fill_in_defaults(values: dict[str, Any]) -> None:
     """The defaults that depend on other settings."""
+    # 0 shards and no ids: Discord's recommended count, every shard in this process.
+    values["discord.shard_count"] = values["discord.shard_count"] or None
+    values["discord.shard_ids"] = values["discord.shard_ids"] or None
     if values["livekit.public_url"] is None:
         # Browsers need a WebSocket URL; derive it from the server-side one.
         url: str = values["livekit.url"]
@@ -612,6 +640,26 @@ def _check_metrics(loaded: _Loaded) -> None:
         )
 
 
+def _check_shards(loaded: _Loaded) -> None:
+    ids, count = loaded["discord.shard_ids"], loaded["discord.shard_count"]
+    if ids is None:
+        return
+    if count is None:
+        raise ConfigError(
+            loaded.name("discord.shard_count"),
+            f"must be set {loaded.where('discord.shard_count')} when "
+            f"{loaded.name('discord.shard_ids')} is: which shard a guild is on depends on the "
+            "total count, so every bot process must be given the same one",
+        )
+    outside = [shard for shard in ids if shard >= count]
+    if outside:
+        raise ConfigError(
+            loaded.name("discord.shard_ids"),
+            f"has {', '.join(map(str, outside))}, but {loaded.name('discord.shard_count')} is "
+            f"{count}: shard ids run from 0 to {count - 1}",
+        )
+
+
 def _check_shared_database(loaded: _Loaded) -> None:
     url = loaded["database.url"]
     if url and url.startswith(("postgresql://", "postgres://")) and not loaded["security.secret"]:
@@ -624,6 +672,7 @@ def _check_shared_database(loaded: _Loaded) -> None:
 
 
 _CHECKS: tuple[Callable[[_Loaded], None], ...] = (
+    _check_shards,
     _check_ranges,
     _check_shared_database,
     _check_metrics,

@@ -88,13 +88,15 @@ class SQLiteDatabase(Database):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         connection = await aiosqlite.connect(str(path), isolation_level=None)
         reader: aiosqlite.Connection | None = None
+        database = cls(connection, busy_timeout=busy_timeout)
         try:
             connection.row_factory = aiosqlite.Row
+            # The wait first: switching a new file to WAL takes a lock another process starting
+            # at the same moment may hold.
+            await connection.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             await connection.execute("PRAGMA journal_mode=WAL")
             await connection.execute("PRAGMA foreign_keys=ON")
-            await connection.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             await connection.execute("PRAGMA synchronous=NORMAL")
-            database = cls(connection, busy_timeout=busy_timeout)
             await database.migrate()
             if not in_memory:  # a second connection to ":memory:" would be another database
                 reader = await _open_reader(path, busy_timeout)
@@ -118,6 +120,12 @@ class SQLiteDatabase(Database):
             if version in applied:
                 continue
             async with self.transaction() as tx:
+                # Asked again under the write lock: processes started at once on a new database
+                # (replicas) all saw it missing, and only the first may apply it.
+                if await tx.fetch_one(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                ):
+                    continue
                 for statement in _split_statements(sql):
                     await tx.execute(statement)
                 await tx.execute("INSERT INTO schema_migrations (version) VALUES (?)", (version,))
@@ -255,14 +263,16 @@ class SQLiteDatabase(Database):
             self.write_problem = None
 
     async def _rollback(self) -> None:
-        # A failed COMMIT may already have rolled back; a failing disk may refuse the ROLLBACK
-        # too, and then SQLite discards the transaction when the connection is next used.
-        if not self._connection.in_transaction:
-            return
+        # Always sent, never decided by in_transaction: a caller cancelled while its BEGIN was
+        # queued on aiosqlite's thread sees no transaction yet, but the BEGIN still runs, and
+        # this ROLLBACK runs after it. A failed COMMIT may already have rolled back; a failing
+        # disk may refuse the ROLLBACK too, and then SQLite discards the transaction when the
+        # connection is next used.
         try:
             await self._connection.execute("ROLLBACK")
         except sqlite3.Error as error:
-            log.warning("could not roll back a failed write: %s", error)
+            if "no transaction is active" not in str(error):
+                log.warning("could not roll back a failed write: %s", error)
 
     def _unavailable(self, error: sqlite3.Error) -> StorageUnavailable | None:
         unavailable = _storage_error(error, self._busy_timeout)

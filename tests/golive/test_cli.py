@@ -10,9 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from core.config import Settings
 from core.services import Services
 from golive.cli import COMMANDS, build_parser, main
 from golive.livekit_watch import LiveKitWatch
+from golive.runtime import run_bot
 from tests.conftest import ROOT
 from tests.fakes.livekit import FakeLiveKit
 
@@ -123,3 +125,13 @@ def test_ci_runs_make_run_on_a_fresh_clone_and_checks_the_venv() -> None:
     script = (ROOT / "scripts" / "check_fresh_run.sh").read_text(encoding="utf-8")
     assert "git clone" in script and "make run" in script
     assert '["optional-dependencies"]["dev"]' in script
+
+
+async def test_golive_bot_without_a_token_says_so_in_one_line_and_exits_2(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bot role has nothing to run without a bot (`golive run` falls back to the web)."""
+    assert await run_bot(settings) == 2
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert line.startswith("golive bot needs DISCORD_TOKEN")
+    assert "run `golive web`" in line

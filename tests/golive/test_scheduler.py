@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import GoLiveBot
+from core.cluster import Leases
 from core.config import Settings
 from core.kernel.clock import ManualClock
 from core.services import Services
@@ -46,7 +47,11 @@ async def test_the_web_process_alone_renews_passes(services: Services, clock: Ma
 def test_each_process_runs_the_jobs_of_its_role(
     services: Services, make_bot: Callable[[], GoLiveBot]
 ) -> None:
-    assert [job.name for job in scheduler.core_jobs(services)] == ["reconcile", "renew-passes"]
+    assert [job.name for job in scheduler.core_jobs(services)] == [
+        "reconcile",
+        "renew-passes",
+        "forget-limits",
+    ]
     bot = make_bot()
     assert [job.name for job in scheduler.discord_jobs(bot)] == [
         "viewer-counts",
@@ -95,3 +100,33 @@ async def test_a_failing_job_runs_again_at_its_next_turn() -> None:
     async with scheduler.running([scheduler.Job("flaky", timedelta(milliseconds=1), flaky)]):
         await asyncio.wait_for(third.wait(), timeout=5)
     assert turns[:3] == [0, 1, 2]
+
+
+async def test_with_leases_a_job_runs_in_one_process_and_a_clean_stop_hands_it_over(
+    services: Services, clock: ManualClock
+) -> None:
+    """Two schedulers (two processes' leases, one database) with the same job: only the holder
+    runs it; when the holder's scheduler stops, it gives the lease back and the other one runs
+    it from its next turn. (tests/golive/test_cluster_scheduler.py: real processes, kill -9.)"""
+    ran: list[str] = []
+    enough = asyncio.Event()
+    every = timedelta(milliseconds=5)
+
+    def job(name: str) -> scheduler.Job:
+        async def run() -> None:
+            ran.append(name)
+            if ran.count(name) >= 3:
+                enough.set()
+
+        return scheduler.Job("reconcile", every, run)
+
+    first, second = (Leases(services.db, clock, name) for name in ("first", "second"))
+    assert await first.hold("reconcile", every)  # the first process was up before
+    async with scheduler.running([job("second")], second):
+        async with scheduler.running([job("first")], first):
+            await asyncio.wait_for(enough.wait(), timeout=10)
+        assert set(ran) == {"first"}  # the clock stands still: the lease never runs out
+        enough.clear()
+        await asyncio.wait_for(enough.wait(), timeout=10)
+    handover = ran.index("second")
+    assert set(ran[:handover]) == {"first"} and set(ran[handover:]) == {"second"}

@@ -41,6 +41,8 @@ SAMPLES: dict[str, tuple[str, dict[str, str]]] = {
     "discord.client_secret": ("oauth-secret", {"DISCORD_CLIENT_ID": "123456789012345678"}),
     "discord.api_base": ("http://127.0.0.1:9999/api/v10", {}),
     "discord.authorize_url": ("http://127.0.0.1:9999/oauth2/authorize", {}),
+    "discord.shard_count": ("4", {}),
+    "discord.shard_ids": ("0-1,3", {"GOLIVE_SHARD_COUNT": "4"}),
     "livekit.url": ("wss://lk.example.org", {}),
     "livekit.public_url": ("wss://media.example.org", {}),
     "livekit.api_key": ("APIkey123", {}),
@@ -171,6 +173,12 @@ def test_every_documented_key_can_come_from_its_environment_variable(
         ({"DISCORD_CLIENT_ID": "123456789"}, "discord.client_secret", "DISCORD_CLIENT_ID"),
         ({"DISCORD_CLIENT_SECRET": "s3-secret-1"}, "discord.client_id", "DISCORD_CLIENT_SECRET"),
         ({"GOLIVE_TIP_PRESETS": "5,50"}, "GOLIVE_TIP_PRESETS", "tips.min"),
+        ({"GOLIVE_SHARD_IDS": "0,1"}, "discord.shard_count", "GOLIVE_SHARD_IDS"),
+        (
+            {"GOLIVE_SHARD_COUNT": "4", "GOLIVE_SHARD_IDS": "2-4"},
+            "GOLIVE_SHARD_IDS",
+            "GOLIVE_SHARD_COUNT",
+        ),
         (
             {"GOLIVE_TIP_MAX": "100", "GOLIVE_TIP_PRESETS": "50,500"},
             "GOLIVE_TIP_PRESETS",
@@ -231,6 +239,28 @@ def test_a_client_id_that_is_not_an_application_id_is_refused(client_id: str) ->
     with pytest.raises(ConfigError) as caught:
         load({"DISCORD_CLIENT_ID": client_id, "DISCORD_CLIENT_SECRET": "s3cret"})
     assert caught.value.key == "DISCORD_CLIENT_ID"
+
+
+def test_by_default_one_bot_process_runs_every_shard_discord_recommends() -> None:
+    discord = load().discord
+    assert (discord.shard_count, discord.shard_ids) == (None, None)
+    assert discord.owns_guild(123456789012345678) and discord.shard_scope == ""
+
+
+def test_a_process_owns_the_guilds_of_its_shards_only(tmp_path: Path) -> None:
+    config = write(tmp_path / "golive.toml", "[discord]\nshard_count = 4\nshard_ids = [3, 1]\n")
+    discord = load_settings({"GOLIVE_CONFIG": str(config)}, dotenv_path=None).discord
+    assert discord.shard_ids == (1, 3) and discord.shard_scope == "shards 1,3/4"
+    # A guild's shard is (id >> 22) % shard_count, as Discord routes its events.
+    owned = [shard for shard in range(8) if discord.owns_guild((shard << 22) + 12345)]
+    assert owned == [1, 3, 5, 7]
+
+
+@pytest.mark.parametrize("ids", ["one", "3-1", "-1", "0,,x"])
+def test_shard_ids_that_are_not_shards_are_refused(ids: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load({"GOLIVE_SHARD_COUNT": "4", "GOLIVE_SHARD_IDS": ids})
+    assert caught.value.key == "GOLIVE_SHARD_IDS"
 
 
 def test_tip_presets_default_to_multiples_of_the_smallest_tip() -> None:
