@@ -4,5 +4,18 @@ The public module: other packages import from here, never from the modules insid
 
 from core.store.db import Database, SyncTransaction, Transaction
 from core.store.group_commit import GroupCommit, observe_batches
+from core.store.outbox import Consumer, Outbox, claim_effect, record, record_now, release_effect
 
-__all__ = ["Database", "GroupCommit", "SyncTransaction", "Transaction", "observe_batches"]
+__all__ = [
+    "Consumer",
+    "Database",
+    "GroupCommit",
+    "Outbox",
+    "SyncTransaction",
+    "Transaction",
+    "claim_effect",
+    "observe_batches",
+    "record",
+    "record_now",
+    "release_effect",
+]
