@@ -10,6 +10,7 @@
 | remind-passes       | 30 min                 | the bot's process (`run`)       | DMs members a day before their pass renews (claimed once)                |
 | livekit-watch       | `live.reconcile_interval` | every serving process        | while LiveKit is down, asks it again and says once when it is back       |
 | expire-recordings   | 1 h (with `recording.retention_days` > 0) | every process (`run`, `web`) | deletes recordings (row, and file under `recording.local_dir`) older than the retention |
+| prune-outbox        | 1 h                    | every process (`run`, `web`)    | forgets outbox events and effect claims older than a day (core/store/outbox.py) |
 
 Jobs are safe to run in several processes at once: each claims its work in the database (keys,
 claims, conditional updates). A job that fails is logged and runs again at its next turn.
@@ -49,7 +50,10 @@ class Job:
 
 def core_jobs(services: Services) -> list[Job]:
     tick = services.settings.live.reconcile_interval
-    jobs = [Job("reconcile", tick, services.live.reconcile_once)]
+    jobs = [
+        Job("reconcile", tick, services.live.reconcile_once),
+        Job("prune-outbox", RETENTION_ROUND, services.outbox.prune),
+    ]
     if services.passes.policy.mode == "pass":
         jobs.append(Job("renew-passes", PASS_ROUND, services.passes.renew_due))
     if services.recording.config.retention_days > 0:

@@ -31,7 +31,7 @@ from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import to_db
 from core.livekit import LiveKitGateway
 from core.money.ledger import Ledger, Tip
-from core.store import Database
+from core.store import Database, record_now
 from core.streams import Stream, StreamService
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,9 @@ class TipService:
         if not result.replayed:
             log.info("tip %s: %s credits to %s", tip.id, tip.amount, stream.slug)
             event = TipEvent(tip=tip, stream=stream, donor_balance=balance)
+            # The streamer's DM and the room's alert. Recorded right after the ledger's commit
+            # (its own transaction, until the ledger's batch writer records it with the tip).
+            await record_now(self._db, event, at=tip.created_at)
             await self._events.publish(event)
         return TipOutcome(tip=tip, stream=stream, donor_balance=balance, replayed=result.replayed)
 

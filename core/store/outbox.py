@@ -121,6 +121,14 @@ async def release_effect(db: Database, key: str) -> None:
         await tx.execute("DELETE FROM outbox_effects WHERE key = ?", (key,))
 
 
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 # -- JSON ------------------------------------------------------------------------------------
 
 
@@ -228,6 +236,8 @@ class Outbox:
         self._in_flight = in_flight
         self._groups: dict[str, tuple[Consumer, ...]] = {}
         self._consumers: dict[tuple[str, str], Consumer] = {}
+        self._unregistered: set[tuple[str, str]] = set()
+        self._stopped = False
         self._running: set[asyncio.Task[None]] = set()
         self._pass: asyncio.Task[None] | None = None
         self._again = False
@@ -243,7 +253,10 @@ class Outbox:
         """Take (or replace) a group of consumers ("room", "discord"): their events are
         delivered here from now on."""
         self._groups[group] = tuple(consumers)
+        self._unregistered |= {(c.event_type.__name__, c.name) for c in self._groups[group]}
         self._reroute()
+        if self._unregistered and _loop_running():
+            self.kick()  # registers the routes at once (a pass does that first)
 
     def _reroute(self) -> None:
         self._consumers = {
@@ -257,16 +270,30 @@ class Outbox:
     def consumers(self) -> list[Consumer]:
         return list(self._consumers.values())
 
+    async def register_routes(self) -> None:
+        """Subscribe the wired consumers durably (`add_routes`), those not done yet."""
+        if not self._unregistered:
+            return
+        routes, self._unregistered = sorted(self._unregistered), set()
+        try:
+            await self._insert_routes(routes)
+        except BaseException:
+            self._unregistered.update(routes)
+            raise
+
     async def add_routes(self, routes: Iterable[tuple[type, str]]) -> None:
         """Subscribe durably: events of each type recorded from now on wait for the consumer,
-        whether or not a process runs it yet. Only adds (a process of another version may
-        still use a route this one lacks)."""
+        whether or not a process runs it now (routes stay when it stops). Only adds: a
+        process of another version may still use a route this one lacks."""
+        await self._insert_routes([(event_type.__name__, name) for event_type, name in routes])
+
+    async def _insert_routes(self, routes: list[tuple[str, str]]) -> None:
         async with self._db.transaction() as tx:
             for event_type, consumer in routes:
                 await tx.execute(
                     "INSERT INTO outbox_routes (event_type, consumer) VALUES (?, ?)"
                     " ON CONFLICT (event_type, consumer) DO NOTHING",
-                    (event_type.__name__, consumer),
+                    (event_type, consumer),
                 )
 
     # -- delivering
@@ -297,6 +324,9 @@ class Outbox:
     async def deliver_pending(self) -> int:
         """Claim what is due for this process's consumers and start their handlers (in event
         order). Returns how many were claimed."""
+        if self._stopped:
+            return 0
+        await self.register_routes()
         free = self._free_slots()
         if not self._consumers or free == 0:
             return 0
@@ -306,7 +336,8 @@ class Outbox:
         rows = await self._db.fetch_all(
             "SELECT d.event_id, d.consumer, d.attempts, d.claimed_by, e.type, e.payload"  # noqa: S608 - placeholders only
             " FROM outbox_deliveries d JOIN outbox_events e ON e.id = d.event_id"
-            f" WHERE d.consumer IN ({marks}) AND d.done_at IS NULL AND d.available_at <= ?"
+            f" WHERE d.consumer IN ({marks}) AND d.done_at IS NULL"
+            " AND (d.available_at IS NULL OR d.available_at <= ?)"
             " ORDER BY d.event_id LIMIT ?",
             (*names, to_db(now), min(free, BATCH)),
         )
@@ -320,7 +351,7 @@ class Outbox:
                 changed = await tx.execute(
                     "UPDATE outbox_deliveries SET claimed_by = ?, available_at = ?,"
                     " attempts = attempts + 1 WHERE event_id = ? AND consumer = ?"
-                    " AND done_at IS NULL AND available_at <= ?",
+                    " AND done_at IS NULL AND (available_at IS NULL OR available_at <= ?)",
                     (self.owner, until, row["event_id"], row["consumer"], to_db(now)),
                 )
                 if not changed:
@@ -377,9 +408,14 @@ class Outbox:
             except TimeoutError:
                 pass
 
+    def stop(self) -> None:
+        """Claim nothing more (shutdown: the consumers are about to close)."""
+        self._stopped = True
+
     async def aclose(self, grace: float = 5.0) -> None:
         """Let handlers in flight finish within `grace` (a cancelled one is delivered again
         later, by this process or another), then write the marks."""
+        self.stop()
         try:
             async with asyncio.timeout(grace):
                 while self._running:

@@ -20,13 +20,13 @@ CREATE TABLE outbox_routes (
 );
 
 -- One row per (event, consumer), made with the event (the trigger below). Pending while
--- done_at is NULL; `available_at` is when it may be taken: now for a fresh one, the end of the
--- lease while a process holds it (a dead process's claim simply runs out), the retry's time
--- after a failure.
+-- done_at is NULL; `available_at` is when it may be taken: NULL (at once) for a fresh one, so
+-- clocks of different machines never delay it; the end of the lease while a process holds it
+-- (a dead process's claim simply runs out); the retry's time after a failure.
 CREATE TABLE outbox_deliveries (
     event_id     INTEGER NOT NULL REFERENCES outbox_events (id) ON DELETE CASCADE,
     consumer     TEXT    NOT NULL,
-    available_at TEXT    NOT NULL,
+    available_at TEXT,
     claimed_by   TEXT,
     attempts     INTEGER NOT NULL DEFAULT 0,
     done_at      TEXT,
@@ -38,8 +38,8 @@ CREATE INDEX outbox_deliveries_pending
 
 CREATE TRIGGER outbox_fan_out AFTER INSERT ON outbox_events
 BEGIN
-    INSERT INTO outbox_deliveries (event_id, consumer, available_at)
-    SELECT NEW.id, consumer, NEW.created_at FROM outbox_routes WHERE event_type = NEW.type;
+    INSERT INTO outbox_deliveries (event_id, consumer)
+    SELECT NEW.id, consumer FROM outbox_routes WHERE event_type = NEW.type;
 END;
 
 -- Effects done at most once across redeliveries (a chat copy into one thread, a thread's

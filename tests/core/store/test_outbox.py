@@ -3,6 +3,7 @@ is delivered again when a claim runs out, and never twice once done."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -141,8 +142,6 @@ async def test_a_claim_of_a_process_that_died_runs_out_and_another_delivers(
 
 
 async def _never_returns(event: object) -> None:
-    import asyncio
-
     await asyncio.Event().wait()
 
 
@@ -209,3 +208,30 @@ async def test_events_before_any_route_wait_for_no_one_and_are_pruned(db: Databa
 async def test_an_effect_is_claimed_once(db: Database) -> None:
     assert await claim_effect(db, "chat-copy:1:2", at=T0)
     assert not await claim_effect(db, "chat-copy:1:2", at=T0)
+
+
+async def test_the_running_outbox_delivers_what_another_process_recorded(
+    db: Database, tmp_path: Path
+) -> None:
+    """Another connection to the file stands for another process: no signal reaches this one,
+    its poll finds the event."""
+    clock = ManualClock(T0)
+    arrived = asyncio.Event()
+
+    async def take(event: object) -> None:
+        arrived.set()
+
+    outbox = Outbox(db, clock)
+    outbox.wire("test", [Consumer("pings", Ping, take)])
+    await outbox.add_routes([(Ping, "pings")])
+    running = asyncio.create_task(outbox.run())
+    try:
+        async with Database.open(tmp_path / "outbox.db") as other, other.transaction() as tx:
+            await record(tx, Ping(1), at=clock.now())
+        assert not db.signal("outbox").is_set()
+        async with asyncio.timeout(10):
+            await arrived.wait()
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await outbox.aclose()

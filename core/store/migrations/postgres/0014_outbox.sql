@@ -18,7 +18,7 @@ CREATE TABLE outbox_routes (
 CREATE TABLE outbox_deliveries (
     event_id     BIGINT  NOT NULL REFERENCES outbox_events (id) ON DELETE CASCADE,
     consumer     TEXT    NOT NULL,
-    available_at TEXT    NOT NULL,
+    available_at TEXT,
     claimed_by   TEXT,
     attempts     INTEGER NOT NULL DEFAULT 0,
     done_at      TEXT,
@@ -30,8 +30,8 @@ CREATE INDEX outbox_deliveries_pending
 
 CREATE FUNCTION outbox_fan_out() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO outbox_deliveries (event_id, consumer, available_at)
-    SELECT NEW.id, consumer, NEW.created_at FROM outbox_routes WHERE event_type = NEW.type;
+    INSERT INTO outbox_deliveries (event_id, consumer)
+    SELECT NEW.id, consumer FROM outbox_routes WHERE event_type = NEW.type;
     RETURN NULL;
 END;
 $$;
