@@ -124,7 +124,7 @@ def wire(services: Services, group: str, rows: list[Subscription]) -> None:
     services.outbox.wire(
         group,
         [
-            Consumer(row.name, row.event_type, row.handler, repeat=row.repeat)
+            Consumer(row.name, row.event_type, services.events.observed(row), repeat=row.repeat)
             for row in rows
             if row.mode is Mode.DURABLE
         ],

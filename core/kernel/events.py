@@ -111,6 +111,24 @@ class EventBus:
         if durable_rows and self.on_durable is not None:
             self.on_durable(event)
 
+    def observed(self, row: Subscription) -> Handler:
+        """`row`'s handler, told to the observer like the bus's own runs; its errors still
+        reach the caller (the outbox retries on them)."""
+        observer = self._observer
+        if observer is None:
+            return row.handler
+
+        async def run(event: object) -> None:
+            started = time.perf_counter()
+            ok = False
+            try:
+                await row.handler(event)
+                ok = True
+            finally:
+                observer.handled(row, event, ok, time.perf_counter() - started)
+
+        return run
+
     def spawn(self, work: Coroutine[Any, Any, None], name: str | None = None) -> asyncio.Task[None]:
         """Start background work that `drain` and `aclose` wait for, like a handler's."""
         task = asyncio.create_task(work, name=name)

@@ -469,7 +469,7 @@ class Outbox:
         if delivery.attempts >= self._max_attempts or not consumer.repeat:
             log.error(
                 "%s failed for %s (event %d); given up after %d attempt(s)",
-                getattr(consumer.handler, "__qualname__", consumer.name),
+                consumer.name,
                 consumer.event_type.__name__,
                 delivery.event_id,
                 delivery.attempts,
@@ -482,7 +482,7 @@ class Outbox:
         retry = FIRST_RETRY * 2 ** (delivery.attempts - 1)
         log.warning(
             "%s failed for %s (event %d, attempt %d): %s; trying again in %s",
-            getattr(consumer.handler, "__qualname__", consumer.name),
+            consumer.name,
             consumer.event_type.__name__,
             delivery.event_id,
             delivery.attempts,
