@@ -50,16 +50,14 @@ class Job:
 
 def core_jobs(services: Services) -> list[Job]:
     tick = services.settings.live.reconcile_interval
-    jobs = [
-        Job("reconcile", tick, services.live.reconcile_once),
-        Job("prune-outbox", RETENTION_ROUND, services.outbox.prune),
-    ]
+    jobs = [Job("reconcile", tick, services.live.reconcile_once)]
     if services.passes.policy.mode == "pass":
         jobs.append(Job("renew-passes", PASS_ROUND, services.passes.renew_due))
     if services.recording.config.retention_days > 0:
         jobs.append(Job("expire-recordings", RETENTION_ROUND, services.recording.expire_old))
     if services.streams.media_wait > timedelta(0):
         jobs.append(Job("media-wait", MEDIA_WAIT_TICK, services.streams.start_overdue_media))
+    jobs.append(Job("prune-outbox", RETENTION_ROUND, services.outbox.prune))
     return jobs
 
 

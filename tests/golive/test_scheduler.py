@@ -46,7 +46,11 @@ async def test_the_web_process_alone_renews_passes(services: Services, clock: Ma
 def test_each_process_runs_the_jobs_of_its_role(
     services: Services, make_bot: Callable[[], GoLiveBot]
 ) -> None:
-    assert [job.name for job in scheduler.core_jobs(services)] == ["reconcile", "renew-passes"]
+    assert [job.name for job in scheduler.core_jobs(services)] == [
+        "reconcile",
+        "renew-passes",
+        "prune-outbox",
+    ]
     bot = make_bot()
     assert [job.name for job in scheduler.discord_jobs(bot)] == [
         "viewer-counts",
