@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -77,8 +78,9 @@ def record(
     if not events:
         return None if isinstance(tx, SyncTransaction) else _done()
     values: list[Any] = []
+    memo: dict[int, Any] = {}  # the events are alive meanwhile, so their ids stay theirs
     for event in events:
-        values += [type(event).__name__, json.dumps(encode(event)), guild_id, to_db(at)]
+        values += [type(event).__name__, json.dumps(encode(event, memo)), guild_id, to_db(at)]
     rows = ", ".join(["(?, ?, ?, ?)"] * len(events))
     sql = f"INSERT INTO outbox_events (type, payload, guild_id, created_at) VALUES {rows}"  # noqa: S608 - placeholders only
     tx.notify(CHANNEL)
@@ -132,19 +134,40 @@ def _loop_running() -> bool:
 # -- JSON ------------------------------------------------------------------------------------
 
 
-def encode(value: Any) -> Any:
-    """A dataclass (or what its fields hold) as JSON-ready values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: encode(getattr(value, field.name)) for field in _fields(type(value))}
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def encode(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    """A dataclass (or what its fields hold) as JSON-ready values. `memo` (id → encoded) shares
+    the work for objects many events hold (the stream of a batch of chat messages)."""
+    if isinstance(value, _PLAIN):
+        return value
+    names = _field_names(type(value))
+    if names is not None:
+        if memo is not None and (done := memo.get(id(value))) is not None:
+            return done
+        encoded = {
+            name: item if isinstance(item := getattr(value, name), _PLAIN) else encode(item, memo)
+            for name in names
+        }
+        if memo is not None:
+            memo[id(value)] = encoded
+        return encoded
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {str(key): encode(item) for key, item in value.items()}
+        return {str(key): encode(item, memo) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [encode(item) for item in value]
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
+        return [encode(item, memo) for item in value]
     raise TypeError(f"can't put a {type(value).__name__} in an outbox event")
+
+
+@functools.cache
+def _field_names(kind: type[Any]) -> tuple[str, ...] | None:
+    """A dataclass's init fields (cached: chat records one event per message)."""
+    if not dataclasses.is_dataclass(kind):
+        return None
+    return tuple(field.name for field in _fields(kind))
 
 
 def decode(kind: type[Any], data: Any) -> Any:
