@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import json
 import logging
 import os
@@ -162,12 +161,20 @@ def encode(value: Any, memo: dict[int, Any] | None = None) -> Any:
     raise TypeError(f"can't put a {type(value).__name__} in an outbox event")
 
 
-@functools.cache
-def _field_names(kind: type[Any]) -> tuple[str, ...] | None:
-    """A dataclass's init fields (cached: chat records one event per message)."""
-    if not dataclasses.is_dataclass(kind):
-        return None
-    return tuple(field.name for field in _fields(kind))
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """A dataclass's init fields, None for other types (cached: chat records an event per
+    message)."""
+    try:
+        return _FIELD_NAMES[kind]
+    except KeyError:
+        names = (
+            tuple(field.name for field in _fields(kind)) if dataclasses.is_dataclass(kind) else None
+        )
+        _FIELD_NAMES[kind] = names
+        return names
 
 
 def decode(kind: type[Any], data: Any) -> Any:
