@@ -31,7 +31,7 @@ from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import to_db
 from core.livekit import LiveKitGateway
 from core.money.ledger import Ledger, Tip
-from core.store import Database, record_now
+from core.store import Database, LateRecords
 from core.streams import Stream, StreamService
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,7 @@ class TipService:
         self.policy = policy
         # Told of every new tip (the room alert and the streamer's DM, in the background).
         self._events = events or EventBus()
+        self._recorded = LateRecords(db, what="tip events")
         self._message_rules = tip_message_rules(policy)
         self._blocked = text.BlockedWords(policy.blocked_words)
 
@@ -159,8 +160,8 @@ class TipService:
             log.info("tip %s: %s credits to %s", tip.id, tip.amount, stream.slug)
             event = TipEvent(tip=tip, stream=stream, donor_balance=balance)
             # The streamer's DM and the room's alert. Recorded right after the ledger's commit
-            # (its own transaction, until the ledger's batch writer records it with the tip).
-            await record_now(self._db, event, at=tip.created_at)
+            # (a burst's in one transaction), until the ledger's writer records it with the tip.
+            await self._recorded.record(event, at=tip.created_at)
             await self._events.publish(event)
         return TipOutcome(tip=tip, stream=stream, donor_balance=balance, replayed=result.replayed)
 

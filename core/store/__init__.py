@@ -4,12 +4,21 @@ The public module: other packages import from here, never from the modules insid
 
 from core.store.db import Database, SyncTransaction, Transaction
 from core.store.group_commit import GroupCommit, observe_batches
-from core.store.outbox import Consumer, Outbox, claim_effect, record, record_now, release_effect
+from core.store.outbox import (
+    Consumer,
+    LateRecords,
+    Outbox,
+    claim_effect,
+    record,
+    record_now,
+    release_effect,
+)
 
 __all__ = [
     "Consumer",
     "Database",
     "GroupCommit",
+    "LateRecords",
     "Outbox",
     "SyncTransaction",
     "Transaction",
