@@ -260,6 +260,15 @@ class Consumer:
 
 
 @dataclass(frozen=True)
+class Shards:
+    """The Discord shards a process runs: it takes only events of their guilds (and those of
+    no guild). Discord's rule: a guild is on shard (guild_id >> 22) % count."""
+
+    count: int
+    ids: frozenset[int]
+
+
+@dataclass(frozen=True)
 class _Claimed:
     event_id: int
     consumer: Consumer
@@ -279,8 +288,11 @@ class Outbox:
         lease: timedelta = LEASE,
         in_flight: int = IN_FLIGHT,
         max_attempts: int = MAX_ATTEMPTS,
+        shards: Shards | None = None,
     ) -> None:
         self._db = db
+        self.shards = shards
+        """None: every guild's events (one bot process, or no bot)."""
         self._clock = clock
         # The event bus's spawn: its drain (tests, shutdown) then waits for deliveries too.
         self._spawn = spawn or asyncio.create_task
@@ -387,13 +399,14 @@ class Outbox:
         now = self._clock.now()
         names = sorted({consumer.name for consumer in self._consumers.values()})
         marks = ", ".join("?" * len(names))
+        guilds, guild_params = self._guild_filter()
         rows = await self._db.fetch_all(
             "SELECT d.event_id, d.consumer, d.attempts, d.claimed_by, e.type, e.payload"  # noqa: S608 - placeholders only
             " FROM outbox_deliveries d JOIN outbox_events e ON e.id = d.event_id"
             f" WHERE d.consumer IN ({marks}) AND d.done_at IS NULL"
-            " AND (d.available_at IS NULL OR d.available_at <= ?)"
+            f" AND (d.available_at IS NULL OR d.available_at <= ?){guilds}"
             " ORDER BY d.event_id LIMIT ?",
-            (*names, to_db(now), min(free, BATCH)),
+            (*names, to_db(now), *guild_params, min(free, BATCH)),
         )
         if not rows:
             return 0
@@ -486,6 +499,17 @@ class Outbox:
         async with self._db.transaction() as tx:
             await tx.execute("DELETE FROM outbox_effects WHERE claimed_at < ?", (cutoff,))
             return await tx.execute("DELETE FROM outbox_events WHERE created_at < ?", (cutoff,))
+
+    def _guild_filter(self) -> tuple[str, tuple[int, ...]]:
+        if self.shards is None:
+            return "", ()
+        ids = sorted(self.shards.ids)
+        marks = ", ".join("?" * len(ids))
+        # guild_id / 2**22 is guild_id >> 22 for ids (positive), in both SQL dialects.
+        return (
+            f" AND (e.guild_id IS NULL OR (e.guild_id / 4194304) % ? IN ({marks}))",
+            (self.shards.count, *ids),
+        )
 
     def _free_slots(self) -> int:
         return self._in_flight - len(self._running)

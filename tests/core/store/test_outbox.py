@@ -17,7 +17,7 @@ from core.chat import ChatMessage, ChatMessagePosted
 from core.kernel.clock import ManualClock
 from core.kernel.i18n import Phrase
 from core.money import Renewal
-from core.store import Consumer, Database, Outbox, claim_effect, record
+from core.store import Consumer, Database, Outbox, Shards, claim_effect, record
 from core.store.outbox import LEASE, decode, encode
 from core.streams import Stream, StreamMediaStarted, StreamSession
 
@@ -235,3 +235,21 @@ async def test_the_running_outbox_delivers_what_another_process_recorded(
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         await outbox.aclose()
+
+
+async def test_a_sharded_process_takes_only_events_of_its_guilds(db: Database) -> None:
+    clock = ManualClock(T0)
+    recorders = {0: Recorder(), 1: Recorder()}
+    outboxes = []
+    for shard, recorder in recorders.items():
+        outbox = Outbox(db, clock, shards=Shards(2, frozenset({shard})))
+        outbox.wire("test", [Consumer("pings", Ping, recorder.take)])
+        outboxes.append(outbox)
+    await outboxes[0].add_routes([(Ping, "pings")])
+    on_shard_1 = (1 << 22) * 3  # (id >> 22) % 2 == 1
+    async with db.transaction() as tx:
+        await record(tx, Ping(1), at=clock.now(), guild_id=on_shard_1)
+        await record(tx, Ping(2), at=clock.now(), guild_id=on_shard_1 + (1 << 22))
+    for outbox in outboxes:
+        await outbox.drain()
+    assert (recorders[0].seen, recorders[1].seen) == ([Ping(2)], [Ping(1)])
