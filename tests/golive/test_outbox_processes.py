@@ -14,6 +14,7 @@ import pytest
 
 from core.accounts.auth import Identity
 from core.kernel.clock import ManualClock
+from core.livekit import host_identity
 from core.services import Services
 from core.store.outbox import LEASE
 from tests.bot.helpers import create_page, on_air, posts, setup_announcements
@@ -77,6 +78,39 @@ async def test_a_chat_message_posted_on_a_replica_reaches_the_discord_thread_onc
     assert copies[0].json["username"] == "Web Viewer"
     stored = await services.chat.get(message_id)
     assert stored.discord_message_id is not None
+
+
+async def test_a_stream_going_on_air_through_a_replica_is_announced_once(
+    world: World, services: Services, livekit: FakeLiveKit, tmp_path: Path
+) -> None:
+    """LiveKit's webhooks reach only the replica: it puts the session on air, and the bot's
+    process announces it (the replica has no bot)."""
+    await setup_announcements(world)
+    await create_page(world, world.alice)
+    await world.alice.slash(world.general, "stream golive")
+    await world.env.settle()
+    room = (await services.streams.get_by_owner(world.alice.id)).room_name
+    assert room is not None
+    studio = host_identity(world.alice.id)
+
+    replica = await GoliveProcess.start(
+        ["web"], golive_environment(tmp_path, livekit), cwd=tmp_path
+    )
+    try:
+        hook = f"{await replica.listening()}/livekit/webhook"
+        livekit.add_participant(room, studio)
+        joined = livekit.event("participant_joined", room, studio)
+        assert await livekit.post_webhook(hook, joined) == 200
+        track = livekit.publish_track(room, studio, kind="video", source="camera")
+        published = livekit.event("track_published", room, studio, track=track)
+        assert await livekit.post_webhook(hook, published) == 200
+        assert (await services.streams.get_by_owner(world.alice.id)).on_air
+        for _ in range(2):
+            await services.outbox.drain()
+            await world.env.settle()
+    finally:
+        assert await replica.stop() == 0, replica.log
+    assert len([m for m in posts(world.announcements) if m.embeds]) == 1
 
 
 async def test_a_go_live_committed_by_a_process_that_died_is_announced_after_restart(
