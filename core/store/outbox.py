@@ -27,7 +27,7 @@ import typing
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from core.kernel.clock import Clock
 from core.kernel.errors import StorageUnavailable
@@ -51,10 +51,6 @@ RETENTION = timedelta(days=1)
 Handler = Callable[[Any], Awaitable[None]]
 
 
-class _AnyTransaction(Protocol):
-    def notify(self, channel: str) -> None: ...
-
-
 # -- recording -------------------------------------------------------------------------------
 
 
@@ -72,29 +68,45 @@ def record(
     at: datetime,
     guild_id: int | None = None,
 ) -> Coroutine[Any, Any, None] | None:
-    """Write `events` in `tx` (one statement). Await it with a `Transaction`; with a
+    """Write `events` in `tx` (one statement per 500). Await it with a `Transaction`; with a
     `SyncTransaction` (on the database's thread) it is done when it returns."""
-    if not events:
-        return None if isinstance(tx, SyncTransaction) else _done()
-    values: list[Any] = []
-    memo: dict[int, Any] = {}  # the events are alive meanwhile, so their ids stay theirs
-    for event in events:
-        values += [type(event).__name__, json.dumps(encode(event, memo)), guild_id, to_db(at)]
-    rows = ", ".join(["(?, ?, ?, ?)"] * len(events))
-    sql = f"INSERT INTO outbox_events (type, payload, guild_id, created_at) VALUES {rows}"  # noqa: S608 - placeholders only
-    tx.notify(CHANNEL)
+    statements = _inserts(events, at, guild_id)
+    if events:
+        tx.notify(CHANNEL)
     if isinstance(tx, SyncTransaction):
-        tx.execute(sql, values)
+        for sql, values in statements:
+            tx.execute(sql, values)
         return None
-    return _execute(tx, sql, values)
+    return _execute_all(tx, statements)
 
 
-async def _execute(tx: Transaction, sql: str, values: list[Any]) -> None:
-    await tx.execute(sql, values)
+_EVENTS_PER_STATEMENT = 500  # 4 parameters each, far under SQLite's variable limit
 
 
-async def _done() -> None:
-    return None
+def _inserts(
+    events: Sequence[object], at: datetime, guild_id: int | None
+) -> list[tuple[str, list[Any]]]:
+    statements: list[tuple[str, list[Any]]] = []
+    memo: dict[int, Any] = {}  # the events are alive meanwhile, so their ids stay theirs
+    created_at = to_db(at)
+    for start in range(0, len(events), _EVENTS_PER_STATEMENT):
+        chunk = events[start : start + _EVENTS_PER_STATEMENT]
+        values: list[Any] = []
+        for event in chunk:
+            values += [type(event).__name__, json.dumps(encode(event, memo)), guild_id, created_at]
+        rows = ", ".join(["(?, ?, ?, ?)"] * len(chunk))
+        statements.append(
+            (
+                f"INSERT INTO outbox_events (type, payload, guild_id, created_at) VALUES {rows}",  # noqa: S608 - placeholders only
+                values,
+            )
+        )
+    return statements
+
+
+async def _execute_all(tx: Transaction, statements: list[tuple[str, list[Any]]]) -> None:
+    for sql, values in statements:
+        await tx.execute(sql, values)
 
 
 async def record_now(db: Database, event: object, *, at: datetime) -> None:

@@ -253,3 +253,14 @@ async def test_a_sharded_process_takes_only_events_of_its_guilds(db: Database) -
     for outbox in outboxes:
         await outbox.drain()
     assert (recorders[0].seen, recorders[1].seen) == ([Ping(2)], [Ping(1)])
+
+
+async def test_a_burst_of_events_is_recorded_whatever_its_size(db: Database) -> None:
+    clock, recorder = ManualClock(T0), Recorder()
+    outbox = await routed(db, clock, recorder)
+    burst = [Ping(n) for n in range(1200)]  # more than one statement's worth of parameters
+    await db.run_transaction(lambda tx: record(tx, *burst, at=clock.now()))
+    async with db.transaction() as tx:
+        await record(tx, *burst, at=clock.now())
+    await outbox.drain()
+    assert recorder.seen == burst + burst
