@@ -222,6 +222,9 @@ def _fields(kind: type[Any]) -> tuple[dataclasses.Field[Any], ...]:
     return tuple(field for field in dataclasses.fields(kind) if field.init)
 
 
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
 def _decode(hint: Any, data: Any) -> Any:
     origin = typing.get_origin(hint)
     if hint is Any:
@@ -236,7 +239,7 @@ def _decode(hint: Any, data: Any) -> Any:
     if origin is typing.Literal:
         return data
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        hints = typing.get_type_hints(hint)
+        hints = _HINTS.get(hint) or _HINTS.setdefault(hint, typing.get_type_hints(hint))
         return hint(**{f.name: _decode(hints[f.name], data[f.name]) for f in _fields(hint)})
     if hint is datetime:
         return datetime.fromisoformat(data)
