@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -143,7 +143,14 @@ async def test_a_go_live_committed_by_a_process_that_died_is_announced_after_res
     await world.env.settle()
     assert posts(world.announcements) == []  # the dead process's claim still holds
 
-    clock.advance(LEASE.total_seconds() + 1)
+    # The claim runs out a lease after the dead process took it (by its own clock).
+    lease_end = await services.db.fetch_one(
+        "SELECT available_at FROM outbox_deliveries WHERE consumer = 'Announcer.on_stream_event'"
+    )
+    assert lease_end is not None
+    claimed_until = datetime.fromisoformat(lease_end["available_at"])
+    assert claimed_until - clock.now() <= LEASE + timedelta(minutes=1)
+    clock.advance((claimed_until - clock.now()).total_seconds() + 1)
     for _ in range(2):
         await services.outbox.drain()
         await world.env.settle()
