@@ -6,8 +6,12 @@ the bot lacks Manage Webhooks, by the bot as "**name**: text"). Messages written
 the other way through `cogs/chat.py`. Hidden messages are deleted from the threads; when the
 stream ends the threads are closed.
 
-Posting to Discord never holds up the web request: each copy is its own task (Discord rate
-limits webhooks to a few messages a second per channel; discord.py waits those out).
+Posting to Discord never holds up the web request: the events come through the outbox, from
+whichever process stored the message (Discord rate limits webhooks to a few messages a second
+per channel; discord.py waits those out). A delivery can come twice (a process died before
+marking it done), so each copy into a thread, and each thread's closing, is claimed first
+(`claim_effect`): never posted twice. A copy Discord refused for a moment is given back and
+tried again with the delivery.
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from typing import Any
 
 import discord
 
+from bot.delivery import is_transient
 from bot.embeds import NO_MENTIONS
 from core.chat import ChatEvent, ChatMessage, ChatThread
 from core.kernel.i18n import DEFAULT, t
 from core.services import Services
+from core.store import claim_effect, release_effect
 from core.streams import StreamEvent
 
 log = logging.getLogger(__name__)
@@ -45,7 +51,6 @@ class ChatBridge:
         self._services = services
         # channel id -> its webhook, or None when we may not manage webhooks there.
         self._webhooks: dict[int, discord.Webhook | None] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- threads -------------------------------------------------------------------------------
 
@@ -82,7 +87,7 @@ class ChatBridge:
             return
         for record in await self._services.chat.threads_for_session(event.session.id):
             thread = await self._thread(record)
-            if thread is None:
+            if thread is None or not await self._claim(f"thread-closed:{record.thread_id}"):
                 continue
             locale = await self._services.guilds.language(record.guild_id)
             try:
@@ -101,21 +106,38 @@ class ChatBridge:
         if event.message.session_id is None:
             return
         threads = await self._services.chat.threads_for_session(event.message.session_id)
+        work: list[Coroutine[Any, Any, None]] = []
         for record in threads:
             if event.kind == "message" and record.thread_id != event.origin_thread_id:
-                self._spawn(self._copy_into(record, event.message))
+                work.append(self._copy_once(record, event.message))
             elif event.kind == "hidden" and event.message.discord_message_id is not None:
-                self._spawn(self._delete_from(record, event.message.discord_message_id))
+                work.append(self._delete_from(record, event.message.discord_message_id))
+        # The threads at once; the delivery is done when they are (a transient failure raises:
+        # the outbox tries again, and the copies already made are not made again).
+        failures = [
+            outcome
+            for outcome in await asyncio.gather(*work, return_exceptions=True)
+            if isinstance(outcome, BaseException)
+        ]
+        if failures:
+            raise failures[0]
 
     async def drain(self) -> None:
-        """Wait for the copies in flight (tests; shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Wait for the copies in flight and due (tests): this process's outbox deliveries."""
+        await self._services.outbox.drain()
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def _claim(self, key: str) -> bool:
+        return await claim_effect(self._services.db, key, at=self._services.clock.now())
+
+    async def _copy_once(self, record: ChatThread, message: ChatMessage) -> None:
+        key = f"chat-copy:{message.id}:{record.thread_id}"
+        if not await self._claim(key):
+            return  # copied already (this is a redelivery)
+        try:
+            await self._copy_into(record, message)
+        except discord.HTTPException:
+            await release_effect(self._services.db, key)
+            raise
 
     async def _copy_into(self, record: ChatThread, message: ChatMessage) -> None:
         thread = await self._thread(record)
@@ -124,6 +146,8 @@ class ChatBridge:
         try:
             posted = await self._post(record, thread, message)
         except discord.HTTPException as error:
+            if is_transient(error):
+                raise  # given back, and tried again with the delivery
             log.warning("could not copy chat message %s to Discord: %s", message.id, error)
             return
         if message.discord_message_id is None:

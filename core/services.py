@@ -30,7 +30,7 @@ from core.money import (
     TopupService,
 )
 from core.stage import StageService
-from core.store import Database
+from core.store import Database, Outbox
 from core.streams import StreamService
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class Services:
     clock: Clock
     db: Database
     events: EventBus
+    outbox: Outbox
     livekit: LiveKitGateway
     tokens: TokenMinter
     streams: StreamService

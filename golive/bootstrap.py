@@ -27,7 +27,7 @@ from core.config import Settings
 from core.discovery import PlaceDirectory, SearchService
 from core.kernel.clock import Clock, SystemClock
 from core.kernel.errors import StorageUnavailable
-from core.kernel.events import EventBus
+from core.kernel.events import EventBus, Mode, Subscription
 from core.live import (
     IngressService,
     LiveEventService,
@@ -48,7 +48,7 @@ from core.money import (
 )
 from core.services import Services
 from core.stage import StageService
-from core.store import Database, DatabaseRefused, observe_batches
+from core.store import Consumer, Database, DatabaseRefused, Outbox, observe_batches
 from core.streams import StreamService
 from golive.event_table import discord_events, domain_events, livekit_webhooks, metrics_events
 from golive.sidecar import CannotStart
@@ -110,7 +110,8 @@ async def open_services(
         try:
             gateway = LiveKitGateway(client, timeout=settings.livekit.timeout.total_seconds())
             services = build_services(settings, clock, db, http, gateway, events)
-            events.wire("domain", domain_events(services))
+            wire(services, "domain", domain_events(services))
+            await services.outbox.register_routes()
             for kind, handler in livekit_webhooks(services):
                 services.webhooks.on(kind, handler)
             if metrics is not None:
@@ -122,6 +123,7 @@ async def open_services(
                 yield services
             finally:
                 await events.aclose()
+                await services.outbox.aclose()
         finally:
             await client.aclose()
 
@@ -140,7 +142,33 @@ async def _observed_batches(metrics: Metrics | None) -> AsyncIterator[None]:
 
 def attach_bot(services: Services, bot: GoLiveBot) -> None:
     """Add the Discord front's rows to the event table (a restarted bot replaces the old one's)."""
-    services.events.wire("discord", discord_events(bot))
+    wire(services, "discord", discord_events(bot))
+
+
+def wire(services: Services, group: str, rows: list[Subscription]) -> None:
+    """A group of the event table: inline and background rows on the bus, durable rows in the
+    outbox (which this process then delivers, and whose routes it registers)."""
+    services.events.wire(group, rows)
+    services.outbox.wire(
+        group,
+        [
+            Consumer(row.name, row.event_type, services.events.observed(row), repeat=row.repeat)
+            for row in rows
+            if row.mode is Mode.DURABLE
+        ],
+    )
+
+
+@asynccontextmanager
+async def delivering(services: Services) -> AsyncIterator[None]:
+    """Deliver the outbox's events for this process's consumers, also those recorded by other
+    processes, until the block exits (the serving roles; tests deliver through the bus)."""
+    task = asyncio.create_task(services.outbox.run(), name="outbox")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def build_services(
@@ -152,6 +180,8 @@ def build_services(
     events: EventBus,
 ) -> Services:
     ledger = Ledger(db, clock)
+    outbox = Outbox(db, clock, spawn=events.spawn)
+    events.on_durable = lambda _event: outbox.kick()
     passes = PassService(db, ledger, clock, settings.fees, events=events)
     # The fee (or pass) is checked and charged before a go-live opens its room.
     streams = StreamService(
@@ -186,6 +216,7 @@ def build_services(
         clock=clock,
         db=db,
         events=events,
+        outbox=outbox,
         livekit=livekit,
         tokens=TokenMinter(
             settings.livekit.api_key, settings.livekit.api_secret, settings.livekit.token_ttl

@@ -2,9 +2,13 @@
 
 Inline handlers run inside the publisher's call, before the request, command or webhook is
 answered: only what must be consistent with that answer. Background handlers start once the
-publisher returns and nobody waits for them: all Discord and LiveKit fan-out. A background
-handler that fails is logged; what it missed is caught up by a scheduler job (golive/scheduler.py)
-or, for room packets, by the page's own history poll.
+publisher returns and nobody waits for them: LiveKit work of this process. Durable handlers
+(effects elsewhere: Discord, room packets) get the event through the outbox, written in the
+publisher's transaction: delivered at least once, by whichever process runs them (Discord ones
+by the bot, room packets by any process), at once in the publishing process and within a poll
+(≤ 250 ms) in another; each claims its effect, so a redelivery never repeats it. A handler that
+fails is logged; a durable one is tried again with backoff, and the scheduler's catch-up and the
+page's history poll remain behind that.
 
 `docs/architecture.md` ("The event table") shows the same table as prose; a test keeps the two
 in step.
@@ -15,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.chat import ChatMessageHidden, ChatMessagePosted
-from core.kernel.events import Subscription, background, inline
+from core.kernel.events import Subscription, background, durable, inline
 from core.live import ObsProblem, RecordingRefused, WebhookHandler
 from core.moderation import SanctionEvent
 from core.money import Renewal, TipEvent
@@ -37,8 +41,8 @@ def domain_events(s: Services) -> list[Subscription]:
         # and keeps the room's order; the room's sender sends what queued in the background.
         inline(ChatMessagePosted, s.chat.queue_for_room),
         inline(ChatMessageHidden, s.chat.queue_for_room),
-        # And tips (topic tips).
-        background(TipEvent, s.tips.show_in_room),
+        # And tips (topic tips), from any process.
+        durable(TipEvent, s.tips.show_in_room),
         # A stream page's OBS ingress follows the stream into each new room, and is re-armed
         # on a fresh room when the stream ends.
         background(StreamWentLive, s.ingress.follow_stream),
@@ -56,7 +60,7 @@ def domain_events(s: Services) -> list[Subscription]:
         # to fetch the stage again when it changes (they also poll).
         background(StreamEnded, s.stage.close_for_stream_end),
         background(SanctionEvent, s.stage.on_sanction),
-        background(StageChanged, s.stage.tell_room),
+        durable(StageChanged, s.stage.tell_room),
     ]
 
 
@@ -88,27 +92,28 @@ def livekit_webhooks(s: Services) -> list[tuple[str, WebhookHandler]]:
 
 
 def discord_events(bot: GoLiveBot) -> list[Subscription]:
-    """The Discord front's reactions; run only in a process with a bot, all in the background.
-    Each claims its action in the database first, so a retry or a catch-up never repeats it."""
+    """The Discord front's reactions; delivered only in a process with a bot, all durable.
+    Each claims its action in the database first, so a redelivery or a catch-up never repeats
+    it; DMs, which can't be looked up afterwards, are never run twice (`repeat=False`)."""
     return [
         # One announcement per session and guild, once the stream is on air (its first video,
         # not the go-live press); on end it becomes a summary with a chart.
-        background(StreamMediaStarted, bot.announcer.on_stream_event),
-        background(StreamEnded, bot.announcer.on_stream_event),
+        durable(StreamMediaStarted, bot.announcer.on_stream_event),
+        durable(StreamEnded, bot.announcer.on_stream_event),
         # Live role on, follower DMs out, on air too; the role comes off when the stream ends.
-        background(StreamMediaStarted, bot.live_alerts.on_stream_event),
-        background(StreamEnded, bot.live_alerts.on_stream_event),
+        durable(StreamMediaStarted, bot.live_alerts.on_stream_event),
+        durable(StreamEnded, bot.live_alerts.on_stream_event),
         # The stream's Discord thread gets the page's messages and loses hidden ones; it is
         # closed when the stream ends.
-        background(ChatMessagePosted, bot.chat_bridge.on_chat_event),
-        background(ChatMessageHidden, bot.chat_bridge.on_chat_event),
-        background(StreamEnded, bot.chat_bridge.on_stream_event),
+        durable(ChatMessagePosted, bot.chat_bridge.on_chat_event),
+        durable(ChatMessageHidden, bot.chat_bridge.on_chat_event),
+        durable(StreamEnded, bot.chat_bridge.on_stream_event),
         # DMs: a tip to the streamer, a pass renewal to its member; to the owner, why OBS couldn't
         # take them live or why the recording they wanted didn't start.
-        background(TipEvent, bot.money_notices.alert_streamer),
-        background(Renewal, bot.money_notices.tell_renewal),
-        background(ObsProblem, bot.stream_problems.on_obs_problem),
-        background(RecordingRefused, bot.stream_problems.on_recording_refused),
+        durable(TipEvent, bot.money_notices.alert_streamer, repeat=False),
+        durable(Renewal, bot.money_notices.tell_renewal, repeat=False),
+        durable(ObsProblem, bot.stream_problems.on_obs_problem, repeat=False),
+        durable(RecordingRefused, bot.stream_problems.on_recording_refused, repeat=False),
     ]
 
 

@@ -29,7 +29,7 @@ from core.config import Settings
 from core.kernel.errors import StorageUnavailable
 from core.services import Services
 from golive import scheduler
-from golive.bootstrap import attach_bot, open_services
+from golive.bootstrap import attach_bot, delivering, open_services
 from golive.dev_livekit import for_development
 from golive.livekit_watch import LiveKitWatch
 from golive.sidecar import start_web
@@ -95,6 +95,7 @@ async def serve_bot(settings: Settings, token: str, start_livekit: bool, *, with
         for_development(settings, start=start_livekit) as hint,
         open_services(settings, metrics=metrics) as services,
         watching(services, hint) as watch,
+        delivering(services),
     ):
         await repair_at_start(services)
         readiness = Readiness(services)
@@ -160,6 +161,7 @@ async def run_web(settings: Settings, *, start_livekit: bool = False) -> int:
         for_development(settings, start=start_livekit) as hint,
         open_services(settings, metrics=metrics) as services,
         watching(services, hint) as watch,
+        delivering(services),
     ):
         await repair_at_start(services)
         runner = await start_web(services, metrics=metrics)
@@ -234,6 +236,7 @@ async def shut_down(services: Services, runner: web.AppRunner | None) -> None:
     await services.chat.flush()
     await services.ledger.flush()
     await services.webhooks.flush()
+    services.outbox.stop()  # no new claims: what is left waits for the next process
     await services.events.aclose(grace)
 
 

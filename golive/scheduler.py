@@ -7,6 +7,7 @@
 | media-wait        | 5 s                       | `run`, `bot`, `web` (media wait > 0)     | sessions with no video after the wait go on air anyway (claimed once) |
 | expire-recordings | 1 h                       | `run`, `bot`, `web` (retention > 0)      | deletes recordings (row, and file under `recording.local_dir`) older than the retention |
 | forget-limits     | 10 min                    | `run`, `bot`, `web`                      | deletes shared rate-limit rows back to their full burst |
+| prune-outbox      | 1 h                       | `run`, `bot`, `web`                      | forgets outbox events and effect claims older than a day (core/store/outbox.py) |
 | viewer-counts     | `live.reconcile_interval` | `run`, `bot`: one per shard scope        | edits live announcements of this process's guilds with the viewer count |
 | catch-up          | `live.reconcile_interval` | `run`, `bot`: one per shard scope        | retries announcements, follower DMs and live roles that failed |
 | remind-passes     | 30 min                    | `run`, `bot`                             | DMs members a day before their pass renews (claimed once) |
@@ -77,6 +78,7 @@ def core_jobs(services: Services) -> list[Job]:
     jobs.append(
         Job("forget-limits", LIMITS_ROUND, lambda: forget_spent(services.db, services.clock))
     )
+    jobs.append(Job("prune-outbox", RETENTION_ROUND, services.outbox.prune))
     return jobs
 
 

@@ -18,6 +18,7 @@ packet per message; a flooded one gets few packets with many messages.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import logging
@@ -45,8 +46,8 @@ from core.kernel.i18n import N_, Duration
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.livekit import LiveKitGateway
 from core.moderation import ModerationService, SanctionEvent, record_action
-from core.store import Database, GroupCommit, Row, SyncTransaction
-from core.streams import Stream, StreamService
+from core.store import Database, GroupCommit, Row, SyncTransaction, Transaction, record
+from core.streams import Stream, StreamService, stream_from_row
 
 log = logging.getLogger(__name__)
 
@@ -340,30 +341,63 @@ _MESSAGE_COLUMNS = (
 )
 _ROWS_PER_STATEMENT = 500  # 10 parameters a row, far under SQLite's variable limit
 
-MessageRow = tuple[object, ...]
+
+@dataclass(frozen=True)
+class _NewMessage:
+    """A message to store, and the event that says it was posted (its id set on writing)."""
+
+    posted: ChatMessagePosted
+
+    def values(self) -> tuple[object, ...]:
+        message = self.posted.message
+        return (
+            message.stream_id,
+            message.session_id,
+            message.source,
+            message.author_id,
+            message.author_name,
+            message.author_role,
+            message.body,
+            message.discord_message_id,
+            to_db(message.created_at),
+        )
 
 
-def _insert_messages(tx: SyncTransaction, rows: list[MessageRow]) -> list[int]:
+def _insert_messages(tx: SyncTransaction, items: list[_NewMessage]) -> list[int]:
     """Store the messages that arrived together; returns their ids, in order.
 
     Runs on the database's thread, in one transaction (see GroupCommit). Ids are handed out
-    inside the write lock (MAX(id) + 1 ...), so they follow arrival order.
+    inside the write lock (MAX(id) + 1 ...), so they follow arrival order. Their
+    ChatMessagePosted events go to the outbox in the same transaction (the Discord threads'
+    copies, delivered by the bot whichever process stored the message).
     """
     row = tx.fetch_one("SELECT COALESCE(MAX(id), 0) + 1 FROM chat_messages")
     assert row is not None  # noqa: S101 - an aggregate always yields a row
     first_id = int(row[0])
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+    for start in range(0, len(items), _ROWS_PER_STATEMENT):
+        chunk = items[start : start + _ROWS_PER_STATEMENT]
         params: list[object] = []
-        for offset, values in enumerate(chunk):
+        for offset, item in enumerate(chunk):
             params.append(first_id + start + offset)
-            params.extend(values)
+            params.extend(item.values())
         placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
         tx.execute(
             f"INSERT INTO chat_messages (id, {_MESSAGE_COLUMNS}) VALUES {placeholders}",  # noqa: S608 - placeholders only
             params,
         )
-    return list(range(first_id, first_id + len(rows)))
+        record(
+            tx,
+            *(
+                _with_id(item.posted, first_id + start + offset)
+                for offset, item in enumerate(chunk)
+            ),
+            at=chunk[-1].posted.message.created_at,
+        )
+    return list(range(first_id, first_id + len(items)))
+
+
+def _with_id(posted: ChatMessagePosted, message_id: int) -> ChatMessagePosted:
+    return dataclasses.replace(posted, message=dataclasses.replace(posted.message, id=message_id))
 
 
 class ChatService:
@@ -384,7 +418,7 @@ class ChatService:
         self.rules = rules
         # Messages that arrive while one batch is being stored are stored together, in one
         # transaction and one trip to the database's thread.
-        self._inserts: GroupCommit[MessageRow, int] = GroupCommit(
+        self._inserts: GroupCommit[_NewMessage, int] = GroupCommit(
             self._insert_batch, what="chat messages"
         )
         self._states = AuthorStates(db)
@@ -436,7 +470,15 @@ class ChatService:
         if slow:
             self._claim_slowmode(_slowmode_author(author, ip), stream.id, now)
         message = await self._store(
-            stream, state.session_id, author, name, role, body, source, discord_message_id
+            stream,
+            state.session_id,
+            author,
+            name,
+            role,
+            body,
+            source,
+            discord_message_id,
+            origin_thread_id,
         )
         await self._events.publish(ChatMessagePosted(message, stream, origin_thread_id))
         return message
@@ -485,6 +527,9 @@ class ChatService:
                     stream_id=row["stream_id"],
                     details=f"message #{message_id}: {row['body'][:80]}",
                 )
+            if changed:
+                hidden = await _hidden_in(tx, message_id)
+                await record(tx, hidden, at=now)
         message = await self.get(message_id)
         if changed:
             stream = await self._streams.get_by_id(message.stream_id)
@@ -715,23 +760,10 @@ class ChatService:
         body: str,
         source: Source,
         discord_message_id: int | None,
+        origin_thread_id: int | None,
     ) -> ChatMessage:
-        now = self._clock.now()
-        message_id = await self._inserts.submit(
-            (
-                stream.id,
-                session_id,
-                source,
-                author.user_id,
-                name,
-                role,
-                body,
-                discord_message_id,
-                to_db(now),
-            )
-        )
-        return ChatMessage(
-            id=message_id,
+        message = ChatMessage(
+            id=0,  # handed out on writing
             stream_id=stream.id,
             session_id=session_id,
             source=source,
@@ -739,17 +771,20 @@ class ChatService:
             author_name=name,
             author_role=role,
             body=body,
-            created_at=now,
+            created_at=self._clock.now(),
             hidden=False,
             discord_message_id=discord_message_id,
         )
+        posted = ChatMessagePosted(message, stream, origin_thread_id)
+        message_id = await self._inserts.submit(_NewMessage(posted))
+        return dataclasses.replace(message, id=message_id)
 
     async def flush(self) -> None:
         """Wait for messages still being stored (at shutdown)."""
         await self._inserts.flush()
 
-    async def _insert_batch(self, rows: list[MessageRow]) -> list[int]:
-        return await self._db.run_transaction(lambda tx: _insert_messages(tx, rows))
+    async def _insert_batch(self, items: list[_NewMessage]) -> list[int]:
+        return await self._db.run_transaction(lambda tx: _insert_messages(tx, items))
 
     async def queue_for_room(self, event: ChatEvent) -> None:
         """Viewers in the room see the message appear (or go), over LiveKit data: queued here at
@@ -825,6 +860,15 @@ def _slowmode_author(author: ChatAuthor, ip: str | None) -> str:
 
 def _clean_name(name: str) -> str:
     return text_rules.apply(NAME_RULES, name)
+
+
+async def _hidden_in(tx: Transaction, message_id: int) -> ChatMessageHidden:
+    """The ChatMessageHidden of a message hidden in `tx`, as the outbox records it."""
+    row = await tx.fetch_one("SELECT * FROM chat_messages WHERE id = ?", (message_id,))
+    assert row is not None  # noqa: S101 - just updated
+    stream = await tx.fetch_one("SELECT * FROM streams WHERE id = ?", (row["stream_id"],))
+    assert stream is not None  # noqa: S101 - a message's stream (foreign key)
+    return ChatMessageHidden(_message(row), stream_from_row(stream))
 
 
 def _message(row: Row) -> ChatMessage:

@@ -4,7 +4,9 @@ A capability publishes a plain record (a frozen dataclass) after its change is c
 never knows who listens. Who reacts to what is written in one table, golive/event_table.py, where
 each row says whether the handler runs inside the publisher's call (only what must be consistent
 with the answer) or in the background (Discord and LiveKit fan-out: nothing a request, a slash
-command or a webhook waits for).
+command or a webhook waits for), or durably: written to the outbox in the publisher's
+transaction and delivered at least once by the process that runs the handler (core/store/outbox.py;
+effects outside this process: Discord, room packets).
 
 A handler's failure is logged and never undoes the committed change nor stops other handlers.
 Background handlers of one event start in table order, and events start in the order they were
@@ -29,6 +31,9 @@ Handler = Callable[[Any], Awaitable[None]]
 class Mode(enum.Enum):
     INLINE = "inline"
     BACKGROUND = "background"
+    # Recorded in the publisher's transaction (core/store/outbox.py) and delivered at least
+    # once by whichever process runs the handler: effects outside this process.
+    DURABLE = "durable"
 
 
 @dataclass(frozen=True)
@@ -38,9 +43,12 @@ class Subscription:
     event_type: type
     handler: Handler
     mode: Mode
+    repeat: bool = True
+    """DURABLE only: the handler may run twice for one event (it claims its own effects)."""
 
     @property
     def name(self) -> str:
+        """Also the durable consumer's name in the outbox: keep it when moving a handler."""
         return getattr(self.handler, "__qualname__", repr(self.handler))
 
 
@@ -50,6 +58,12 @@ def inline(event_type: type, handler: Handler) -> Subscription:
 
 def background(event_type: type, handler: Handler) -> Subscription:
     return Subscription(event_type, handler, Mode.BACKGROUND)
+
+
+def durable(event_type: type, handler: Handler, *, repeat: bool = True) -> Subscription:
+    """`repeat=False`: an effect nobody can look up afterwards (a DM) is never run twice; a run
+    cut short by a dying process is then given up instead."""
+    return Subscription(event_type, handler, Mode.DURABLE, repeat)
 
 
 class HandlerObserver(Protocol):
@@ -64,9 +78,12 @@ class EventBus:
         self._routes: dict[type, tuple[Subscription, ...]] = {}
         self._running: set[asyncio.Task[None]] = set()
         self._observer = observer
+        self.on_durable: Callable[[object], None] | None = None
+        """Told of each published event that has DURABLE rows (the outbox delivers it now)."""
 
     def wire(self, group: str, table: Iterable[Subscription]) -> None:
-        """Install (or replace) a named group of rows, e.g. "domain" or "discord".
+        """Install (or replace) a named group of rows, e.g. "domain" or "discord". DURABLE rows
+        are listed but not run here: the outbox delivers them (golive/bootstrap.py wires it).
 
         Replacing is what a restarted bot does: the new bot's handlers take the old one's place.
         """
@@ -83,11 +100,34 @@ class EventBus:
 
     async def publish(self, event: object) -> None:
         """Run the inline handlers, then start the background ones, and return."""
+        durable_rows = False
         for row in self._routes.get(type(event), ()):
             if row.mode is Mode.INLINE:
                 await _run(row, event, self._observer)
-            else:
+            elif row.mode is Mode.BACKGROUND:
                 self.spawn(_run(row, event, self._observer), name=f"event {row.name}")
+            else:
+                durable_rows = True
+        if durable_rows and self.on_durable is not None:
+            self.on_durable(event)
+
+    def observed(self, row: Subscription) -> Handler:
+        """`row`'s handler, told to the observer like the bus's own runs; its errors still
+        reach the caller (the outbox retries on them)."""
+        observer = self._observer
+        if observer is None:
+            return row.handler
+
+        async def run(event: object) -> None:
+            started = time.perf_counter()
+            ok = False
+            try:
+                await row.handler(event)
+                ok = True
+            finally:
+                observer.handled(row, event, ok, time.perf_counter() - started)
+
+        return run
 
     def spawn(self, work: Coroutine[Any, Any, None], name: str | None = None) -> asyncio.Task[None]:
         """Start background work that `drain` and `aclose` wait for, like a handler's."""

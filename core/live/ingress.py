@@ -40,7 +40,7 @@ from core.kernel.timefmt import from_db, to_db
 from core.live.presence import LiveEventService
 from core.live.webhooks import AfterCommit
 from core.livekit import IngressProtocol, LiveKitGateway, obs_identity
-from core.store import Database, Row, SyncTransaction
+from core.store import Database, Row, SyncTransaction, record
 from core.streams import Stream, StreamEvent, StreamService
 
 log = logging.getLogger(__name__)
@@ -392,6 +392,8 @@ class IngressService:
                 "UPDATE stream_ingress SET problem = ?, problem_at = ? WHERE stream_id = ?",
                 (problem, to_db(self._clock.now()) if problem else None, stream_id),
             )
+            if problem is not None:  # the owner's DM, delivered by the bot
+                await record(tx, ObsProblem(owner_id, problem), at=self._clock.now())
         if problem is None:
             return
         log.info("OBS could not take stream %s live: %s", stream_id, problem)

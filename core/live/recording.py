@@ -35,7 +35,7 @@ from core.live.thumbnails import is_snapshot_egress
 from core.live.webhooks import AfterCommit
 from core.livekit import LiveKitGateway
 from core.moderation import record_action
-from core.store import Database, Row, SyncTransaction
+from core.store import Database, Row, SyncTransaction, record_now
 from core.streams import Stream, StreamEvent, StreamService, StreamSession
 
 log = logging.getLogger(__name__)
@@ -300,7 +300,10 @@ class RecordingService:
             if await self.wants_recording(event.stream.id):
                 problem = await self._start(event.stream, event.session)
                 if problem is not None:
-                    await self._events.publish(RecordingRefused(event.stream.owner_id, problem))
+                    refused = RecordingRefused(event.stream.owner_id, problem)
+                    # The owner's DM, delivered by the bot whichever process started the egress.
+                    await record_now(self._db, refused, at=self._clock.now())
+                    await self._events.publish(refused)
         elif event.kind == "ended":
             await self._stop_session(event.session.id)
 

@@ -20,7 +20,7 @@ from core.kernel.i18n import Credits, Phrase
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.money import notes
 from core.money.ledger import Ledger, fingerprint
-from core.store import Database, Row
+from core.store import Database, Row, record_now
 from core.streams import Stream, StreamSession
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,9 @@ class PassService:
             assert renewed is not None  # noqa: S101 - just written
             renewals.append(Renewal(current.member_id, True, renewed.paid_until))
         for renewal in renewals:
+            # The member's DM, delivered by the bot; recorded after the renewal's own commit
+            # (the period's key keeps the charge single, the outbox the DM).
+            await record_now(self._db, renewal, at=now)
             await self._events.publish(renewal)
         return renewals
 

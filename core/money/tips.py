@@ -29,7 +29,7 @@ from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import to_db
 from core.livekit import LiveKitGateway
 from core.money.ledger import Ledger, Tip
-from core.store import Database, Row
+from core.store import Database, LateRecords, Row
 from core.streams import Stream, StreamService
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,7 @@ class TipService:
         self.policy = policy
         # Told of every new tip (the room alert and the streamer's DM, in the background).
         self._events = events or EventBus()
+        self._recorded = LateRecords(db, what="tip events")
         self._message_rules = tip_message_rules(policy)
         self._blocked = text.BlockedWords(policy.blocked_words)
 
@@ -156,6 +157,9 @@ class TipService:
         if not result.replayed:
             log.info("tip %s: %s credits to %s", tip.id, tip.amount, stream.slug)
             event = TipEvent(tip=tip, stream=stream, donor_balance=balance)
+            # The streamer's DM and the room's alert. Recorded right after the ledger's commit
+            # (a burst's in one transaction), until the ledger's writer records it with the tip.
+            await self._recorded.record(event, at=tip.created_at)
             await self._events.publish(event)
         return TipOutcome(tip=tip, stream=stream, donor_balance=balance, replayed=result.replayed)
 

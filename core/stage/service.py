@@ -30,7 +30,7 @@ from core.kernel.i18n import N_, Phrase
 from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
 from core.livekit import STAGE_SOURCES, LiveKitGateway, is_viewer_of
 from core.moderation import ModerationService, SanctionEvent, record_action
-from core.store import Database, Row, SyncTransaction, Transaction
+from core.store import Database, Row, SyncTransaction, Transaction, record_now
 from core.streams import Stream, StreamEnded, StreamService
 
 log = logging.getLogger(__name__)
@@ -602,7 +602,11 @@ class StageService:
         return _Live(fresh, session.id, session.room_name)
 
     async def _changed(self, live: _Live) -> None:
-        await self._events.publish(StageChanged(live.stream, live.room_name))
+        changed = StageChanged(live.stream, live.room_name)
+        # Any process may tell the room (a packet a page also polls for); recorded after the
+        # change rather than with it: a lost one costs a page one poll.
+        await record_now(self._db, changed, at=self._clock.now())
+        await self._events.publish(changed)
 
 
 # -- SQL helpers (inside a transaction) ---------------------------------------------------------

@@ -12,15 +12,33 @@ from core.store.base import (
     is_postgres_url,
 )
 from core.store.group_commit import GroupCommit, observe_batches
+from core.store.outbox import (
+    Consumer,
+    LateRecords,
+    Outbox,
+    Shards,
+    claim_effect,
+    record,
+    record_now,
+    release_effect,
+)
 
 __all__ = [
+    "Consumer",
     "Database",
     "DatabaseRefused",
     "GroupCommit",
     "IntegrityError",
+    "LateRecords",
+    "Outbox",
     "Row",
+    "Shards",
     "SyncTransaction",
     "Transaction",
+    "claim_effect",
     "is_postgres_url",
     "observe_batches",
+    "record",
+    "record_now",
+    "release_effect",
 ]

@@ -19,7 +19,7 @@ from core.kernel.i18n import N_
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.livekit import LiveKitGateway, livekit_trouble
 from core.livekit import room_name as session_room_name
-from core.store import Database, Row, SyncTransaction, Transaction
+from core.store import Database, Row, SyncTransaction, Transaction, record
 from core.streams.gate import GoLiveGate, OpenGate
 from core.streams.live_rooms import DEFAULT_TTL_SECONDS, LiveRoomCache
 from core.streams.records import (
@@ -320,6 +320,8 @@ class StreamService:
                     session_row["id"],
                 ),
             )
+            ended = await _ended_in(tx, stream.id, session_row["id"])
+            await record(tx, ended, at=ended_at)
         self._live_rooms.invalidate()
         if stream.room_name is not None:
             await self._delete_room_quietly(stream.room_name)
@@ -352,6 +354,15 @@ class StreamService:
             " WHERE id = (SELECT stream_id FROM stream_sessions WHERE id = ?) AND active = 1",
             (to_db(now), session_id),
         )
+        # Announcements, DMs and roles wait in the outbox with the change: a process that
+        # stops before delivering them loses nothing (the bot delivers them).
+        session_row = tx.fetch_one("SELECT * FROM stream_sessions WHERE id = ?", (session_id,))
+        stream_row = tx.fetch_one(
+            "SELECT * FROM streams WHERE id = (SELECT stream_id FROM stream_sessions WHERE id = ?)",
+            (session_id,),
+        )
+        if session_row is not None and stream_row is not None:
+            record(tx, StreamMediaStarted(_stream(stream_row), _session(session_row)), at=now)
         return True
 
     async def publish_media_started(self, session_id: int) -> StreamEvent | None:
@@ -479,6 +490,15 @@ async def _free_slug(tx: Transaction, wanted: str) -> str:
         suffix += 1
         slug = f"{wanted[:28]}-{suffix}"
     return slug
+
+
+async def _ended_in(tx: Transaction, stream_id: int, session_id: int) -> StreamEnded:
+    """The StreamEnded of a session ending in `tx`, as the outbox records it."""
+    stream_row = await tx.fetch_one("SELECT * FROM streams WHERE id = ?", (stream_id,))
+    session_row = await tx.fetch_one("SELECT * FROM stream_sessions WHERE id = ?", (session_id,))
+    assert stream_row is not None  # noqa: S101 - just updated
+    assert session_row is not None  # noqa: S101 - just updated
+    return StreamEnded(_stream(stream_row), _session(session_row))
 
 
 def stream_from_row(row: Row) -> Stream:

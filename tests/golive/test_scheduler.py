@@ -51,6 +51,7 @@ def test_each_process_runs_the_jobs_of_its_role(
         "reconcile",
         "renew-passes",
         "forget-limits",
+        "prune-outbox",
     ]
     bot = make_bot()
     assert [job.name for job in scheduler.discord_jobs(bot)] == [

@@ -7,10 +7,10 @@
 -- the lease runs out and the next process whose turn comes takes it. Discord jobs carry their
 -- shard scope in the name ("catch-up shards 0,1/4"), so only bot processes of those shards compete.
 CREATE TABLE scheduler_leases (
-    job        TEXT PRIMARY KEY,
-    holder     TEXT NOT NULL,  -- host:pid:random of the process that holds it
-    taken_at   TEXT NOT NULL,  -- when this holder took it (kept while it renews)
-    expires_at TEXT NOT NULL   -- ISO-8601 UTC; after it any process may take the lease
+    job        TEXT COLLATE "C" PRIMARY KEY,
+    holder     TEXT COLLATE "C" NOT NULL,  -- host:pid:random of the process that holds it
+    taken_at   TEXT COLLATE "C" NOT NULL,  -- when this holder took it (kept while it renews)
+    expires_at TEXT COLLATE "C" NOT NULL   -- ISO-8601 UTC; after it any process may take the lease
 );
 
 -- rate_limits: shared flood limits and slow mode (core/cluster/limits.py), one row per limited
@@ -22,7 +22,7 @@ CREATE TABLE scheduler_leases (
 -- passed carries nothing (the key is back to its full burst) and is deleted by the scheduler's
 -- forget-limits job.
 CREATE TABLE rate_limits (
-    key          TEXT PRIMARY KEY,
+    key          TEXT COLLATE "C" PRIMARY KEY,
     tat_us       BIGINT NOT NULL,
     interval_us  BIGINT NOT NULL CHECK (interval_us > 0),
     tolerance_us BIGINT NOT NULL CHECK (tolerance_us >= 0)
