@@ -13,8 +13,9 @@ round trips per request (and, before the runs, what one request of each kind cos
 alone on one replica for a moment). Those are counted by PostgreSQL itself: by default the bench starts its
 own throwaway cluster (Debian's binaries, as tests/postgres.py does) with pg_stat_statements
 loaded, which counts every statement a client sends (track = top: a trigger's statements are not
-round trips) including BEGIN, COMMIT, SET and NOTIFY; and pg_stat_database counts transactions
-(each read outside a transaction is one). With --postgres-url (a server without
+round trips) including BEGIN, COMMIT, SET and NOTIFY, and asyncpg's pool reset of a connection it
+takes back (four statements in one query: counted as the one round trip it is, and shown apart);
+pg_stat_database counts transactions (each read outside a transaction is one, each reset too). With --postgres-url (a server without
 pg_stat_statements preloaded) only the transactions are counted. The replicas' background work
 (consumers, polls) is measured idle for 2 s and shown apart.
 
@@ -78,6 +79,7 @@ class Scale:
     warmup: float
     concurrency: int
     by_kind: float  # seconds of each kind alone
+    show_statements: bool
 
 
 @dataclass
@@ -86,6 +88,22 @@ class Community:
     slugs: list[str]  # the live streams', for chat and tips
     prefixes: list[str]
     cookies: list[str]
+
+
+@dataclass(frozen=True)
+class Counted:
+    round_trips: int | None  # None: pg_stat_statements is not loaded
+    resets: int | None  # of those, asyncpg's pool resetting a connection given back
+    transactions: int  # includes each read outside a transaction, and each reset
+
+    def per_request(self, requests: int) -> str:
+        said = f"{self.transactions / requests:.2f} transactions"
+        if self.round_trips is None or self.resets is None:
+            return said
+        return (
+            f"{self.round_trips / requests:.2f} round trips (of which "
+            f"{self.resets / requests:.2f} pool resets), " + said
+        )
 
 
 @dataclass
@@ -189,19 +207,36 @@ class RoundTrips:
         finally:
             await connection.close()
 
-    async def stop(self) -> tuple[int | None, int]:
-        """(statements or None, transactions) since start()."""
+    async def top(self, limit: int) -> list[tuple[int, str]]:
+        """The statements sent most since start(): (calls, text)."""
+        connection = await asyncpg.connect(self._url)
+        try:
+            rows = await connection.fetch(
+                "SELECT calls, query FROM pg_stat_statements s JOIN pg_database d"
+                " ON d.oid = s.dbid WHERE d.datname = current_database()"
+                " AND s.query NOT LIKE '%pg_stat_%' ORDER BY calls DESC LIMIT $1",
+                limit,
+            )
+            return [(int(row["calls"]), " ".join(row["query"].split())) for row in rows]
+        finally:
+            await connection.close()
+
+    async def stop(self) -> Counted:
+        """What was counted since start()."""
         connection = await asyncpg.connect(self._url)
         try:
             xacts = await self._transactions(connection) - self._xacts
-            statements = None
-            if self.statements_counted:
-                statements = await connection.fetchval(
-                    "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements s"
-                    " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = current_database()"
-                    " AND s.query NOT LIKE '%pg_stat_%'"
-                )
-            return statements, xacts
+            if not self.statements_counted:
+                return Counted(None, None, xacts)
+            statements, resets = await connection.fetchrow(
+                "SELECT coalesce(sum(calls), 0)::bigint,"
+                " coalesce(sum(calls) FILTER (WHERE query = 'CLOSE ALL'), 0)::bigint"
+                " FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
+                " WHERE d.datname = current_database() AND s.query NOT LIKE '%pg_stat_%'"
+            )
+            # asyncpg's pool resets a connection it takes back with ONE query of four statements
+            # (RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); CLOSE ALL): one round trip.
+            return Counted(int(statements) - 3 * int(resets), int(resets), xacts)
         finally:
             await connection.close()
 
@@ -384,25 +419,18 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def report(
-    label: str, measured: Measured, trips: tuple[int | None, int], idle: tuple[int | None, int]
-) -> None:
+def report(label: str, measured: Measured, counted: Counted, idle: Counted) -> None:
     every = [x for samples in measured.latencies.values() for x in samples]
     count = measured.requests
-    statements, xacts = trips
-    idle_statements, idle_xacts = idle
-    background = ""
-    if idle_statements is not None:
-        background = f"; idle: {idle_statements / 2:.0f} statements/s"
     print(
         f"{label}: {count / measured.elapsed:7.0f} req/s  p50 {statistics.median(every) * 1000:6.1f} ms"
         f"  p99 {percentile(every, 0.99) * 1000:6.1f} ms  ({count} requests, "
         f"load average {os.getloadavg()[0]:.1f})"
     )
-    per_request = f"{xacts / count:.2f} transactions"
-    if statements is not None:
-        per_request = f"{statements / count:.2f} statements (round trips), " + per_request
-    print(f"  database per request: {per_request}{background}, idle {idle_xacts / 2:.0f} xact/s")
+    background = f"{idle.transactions / 2:.0f} transactions/s"
+    if idle.round_trips is not None:
+        background = f"{idle.round_trips / 2:.0f} round trips/s, " + background
+    print(f"  database per request: {counted.per_request(count)}; idle: {background}")
     for kind in MIX:
         samples = measured.latencies[kind]
         if not samples:
@@ -437,13 +465,15 @@ async def cost_by_kind(port: int, community: Community, trips: RoundTrips, scale
     for kind in MIX:
         await trips.start()
         measured = await load([f"http://127.0.0.1:{port}"], community, scale.by_kind, 8, {kind: 1})
-        statements, xacts = await trips.stop()
+        counted = await trips.stop()
         count = measured.requests
-        cost = f"{kind} {xacts / count:.2f} xact"
-        if statements is not None:
-            cost = f"{kind} {statements / count:.1f} statements / {xacts / count:.2f} xact"
-        costs.append(cost)
-    print("database per request, each kind alone (8 clients): " + "; ".join(costs))
+        if scale.show_statements and counted.round_trips is not None:
+            print(f"  {kind}: the statements sent most, per request")
+            for calls, query in await trips.top(8):
+                print(f"    {calls / count:5.2f}  {query[:110]}")
+        costs.append(f"  {kind:<7} {counted.per_request(count)}")
+    print("database per request, each kind alone (8 clients, 1 replica):")
+    print("\n".join(costs))
 
 
 async def main(scale: Scale, server: str | None) -> None:
@@ -502,6 +532,11 @@ if __name__ == "__main__":
         default=None,
         help="use this server (a maintenance database URL) instead of a throwaway cluster",
     )
+    parser.add_argument(
+        "--show-statements",
+        action="store_true",
+        help="with each kind's cost, the statements it sends most (pg_stat_statements)",
+    )
     arguments = parser.parse_args()
     quick = arguments.quick
     chosen = Scale(
@@ -512,5 +547,6 @@ if __name__ == "__main__":
         warmup=1 if quick else 3,
         concurrency=arguments.concurrency,
         by_kind=1.5 if quick else 4,
+        show_statements=arguments.show_statements,
     )
     asyncio.run(main(chosen, arguments.postgres_url))
