@@ -23,6 +23,7 @@ from core.money import Ledger
 from core.services import Services
 from core.store import Database
 from core.streams.service import StreamDraft
+from golive import migrate_sqlite
 from golive.bootstrap import open_services
 from golive.migrate_sqlite import migrate_from_sqlite
 from tests import postgres
@@ -141,8 +142,11 @@ async def postgres_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
 
 
 async def test_a_community_is_copied_whole_with_its_books(
-    community_file: Path, empty_postgres: str
+    community_file: Path, empty_postgres: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Tables copied in several chunks, as a big community's are.
+    monkeypatch.setattr(migrate_sqlite, "CHUNK_ROWS", 2)
+
     copied = await migrate_from_sqlite(community_file, empty_postgres)
 
     counts = {table.name: table.source_rows for table in copied.tables}
