@@ -6,6 +6,7 @@ a file that is not a golive database)."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -270,3 +271,21 @@ async def test_a_path_that_is_no_golive_database_is_refused(
     assert str(path) in output and "Traceback" not in output
     async with Database.open(empty_postgres) as db:
         assert await db.fetch_all("SELECT id FROM streams") == []
+
+
+async def test_a_postgresql_that_does_not_answer_is_one_line_and_exit_1(
+    community_file: Path, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    code, output = await run_cli(
+        ["migrate", "--from-sqlite", str(community_file)],
+        cli_environment(f"postgresql://postgres@127.0.0.1:{port}/nowhere"),
+        tmp_path,
+    )
+
+    assert code == 1, output
+    assert "can't reach PostgreSQL" in output and "Traceback" not in output
+    assert len(output.strip().splitlines()) == 1
