@@ -23,7 +23,7 @@ from core.config import Settings, load_settings
 from core.kernel.errors import ConfigError, LiveKitUnavailable, StorageUnavailable
 from core.livekit import livekit_trouble
 from core.services import Services
-from golive import backups
+from golive import backups, migrate_sqlite
 from golive.bootstrap import open_services
 from golive.dev_livekit import FLAG
 from golive.logs import configure_logging
@@ -80,7 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
             "(livekit-server --dev, or Docker) with its webhook pointed at golive, and stop it "
             "with golive (make run does this)",
         )
-    command("migrate")
+    migrating = command("migrate")
+    migrating.add_argument(
+        "--from-sqlite",
+        type=Path,
+        metavar="PATH",
+        help="copy a community's SQLite file into the (empty) PostgreSQL database of "
+        "database.url, then verify the copy (row counts, ledger sums); stop golive first",
+    )
     sync = command("sync-commands")
     sync.add_argument("--guild", type=int, help="sync to one server (instant) instead of globally")
     command("check")
@@ -127,7 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": lambda: run(settings, start_livekit=args.start_livekit),
         "bot": lambda: run_bot(settings, start_livekit=args.start_livekit),
         "web": lambda: run_web(settings, start_livekit=args.start_livekit),
-        "migrate": lambda: migrate(settings),
+        "migrate": lambda: (
+            migrate(settings)
+            if args.from_sqlite is None
+            else migrate_sqlite.run(settings, args.from_sqlite)
+        ),
         "sync-commands": lambda: sync_commands(settings, args.guild),
         "check": lambda: check(settings),
         "login-link": lambda: login_link(settings, args),
