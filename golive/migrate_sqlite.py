@@ -35,8 +35,8 @@ import asyncpg
 
 from core.config import Settings
 from core.kernel.errors import StorageUnavailable
+from core.store import WRITE_LOCK_KEY as WRITE_LOCK
 from core.store import Database, DatabaseRefused
-from core.store.postgres import _WRITE_LOCK as WRITE_LOCK
 
 # Rows the migrations themselves insert (the platform accounts, the zeroed stream counts): a
 # target holding only these is empty. They are replaced by the file's own.

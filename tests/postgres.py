@@ -126,8 +126,20 @@ def _start_throwaway_cluster() -> str:
         capture_output=True,
     )
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    log = str(folder / "server.log")  # else the server keeps pg_ctl's pipes open: a hang
     subprocess.run(  # noqa: S603 - fixed binaries of Debian's package, no input
-        [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "start"],
+        [
+            *as_user,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            log,
+            "-w",
+            "start",
+        ],
         check=True,
         capture_output=True,
     )

@@ -3,6 +3,7 @@
 The public module: other packages import from here, never from the modules inside."""
 
 from core.store.base import (
+    WRITE_LOCK_KEY,
     Database,
     DatabaseRefused,
     IntegrityError,
@@ -24,6 +25,7 @@ from core.store.outbox import (
 )
 
 __all__ = [
+    "WRITE_LOCK_KEY",
     "Consumer",
     "Database",
     "DatabaseRefused",

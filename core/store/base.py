@@ -16,6 +16,9 @@ from typing import Any, Protocol, TypeVar
 T = TypeVar("T")
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+# The pg_advisory_xact_lock key every PostgreSQL write transaction takes first (one writer at a
+# time, as SQLite's write lock); whatever else writes golive's tables takes it too.
+WRITE_LOCK_KEY = 0x676F6C697665  # "golive"
 
 Timer = Callable[[str, float], None]
 """Told ("read" or "write", seconds) after each read and each write transaction (metrics)."""

@@ -33,6 +33,7 @@ import asyncpg
 
 from core.kernel.errors import StorageUnavailable
 from core.store.base import (
+    WRITE_LOCK_KEY,
     Database,
     DatabaseRefused,
     IntegrityError,
@@ -50,7 +51,6 @@ T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # pg_advisory_xact_lock keys: one for writes, one for migrations (any two fixed bigints).
-WRITE_LOCK_KEY = 0x676F6C697665  # "golive"
 _MIGRATE_LOCK = WRITE_LOCK_KEY + 1
 _CHANNEL_PREFIX = "golive_"
 _POOL_SIZE = 10
@@ -318,6 +318,10 @@ async def _create_pool(url: str) -> asyncpg.Pool:
             max_size=_POOL_SIZE,
             timeout=_CONNECT_TIMEOUT,
             init=_init_connection,
+            # Nothing golive does outlives a transaction (its lock is transaction-scoped, its
+            # settings SET LOCAL, its LISTEN on a connection never given back), so a connection
+            # back in the pool needs no RESET ALL / UNLISTEN round trip: ~40% of a token's.
+            reset=_nothing_to_reset,
             # One statement cache per connection; golive's statements are few and fixed.
             statement_cache_size=512,
         )
@@ -345,6 +349,10 @@ async def _init_connection(connection: _Connection) -> None:
     await connection.set_type_codec(
         "numeric", encoder=str, decoder=_number, schema="pg_catalog", format="text"
     )
+
+
+async def _nothing_to_reset(connection: _Connection) -> None:
+    return None
 
 
 def _number(text: str) -> int | float:

@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from core.store import is_postgres_url
-from core.store.postgres import WRITE_LOCK_KEY
+from core.store import WRITE_LOCK_KEY, is_postgres_url
 
 # Holds the write lock of the database named in argv[1] until a line arrives on stdin.
 _HOLDER = """
