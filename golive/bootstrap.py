@@ -45,6 +45,7 @@ from core.money import (
     PayoutService,
     TipService,
     TopupService,
+    record_tip_event,
 )
 from core.services import Services
 from core.stage import StageService
@@ -142,21 +143,35 @@ async def _observed_batches(metrics: Metrics | None) -> AsyncIterator[None]:
 
 def attach_bot(services: Services, bot: GoLiveBot) -> None:
     """Add the Discord front's rows to the event table (a restarted bot replaces the old one's)."""
-    wire(services, "discord", discord_events(bot))
+    wire(services, "discord", discord_events(bot), shards=services.settings.discord.shard_scope)
 
 
-def wire(services: Services, group: str, rows: list[Subscription]) -> None:
+def wire(services: Services, group: str, rows: list[Subscription], shards: str = "") -> None:
     """A group of the event table: inline and background rows on the bus, durable rows in the
-    outbox (which this process then delivers, and whose routes it registers)."""
+    outbox (which this process then delivers, and whose routes it registers).
+
+    ``shards``: this bot process's shard scope ("shards 0,1/4"; "" for all). Consumers that act
+    per guild (announcements, roles, threads) are named after it, so every group of shards gets
+    each event and acts in its own guilds; DMs (``repeat=False``), which belong to no guild, keep
+    one name: one delivery among all bot processes."""
     services.events.wire(group, rows)
     services.outbox.wire(
         group,
         [
-            Consumer(row.name, row.event_type, services.events.observed(row), repeat=row.repeat)
+            Consumer(
+                _consumer_name(row, shards),
+                row.event_type,
+                services.events.observed(row),
+                repeat=row.repeat,
+            )
             for row in rows
             if row.mode is Mode.DURABLE
         ],
     )
+
+
+def _consumer_name(row: Subscription, shards: str) -> str:
+    return f"{row.name} [{shards}]" if shards and row.repeat else row.name
 
 
 @asynccontextmanager
@@ -179,7 +194,7 @@ def build_services(
     livekit: LiveKitGateway,
     events: EventBus,
 ) -> Services:
-    ledger = Ledger(db, clock)
+    ledger = Ledger(db, clock, on_tip=record_tip_event)
     outbox = Outbox(db, clock, spawn=events.spawn)
     events.on_durable = lambda _event: outbox.kick()
     passes = PassService(db, ledger, clock, settings.fees, events=events)

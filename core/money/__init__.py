@@ -5,7 +5,14 @@ The public module: other packages import from here, never from the modules insid
 from core.money.fees import GoLiveFees, PassService, Renewal, StreamingPass
 from core.money.ledger import Ledger, WalletLine, credits_text
 from core.money.payouts import PayoutRequest, PayoutService
-from core.money.tips import RefundableTip, Standing, TipEvent, TipOutcome, TipService
+from core.money.tips import (
+    RefundableTip,
+    Standing,
+    TipEvent,
+    TipOutcome,
+    TipService,
+    record_tip_event,
+)
 from core.money.topups import CANCEL_PATH, RETURN_PATH, BadSignature, CheckoutStatus, TopupService
 
 __all__ = [
@@ -28,4 +35,5 @@ __all__ = [
     "TopupService",
     "WalletLine",
     "credits_text",
+    "record_tip_event",
 ]

@@ -75,6 +75,8 @@ class Leg:
 
 
 # Builds a transfer's legs inside its transaction (after the replay check, before posting).
+TipRecorder = Callable[[SyncTransaction, "Tip", Row, int], None]
+"""Told of each new tip inside its transaction: (tx, the tip, its stream's row, donor's balance)."""
 LegsBuilder = Callable[[Transaction], Awaitable[list[Leg]]]
 
 
@@ -179,9 +181,11 @@ def credits_text(amount: int) -> str:
 
 
 class Ledger:
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, on_tip: TipRecorder | None = None) -> None:
+        """``on_tip`` runs inside each new tip's transaction (golive records its event there)."""
         self._db = db
         self._clock = clock
+        self._on_tip = on_tip
         # Tips that arrive while a batch of them is being written are written together: one
         # transaction and one trip to the database's thread per batch (see _TipBatch).
         self._tip_writes: GroupCommit[_TipAsked, _TipWritten] = GroupCommit(
@@ -497,7 +501,8 @@ class Ledger:
 
     async def _write_tips(self, asked: list[_TipAsked]) -> list[_TipWritten]:
         now = self._clock.now()
-        return await self._db.run_transaction(lambda tx: _TipBatch(tx, now).write(asked))
+        on_tip = self._on_tip
+        return await self._db.run_transaction(lambda tx: _TipBatch(tx, now, on_tip).write(asked))
 
     # -- go-live fees ------------------------------------------------------------------------------
 
@@ -750,8 +755,9 @@ class _TipBatch:
     SQLite's and PostgreSQL's), so the same work runs on either backend.
     """
 
-    def __init__(self, tx: SyncTransaction, now: datetime) -> None:
+    def __init__(self, tx: SyncTransaction, now: datetime, on_tip: TipRecorder | None) -> None:
         self._tx = tx
+        self._on_tip = on_tip
         self._now = to_db(now)
         self._created_at = from_db_required(self._now)  # as a tip read back would have it
         self._keys: dict[str, tuple[int, str]] = {}  # key: (transaction id, fingerprint)
@@ -771,7 +777,7 @@ class _TipBatch:
         ):
             self._keys[row["idempotency_key"]] = (int(row["id"]), row["fingerprint"])
         for row in self._rows_in(
-            "SELECT s.id, s.owner_id, s.owner_name, o.id AS session_id FROM streams s"
+            "SELECT s.*, o.id AS session_id FROM streams s"
             " LEFT JOIN stream_sessions o ON o.stream_id = s.id AND o.ended_at IS NULL"
             " WHERE s.id IN ({})",
             {tip.stream_id for tip in asked},
@@ -871,6 +877,8 @@ class _TipBatch:
         )
         self._keys[tip.key] = (transaction_id, tip.fingerprint)
         self._tips[transaction_id] = made
+        if self._on_tip is not None:
+            self._on_tip(self._tx, made, stream, donor.balance)
         return _TipWritten(transaction_id=transaction_id, tip=made, balance=donor.balance)
 
     def _inserted(self, sql: str, params: Sequence[object]) -> int:

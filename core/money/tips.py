@@ -29,8 +29,8 @@ from core.kernel.i18n import N_, Credits
 from core.kernel.timefmt import to_db
 from core.livekit import LiveKitGateway
 from core.money.ledger import Ledger, Tip
-from core.store import Database, LateRecords, Row
-from core.streams import Stream, StreamService
+from core.store import Database, Row, SyncTransaction, record
+from core.streams import Stream, StreamService, stream_from_row
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,6 @@ class TipService:
         self.policy = policy
         # Told of every new tip (the room alert and the streamer's DM, in the background).
         self._events = events or EventBus()
-        self._recorded = LateRecords(db, what="tip events")
         self._message_rules = tip_message_rules(policy)
         self._blocked = text.BlockedWords(policy.blocked_words)
 
@@ -157,9 +156,8 @@ class TipService:
         if not result.replayed:
             log.info("tip %s: %s credits to %s", tip.id, tip.amount, stream.slug)
             event = TipEvent(tip=tip, stream=stream, donor_balance=balance)
-            # The streamer's DM and the room's alert. Recorded right after the ledger's commit
-            # (a burst's in one transaction), until the ledger's writer records it with the tip.
-            await self._recorded.record(event, at=tip.created_at)
+            # The streamer's DM and the room's alert: in the outbox since the tip's own commit
+            # (record_tip_event); publishing starts this process's delivery and inline rows.
             await self._events.publish(event)
         return TipOutcome(tip=tip, stream=stream, donor_balance=balance, replayed=result.replayed)
 
@@ -248,3 +246,10 @@ def _standing(row: Row) -> Standing:
         total=int(row["total"]),
         count=int(row["n"]),
     )
+
+
+def record_tip_event(tx: SyncTransaction, tip: Tip, stream: Row, donor_balance: int) -> None:
+    """The ledger's ``on_tip`` (golive/bootstrap.py): a new tip's TipEvent is written in the
+    tip's own transaction, so a process that dies right after the commit loses no alert."""
+    event = TipEvent(tip=tip, stream=stream_from_row(stream), donor_balance=donor_balance)
+    record(tx, event, at=tip.created_at)

@@ -15,7 +15,6 @@ from core.store.base import (
 from core.store.group_commit import GroupCommit, observe_batches
 from core.store.outbox import (
     Consumer,
-    LateRecords,
     Outbox,
     Shards,
     claim_effect,
@@ -31,7 +30,6 @@ __all__ = [
     "DatabaseRefused",
     "GroupCommit",
     "IntegrityError",
-    "LateRecords",
     "Outbox",
     "Row",
     "Shards",

@@ -115,30 +115,6 @@ async def record_now(db: Database, event: object, *, at: datetime) -> None:
         await record(tx, event, at=at)
 
 
-class LateRecords:
-    """Events recorded right after the change that caused them committed (a writer that can't
-    take `record` inside its own transaction yet), grouped: what arrives while one batch is
-    being written is written next, in one transaction, so a burst costs few transactions."""
-
-    def __init__(self, db: Database, what: str = "outbox events") -> None:
-        self._db = db
-        self._writes: GroupCommit[tuple[object, datetime], None] = GroupCommit(
-            self._write, what=what
-        )
-
-    async def record(self, event: object, *, at: datetime) -> None:
-        """Returns once the event is committed."""
-        await self._writes.submit((event, at))
-
-    async def flush(self) -> None:
-        await self._writes.flush()
-
-    async def _write(self, batch: list[tuple[object, datetime]]) -> list[None]:
-        async with self._db.transaction() as tx:
-            await record(tx, *(event for event, _ in batch), at=batch[-1][1])
-        return [None] * len(batch)
-
-
 async def claim_effect(db: Database, key: str, *, at: datetime) -> bool:
     """True once per `key`, ever (until pruned): for an effect a redelivery must not repeat."""
     async with db.transaction() as tx:
