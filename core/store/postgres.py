@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import re
 import time
@@ -84,18 +85,29 @@ _STATE_KINDS = {
 
 # Refusals that waiting won't change: a wrong password or role (28…), no such database (3D000).
 _REFUSALS = ("28", "3D")
+# What a statement may raise when the server is slow, busy or gone, rather than for a bug.
+_TROUBLE = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 
 class PostgresDatabase(Database):
     dialect = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool, *, busy_timeout: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str, *, busy_timeout: float) -> None:
         super().__init__()
         self._pool = pool
+        self._url = url
         self._busy_timeout = busy_timeout
         self._lock_timeout = f"{max(1, int(busy_timeout * 1000))}ms"
         self._listener: _Connection | None = None
         self._listening: set[str] = set()
+        self._relisten: asyncio.Task[None] | None = None
+        self._closing = False
         self._probe: asyncio.Task[bool] | None = None
 
     @classmethod
@@ -107,16 +119,14 @@ class PostgresDatabase(Database):
         can't be reached (the caller retries with backoff), ``DatabaseRefused`` when it never
         will (a bad URL, password or database name)."""
         pool = await _create_pool(url)
-        database = cls(pool, busy_timeout=busy_timeout)
+        database = cls(pool, url, busy_timeout=busy_timeout)
         try:
             await database.migrate()
             await database._start_listening()
             yield database
         finally:
+            await database._stop_listening()
             await database._stop_probe()
-            if database._listener is not None:
-                with contextlib.suppress(Exception):
-                    await database._listener.close()
             await pool.close()
 
     # -- transactions ---------------------------------------------------------------------------
@@ -154,7 +164,7 @@ class PostgresDatabase(Database):
                 yield connection
         except (asyncpg.IntegrityConstraintViolationError, asyncpg.RaiseError) as error:
             raise IntegrityError(error.args[0] if error.args else str(error)) from error
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+        except _TROUBLE as error:
             unavailable = self._unavailable(error)
             if unavailable is None:
                 raise
@@ -171,7 +181,7 @@ class PostgresDatabase(Database):
         started = time.perf_counter()
         try:
             return list(await self._pool.fetch(_positional(sql), *params))
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+        except _TROUBLE as error:
             unavailable = _storage_error(error, reading=True)
             if unavailable is None:
                 raise
@@ -243,10 +253,14 @@ class PostgresDatabase(Database):
     # -- notifications --------------------------------------------------------------------------
 
     async def _start_listening(self) -> None:
-        """One connection of its own LISTENs on every channel signal() has been asked for."""
-        connection: _Connection = await self._pool.acquire()
+        """A connection of its own (never the pool's) LISTENs on every channel signal() has
+        been asked for. If it is lost (a restart, a failover), it is opened again with backoff;
+        meanwhile consumers still poll, and once it is back every signal is set, since a
+        notification may have been missed."""
+        connection: _Connection = await asyncpg.connect(self._url, timeout=_CONNECT_TIMEOUT)
+        connection.add_termination_listener(self._listener_lost)
         self._listener = connection
-        for channel in list(self._signals):
+        for channel in self._listening | set(self._signals):
             await self._listen(channel)
 
     def signal(self, channel: str) -> asyncio.Event:
@@ -257,12 +271,40 @@ class PostgresDatabase(Database):
         return event
 
     async def _listen(self, channel: str) -> None:
-        if self._listener is None:
-            return
         self._listening.add(channel)
+        if self._listener is None or self._listener.is_closed():
+            return  # _listen_again adds it
         await self._listener.add_listener(
             _CHANNEL_PREFIX + channel, lambda *_: self.signal(channel).set()
         )
+
+    def _listener_lost(self, _connection: object) -> None:
+        self._listener = None
+        if self._closing or (self._relisten is not None and not self._relisten.done()):
+            return
+        log.warning("lost the PostgreSQL connection that listens for events; reconnecting")
+        self._relisten = asyncio.get_running_loop().create_task(self._listen_again())
+
+    async def _listen_again(self) -> None:
+        for attempt in itertools.count():
+            await asyncio.sleep(min(30, 2**attempt * 0.5))
+            try:
+                await self._start_listening()
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+                continue
+            log.info("listening for events on PostgreSQL again")
+            self._wake(list(self._signals))
+            return
+
+    async def _stop_listening(self) -> None:
+        self._closing = True
+        if self._relisten is not None:
+            self._relisten.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relisten
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
 
 
 class _Transaction(Transaction):
@@ -411,7 +453,10 @@ def _rowcount(status: str) -> int:
 
 
 def _kind_of(error: BaseException) -> str | None:
-    if isinstance(error, (OSError, TimeoutError, asyncpg.InterfaceError)):
+    # InternalClientError: a connection left in a broken state by a cut mid-statement.
+    if isinstance(
+        error, (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+    ):
         return _UNREACHABLE
     if isinstance(error, asyncpg.PostgresConnectionError):
         return _UNREACHABLE
