@@ -56,10 +56,11 @@ async def database_environment(
     if postgres_server is None:
         yield environment
         return
-    url = await postgres.fresh_database()
+    url = postgres.current_url = await postgres.fresh_database()
     try:
         yield {**environment, "GOLIVE_DATABASE_URL": url}
     finally:
+        postgres.current_url = None
         await postgres.drop_database(url)
 
 

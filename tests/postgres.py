@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import concurrent.futures
 import glob
 import os
 import shutil
@@ -32,6 +33,9 @@ ON_POSTGRES = os.environ.get("GOLIVE_TEST_DATABASE", "sqlite") == "postgresql"
 
 _server_url: str | None = None
 _template: str | None = None
+current_url: str | None = None
+"""On the PostgreSQL pass, the running test's database (tests run one at a time), so that the
+golive processes a test starts (tests/golive/process.py) share it with the test's own services."""
 
 
 def server_url() -> str:
@@ -101,7 +105,9 @@ def _answers(url: str) -> bool:
         await connection.close()
         return True
 
-    return asyncio.run(probe())
+    # On a thread of its own: this may be asked from inside a test's running event loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, probe()).result()
 
 
 def _start_throwaway_cluster() -> str:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from core.config import Settings, load_settings
+from tests import postgres
 from tests.conftest import API_SECRET, GOLIVE_SECRET, ROOT
 from tests.fakes.livekit import FakeLiveKit
 
@@ -25,6 +26,7 @@ def golive_environment(tmp_path: Path, livekit: FakeLiveKit, **extra: str) -> di
     return {
         "GOLIVE_CONFIG": str(ROOT / "config.toml"),
         "GOLIVE_DATABASE": str(tmp_path / "golive.db"),
+        **({"GOLIVE_DATABASE_URL": postgres.current_url} if postgres.current_url else {}),
         "LIVEKIT_URL": livekit.url,
         "LIVEKIT_API_KEY": livekit.api_key,
         "LIVEKIT_API_SECRET": livekit.api_secret,

@@ -9,6 +9,7 @@ request sent twice lands once, and only the tips that landed are announced, afte
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -91,8 +92,16 @@ async def test_a_burst_lands_what_each_donor_can_pay_in_arrival_order(
     assert balances == [10, 10, 105, 0]
     landed = [outcome for outcome in outcomes if isinstance(outcome, TipOutcome)]
     assert [outcome.donor_balance for outcome in landed] == [70, 10, 40, 5, 10, 10]
-    # Each new tip is announced once, with what was committed, in order.
+    # Each new tip is announced once, with what was committed; in order in the outbox (what the
+    # room and the streamer's DM follow), whatever order the callers resumed in afterwards.
+    heard.sort(key=lambda event: event.tip.id)
     assert [event.tip.id for event in heard] == [outcome.tip.id for outcome in landed]
+    recorded = await services.db.fetch_all(
+        "SELECT payload FROM outbox_events WHERE type = 'TipEvent' ORDER BY id"
+    )
+    assert [json.loads(row["payload"])["tip"]["id"] for row in recorded] == [
+        outcome.tip.id for outcome in landed
+    ]
     assert [(event.tip.message, event.donor_balance) for event in heard] == [
         ("#0", 70), ("#1", 10), ("#3", 40), ("#4", 5), ("#7", 10), ("#9", 10),
     ]  # fmt: skip
