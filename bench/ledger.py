@@ -1,4 +1,5 @@
-"""How fast the ledger moves money on a real SQLite file (WAL, synchronous=NORMAL).
+"""How fast the ledger moves money, on each store: a real SQLite file (WAL, synchronous=NORMAL)
+and a real PostgreSQL (a throwaway database on --postgres-url's server, dropped afterwards).
 
 Measures Ledger.send_stream_donation (replay check, balance check, entries and the tip record):
 one after another, and in bursts of --burst concurrent tips, where the tips that arrive while a
@@ -9,6 +10,7 @@ Ledger's own building blocks). Bursts come from one wallet, and from --donors wa
 each is --rounds bursts, reported as the median tips/s of a burst, with the ratio of grouped to
 per-tip. Checks the books afterwards.
 Usage: .venv/bin/python bench/ledger.py [--tips 2000] [--burst 100] [--rounds 10] [--donors 50]
+       [--store sqlite|postgresql|both] [--postgres-url postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+
+import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -98,50 +104,78 @@ async def bursts(tipper: Tipper, donors: list[int], burst: int, rounds: int, tag
     return statistics.median(rates)
 
 
-async def main(tips: int, burst: int, rounds: int, donor_count: int) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        async with Database.open(Path(folder) / "bench.db") as db:
-            clock = SystemClock()
-            ledger = Ledger(db, clock)
-            streams = StreamService(db, livekit=None, clock=clock)  # type: ignore[arg-type]
-            stream = await streams.create(
-                owner_id=1, username="alice", display_name="Alice", draft=StreamDraft("Bench")
-            )
-            many = list(range(100, 100 + donor_count))
-            for donor in [2, *many]:
-                await ledger.grant(donor, 10**9, moderator_id=9, reason="bench", key=f"f{donor}")
+@asynccontextmanager
+async def store(kind: str, postgres_url: str) -> AsyncIterator[Database]:
+    """A fresh, migrated store of `kind`, thrown away afterwards."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            async with Database.open(Path(folder) / "bench.db") as db:
+                yield db
+        return
+    name = f"golive_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            async with Database.open(postgres_url.rpartition("/")[0] + "/" + name) as db:
+                yield db
+        finally:
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
-            async def grouped(donor: int, amount: int, key: str) -> PaymentResult:
-                return await ledger.send_stream_donation(donor, "Bob", stream.id, amount, "", key)
 
-            async def per_tip(donor: int, amount: int, key: str) -> PaymentResult:
-                return await per_tip_donation(ledger, db, donor, stream.id, amount, key)
+async def main(
+    tips: int, burst: int, rounds: int, donor_count: int, stores: list[str], postgres_url: str
+) -> None:
+    for kind in stores:
+        print(f"== {kind}")
+        async with store(kind, postgres_url) as db:
+            await bench_store(db, tips, burst, rounds, donor_count)
 
-            latencies: list[float] = []
-            started = time.perf_counter()
-            for n in range(tips):
-                t0 = time.perf_counter()
-                result = await grouped(2, 1, f"s{n}")
-                latencies.append(time.perf_counter() - t0)
-                assert result.ok
-            report("one after another", tips / (time.perf_counter() - started), latencies)
 
-            print(f"bursts of {burst} concurrent tips, median of {rounds} bursts:")
-            for wallets, label in (([2], "one wallet"), (many, f"{donor_count} wallets")):
-                # Alternating, so both paths see the same database size and machine load.
-                before = await bursts(per_tip, wallets, burst, rounds, f"p{label}")
-                after = await bursts(grouped, wallets, burst, rounds, f"g{label}")
-                print(
-                    f"{'from ' + label:>20}: per-tip {before:8.0f} tips/s   grouped {after:8.0f}"
-                    f" tips/s   ratio {after / before:5.1f}x"
-                )
+async def bench_store(db: Database, tips: int, burst: int, rounds: int, donor_count: int) -> None:
+    clock = SystemClock()
+    ledger = Ledger(db, clock)
+    streams = StreamService(db, livekit=None, clock=clock)  # type: ignore[arg-type]
+    stream = await streams.create(
+        owner_id=1, username="alice", display_name="Alice", draft=StreamDraft("Bench")
+    )
+    many = list(range(100, 100 + donor_count))
+    for donor in [2, *many]:
+        await ledger.grant(donor, 10**9, moderator_id=9, reason="bench", key=f"f{donor}")
 
-            replay_started = time.perf_counter()
-            for n in range(tips):
-                await grouped(2, 1, f"s{n}")
-            report("replays (same key)", tips / (time.perf_counter() - replay_started), [])
-            problems = await ledger.check_books()
-            print(f"books: {problems or 'balanced'}")
+    async def grouped(donor: int, amount: int, key: str) -> PaymentResult:
+        return await ledger.send_stream_donation(donor, "Bob", stream.id, amount, "", key)
+
+    async def per_tip(donor: int, amount: int, key: str) -> PaymentResult:
+        return await per_tip_donation(ledger, db, donor, stream.id, amount, key)
+
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for n in range(tips):
+        t0 = time.perf_counter()
+        result = await grouped(2, 1, f"s{n}")
+        latencies.append(time.perf_counter() - t0)
+        assert result.ok
+    report("one after another", tips / (time.perf_counter() - started), latencies)
+
+    print(f"bursts of {burst} concurrent tips, median of {rounds} bursts:")
+    for wallets, label in (([2], "one wallet"), (many, f"{donor_count} wallets")):
+        # Alternating, so both paths see the same database size and machine load.
+        before = await bursts(per_tip, wallets, burst, rounds, f"p{label}")
+        after = await bursts(grouped, wallets, burst, rounds, f"g{label}")
+        print(
+            f"{'from ' + label:>20}: per-tip {before:8.0f} tips/s   grouped {after:8.0f}"
+            f" tips/s   ratio {after / before:5.1f}x"
+        )
+
+    replay_started = time.perf_counter()
+    for n in range(tips):
+        await grouped(2, 1, f"s{n}")
+    report("replays (same key)", tips / (time.perf_counter() - replay_started), [])
+    problems = await ledger.check_books()
+    print(f"books: {problems or 'balanced'}")
 
 
 def report(mode: str, rate: float, latencies: list[float]) -> None:
@@ -159,5 +193,12 @@ if __name__ == "__main__":
     parser.add_argument("--burst", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--donors", type=int, default=50)
+    parser.add_argument("--store", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument(
+        "--postgres-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="a server to make the throwaway database on",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.tips, args.burst, args.rounds, args.donors))
+    chosen = ["sqlite", "postgresql"] if args.store == "both" else [args.store]
+    asyncio.run(main(args.tips, args.burst, args.rounds, args.donors, chosen, args.postgres_url))
