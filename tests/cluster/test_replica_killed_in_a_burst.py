@@ -20,7 +20,7 @@ import pytest
 
 from core.kernel.clock import ManualClock
 from core.services import Services
-from tests.cluster.test_two_processes_sqlite import DONORS, TIP, sessions_of_donors
+from tests.cluster.test_two_processes import DONORS, TIP, sessions_of_donors
 from tests.conftest import ALICE
 from tests.core.money.test_ledger import page
 from tests.fakes.livekit import FakeLiveKit

@@ -1,4 +1,5 @@
-"""Two real golive processes on one SQLite file, as an operator runs a web replica beside the bot.
+"""Two real golive processes on one database (a SQLite file; PostgreSQL on its pass), as an
+operator runs a web replica beside the bot.
 
 Tips arrive 100 at a time, split between `golive run` (here without a Discord token: its web
 sidecar) and a `golive web` replica, and some are sent to both at once with the same request id
