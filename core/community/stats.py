@@ -53,7 +53,7 @@ class StatsService:
     async def top(self, limit: int = 10) -> list[StreamerStats]:
         """The community's streamers with the most hours live (then peak viewers)."""
         rows = await self._db.fetch_all(
-            f"SELECT * FROM ({_STATS}) WHERE streams > 0"  # noqa: S608 - constant SQL
+            f"SELECT * FROM ({_STATS}) AS stats WHERE streams > 0"  # noqa: S608 - constant SQL
             " ORDER BY seconds_live DESC, peak_viewers DESC, owner_id LIMIT ?",
             (limit,),
         )

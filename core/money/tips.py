@@ -207,7 +207,7 @@ class TipService:
             " COALESCE(s.owner_name, 'unknown') AS name"
             " FROM tips t LEFT JOIN streams s ON s.owner_id = t.streamer_id"
             " WHERE t.refund_transaction_id IS NULL AND t.created_at >= ?"
-            " GROUP BY t.streamer_id ORDER BY total DESC, t.streamer_id LIMIT ?",
+            " GROUP BY t.streamer_id, s.owner_name ORDER BY total DESC, t.streamer_id LIMIT ?",
             (self._since(period), limit),
         )
         return [_standing(row) for row in rows]

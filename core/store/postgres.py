@@ -180,7 +180,7 @@ class PostgresDatabase(Database):
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         started = time.perf_counter()
         try:
-            return list(await self._pool.fetch(_positional(sql), *params))
+            return list(await self._pool.fetch(_positional(sql), *_values(params)))
         except _TROUBLE as error:
             unavailable = _storage_error(error, reading=True)
             if unavailable is None:
@@ -313,17 +313,17 @@ class _Transaction(Transaction):
         self._connection = connection
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        status: str = await self._connection.execute(_positional(sql), *params)
+        status: str = await self._connection.execute(_positional(sql), *_values(params))
         return _rowcount(status)
 
     async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
-        row_id = await self._connection.fetchval(_returning_id(sql), *params)
+        row_id = await self._connection.fetchval(_returning_id(sql), *_values(params))
         if row_id is None:
             raise RuntimeError("INSERT produced no row id")
         return int(row_id)
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        row: Row | None = await self._connection.fetchrow(_positional(sql), *params)
+        row: Row | None = await self._connection.fetchrow(_positional(sql), *_values(params))
         return row
 
 
@@ -338,15 +338,15 @@ class _SyncTransaction(SyncTransaction):
         self._loop = loop
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        status: str = self._wait(self._connection.execute(_positional(sql), *params))
+        status: str = self._wait(self._connection.execute(_positional(sql), *_values(params)))
         return _rowcount(status)
 
     def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        row: Row | None = self._wait(self._connection.fetchrow(_positional(sql), *params))
+        row: Row | None = self._wait(self._connection.fetchrow(_positional(sql), *_values(params)))
         return row
 
     def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        return list(self._wait(self._connection.fetch(_positional(sql), *params)))
+        return list(self._wait(self._connection.fetch(_positional(sql), *_values(params))))
 
     def _wait(self, statement: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(statement, self._loop).result()
@@ -405,6 +405,18 @@ def _number(text: str) -> int | float:
 async def _notify(connection: _Connection, channels: set[str]) -> None:
     for channel in sorted(channels):
         await connection.execute(f'NOTIFY "{_CHANNEL_PREFIX}{channel}"')
+
+
+def _values(params: Iterable[Any]) -> tuple[Any, ...]:
+    """The parameters as PostgreSQL takes them: its text can't hold NUL (SQLite's can), which
+    only a request's path or query can bring (golive's text rules strip control characters from
+    what it stores). As U+FFFD it matches nothing stored, as on SQLite, instead of a 500."""
+    values = tuple(params)
+    if any(type(value) is str and "\x00" in value for value in values):
+        return tuple(
+            value.replace("\x00", "\ufffd") if type(value) is str else value for value in values
+        )
+    return values
 
 
 @lru_cache(maxsize=2048)
