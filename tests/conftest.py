@@ -48,12 +48,13 @@ def postgres_server() -> str | None:
 
 @pytest_asyncio.fixture
 async def database_environment(
-    tmp_path: Path, postgres_server: str | None
+    tmp_path: Path, postgres_server: str | None, request: pytest.FixtureRequest
 ) -> AsyncIterator[dict[str, str]]:
     """Where a test's golive keeps its data: a SQLite file, or on the PostgreSQL pass a database
-    of its own (dropped afterwards). As environment variables, for settings and subprocesses."""
+    of its own (dropped afterwards). As environment variables, for settings and subprocesses.
+    A test marked `sqlite_file` is about SQLite's file itself (a full disk): always SQLite."""
     environment = {"GOLIVE_DATABASE": str(tmp_path / "golive.db")}
-    if postgres_server is None:
+    if postgres_server is None or request.node.get_closest_marker("sqlite_file"):
         yield environment
         return
     url = postgres.current_url = await postgres.fresh_database()

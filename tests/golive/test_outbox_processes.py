@@ -129,7 +129,7 @@ async def test_a_go_live_committed_by_a_process_that_died_is_announced_after_res
     died = await asyncio.create_subprocess_exec(
         sys.executable,
         str(CRASH_SCRIPT),
-        str(tmp_path / "golive.db"),
+        str(services.settings.database.target),
         str(session.id),
         env={"PYTHONPATH": str(ROOT)},
         stderr=asyncio.subprocess.PIPE,
