@@ -65,8 +65,11 @@ typecheck: setup
 jscheck: setup ## eslint and the type check (tsc --checkJs) of the page modules in web/static
 	cd web && npx --no-install eslint . && npx --no-install tsc -p tsconfig.json
 
+# The whole suite twice: on SQLite (the embedded default), then on a real PostgreSQL
+# (tests/postgres.py: the server at 127.0.0.1:5432 if one answers, else a throwaway cluster).
 pytest: setup
 	$(VENV)/bin/pytest -q
+	GOLIVE_TEST_DATABASE=postgresql $(VENV)/bin/pytest -q
 
 check: system $(RUNTIME) ## validate the configuration and reach LiveKit and Discord
 	$(VENV)/bin/golive check
