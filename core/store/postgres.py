@@ -103,7 +103,11 @@ class PostgresDatabase(Database):
         self._pool = pool
         self._url = url
         self._busy_timeout = busy_timeout
-        self._lock_timeout = f"{max(1, int(busy_timeout * 1000))}ms"
+        # BEGIN, the bound on waiting and the write lock, in one round trip (simple protocol).
+        self._begin_write = (
+            f"BEGIN; SET LOCAL lock_timeout = '{max(1, int(busy_timeout * 1000))}ms';"
+            f" SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
+        )
         self._listener: _Connection | None = None
         self._listening: set[str] = set()
         self._relisten: asyncio.Task[None] | None = None
@@ -155,13 +159,14 @@ class PostgresDatabase(Database):
     async def _writing(self) -> AsyncIterator[_Connection]:
         started = time.perf_counter()
         try:
-            async with (
-                self._pool.acquire(timeout=self._busy_timeout) as connection,
-                connection.transaction(),
-            ):
-                await connection.execute(f"SET LOCAL lock_timeout = '{self._lock_timeout}'")
-                await connection.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK_KEY)
-                yield connection
+            async with self._pool.acquire(timeout=self._busy_timeout) as connection:
+                try:
+                    await connection.execute(self._begin_write)
+                    yield connection
+                    await connection.execute("COMMIT")
+                except BaseException:
+                    await _roll_back(connection)
+                    raise
         except (asyncpg.IntegrityConstraintViolationError, asyncpg.RaiseError) as error:
             raise IntegrityError(error.args[0] if error.args else str(error)) from error
         except _TROUBLE as error:
@@ -395,6 +400,17 @@ async def _init_connection(connection: _Connection) -> None:
 
 async def _nothing_to_reset(connection: _Connection) -> None:
     return None
+
+
+async def _roll_back(connection: _Connection) -> None:
+    """Every failed write ends here, so no connection goes back to the pool inside a transaction
+    (the pool does not reset them); one that can't even roll back is closed, not reused."""
+    if connection.is_closed():
+        return
+    try:
+        await connection.execute("ROLLBACK")
+    except _TROUBLE:
+        connection.terminate()
 
 
 def _number(text: str) -> int | float:
