@@ -2,6 +2,8 @@
 
 The public module: other packages import from here, never from the modules inside."""
 
+from core.store import db as _sqlite_store  # noqa: F401 - registers how SQLite opens
+from core.store import postgres as _postgres_store  # noqa: F401 - and PostgreSQL
 from core.store.base import (
     WRITE_LOCK_KEY,
     Database,

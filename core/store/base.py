@@ -51,6 +51,16 @@ def is_postgres_url(target: Path | str) -> bool:
     return str(target).startswith(POSTGRES_SCHEMES)
 
 
+Opener = Callable[[Path | str, float], "AbstractAsyncContextManager[Database]"]
+"""How a store opens (target, busy_timeout); each store's module registers its own, so this
+module needs neither (core/store/__init__.py imports both)."""
+_OPENERS: dict[str, Opener] = {}
+
+
+def register_store(dialect: str, opener: Opener) -> None:
+    _OPENERS[dialect] = opener
+
+
 class Transaction(ABC):
     """The statements of one ``Database.transaction()``."""
 
@@ -114,16 +124,8 @@ class Database(ABC):
 
         ``busy_timeout``: seconds a write waits for the write lock before it is refused.
         """
-        opened: AbstractAsyncContextManager[Database]
-        if is_postgres_url(target):
-            from core.store.postgres import PostgresDatabase
-
-            opened = PostgresDatabase.connect(str(target), busy_timeout=busy_timeout)
-        else:
-            from core.store.db import SQLiteDatabase
-
-            opened = SQLiteDatabase.connect(target, busy_timeout=busy_timeout)
-        async with opened as database:
+        opener = _OPENERS["postgresql" if is_postgres_url(target) else "sqlite"]
+        async with opener(target, busy_timeout) as database:
             yield database
 
     @abstractmethod

@@ -31,7 +31,14 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from core.kernel.errors import StorageUnavailable
-from core.store.base import Database, IntegrityError, Row, SyncTransaction, Transaction
+from core.store.base import (
+    Database,
+    IntegrityError,
+    Row,
+    SyncTransaction,
+    Transaction,
+    register_store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -417,3 +424,8 @@ async def _on_connection_thread(
     """
     result: T = await connection._execute(function, connection._conn, work, notified)  # type: ignore[no-untyped-call]
     return result
+
+
+register_store(
+    "sqlite", lambda target, busy_timeout: SQLiteDatabase.connect(target, busy_timeout=busy_timeout)
+)

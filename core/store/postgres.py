@@ -41,6 +41,7 @@ from core.store.base import (
     Row,
     SyncTransaction,
     Transaction,
+    register_store,
 )
 
 log = logging.getLogger(__name__)
@@ -516,3 +517,9 @@ def _migrations() -> list[tuple[int, str]]:
         if match:
             found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
     return sorted(found)
+
+
+register_store(
+    "postgresql",
+    lambda target, busy_timeout: PostgresDatabase.connect(str(target), busy_timeout=busy_timeout),
+)
