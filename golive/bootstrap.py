@@ -45,7 +45,7 @@ from core.money import (
     PayoutService,
     TipService,
     TopupService,
-    record_tip_events,
+    record_tip_event,
 )
 from core.services import Services
 from core.stage import StageService
@@ -194,7 +194,7 @@ def build_services(
     livekit: LiveKitGateway,
     events: EventBus,
 ) -> Services:
-    ledger = Ledger(db, clock, on_tip=record_tip_events)
+    ledger = Ledger(db, clock, on_tip=record_tip_event)
     outbox = Outbox(db, clock, spawn=events.spawn)
     events.on_durable = lambda _event: outbox.kick()
     passes = PassService(db, ledger, clock, settings.fees, events=events)
