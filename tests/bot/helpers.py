@@ -58,6 +58,20 @@ async def on_air(world: World, member: Any = None) -> None:
     await world.env.settle()
 
 
+async def end_stream(world: World, member: Any = None) -> None:
+    """The member (Alice) ends her stream; its summary and other effects run to the end."""
+    await (member or world.alice).slash(world.general, "stream end")
+    await run_effects(world)
+
+
+async def run_effects(world: World) -> None:
+    """Every delivery due runs to the end. SimCord's settle alone waits only for work begun in
+    the bot; a delivery pass begun by a test's direct service call (a tip) may carry later
+    events too."""
+    await world.env.bot.services.events.drain()
+    await world.env.settle()
+
+
 async def setup_announcements(world: World) -> None:
     await world.admin.slash(world.general, "setup announce-channel", channel=world.announcements)
 

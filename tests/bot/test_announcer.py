@@ -10,6 +10,7 @@ from core.kernel.clock import ManualClock
 from core.services import Services
 from tests.bot.helpers import (
     create_page,
+    end_stream,
     go_live,
     joins,
     leaves,
@@ -58,7 +59,7 @@ async def test_the_end_turns_the_announcement_into_a_summary_with_a_chart(
     clock.advance(600)
     await leaves(services, livekit, room, "guest-2")
     clock.advance(3720)
-    await world.alice.slash(world.general, "stream end")
+    await end_stream(world)
 
     [summary] = posted_alerts(world)
     embed = summary.embeds[0]
@@ -93,7 +94,7 @@ async def test_a_server_error_on_the_summary_is_retried(world: World, clock: Man
     await go_live(world)
     clock.advance(300)
     world.env.inject_error("PATCH", "/channels/*/messages/*", status=502)
-    await world.alice.slash(world.general, "stream end")
+    await end_stream(world)
     assert posted_alerts(world)[0].embeds[0].description == "Alice was live for **5m**."
 
 
@@ -129,7 +130,7 @@ async def test_the_summary_counts_the_tips_of_the_session(
     await services.tips.tip_stream(bob, stream.id, 25, "lovely colours", "tip-1")
     await services.tips.tip_stream(bob, stream.id, 15, "", "tip-2")
     clock.advance(60)
-    await world.alice.slash(world.general, "stream end")
+    await end_stream(world)
 
     [summary] = posted_alerts(world)
     assert {f.name: f.value for f in summary.embeds[0].fields}["Tips"] == (
