@@ -98,10 +98,8 @@ class SQLiteDatabase(Database):
         database = cls(connection, busy_timeout=busy_timeout)
         try:
             connection.row_factory = aiosqlite.Row
-            # The wait first: switching a new file to WAL takes a lock another process starting
-            # at the same moment may hold.
             await connection.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
-            await connection.execute("PRAGMA journal_mode=WAL")
+            await _switch_to_wal(connection, busy_timeout)
             await connection.execute("PRAGMA foreign_keys=ON")
             await connection.execute("PRAGMA synchronous=NORMAL")
             await database.migrate()
@@ -346,6 +344,26 @@ def _run_transaction(
                 log.warning("could not roll back a failed write: %s", error)
         raise
     return result
+
+
+async def _switch_to_wal(connection: aiosqlite.Connection, busy_timeout: float) -> None:
+    """Put the file in WAL mode, waiting up to ``busy_timeout`` for processes opening it too.
+
+    The switch takes an exclusive lock; when another new process holds a read lock and wants
+    the same, SQLite answers "locked" at once instead of waiting (waiting could deadlock), so
+    the wait is here: a few tries with a short backoff.
+    """
+    deadline = time.monotonic() + busy_timeout
+    pause = 0.01
+    while True:
+        try:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if _kind_of(error) != _LOCKED or time.monotonic() + pause > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 async def _open_reader(path: Path | str, busy_timeout: float) -> aiosqlite.Connection:
