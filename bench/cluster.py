@@ -32,12 +32,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import glob
 import itertools
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -60,6 +58,7 @@ from core.config.settings import load_settings  # noqa: E402
 from core.streams.service import StreamDraft  # noqa: E402
 from golive.bootstrap import open_services  # noqa: E402
 from tests.fakes.livekit import FakeLiveKit  # noqa: E402
+from tests.throwaway_postgres import ThrowawayCluster, free_port  # noqa: E402
 from web.keys import SESSION_COOKIE  # noqa: E402
 
 API_KEY = "benchkey"
@@ -120,46 +119,13 @@ class Measured:
 # -- PostgreSQL ------------------------------------------------------------------------------------
 
 
-class ThrowawayCluster:
-    """initdb + pg_ctl in a temporary folder, pg_stat_statements loaded, stopped at the end."""
-
-    def __init__(self) -> None:
-        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-        if not binaries:
-            sys.exit(
-                "Debian's postgresql binaries are missing (scripts/bootstrap.sh --for-tests "
-                "installs them); or pass --postgres-url"
-            )
-        self.bin = Path(binaries[-1]).parent
-        self.folder = Path(tempfile.mkdtemp(prefix="golive-bench-pg-"))
-        self.as_user: list[str] = []
-        if os.geteuid() == 0:  # initdb refuses root; Debian's package adds this user
-            shutil.chown(self.folder, "postgres")
-            self.as_user = ["runuser", "-u", "postgres", "--"]
-        self.port = free_port()
-        self.data = self.folder / "data"
-
-    def start(self) -> str:
-        run = [*self.as_user, str(self.bin / "initdb"), "-D", str(self.data)]
-        subprocess.run([*run, "-U", "postgres", "-A", "trust"], check=True, capture_output=True)
-        options = (
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-            " -c synchronous_commit=off -c shared_preload_libraries=pg_stat_statements"
-            " -c pg_stat_statements.track=top -c max_connections=200"
-        )
-        # -l: the server's own output goes to a file, not to a pipe this process would wait on.
-        log = str(self.folder / "server.log")
-        pg_ctl = [*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", log]
-        subprocess.run([*pg_ctl, "-o", options, "-w", "start"], check=True, capture_output=True)
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def stop(self) -> None:
-        subprocess.run(
-            [*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"],
-            capture_output=True,
-            check=False,
-        )
-        shutil.rmtree(self.folder, ignore_errors=True)
+# Statements counted (pg_stat_statements), commits not waited for, room for every client.
+SERVER_OPTIONS = (
+    "-c synchronous_commit=off",
+    "-c shared_preload_libraries=pg_stat_statements",
+    "-c pg_stat_statements.track=top",
+    "-c max_connections=200",
+)
 
 
 async def create_database(server: str) -> str:
@@ -253,13 +219,6 @@ class RoundTrips:
 
 
 # -- golive ----------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def golive_env(url: str, livekit_url: str, port: int = 0) -> dict[str, str]:
@@ -477,11 +436,14 @@ async def cost_by_kind(port: int, community: Community, trips: RoundTrips, scale
 
 
 async def main(scale: Scale, server: str | None) -> None:
-    cluster = ThrowawayCluster() if server is None else None
+    try:
+        cluster = ThrowawayCluster("golive-bench-pg-") if server is None else None
+    except RuntimeError as missing:
+        sys.exit(f"{missing} (--postgres-url)")
     work = Path(tempfile.mkdtemp(prefix="golive-bench-cluster-"))
     replicas: list[subprocess.Popen[bytes]] = []
     try:
-        server = cluster.start() if cluster is not None else server
+        server = cluster.start(SERVER_OPTIONS) if cluster is not None else server
         assert server is not None
         url = await create_database(server)
         async with FakeLiveKit(api_key=API_KEY, api_secret=API_SECRET) as livekit:

@@ -15,18 +15,13 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
-import glob
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import uuid
-from pathlib import Path
 
 import asyncpg
 
 from core.store import Database
+from tests.throwaway_postgres import ThrowawayCluster
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 ON_POSTGRES = os.environ.get("GOLIVE_TEST_DATABASE", "sqlite") == "postgresql"
@@ -111,61 +106,10 @@ def _answers(url: str) -> bool:
 
 
 def _start_throwaway_cluster() -> str:
-    """initdb + pg_ctl into a temporary folder, listening on a free local port, trust auth."""
-    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not binaries:
-        raise RuntimeError(
-            "no PostgreSQL answers and Debian's postgresql binaries are missing: run "
-            "scripts/bootstrap.sh (make test does), or set GOLIVE_TEST_POSTGRES_URL"
-        )
-    bin_dir = Path(binaries[-1]).parent
-    folder = Path(tempfile.mkdtemp(prefix="golive-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root; Debian's package adds this user
-        shutil.chown(folder, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    data = folder / "data"
-    subprocess.run(  # noqa: S603 - fixed binaries of Debian's package, no input
-        [*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-    log = str(folder / "server.log")  # else the server keeps pg_ctl's pipes open: a hang
-    subprocess.run(  # noqa: S603 - fixed binaries of Debian's package, no input
-        [
-            *as_user,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            log,
-            "-w",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-    )
-
-    def stop() -> None:
-        subprocess.run(  # noqa: S603 - fixed binaries of Debian's package, no input
-            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
-
-    atexit.register(stop)
-    return f"postgresql://postgres@127.0.0.1:{port}/postgres"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A cluster of the tests' own (tests/throwaway_postgres.py), stopped at exit."""
+    cluster = ThrowawayCluster()
+    atexit.register(cluster.stop)
+    return cluster.start()
 
 
 async def table_names(db: Database) -> list[str]:
