@@ -17,8 +17,8 @@ A job with a lease (all but livekit-watch, which is about this process's own vie
 runs in one process of the cluster at a time: every process that has the job takes its turns,
 and at each turn asks for the job's lease (core/cluster/leases.py, a row in scheduler_leases);
 only the holder runs it. So with three processes up a job runs once per period, and when its
-holder dies its lease runs out (after `LEASE_TURNS` periods) and the next process whose turn
-comes takes it. Discord jobs name their shard scope in the lease, so they compete only among bot
+holder dies its lease runs out (after `LEASE_TURNS` periods, at most a minute: the holder renews
+long jobs' leases on a heartbeat) and the next process whose turn comes takes it. Discord jobs name their shard scope in the lease, so they compete only among bot
 processes of the same shards. Underneath, each job still claims its work in the database (keys,
 claims, conditional updates), so even two holders (a clock jump) would not repeat an effect.
 A job that fails is logged and runs again at its next turn.
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from core.cluster import Leases, forget_spent
+from core.cluster import HEARTBEAT, Leases, forget_spent
 from core.kernel.errors import StorageUnavailable
 from core.services import Services
 
@@ -110,9 +110,13 @@ async def running(jobs: list[Job], leases: Leases | None = None) -> AsyncIterato
     """Run each job every `job.every` (first turn after one interval) until the block exits.
 
     With `leases`, a job with a lease runs at a turn only if this process holds it (taken or
-    renewed at that turn); leaving the block gives the leases back. Without, every job runs here.
+    renewed at that turn, and renewed every HEARTBEAT in between); leaving the block gives the
+    leases back. Without, every job runs here.
     """
-    tasks = [asyncio.create_task(_every(job, leases), name=f"job {job.name}") for job in jobs]
+    held: dict[str, timedelta] = {}  # the leases this process holds: lease name -> job period
+    tasks = [asyncio.create_task(_every(job, leases, held), name=f"job {job.name}") for job in jobs]
+    if leases is not None:
+        tasks.append(asyncio.create_task(_heartbeat(leases, held), name="lease heartbeat"))
     log.debug("scheduler: %s", ", ".join(f"{job.name} every {job.every}" for job in jobs))
     try:
         yield
@@ -130,24 +134,44 @@ async def run_once(jobs: list[Job]) -> None:
         await _run(job)
 
 
-async def _every(job: Job, leases: Leases | None) -> None:
+async def _every(job: Job, leases: Leases | None, held: dict[str, timedelta]) -> None:
     interval = job.every.total_seconds()
     lease = job.lease_name if leases is not None else None
-    held = False
     while True:
         await asyncio.sleep(interval)
         if leases is not None and lease is not None:
-            was_held, held = held, await _hold(leases, lease, job)
-            if held != was_held:
+            was_held, holds = lease in held, await _hold(leases, lease, job)
+            if holds:
+                held[lease] = job.every
+            else:
+                held.pop(lease, None)
+            if holds != was_held:
                 log.info(
-                    "job %s %s", job.name, "runs in this process now" if held else "runs elsewhere"
+                    "job %s %s", job.name, "runs in this process now" if holds else "runs elsewhere"
                 )
-            if not held:
+            if not holds:
                 continue
         await _run(job)
-        if held and leases is not None and lease is not None:
+        if leases is not None and lease is not None and lease in held:
             # Renewed after the run too: a long run must not let the lease run out under it.
             await _hold(leases, lease, job)
+
+
+async def _heartbeat(leases: Leases, held: dict[str, timedelta]) -> None:
+    """Keeps the leases held between the turns of long-period jobs (a lease lasts at most
+    LONGEST_LEASE), so a holder that dies hands them over within about a minute."""
+    while True:
+        await asyncio.sleep(HEARTBEAT.total_seconds())
+        if not held:
+            continue
+        try:
+            lost = await leases.renew(dict(held))
+        except StorageUnavailable:
+            log.warning("the scheduler's leases could not be renewed now; they last a minute")
+            continue
+        for lease in lost:
+            held.pop(lease, None)
+            log.info("the lease of %s ran out; another process runs it now", lease)
 
 
 async def _hold(leases: Leases, lease: str, job: Job) -> bool:

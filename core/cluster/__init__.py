@@ -4,11 +4,13 @@ Leases say which process runs each periodic job (golive/scheduler.py); shared li
 flood limits and slow mode every replica counts against (core/chat). Migration 0015.
 """
 
-from core.cluster.leases import LEASE_TURNS, Leases, process_holder_id
+from core.cluster.leases import HEARTBEAT, LEASE_TURNS, LONGEST_LEASE, Leases, process_holder_id
 from core.cluster.limits import Limit, Refusal, SharedLimits, forget_spent
 
 __all__ = [
+    "HEARTBEAT",
     "LEASE_TURNS",
+    "LONGEST_LEASE",
     "Leases",
     "Limit",
     "Refusal",

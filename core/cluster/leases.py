@@ -8,8 +8,11 @@ statement atomic, so two processes never both hold a lease.
 
 A holder renews at each of its turns, and its lease lasts several turns (`LEASE_TURNS`), so a busy
 event loop or a slow run does not hand the job over; a holder that dies (kill -9, a lost machine)
-stops renewing, and the first process whose turn comes after the expiry takes the job. A holder
-that stops cleanly gives its leases back, so the others take over at their next turn.
+stops renewing, and the first process whose turn comes after the expiry takes the job. A lease
+lasts at most `LONGEST_LEASE`: the holder of a job with long turns (30 min) renews it in between
+(`renew`, the scheduler's heartbeat), so when it dies the job moves within one turn of its own,
+not three. A holder that stops cleanly gives its leases back, so the others take over at their
+next turn.
 """
 
 from __future__ import annotations
@@ -24,6 +27,14 @@ from core.store import Database
 
 # How many of its own turns a lease outlives: a holder may miss this many less one.
 LEASE_TURNS = 3
+# No lease lasts longer; holders renew theirs at least every HEARTBEAT.
+LONGEST_LEASE = timedelta(minutes=1)
+HEARTBEAT = LONGEST_LEASE / 4
+
+
+def lease_length(every: timedelta) -> timedelta:
+    """How long a lease of a job run `every` lasts from its last renewal."""
+    return min(every * LEASE_TURNS, LONGEST_LEASE)
 
 
 def process_holder_id() -> str:
@@ -60,9 +71,25 @@ class Leases:
                 "   expires_at = excluded.expires_at"
                 " WHERE scheduler_leases.holder = excluded.holder"
                 "   OR scheduler_leases.expires_at <= excluded.taken_at",
-                (job, self.holder, lease_time(now), lease_time(now + every * LEASE_TURNS)),
+                (job, self.holder, lease_time(now), lease_time(now + lease_length(every))),
             )
         return changed == 1
+
+    async def renew(self, held: dict[str, timedelta]) -> set[str]:
+        """Extend the leases of `held` (job: its period) this process still holds; the jobs
+        whose lease it holds no longer (it ran out and another process took it) are returned."""
+        now = self._clock.now()
+        lost: set[str] = set()
+        async with self._db.transaction() as tx:
+            for job, every in held.items():
+                changed = await tx.execute(
+                    "UPDATE scheduler_leases SET expires_at = ?"
+                    " WHERE job = ? AND holder = ? AND expires_at > ?",
+                    (lease_time(now + lease_length(every)), job, self.holder, lease_time(now)),
+                )
+                if not changed:
+                    lost.add(job)
+        return lost
 
     async def release_all(self) -> None:
         """Give back every lease this process holds (a clean stop): the others take over at

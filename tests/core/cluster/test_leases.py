@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.cluster import LEASE_TURNS, Leases
+from core.cluster import HEARTBEAT, LEASE_TURNS, LONGEST_LEASE, Leases
 from core.kernel.clock import ManualClock
 from core.services import Services
 
@@ -60,3 +60,26 @@ async def test_leases_of_different_jobs_are_independent(
     assert await low.hold("catch-up shards 0,1/4", EVERY)
     assert await high.hold("catch-up shards 2,3/4", EVERY)
     assert not await high.hold("catch-up shards 0,1/4", EVERY)
+
+
+async def test_a_long_job_lease_lasts_a_minute_renewed_by_the_heartbeat_and_moves_within_a_turn(
+    services: Services, clock: ManualClock
+) -> None:
+    """A job run every 30 minutes: its holder renews the lease between turns (the scheduler's
+    heartbeat); once the holder dies the lease runs out within LONGEST_LEASE, so the next turn
+    of another process takes the job, not one three periods later."""
+    every = timedelta(minutes=30)
+    holder, other = Leases(services.db, clock, "holder"), Leases(services.db, clock, "other")
+    assert await holder.hold("renew-passes", every)
+    for _ in range(8):  # two minutes of heartbeats
+        clock.advance(HEARTBEAT.total_seconds())
+        assert await holder.renew({"renew-passes": every}) == set()
+        assert not await other.hold("renew-passes", every)
+    # The holder dies: no more heartbeats.
+    clock.advance(LONGEST_LEASE.total_seconds() - 1)
+    assert not await other.hold("renew-passes", every)
+    clock.advance(1)
+    assert await other.hold("renew-passes", every)
+    # The old holder's next heartbeat finds it lost, and does not take it back.
+    assert await holder.renew({"renew-passes": every}) == {"renew-passes"}
+    assert await other.holder_of("renew-passes") == "other"
