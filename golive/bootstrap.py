@@ -65,10 +65,17 @@ log = logging.getLogger(__name__)
 _CONNECT_BACKOFF = (1, 2, 4, 8, 15, 30)
 
 
+class StoppedWhileWaiting(Exception):
+    """A stop signal came while golive waited for its database: nothing had started yet."""
+
+
 @asynccontextmanager
-async def _open_database(settings: Settings) -> AsyncIterator[Database]:
+async def _open_database(
+    settings: Settings, stop: asyncio.Event | None = None
+) -> AsyncIterator[Database]:
     """The store; a PostgreSQL that can't be reached yet is retried with backoff, one line each
-    time, so golive and its database can start in any order."""
+    time, so golive and its database can start in any order. `stop` (the serving roles' stop
+    signal) ends the wait: StoppedWhileWaiting."""
     busy_timeout = settings.database.busy_timeout.total_seconds()
     async with contextlib.AsyncExitStack() as stack:
         for attempt in itertools.count():
@@ -84,21 +91,39 @@ async def _open_database(settings: Settings) -> AsyncIterator[Database]:
                     raise
                 wait = _CONNECT_BACKOFF[min(attempt, len(_CONNECT_BACKOFF) - 1)]
                 log.warning("%s; trying again in %d s", error, wait)
-                await asyncio.sleep(wait)
+                await _wait_unless_stopped(wait, stop, settings.database.shown)
         yield db
+
+
+async def _wait_unless_stopped(seconds: float, stop: asyncio.Event | None, database: str) -> None:
+    """Sleep `seconds`, or less if `stop` is set: then raise StoppedWhileWaiting.
+
+    The attempts themselves run to their end (a refused port answers at once, a silent host
+    within the connect timeout): cutting one short could cut into its migrations."""
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    if stop.is_set():
+        raise StoppedWhileWaiting(f"golive stopped while waiting for PostgreSQL ({database})")
 
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, clock: Clock | None = None, metrics: Metrics | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    metrics: Metrics | None = None,
+    stop: asyncio.Event | None = None,
 ) -> AsyncIterator[Services]:
-    """Open everything; with `metrics`, the services are observed for GET /metrics."""
+    """Open everything; with `metrics`, the services are observed for GET /metrics. `stop`: a
+    stop signal while the database is being waited for ends the wait (StoppedWhileWaiting)."""
     clock = clock or SystemClock()
     timeout = aiohttp.ClientTimeout(total=10, connect=3)
     events = EventBus(observer=metrics)
     traces = [metrics.livekit_trace(settings.livekit.url)] if metrics else []
     async with (
-        _open_database(settings) as db,
+        _open_database(settings, stop) as db,
         aiohttp.ClientSession(timeout=timeout, trace_configs=traces) as http,
         _observed_batches(metrics),
     ):

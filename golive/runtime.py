@@ -7,7 +7,8 @@ with a lease runs in one process of the cluster at a time (golive/scheduler.py).
 All stop the same way on SIGTERM or SIGINT: the listener closes, requests in flight get
 `web.shutdown_grace_seconds` to finish, queued writes are committed, background deliveries end
 (or are cancelled after the grace), the scheduler gives its leases back, the bot and the LiveKit
-client close, and the exit code is 0.
+client close, and the exit code is 0. A stop while a PostgreSQL that is down at start is still
+being waited for ends the wait at once, and the exit code is 0 too (nothing had started).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ from core.config import Settings
 from core.kernel.errors import StorageUnavailable
 from core.services import Services
 from golive import scheduler
-from golive.bootstrap import attach_bot, delivering, open_services
+from golive.bootstrap import StoppedWhileWaiting, attach_bot, delivering, open_services
 from golive.dev_livekit import for_development
 from golive.livekit_watch import LiveKitWatch
 from golive.sidecar import start_web
@@ -69,7 +70,9 @@ async def run(settings: Settings, *, start_livekit: bool = False) -> int:
     if not settings.discord.token:
         log.warning("%s", HOW_TO_ADD_THE_BOT)
         return await run_web(settings, start_livekit=start_livekit)
-    return await serve_bot(settings, settings.discord.token, start_livekit, with_web=True)
+    return await stopping_cleanly(
+        serve_bot(settings, settings.discord.token, start_livekit, with_web=True)
+    )
 
 
 async def run_bot(settings: Settings, *, start_livekit: bool = False) -> int:
@@ -81,7 +84,19 @@ async def run_bot(settings: Settings, *, start_livekit: bool = False) -> int:
             "`golive web`"
         )
         return 2
-    return await serve_bot(settings, settings.discord.token, start_livekit, with_web=False)
+    return await stopping_cleanly(
+        serve_bot(settings, settings.discord.token, start_livekit, with_web=False)
+    )
+
+
+async def stopping_cleanly(role: Awaitable[int]) -> int:
+    """The role's exit code; a stop signal while its database was still waited for is a normal
+    stop (code 0, one line after the signal's): nothing had started, nothing to shut down."""
+    try:
+        return await role
+    except StoppedWhileWaiting as stopped:
+        log.info("%s", stopped)
+        return 0
 
 
 async def serve_bot(settings: Settings, token: str, start_livekit: bool, *, with_web: bool) -> int:
@@ -93,7 +108,7 @@ async def serve_bot(settings: Settings, token: str, start_livekit: bool, *, with
     metrics = Metrics() if settings.metrics.enabled and with_web else None
     async with (
         for_development(settings, start=start_livekit) as hint,
-        open_services(settings, metrics=metrics) as services,
+        open_services(settings, metrics=metrics, stop=stop) as services,
         watching(services, hint) as watch,
         delivering(services),
     ):
@@ -155,11 +170,16 @@ def _one_line(error: BaseException) -> str:
 
 
 async def run_web(settings: Settings, *, start_livekit: bool = False) -> int:
+    """`golive web`: the web sidecar and the scheduler, until a signal."""
+    return await stopping_cleanly(serve_web(settings, start_livekit))
+
+
+async def serve_web(settings: Settings, start_livekit: bool) -> int:
     stop = stop_on_signals(settings.web.shutdown_grace)
     metrics = Metrics() if settings.metrics.enabled else None
     async with (
         for_development(settings, start=start_livekit) as hint,
-        open_services(settings, metrics=metrics) as services,
+        open_services(settings, metrics=metrics, stop=stop) as services,
         watching(services, hint) as watch,
         delivering(services),
     ):
