@@ -35,7 +35,7 @@ from core.live.thumbnails import is_snapshot_egress
 from core.live.webhooks import AfterCommit
 from core.livekit import LiveKitGateway
 from core.moderation import record_action
-from core.store import Database, Row, SyncTransaction, record_now
+from core.store import Database, Row, SyncTransaction, record
 from core.streams import Stream, StreamEvent, StreamService, StreamSession
 
 log = logging.getLogger(__name__)
@@ -298,33 +298,41 @@ class RecordingService:
     async def follow_stream(self, event: StreamEvent) -> None:
         if event.kind == "live":
             if await self.wants_recording(event.stream.id):
-                problem = await self._start(event.stream, event.session)
+                problem = await self._start(event.stream, event.session, tell_owner=True)
                 if problem is not None:
-                    refused = RecordingRefused(event.stream.owner_id, problem)
-                    # The owner's DM, delivered by the bot whichever process started the egress.
-                    await record_now(self._db, refused, at=self._clock.now())
-                    await self._events.publish(refused)
+                    # Recorded with the failed recording's row; published after its commit.
+                    await self._events.publish(RecordingRefused(event.stream.owner_id, problem))
         elif event.kind == "ended":
             await self._stop_session(event.session.id)
 
-    async def _start(self, stream: Stream, session: StreamSession) -> str | None:
-        """Start recording a live session; returns why it could not (also kept as a row)."""
+    async def _start(
+        self, stream: Stream, session: StreamSession, *, tell_owner: bool = False
+    ) -> str | None:
+        """Start recording a live session; returns why it could not (also kept as a row, with
+        the owner's DM, a `RecordingRefused`, in its transaction when `tell_owner`)."""
         now = to_db(self._clock.now())
         if self.config.problem is not None:
             log.warning("stream %s not recorded: %s", stream.slug, self.config.problem)
-            await self._insert(stream.id, session.id, None, "failed", NOT_CONFIGURED, now)
+            await self._insert_failed(stream, session, NOT_CONFIGURED, now, tell_owner)
             return NOT_CONFIGURED
         output = file_output(self.config, stream.slug, session.room_name)
         try:
             info = await self._livekit.start_room_recording(session.room_name, output)
         except LiveKitUnavailable as error:
             problem = EGRESS_REFUSED.format(code=error.code) if error.refused else error.message
-            await self._insert(stream.id, session.id, None, "failed", problem, now)
+            await self._insert_failed(stream, session, problem, now, tell_owner)
             return problem
         status = _STATUS.get(info.status, "starting")
         await self._insert(stream.id, session.id, info.egress_id, status, None, now)
         log.info("recording stream %s (egress %s)", stream.slug, info.egress_id)
         return None
+
+    async def _insert_failed(
+        self, stream: Stream, session: StreamSession, problem: str, now: str, tell_owner: bool
+    ) -> None:
+        # The owner's DM, delivered by the bot whichever process started the egress.
+        refused = RecordingRefused(stream.owner_id, problem) if tell_owner else None
+        await self._insert(stream.id, session.id, None, "failed", problem, now, refused)
 
     async def _insert(
         self,
@@ -334,6 +342,7 @@ class RecordingService:
         status: str,
         error: str | None,
         now: str,
+        event: RecordingRefused | None = None,
     ) -> None:
         async with self._db.transaction() as tx:
             # The egress_started webhook may have made the row already.
@@ -351,6 +360,8 @@ class RecordingService:
                     now if status in _FINAL else None,
                 ),
             )
+            if event is not None:
+                await record(tx, event, at=self._clock.now())
 
     async def _running(self, session_id: int) -> list[str]:
         rows = await self._db.fetch_all(

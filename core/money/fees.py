@@ -20,7 +20,7 @@ from core.kernel.i18n import Credits, Phrase
 from core.kernel.timefmt import from_db, from_db_required, to_db
 from core.money import notes
 from core.money.ledger import Ledger, fingerprint
-from core.store import Database, Row, record_now
+from core.store import Database, Row, record
 from core.streams import Stream, StreamSession
 
 log = logging.getLogger(__name__)
@@ -117,30 +117,22 @@ class PassService:
         )
         renewals: list[Renewal] = []
         for row in rows:
-            current = _pass(row)
-            key = f"pass-renewal:{current.member_id}:{to_db(current.paid_until)}"
-            try:
-                await self._charge_period(current.member_id, key, auto_renew=True)
-            except PaymentRefused as refusal:
-                await self._stop_renewing(current.member_id)
-                renewals.append(
-                    Renewal(
-                        current.member_id,
-                        False,
-                        current.paid_until,
-                        Phrase(refusal.msgid, refusal.params),
-                    )
-                )
-                continue
-            renewed = await self.status(current.member_id)
-            assert renewed is not None  # noqa: S101 - just written
-            renewals.append(Renewal(current.member_id, True, renewed.paid_until))
-        for renewal in renewals:
-            # The member's DM, delivered by the bot; recorded after the renewal's own commit
-            # (the period's key keeps the charge single, the outbox the DM).
-            await record_now(self._db, renewal, at=now)
-            await self._events.publish(renewal)
+            renewal = await self._renew(_pass(row), now)
+            if renewal is None:
+                continue  # another process (or an earlier run) renewed or ended it, and told
+            renewals.append(renewal)
+            await self._events.publish(renewal)  # after its commit: delivery starts here
         return renewals
+
+    async def _renew(self, current: StreamingPass, now: datetime) -> Renewal | None:
+        """Charge the next period, or stop renewing if the member can't pay; the member's DM
+        (a `Renewal`) is recorded in the same transaction, so it exists exactly when the
+        change does. None: nothing changed now."""
+        key = f"pass-renewal:{current.member_id}:{to_db(current.paid_until)}"
+        try:
+            return await self._charge_period(current.member_id, key, auto_renew=True, tell=True)
+        except PaymentRefused as refusal:
+            return await self._stop_renewing(current, now, Phrase(refusal.msgid, refusal.params))
 
     async def reminders_due(self) -> list[StreamingPass]:
         """Passes renewing within a day whose member wasn't told yet; each is claimed once."""
@@ -162,13 +154,17 @@ class PassService:
                 claimed.append(_pass(row))
         return claimed
 
-    async def _charge_period(self, member_id: int, key: str, *, auto_renew: bool) -> None:
+    async def _charge_period(
+        self, member_id: int, key: str, *, auto_renew: bool, tell: bool = False
+    ) -> Renewal | None:
+        """Pay one period. `tell`: record the member's DM (a `Renewal`) in the charge's own
+        transaction and return it; None when `key` was paid before (nothing charged now)."""
         price, days = self.policy.pass_price, self.policy.pass_days
         fp = fingerprint("pass", member=member_id, price=price, days=days)
         ledger, now = self._ledger, self._clock.now()
         async with self._db.transaction() as tx:
             if await ledger.find_replay(tx, key, fp) is not None:
-                return
+                return None
             legs = await ledger.charge_legs(
                 tx,
                 member_id,
@@ -185,20 +181,38 @@ class PassService:
             )
             current = from_db(row["paid_until"]) if row else None
             start = max(now, current) if current else now
+            # As stored (whole seconds, UTC): the DM tells the time the pass row holds.
+            paid_until = from_db_required(to_db(start + timedelta(days=days)))
             await tx.execute(
                 "INSERT INTO streaming_passes (member_id, paid_until, auto_renew, updated_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET"
                 " paid_until = excluded.paid_until, auto_renew = excluded.auto_renew,"
                 " updated_at = excluded.updated_at",
-                (member_id, to_db(start + timedelta(days=days)), int(auto_renew), to_db(now)),
+                (member_id, to_db(paid_until), int(auto_renew), to_db(now)),
             )
+            if not tell:
+                return None
+            renewed = Renewal(member_id, True, paid_until)
+            await record(tx, renewed, at=now)  # the member's DM, delivered by the bot
+        return renewed
 
-    async def _stop_renewing(self, member_id: int) -> None:
+    async def _stop_renewing(
+        self, current: StreamingPass, now: datetime, reason: Phrase
+    ) -> Renewal | None:
+        """End a pass whose renewal was refused, with the member's DM in the same transaction.
+        Only a pass still due and renewing: another process may have ended it (and told the
+        member), or the member bought a new period meanwhile."""
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE streaming_passes SET auto_renew = 0, updated_at = ? WHERE member_id = ?",
-                (to_db(self._clock.now()), member_id),
+            stopped = await tx.execute(
+                "UPDATE streaming_passes SET auto_renew = 0, updated_at = ?"
+                " WHERE member_id = ? AND auto_renew = 1 AND paid_until <= ?",
+                (to_db(self._clock.now()), current.member_id, to_db(now)),
             )
+            if not stopped:
+                return None
+            ended = Renewal(current.member_id, False, current.paid_until, reason)
+            await record(tx, ended, at=now)  # the member's DM, delivered by the bot
+        return ended
 
 
 class GoLiveFees:

@@ -30,7 +30,7 @@ from core.kernel.i18n import N_, Phrase
 from core.kernel.timefmt import from_db, from_db_required, human_duration, to_db
 from core.livekit import STAGE_SOURCES, LiveKitGateway, is_viewer_of
 from core.moderation import ModerationService, SanctionEvent, record_action
-from core.store import Database, Row, SyncTransaction, Transaction, record_now
+from core.store import Database, Row, SyncTransaction, Transaction, record
 from core.streams import Stream, StreamEnded, StreamService
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,8 @@ class StageService:
                 " VALUES (?, ?, ?, ?) ON CONFLICT (session_id, user_id) DO NOTHING",
                 (live.session_id, member.user_id, name, to_db(self._clock.now())),
             )
-        await self._changed(live)
+            changed = await self._changed(tx, live)
+        await self._events.publish(changed)
 
     async def lower_hand(self, stream: Stream, user_id: int) -> None:
         live = await self._live(stream)
@@ -235,7 +236,8 @@ class StageService:
                 "DELETE FROM stage_hands WHERE session_id = ? AND user_id = ?",
                 (live.session_id, user_id),
             )
-        await self._changed(live)
+            changed = await self._changed(tx, live)
+        await self._events.publish(changed)
 
     async def accept(self, stream: Stream, member: Member, identity: str | None = None) -> Guest:
         """Take the stage: the invited member's watching connection may publish from now on.
@@ -254,24 +256,25 @@ class StageService:
         # LiveKit first: if it can't be reached, nothing changes and the invitation still stands.
         await self._grant(live, identity)
         try:
-            guest = await self._seat(live, invitation, member, identity, now)
+            guest, changed = await self._seat(live, invitation, member, identity, now)
         except Exception:
             await self._revoke_quietly(live, identity)
             raise
-        await self._changed(live)
+        await self._events.publish(changed)
         return guest
 
     async def decline(self, stream: Stream, user_id: int) -> None:
         live = await self._live(stream)
         async with self._db.transaction() as tx:
-            changed = await tx.execute(
+            declined = await tx.execute(
                 "UPDATE stage_invitations SET status = 'declined', answered_at = ?"
                 " WHERE session_id = ? AND user_id = ? AND status = 'pending'",
                 (to_db(self._clock.now()), live.session_id, user_id),
             )
-            if not changed:
+            if not declined:
                 raise Conflict("You have no invitation to decline.")
-        await self._changed(live)
+            changed = await self._changed(tx, live)
+        await self._events.publish(changed)
 
     async def leave(self, stream: Stream, user_id: int) -> Guest:
         """A guest steps off the stage themselves (back to watching)."""
@@ -325,7 +328,8 @@ class StageService:
                 stream_id=stream.id,
                 details=f"expires in {human_duration(self.settings.invite_ttl.total_seconds())}",
             )
-        await self._changed(live)
+            changed = await self._changed(tx, live)
+        await self._events.publish(changed)
         return Invitation(invitation_id, member.user_id, name, by, now, expires)
 
     async def remove(
@@ -419,8 +423,9 @@ class StageService:
                     " WHERE session_id = ? AND user_id = ? AND status = 'pending'",
                     (to_db(self._clock.now()), live.session_id, sanction.user_id),
                 )
-            if hands or invitations:
-                await self._changed(live)
+                changed = await self._changed(tx, live) if hands or invitations else None
+            if changed is not None:
+                await self._events.publish(changed)
 
     def apply_participant_left(
         self, tx: SyncTransaction, event: WebhookEvent, now: datetime
@@ -468,12 +473,13 @@ class StageService:
                 stream_id=stream.id,
                 details=f"{reason} after {human_duration((now - guest.joined_at).total_seconds())}",
             )
-        await self._changed(live)
+            changed = await self._changed(tx, live)
+        await self._events.publish(changed)
         return Guest(guest.user_id, guest.display_name, guest.identity, guest.joined_at, now)
 
     async def _seat(
         self, live: _Live, invitation: Invitation, member: Member, identity: str, now: datetime
-    ) -> Guest:
+    ) -> tuple[Guest, StageChanged]:
         async with self._db.transaction() as tx:
             accepted = await tx.execute(
                 "UPDATE stage_invitations SET status = 'accepted', answered_at = ?"
@@ -502,7 +508,8 @@ class StageService:
                 stream_id=live.stream.id,
                 details=f"invited by {invitation.invited_by}",
             )
-        return Guest(member.user_id, invitation.display_name, identity, now, None)
+            changed = await self._changed(tx, live)
+        return Guest(member.user_id, invitation.display_name, identity, now, None), changed
 
     async def _withdraw_invitation(self, live: _Live, user_id: int, by: int) -> None:
         now = self._clock.now()
@@ -520,7 +527,8 @@ class StageService:
                 target_id=user_id,
                 stream_id=live.stream.id,
             )
-        await self._changed(live)
+            changed = await self._changed(tx, live)
+        await self._events.publish(changed)
 
     async def _grant(self, live: _Live, identity: str) -> None:
         granted = await self._livekit.update_participant_permission(
@@ -601,12 +609,12 @@ class StageService:
             return None
         return _Live(fresh, session.id, session.room_name)
 
-    async def _changed(self, live: _Live) -> None:
+    async def _changed(self, tx: Transaction, live: _Live) -> StageChanged:
+        """Record, in the change's own transaction, that the room should be told (any process
+        may send the packet); the caller publishes the event after the commit."""
         changed = StageChanged(live.stream, live.room_name)
-        # Any process may tell the room (a packet a page also polls for); recorded after the
-        # change rather than with it: a lost one costs a page one poll.
-        await record_now(self._db, changed, at=self._clock.now())
-        await self._events.publish(changed)
+        await record(tx, changed, at=self._clock.now())
+        return changed
 
 
 # -- SQL helpers (inside a transaction) ---------------------------------------------------------

@@ -1,10 +1,11 @@
-"""Two real processes on one SQLite file: this test's process runs the bot (SimCord), and a
+"""Two real processes on one database: this test's process runs the bot (SimCord), and a
 `golive web` replica (or a process that dies) is a real subprocess. Events recorded by the other
 process reach Discord through the outbox, exactly once."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,11 +14,19 @@ import aiohttp
 import pytest
 
 from core.accounts.auth import Identity
+from core.config.settings import Settings
 from core.kernel.clock import ManualClock
 from core.livekit import host_identity
 from core.services import Services
 from core.store.outbox import LEASE
-from tests.bot.helpers import create_page, on_air, posts, setup_announcements
+from tests.bot.helpers import (
+    create_page,
+    dms,
+    fund,
+    on_air,
+    posts,
+    setup_announcements,
+)
 from tests.bot.test_chat_bridge import webhook_posts
 from tests.conftest import ROOT, World
 from tests.fakes.livekit import FakeLiveKit
@@ -25,6 +34,7 @@ from tests.golive.process import GoliveProcess, golive_environment
 from web.keys import SESSION_COOKIE
 
 CRASH_SCRIPT = Path(__file__).with_name("crash_before_delivery.py")
+RENEWAL_CRASH_SCRIPT = Path(__file__).with_name("crash_after_renewal.py")
 
 
 @pytest.fixture
@@ -164,3 +174,50 @@ async def test_a_go_live_committed_by_a_process_that_died_is_announced_after_res
     assert row is not None
     assert (row["attempts"], row["error"]) == (2, None)
     assert row["done_at"] is not None
+
+
+class TestPassRenewal:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        fees = dataclasses.replace(settings.fees, mode="pass", pass_price=300, pass_days=30)
+        return dataclasses.replace(settings, fees=fees)
+
+    async def test_a_renewal_committed_by_a_process_that_died_is_told_once_after_restart(
+        self, world: World, services: Services, clock: ManualClock
+    ) -> None:
+        """The scheduler's process renewed Alice's pass and was killed right after the commit,
+        before it published or delivered anything: the DM was written with the charge, so the
+        bot's process tells her, once, and a restarted scheduler charges nothing more."""
+        await fund(services, world.alice, 700)
+        bought = await services.passes.buy(world.alice.id, "p1")
+        clock.advance(31 * 86400)
+        fees = services.settings.fees
+
+        died = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(RENEWAL_CRASH_SCRIPT),
+            str(services.settings.database.target),
+            clock.now().isoformat(),
+            str(fees.pass_price),
+            str(fees.pass_days),
+            env={"PYTHONPATH": str(ROOT)},
+            stderr=asyncio.subprocess.PIPE,
+        )
+        async with asyncio.timeout(60):
+            _, stderr = await died.communicate()
+        assert died.returncode == 9, stderr.decode()
+        renewed = await services.passes.status(world.alice.id)
+        assert renewed is not None and renewed.paid_until > bought.paid_until
+        assert await services.ledger.balance(world.alice.id) == 100  # charged, and committed
+
+        # Nothing was published here: the outbox finds it (its loop polls; asked at once here).
+        await services.outbox.drain()
+        await world.env.settle()
+        [dm] = dms(world.alice)
+        assert "was renewed until" in dm.content
+
+        assert await services.passes.renew_due() == []  # the restarted scheduler's round
+        await services.outbox.drain()
+        await world.env.settle()
+        assert len(dms(world.alice)) == 1
+        assert await services.ledger.balance(world.alice.id) == 100

@@ -9,11 +9,14 @@ import pytest
 from livekit.protocol import egress as lk_egress
 
 from core.kernel.errors import Conflict
+from core.live import RecordingRefused
+from core.live import recording as recording_module
 from core.services import Services
 from core.streams import Stream, StreamDraft
 from golive.cli import check_recording
 from tests.conftest import ALICE, FILE_RECORDING
 from tests.fakes.livekit import FakeLiveKit
+from tests.outbox_events import FailedAfterTheEvent, fail_after_recording, recorded
 
 Status = lk_egress.EgressStatus
 FILE_CONFIG = FILE_RECORDING
@@ -184,6 +187,41 @@ async def test_an_egress_livekit_refuses_is_explained_for_the_session(
     assert event.stream.active  # the stream itself is fine
     problem = await services.recording.session_problem(event.session.id)
     assert problem is not None and "livekit-egress" in problem and "unavailable" in problem
+    # The owner's DM was written with the failed recording's row.
+    assert await recorded(services.db, RecordingRefused) == [
+        RecordingRefused(ALICE.user_id, problem)
+    ]
+
+
+async def test_a_refused_recording_whose_row_is_not_written_tells_nobody(
+    services: Services, livekit: FakeLiveKit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DM is written in the transaction of the failed recording's row: if that fails after
+    the DM's write, neither is kept."""
+    services.recording.config = FILE_CONFIG
+    await make_page(services)
+    event = await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()  # not recorded: nobody asked
+    services.recording.config = replace(FILE_CONFIG, record_all=True)
+    livekit.fail_next("StartRoomCompositeEgress", code="unavailable", msg="egress not connected")
+    fail_after_recording(monkeypatch, recording_module)
+    with pytest.raises(FailedAfterTheEvent):
+        await services.recording.follow_stream(event)
+    assert await services.recording.session_problem(event.session.id) is None
+    assert await recorded(services.db, RecordingRefused) == []
+
+
+async def test_recording_turned_on_while_live_answers_the_problem_without_a_dm(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = FILE_CONFIG
+    await make_page(services)
+    await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
+    livekit.fail_next("StartRoomCompositeEgress", code="unavailable", msg="egress not connected")
+    change = await services.recording.set_enabled(ALICE.user_id, True)
+    assert change.problem is not None and "livekit-egress" in change.problem
+    assert await recorded(services.db, RecordingRefused) == []  # the reply says it
 
 
 async def test_a_failed_egress_is_shown_to_the_streamer_not_listed_as_a_vod(

@@ -12,11 +12,14 @@ from core.config.settings import Settings
 from core.kernel.clock import ManualClock
 from core.kernel.errors import Conflict, InvalidInput, LiveKitUnavailable, NotFound, PaymentRefused
 from core.kernel.events import inline
+from core.money import Renewal
+from core.money import fees as fees_module
 from core.money.tips import TipEvent
 from core.services import Services
 from tests.conftest import ALICE, BOB
 from tests.core.money.test_ledger import CAROL, MOD, fund, page
 from tests.fakes.livekit import FakeLiveKit
+from tests.outbox_events import FailedAfterTheEvent, fail_after_recording, recorded
 
 
 @pytest.fixture
@@ -239,3 +242,64 @@ class TestStreamingPass:
         assert not renewal.renewed and "You have 0 credits" in str(renewal.reason)
         status = await services.passes.status(ALICE.user_id)
         assert status is not None and not status.auto_renew
+
+    async def test_a_renewal_writes_the_members_dm_in_its_own_transaction(
+        self, services: Services, clock: ManualClock
+    ) -> None:
+        await fund(services, ALICE, 600)
+        await services.passes.buy(ALICE.user_id, "p1")
+        clock.advance(31 * 86400)
+        [renewal] = await services.passes.renew_due()
+        renewed = await services.passes.status(ALICE.user_id)
+        assert renewed is not None
+        assert renewal == Renewal(ALICE.user_id, True, renewed.paid_until)
+        assert await recorded(services.db, Renewal) == [renewal]
+
+    async def test_a_renewal_whose_transaction_fails_leaves_neither_charge_nor_dm(
+        self, services: Services, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        await fund(services, ALICE, 600)
+        bought = await services.passes.buy(ALICE.user_id, "p1")
+        clock.advance(31 * 86400)
+        fail_after_recording(monkeypatch, fees_module)
+        with pytest.raises(FailedAfterTheEvent):
+            await services.passes.renew_due()
+        assert await recorded(services.db, Renewal) == []
+        assert await services.ledger.balance(ALICE.user_id) == 300  # not charged either
+        assert await services.passes.status(ALICE.user_id) == bought
+
+    async def test_an_ended_pass_writes_the_members_dm_with_the_end(
+        self, services: Services, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        await fund(services, ALICE, 300)
+        bought = await services.passes.buy(ALICE.user_id, "p1")
+        clock.advance(31 * 86400)
+        with monkeypatch.context() as failing:
+            fail_after_recording(failing, fees_module)
+            with pytest.raises(FailedAfterTheEvent):
+                await services.passes.renew_due()
+            assert await recorded(services.db, Renewal) == []
+            assert await services.passes.status(ALICE.user_id) == bought  # still renewing
+
+        [ended] = await services.passes.renew_due()
+        assert (ended.renewed, ended.paid_until) == (False, bought.paid_until)
+        assert await recorded(services.db, Renewal) == [ended]
+
+    async def test_two_processes_renewing_at_once_charge_and_tell_once(
+        self, services: Services, clock: ManualClock
+    ) -> None:
+        await fund(services, ALICE, 600)
+        await fund(services, BOB, 300)
+        await services.passes.buy(ALICE.user_id, "p1")
+        await services.passes.buy(BOB.user_id, "p2")
+        clock.advance(31 * 86400)
+        first, second = await asyncio.gather(
+            services.passes.renew_due(), services.passes.renew_due()
+        )
+        told = sorted(await recorded(services.db, Renewal), key=lambda r: r.member_id)
+        assert sorted(first + second, key=lambda r: r.member_id) == told
+        assert [(r.member_id, r.renewed) for r in told] == [
+            (ALICE.user_id, True),
+            (BOB.user_id, False),
+        ]
+        assert await services.ledger.balance(ALICE.user_id) == 0

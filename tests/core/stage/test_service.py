@@ -12,12 +12,15 @@ from core.kernel.clock import ManualClock
 from core.kernel.errors import Conflict, Forbidden, InvalidInput, LiveKitUnavailable
 from core.livekit import viewer_identity
 from core.services import Services
-from core.stage import Member
+from core.stage import Member, StageChanged
+from core.stage import service as stage_module
 from core.streams import Stream, StreamDraft
 from tests.fakes.livekit import FakeLiveKit, PublishRefused
+from tests.outbox_events import FailedAfterTheEvent, fail_after_recording, recorded
 
 ALICE, BOB, CAROL, DAVE, ERIN, MOD = 1, 2, 3, 4, 5, 6
 BOB_M = Member(BOB, "Bob")
+HOUR = timedelta(hours=1)
 
 
 async def live_alice(services: Services) -> Stream:
@@ -338,3 +341,47 @@ async def test_the_room_is_told_when_the_stage_changes(
     await services.stage.raise_hand(stream, BOB_M)
     await services.events.drain()
     assert [(d.room, d.topic) for d in livekit.sent_data] == [(stream.room_name, "stage")]
+
+
+async def test_each_stage_change_writes_its_room_packet_in_its_own_transaction(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    """One StageChanged per change, written with it (any process sends the packet from it)."""
+    stream = await live_alice(services)
+    carol, dave = Member(CAROL, "Carol"), Member(DAVE, "Dave")
+    identity = watch(services, livekit, stream, BOB)
+    watch(services, livekit, stream, CAROL)
+    changes = [
+        lambda: services.stage.raise_hand(stream, BOB_M),
+        lambda: services.stage.lower_hand(stream, BOB),
+        lambda: services.stage.invite(stream, by=ALICE, member=BOB_M),
+        lambda: services.stage.decline(stream, BOB),
+        lambda: services.stage.invite(stream, by=ALICE, member=BOB_M),
+        lambda: services.stage.accept(stream, BOB_M, identity),
+        lambda: services.stage.leave(stream, BOB),
+        lambda: services.stage.invite(stream, by=ALICE, member=carol),
+        lambda: services.stage.remove(stream, by=ALICE, user_id=CAROL),  # withdrawn
+        lambda: services.stage.raise_hand(stream, dave),
+        # The sanction's own reaction lowers Dave's hand.
+        lambda: services.moderation.timeout(moderator_id=MOD, user_id=DAVE, duration=HOUR),
+    ]
+    for done, change in enumerate(changes, start=1):
+        await change()
+        await services.events.drain()
+        told = await recorded(services.db, StageChanged)
+        assert [event.room_name for event in told] == [stream.room_name] * done
+    assert told[0].stream.id == stream.id
+
+
+async def test_a_stage_change_whose_transaction_fails_tells_no_room(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = await live_alice(services)
+    with monkeypatch.context() as failing:
+        fail_after_recording(failing, stage_module)
+        with pytest.raises(FailedAfterTheEvent):
+            await services.stage.raise_hand(stream, BOB_M)
+    assert (await services.stage.state(stream)).hands == []  # the hand rolled back with it
+    with pytest.raises(Conflict, match="no invitation to decline"):
+        await services.stage.decline(stream, BOB)  # refused inside the transaction
+    assert await recorded(services.db, StageChanged) == []
