@@ -21,7 +21,6 @@ from core.store.outbox import (
     Shards,
     claim_effect,
     record,
-    record_now,
     release_effect,
 )
 
@@ -41,6 +40,5 @@ __all__ = [
     "is_postgres_url",
     "observe_batches",
     "record",
-    "record_now",
     "release_effect",
 ]

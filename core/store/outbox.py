@@ -109,12 +109,6 @@ async def _execute_all(tx: Transaction, statements: list[tuple[str, list[Any]]])
         await tx.execute(sql, values)
 
 
-async def record_now(db: Database, event: object, *, at: datetime) -> None:
-    """An event that is not part of a change (a refusal to report): its own transaction."""
-    async with db.transaction() as tx:
-        await record(tx, event, at=at)
-
-
 async def claim_effect(db: Database, key: str, *, at: datetime) -> bool:
     """True once per `key`, ever (until pruned): for an effect a redelivery must not repeat."""
     async with db.transaction() as tx:
