@@ -2,10 +2,11 @@
 
 Inline handlers run inside the publisher's call, before the request, command or webhook is
 answered: only what must be consistent with that answer. Background handlers start once the
-publisher returns and nobody waits for them: LiveKit work of this process. Durable handlers
-(effects elsewhere: Discord, room packets) get the event through the outbox, written in the
-publisher's transaction: delivered at least once, by whichever process runs them (Discord ones
-by the bot, room packets by any process), at once in the publishing process and within a poll
+publisher returns and nobody waits for them: work of this process that may be lost with it.
+Durable handlers (effects elsewhere: Discord, room packets, LiveKit egress and ingress) get the
+event through the outbox, written in the publisher's transaction: delivered at least once, by
+whichever process runs them (Discord ones by the bot, the others by any process), at once in
+the publishing process and within a poll
 (≤ 250 ms) in another; each claims its effect, so a redelivery never repeats it. A handler that
 fails is logged; a durable one is tried again with backoff, and the scheduler's catch-up and the
 page's history poll remain behind that.
@@ -43,22 +44,25 @@ def domain_events(s: Services) -> list[Subscription]:
         inline(ChatMessageHidden, s.chat.queue_for_room),
         # And tips (topic tips), from any process.
         durable(TipEvent, s.tips.show_in_room),
+        # LiveKit work after a session's change goes through the outbox too: a process that
+        # stops (or a LiveKit that doesn't answer) between the commit and the call only delays
+        # it. Each compares with (or claims) the state first, so a redelivery does it once.
         # A stream page's OBS ingress follows the stream into each new room, and is re-armed
         # on a fresh room when the stream ends.
-        background(StreamWentLive, s.ingress.follow_stream),
-        background(StreamEnded, s.ingress.follow_stream),
+        durable(StreamWentLive, s.ingress.follow_stream),
+        durable(StreamEnded, s.ingress.follow_stream),
         # Recording starts with the session (if the streamer or the server wants it) and stops
         # with it; its state shows in /vods and on the page once LiveKit answers.
-        background(StreamWentLive, s.recording.follow_stream),
-        background(StreamEnded, s.recording.follow_stream),
+        durable(StreamWentLive, s.recording.follow_stream),
+        durable(StreamEnded, s.recording.follow_stream),
         # Thumbnails (an image egress) start when the stream is on air (its first video) and
         # stop with it; LiveKit refusing leaves the cards' gradient, nothing else.
-        background(StreamMediaStarted, s.thumbnails.follow_stream),
-        background(StreamEnded, s.thumbnails.follow_stream),
+        durable(StreamMediaStarted, s.thumbnails.follow_stream),
+        durable(StreamEnded, s.thumbnails.follow_stream),
         # The stage: hands clear, invitations lapse and guests step off when the stream ends;
         # a banned, timed-out or kicked member leaves every stage; pages in the room are told
         # to fetch the stage again when it changes (they also poll).
-        background(StreamEnded, s.stage.close_for_stream_end),
+        durable(StreamEnded, s.stage.close_for_stream_end),
         background(SanctionEvent, s.stage.on_sanction),
         durable(StageChanged, s.stage.tell_room),
     ]

@@ -9,9 +9,11 @@ from typing import Any, TypeVar
 
 import pytest
 
+from core.kernel.clock import ManualClock
+from core.services import Services
 from core.store import Database, Transaction
 from core.store import record as real_record
-from core.store.outbox import decode
+from core.store.outbox import FIRST_RETRY, decode
 
 E = TypeVar("E")
 
@@ -36,3 +38,21 @@ def fail_after_recording(monkeypatch: pytest.MonkeyPatch, module: types.ModuleTy
         raise FailedAfterTheEvent
 
     monkeypatch.setattr(module, "record", record_then_fail)
+
+
+async def deliver_again(services: Services, consumer: str) -> int:
+    """As if the process that delivered `consumer`'s events died before marking them done: each
+    is due again once its lease ran out, and is delivered now. Returns how many."""
+    async with services.db.transaction() as tx:
+        again = await tx.execute(
+            "UPDATE outbox_deliveries SET done_at = NULL, available_at = NULL WHERE consumer = ?",
+            (consumer,),
+        )
+    await services.outbox.drain()
+    return again
+
+
+async def deliver_after_first_retry(services: Services, clock: ManualClock) -> None:
+    """Move past the outbox's wait after a first failed attempt, and deliver what is due."""
+    clock.advance(FIRST_RETRY.total_seconds())
+    await services.outbox.drain()

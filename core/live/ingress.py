@@ -250,7 +250,7 @@ class IngressService:
         """A room name no session has used (StreamService's rule)."""
         return await self._streams.free_room_name(slug, self._clock.now())
 
-    async def _rearm(self, stream_id: int) -> None:
+    async def _rearm(self, stream_id: int, *, retry: bool = False) -> None:
         """After a session: point the ingress at a fresh room, so OBS's next start goes live."""
         row = await self._row(stream_id)
         if row is None:
@@ -264,14 +264,18 @@ class IngressService:
         if not used:
             return
         room = await self._fresh_room(stream.slug)
-        await self._move(row, room)
+        await self._move(row, room, retry=retry)
 
-    async def _move(self, row: _IngressRow, room: str) -> None:
+    async def _move(self, row: _IngressRow, room: str, *, retry: bool = False) -> None:
+        """`retry`: LiveKit not answering raises (the outbox delivers the event again)."""
         try:
             await self._livekit.move_ingress(row.ingress_id, room)
-        except LiveKitUnavailable:
-            # Tried again when the stream next ends, OBS stops, or the member runs /stream obs.
+        except LiveKitUnavailable as error:
+            # Also tried again when the stream next ends, OBS stops, or the member runs
+            # /stream obs.
             log.warning("could not point the ingress of stream %s at %s", row.stream_id, room)
+            if retry and not error.refused:
+                raise
             return
         async with self._db.transaction() as tx:
             await tx.execute(
@@ -281,13 +285,19 @@ class IngressService:
             )
 
     async def follow_stream(self, event: StreamEvent) -> None:
+        """Durable (the outbox delivers it at least once): both moves compare with the state
+        now, so a redelivery moves nothing, and a late one never points OBS at a room that is
+        over."""
         if event.kind == "ended":
-            await self._rearm(event.stream.id)
+            await self._rearm(event.stream.id, retry=True)
             return
         row = await self._row(event.stream.id)
-        if row is not None and row.room_name != event.session.room_name:
-            # Went live somewhere else (the armed name was stale): OBS follows.
-            await self._move(row, event.session.room_name)
+        if row is None or row.room_name == event.session.room_name:
+            return
+        if (await self._streams.get_by_id(event.stream.id)).room_name != event.session.room_name:
+            return  # that session is over: the ended event re-arms the ingress
+        # Went live somewhere else (the armed name was stale): OBS follows.
+        await self._move(row, event.session.room_name, retry=True)
 
     # -- webhooks (on the database thread, inside the event's transaction) ----------------------
 

@@ -65,6 +65,10 @@ _FINAL = ("complete", "failed", "aborted")
 
 NO_SUCH_VOD = N_("That recording does not exist (it may have been deleted).")
 NOT_YOURS = N_("Only the streamer and moderators can delete a recording.")
+# How long after go-live a recording LiveKit did not answer for is tried again (through the
+# outbox's backoff: attempts at 0, 2, 6, 14, 30, 62, 126 s), before the streamer is told: within
+# the outbox's MAX_ATTEMPTS, whose last attempt (254 s) is past it and so tells them.
+KEEP_TRYING = timedelta(minutes=3)
 # How many old recordings one round of the retention job deletes (the next round goes on).
 EXPIRE_BATCH = 200
 
@@ -296,43 +300,121 @@ class RecordingService:
     # -- starting and stopping -----------------------------------------------------------------
 
     async def follow_stream(self, event: StreamEvent) -> None:
+        """Durable (the outbox delivers it at least once): a redelivery starts no second egress,
+        and LiveKit not answering raises, so the outbox tries again."""
         if event.kind == "live":
             if await self.wants_recording(event.stream.id):
-                problem = await self._start(event.stream, event.session, tell_owner=True)
+                problem = await self._start_for_session(event.stream, event.session)
                 if problem is not None:
                     # Recorded with the failed recording's row; published after its commit.
                     await self._events.publish(RecordingRefused(event.stream.owner_id, problem))
         elif event.kind == "ended":
-            await self._stop_session(event.session.id)
+            await self._stop_session(event.session.id, retry=True)
 
-    async def _start(
-        self, stream: Stream, session: StreamSession, *, tell_owner: bool = False
-    ) -> str | None:
-        """Start recording a live session; returns why it could not (also kept as a row, with
-        the owner's DM, a `RecordingRefused`, in its transaction when `tell_owner`)."""
+    async def _start_for_session(self, stream: Stream, session: StreamSession) -> str | None:
+        """The go-live recording, once per session: claimed by a 'starting' row first."""
+        if not await self._claim_session(stream.id, session.id):
+            return None  # recorded (or refused) already, or the session is over
+        now = self._clock.now()
+        if self.config.problem is not None:
+            log.warning("stream %s not recorded: %s", stream.slug, self.config.problem)
+            await self._settle_claim_failed(stream, session.id, NOT_CONFIGURED)
+            return NOT_CONFIGURED
+        output = file_output(self.config, stream.slug, session.room_name)
+        try:
+            info = await self._livekit.start_room_recording(session.room_name, output)
+        except LiveKitUnavailable as error:
+            if not error.refused and now < session.started_at + KEEP_TRYING:
+                # LiveKit did not answer: the outbox tries again (with backoff) before the
+                # streamer is told; a refusal is final at once.
+                await self._release_claim(session.id)
+                raise
+            problem = EGRESS_REFUSED.format(code=error.code) if error.refused else error.message
+            await self._settle_claim_failed(stream, session.id, problem)
+            return problem
+        await self._settle_claim(session.id, info.egress_id, _STATUS.get(info.status, "starting"))
+        log.info("recording stream %s (egress %s)", stream.slug, info.egress_id)
+        return None
+
+    async def _claim_session(self, stream_id: int, session_id: int) -> bool:
+        """True when this delivery should start the session's recording: no row says it was
+        started or refused. A claim left by a run that died before LiveKit answered is taken
+        over (an egress LiveKit did start then has its own row by now: its webhook adopts it)."""
+        async with self._db.transaction() as tx:
+            if not await tx.fetch_one(
+                "SELECT 1 FROM stream_sessions WHERE id = ? AND ended_at IS NULL", (session_id,)
+            ):
+                await tx.execute(_DELETE_CLAIM, (session_id,))
+                return False
+            settled = await tx.fetch_one(
+                "SELECT 1 FROM recordings WHERE session_id = ?"
+                " AND (egress_id IS NOT NULL OR status <> 'starting')",
+                (session_id,),
+            )
+            if settled is not None:
+                await tx.execute(_DELETE_CLAIM, (session_id,))
+                return False
+            claim = await tx.fetch_one(
+                "SELECT 1 FROM recordings WHERE session_id = ? AND egress_id IS NULL",
+                (session_id,),
+            )
+            if claim is None:
+                await tx.execute(
+                    "INSERT INTO recordings (session_id, stream_id, egress_id, status,"
+                    " requested_at) VALUES (?, ?, NULL, 'starting', ?)",
+                    (session_id, stream_id, to_db(self._clock.now())),
+                )
+        return True
+
+    async def _release_claim(self, session_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(_DELETE_CLAIM, (session_id,))
+
+    async def _settle_claim(self, session_id: int, egress_id: str, status: str) -> None:
+        async with self._db.transaction() as tx:
+            adopted = await tx.fetch_one(
+                "SELECT 1 FROM recordings WHERE egress_id = ?", (egress_id,)
+            )
+            if adopted is not None:
+                # egress_started came first and made the egress's row: the claim goes.
+                await tx.execute(_DELETE_CLAIM, (session_id,))
+                return
+            await tx.execute(
+                "UPDATE recordings SET egress_id = ?, status = ?"
+                " WHERE session_id = ? AND egress_id IS NULL AND status = 'starting'",
+                (egress_id, status, session_id),
+            )
+
+    async def _settle_claim_failed(self, stream: Stream, session_id: int, problem: str) -> None:
+        now = self._clock.now()
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE recordings SET status = 'failed', error = ?, ended_at = ?"
+                " WHERE session_id = ? AND egress_id IS NULL AND status = 'starting'",
+                (problem, to_db(now), session_id),
+            )
+            # The owner's DM, delivered by the bot, once: a redelivery finds this row.
+            await record(tx, RecordingRefused(stream.owner_id, problem), at=now)
+
+    async def _start(self, stream: Stream, session: StreamSession) -> str | None:
+        """Start recording a live session now (`/stream record on`); returns why it could not
+        (also kept as a failed row; the command's answer tells the streamer, no DM)."""
         now = to_db(self._clock.now())
         if self.config.problem is not None:
             log.warning("stream %s not recorded: %s", stream.slug, self.config.problem)
-            await self._insert_failed(stream, session, NOT_CONFIGURED, now, tell_owner)
+            await self._insert(stream.id, session.id, None, "failed", NOT_CONFIGURED, now)
             return NOT_CONFIGURED
         output = file_output(self.config, stream.slug, session.room_name)
         try:
             info = await self._livekit.start_room_recording(session.room_name, output)
         except LiveKitUnavailable as error:
             problem = EGRESS_REFUSED.format(code=error.code) if error.refused else error.message
-            await self._insert_failed(stream, session, problem, now, tell_owner)
+            await self._insert(stream.id, session.id, None, "failed", problem, now)
             return problem
         status = _STATUS.get(info.status, "starting")
         await self._insert(stream.id, session.id, info.egress_id, status, None, now)
         log.info("recording stream %s (egress %s)", stream.slug, info.egress_id)
         return None
-
-    async def _insert_failed(
-        self, stream: Stream, session: StreamSession, problem: str, now: str, tell_owner: bool
-    ) -> None:
-        # The owner's DM, delivered by the bot whichever process started the egress.
-        refused = RecordingRefused(stream.owner_id, problem) if tell_owner else None
-        await self._insert(stream.id, session.id, None, "failed", problem, now, refused)
 
     async def _insert(
         self,
@@ -342,7 +424,6 @@ class RecordingService:
         status: str,
         error: str | None,
         now: str,
-        event: RecordingRefused | None = None,
     ) -> None:
         async with self._db.transaction() as tx:
             # The egress_started webhook may have made the row already.
@@ -360,8 +441,6 @@ class RecordingService:
                     now if status in _FINAL else None,
                 ),
             )
-            if event is not None:
-                await record(tx, event, at=self._clock.now())
 
     async def _running(self, session_id: int) -> list[str]:
         rows = await self._db.fetch_all(
@@ -371,14 +450,20 @@ class RecordingService:
         )
         return [row["egress_id"] for row in rows]
 
-    async def _stop_session(self, session_id: int) -> bool:
+    async def _stop_session(self, session_id: int, *, retry: bool = False) -> bool:
+        """Stop the session's running egresses (again is harmless: a stopped one is 'ending'
+        and not asked twice). `retry`: LiveKit not answering raises once the others are asked,
+        so the outbox tries again."""
         stopped = False
+        unanswered: LiveKitUnavailable | None = None
         for egress_id in await self._running(session_id):
             try:
                 stopped = await self._livekit.stop_egress(egress_id) or stopped
-            except LiveKitUnavailable:
+            except LiveKitUnavailable as error:
                 # Closing the room ends the egress anyway; its webhook settles the row.
                 log.warning("could not stop egress %s", egress_id)
+                if not error.refused:
+                    unanswered = error
                 continue
             async with self._db.transaction() as tx:
                 await tx.execute(
@@ -386,6 +471,8 @@ class RecordingService:
                     " AND status IN ('starting', 'active')",
                     (egress_id,),
                 )
+        if retry and unanswered is not None:
+            raise unanswered
         return stopped
 
     # -- webhooks (on the database thread, inside the event's transaction) ----------------------
@@ -451,6 +538,11 @@ class RecordingService:
             media_started_at=media_start,
         )
 
+
+# A go-live's claim on its session's recording: no egress yet (see `_claim_session`).
+_DELETE_CLAIM = (
+    "DELETE FROM recordings WHERE session_id = ? AND egress_id IS NULL AND status = 'starting'"
+)
 
 # A recording with its session's start and its stream's owner.
 _SELECT = (

@@ -7,9 +7,10 @@ egress service and golive share that folder (one volume, mounted at the same abs
 both), and golive serves the newest snapshot at `/live/<slug>/thumbnail.jpg`. When the stream
 ends the egress is stopped and the file removed.
 
-Thumbnails are a nicety: LiveKit refusing or being down is logged and kept on the row, and the
-stream goes on; the pages show their gradient instead. A room-composite egress (a browser on the
-egress server) follows whatever the room shows, camera or screen, without knowing track ids.
+Thumbnails are a nicety: LiveKit refusing is logged and kept on the row (LiveKit not answering
+is tried again by the outbox), and the stream goes on; the pages show their gradient instead. A
+room-composite egress (a browser on the egress server) follows whatever the room shows, camera or
+screen, without knowing track ids.
 """
 
 from __future__ import annotations
@@ -110,6 +111,9 @@ class ThumbnailService:
     # -- starting and stopping (event table: StreamMediaStarted, StreamEnded) --------------------
 
     async def follow_stream(self, event: StreamEvent) -> None:
+        """Durable (the outbox delivers it at least once): the session's row claims its egress,
+        so a redelivery starts none more; LiveKit not answering raises, so the outbox tries
+        again."""
         if event.kind == "on_air":
             await self._start(event.stream, event.session)
         elif event.kind == "ended":
@@ -117,17 +121,8 @@ class ThumbnailService:
 
     async def _start(self, stream: Stream, session: StreamSession) -> None:
         directory = self.config.directory
-        if directory is None:
+        if directory is None or not await self._claim(stream.id, session.id):
             return
-        now = to_db(self._clock.now())
-        async with self._db.transaction() as tx:
-            claimed = await tx.execute(
-                "INSERT INTO thumbnails (session_id, stream_id, status, requested_at)"
-                " VALUES (?, ?, 'starting', ?) ON CONFLICT (session_id) DO NOTHING",
-                (session.id, stream.id, now),
-            )
-        if not claimed:
-            return  # started already (a repeated event)
         output = api.ImageOutput(
             capture_interval=int(self.config.interval.total_seconds()),
             width=SNAPSHOT_WIDTH,
@@ -140,10 +135,45 @@ class ThumbnailService:
             info = await self._livekit.start_room_snapshots(session.room_name, output)
         except LiveKitUnavailable as error:
             log.warning("no thumbnails for stream %s: %s", stream.slug, error.message)
+            if not error.refused:
+                # LiveKit did not answer: give the claim back for the outbox's next attempt.
+                await self._release(session.id)
+                raise
             await self._settle(session.id, None, "failed", error.message)
             return
         await self._settle(session.id, info.egress_id, _STATUS.get(info.status, "starting"), None)
         log.info("thumbnails of stream %s (egress %s)", stream.slug, info.egress_id)
+
+    async def _claim(self, stream_id: int, session_id: int) -> bool:
+        """True when this delivery should start the session's egress: the session is on and
+        its row is new, or one a run left before LiveKit answered (its process died: a
+        redelivery comes only after the outbox's lease)."""
+        now = to_db(self._clock.now())
+        async with self._db.transaction() as tx:
+            if not await tx.fetch_one(
+                "SELECT 1 FROM stream_sessions WHERE id = ? AND ended_at IS NULL", (session_id,)
+            ):
+                return False  # ended before this delivery: nothing to show
+            if await tx.execute(
+                "INSERT INTO thumbnails (session_id, stream_id, status, requested_at)"
+                " VALUES (?, ?, 'starting', ?) ON CONFLICT (session_id) DO NOTHING",
+                (session_id, stream_id, now),
+            ):
+                return True
+            left = await tx.fetch_one(
+                "SELECT 1 FROM thumbnails WHERE session_id = ? AND egress_id IS NULL"
+                " AND status = 'starting'",
+                (session_id,),
+            )
+            return left is not None
+
+    async def _release(self, session_id: int) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM thumbnails WHERE session_id = ? AND egress_id IS NULL"
+                " AND status = 'starting'",
+                (session_id,),
+            )
 
     async def _settle(
         self, session_id: int, egress_id: str | None, status: str, error: str | None
@@ -165,9 +195,12 @@ class ThumbnailService:
         if row is not None:
             try:
                 await self._livekit.stop_egress(row["egress_id"])
-            except LiveKitUnavailable:
-                # The room closing ends the egress anyway; its webhook settles the row.
+            except LiveKitUnavailable as error:
+                # The room closing ends the egress anyway; its webhook settles the row. Not
+                # answered: the outbox tries again (the file goes then).
                 log.warning("could not stop the thumbnail egress %s", row["egress_id"])
+                if not error.refused:
+                    raise
             else:
                 async with self._db.transaction() as tx:
                     await tx.execute(

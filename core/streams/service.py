@@ -442,10 +442,19 @@ class StreamService:
             )
             if not changed:
                 raise Conflict("You are already live. End the stream first with `/stream end`.")
-            return await tx.insert(
+            session_id = await tx.insert(
                 "INSERT INTO stream_sessions (stream_id, room_name, started_at) VALUES (?, ?, ?)",
                 (stream_id, room_name, to_db(now)),
             )
+            # Recording, thumbnails and OBS follow the session through the outbox: a process
+            # that stops before their LiveKit calls leaves them to another (or its restart).
+            stream_row = await tx.fetch_one("SELECT * FROM streams WHERE id = ?", (stream_id,))
+            session_row = await tx.fetch_one(
+                "SELECT * FROM stream_sessions WHERE id = ?", (session_id,)
+            )
+            if stream_row is not None and session_row is not None:
+                await record(tx, StreamWentLive(_stream(stream_row), _session(session_row)), at=now)
+            return session_id
 
     async def _pick_room(self, stream: Stream, now: datetime) -> str:
         for picker in self._room_pickers:

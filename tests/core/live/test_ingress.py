@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from livekit.protocol import ingress as lk_ingress
 
+from core.kernel.clock import ManualClock
 from core.kernel.errors import LiveKitUnavailable, NotFound
 from core.kernel.events import inline
 from core.live import ObsProblem
@@ -16,6 +17,7 @@ from core.services import Services
 from core.streams import Stream, StreamDraft, StreamEvent, StreamMediaStarted
 from tests.conftest import ALICE, BOB
 from tests.fakes.livekit import FakeLiveKit
+from tests.outbox_events import deliver_after_first_retry, deliver_again
 
 OBS = obs_identity(ALICE.user_id)
 Status = lk_ingress.IngressState.Status
@@ -294,3 +296,64 @@ async def test_ingress_events_of_unknown_ingresses_change_nothing(
     stranger = lk_ingress.IngressInfo(ingress_id="IN_stranger", room_name="live-alice-1")
     assert await services.webhooks.receive(livekit.event("ingress_started", ingress_info=stranger))
     assert not (await services.streams.get_by_owner(ALICE.user_id)).active
+
+
+# -- delivered through the outbox: at least once --------------------------------------------
+
+CONSUMER = "IngressService.follow_stream"
+
+
+async def test_a_redelivered_end_rearms_the_ingress_once(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    await make_page(services)
+    await services.ingress.setup(ALICE.user_id, ALICE.display_name)
+    await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
+    await services.streams.end(ALICE.user_id)
+    await services.events.drain()
+    rearmed = only_ingress(livekit).room_name
+    assert len(livekit.calls("UpdateIngress")) == 1
+    assert await deliver_again(services, CONSUMER) == 2  # the go-live and the end
+    assert len(livekit.calls("UpdateIngress")) == 1
+    assert only_ingress(livekit).room_name == rearmed
+
+
+async def test_a_late_go_live_never_points_obs_at_a_room_that_is_over(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    await make_page(services)
+    await services.ingress.setup(ALICE.user_id, ALICE.display_name)
+    live = await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
+    # The armed name was stale: the redelivered go-live moves OBS into the live room, once.
+    async with services.db.transaction() as tx:
+        await tx.execute("UPDATE stream_ingress SET room_name = 'live-alice-stale'")
+    await deliver_again(services, CONSUMER)
+    await deliver_again(services, CONSUMER)
+    assert len(livekit.calls("UpdateIngress")) == 1
+    assert only_ingress(livekit).room_name == live.session.room_name
+    await services.streams.end(ALICE.user_id)
+    await services.events.drain()
+    rearmed = only_ingress(livekit).room_name
+    assert rearmed != live.session.room_name
+    await deliver_again(services, CONSUMER)  # the go-live again, after its session ended
+    assert only_ingress(livekit).room_name == rearmed
+
+
+async def test_livekit_down_at_the_end_rearms_the_ingress_later(
+    services: Services, livekit: FakeLiveKit, clock: ManualClock
+) -> None:
+    await make_page(services)
+    await services.ingress.setup(ALICE.user_id, ALICE.display_name)
+    live = await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
+    await livekit.down()
+    await services.streams.end(ALICE.user_id)
+    await services.events.drain()
+    await livekit.up()
+    assert only_ingress(livekit).room_name == live.session.room_name  # not re-armed yet
+    await deliver_after_first_retry(services, clock)
+    rearmed = only_ingress(livekit).room_name
+    assert rearmed != live.session.room_name and rearmed.startswith("live-alice-")
+    assert len(livekit.calls("UpdateIngress")) == 1

@@ -8,15 +8,23 @@ from pathlib import Path
 import pytest
 from livekit.protocol import egress as lk_egress
 
+from core.kernel.clock import ManualClock
 from core.kernel.errors import Conflict
 from core.live import RecordingRefused
 from core.live import recording as recording_module
+from core.live.recording import KEEP_TRYING
 from core.services import Services
 from core.streams import Stream, StreamDraft
 from golive.cli import check_recording
 from tests.conftest import ALICE, FILE_RECORDING
 from tests.fakes.livekit import FakeLiveKit
-from tests.outbox_events import FailedAfterTheEvent, fail_after_recording, recorded
+from tests.outbox_events import (
+    FailedAfterTheEvent,
+    deliver_after_first_retry,
+    deliver_again,
+    fail_after_recording,
+    recorded,
+)
 
 Status = lk_egress.EgressStatus
 FILE_CONFIG = FILE_RECORDING
@@ -297,3 +305,141 @@ def test_golive_check_reports_recording_settings_that_cannot_work(
     out = capsys.readouterr().out
     assert f"played and deleted by golive from {tmp_path}" in out
     assert "deleted 30 days after their stream" in out
+
+
+# -- delivered through the outbox: at least once --------------------------------------------
+
+CONSUMER = "RecordingService.follow_stream"
+
+
+async def test_a_redelivered_go_live_starts_no_second_recording(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = replace(FILE_CONFIG, record_all=True)
+    await make_page(services)
+    await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
+    assert await deliver_again(services, CONSUMER) == 1
+    assert len(livekit.calls("StartRoomCompositeEgress")) == 1
+    rows = await services.db.fetch_all("SELECT egress_id FROM recordings")
+    assert [row["egress_id"] for row in rows] == [only_egress(livekit).egress_id]
+
+
+async def test_a_redelivered_refusal_tells_the_streamer_once(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = replace(FILE_CONFIG, record_all=True)
+    await make_page(services)
+    livekit.fail_next("StartRoomCompositeEgress", code="unavailable", msg="egress not connected")
+    await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
+    await deliver_again(services, CONSUMER)
+    assert len(livekit.calls("StartRoomCompositeEgress")) == 1  # a refusal is final
+    assert len(await recorded(services.db, RecordingRefused)) == 1
+
+
+async def test_a_run_cut_short_before_livekit_answered_is_taken_over(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    """Its process died holding the claim (a 'starting' row, no egress): the redelivery, after
+    the lease, starts the recording."""
+    services.recording.config = replace(FILE_CONFIG, record_all=True)
+    await make_page(services)
+    event = await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
+    async with services.db.transaction() as tx:
+        await tx.execute("UPDATE recordings SET egress_id = NULL, status = 'starting'")
+    livekit.egresses.clear()
+    await deliver_again(services, CONSUMER)
+    rows = await services.db.fetch_all("SELECT egress_id FROM recordings")
+    assert [row["egress_id"] for row in rows] == [only_egress(livekit).egress_id]
+    assert await services.recording.session_problem(event.session.id) is None
+
+
+async def test_an_egress_started_before_the_process_died_is_not_started_again(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    """LiveKit started it, the process died before writing it down: egress_started adopted it,
+    and the redelivery finds that row next to the claim."""
+    services.recording.config = replace(FILE_CONFIG, record_all=True)
+    await make_page(services)
+    event = await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
+    async with services.db.transaction() as tx:
+        await tx.execute("DELETE FROM recordings")
+        await tx.execute(
+            "INSERT INTO recordings (session_id, stream_id, status, requested_at)"
+            " VALUES (?, ?, 'starting', '2026-01-01 00:00:00')",
+            (event.session.id, event.stream.id),
+        )
+    info = only_egress(livekit)
+    assert await services.webhooks.receive(livekit.event("egress_started", egress_info=info))
+    await deliver_again(services, CONSUMER)
+    assert len(livekit.calls("StartRoomCompositeEgress")) == 1
+    rows = await services.db.fetch_all("SELECT egress_id FROM recordings")
+    assert [row["egress_id"] for row in rows] == [info.egress_id]  # the claim went
+
+
+async def test_a_redelivered_end_stops_the_recording_once(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    services.recording.config = replace(FILE_CONFIG, record_all=True)
+    await make_page(services)
+    await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
+    await services.streams.end(ALICE.user_id)
+    await services.events.drain()
+    assert await deliver_again(services, CONSUMER) == 2
+    assert len(livekit.calls("StopEgress")) == 1
+    assert len(livekit.calls("StartRoomCompositeEgress")) == 1
+
+
+async def test_livekit_down_at_go_live_is_tried_again_and_records(
+    services: Services, livekit: FakeLiveKit, clock: ManualClock
+) -> None:
+    services.recording.config = replace(FILE_CONFIG, record_all=True)
+    await make_page(services)
+    event = await services.streams.go_live(ALICE.user_id)
+    await livekit.down()
+    await services.events.drain()
+    assert await services.db.fetch_one("SELECT 1 FROM recordings") is None  # claim given back
+    await livekit.up()
+    await deliver_after_first_retry(services, clock)
+    info = only_egress(livekit)
+    assert info.room_composite.room_name == event.session.room_name
+    assert await services.recording.session_problem(event.session.id) is None
+    assert await recorded(services.db, RecordingRefused) == []  # nothing to tell
+
+
+async def test_livekit_down_for_minutes_tells_the_streamer_once(
+    services: Services, livekit: FakeLiveKit, clock: ManualClock
+) -> None:
+    services.recording.config = replace(FILE_CONFIG, record_all=True)
+    await make_page(services)
+    event = await services.streams.go_live(ALICE.user_id)
+    await livekit.down()
+    await services.events.drain()
+    clock.advance(KEEP_TRYING.total_seconds())
+    await services.outbox.drain()
+    problem = await services.recording.session_problem(event.session.id)
+    assert problem is not None and "can't be reached" in problem
+    assert await recorded(services.db, RecordingRefused) == [
+        RecordingRefused(ALICE.user_id, problem)
+    ]
+
+
+async def test_livekit_down_at_the_end_stops_the_recording_later(
+    services: Services, livekit: FakeLiveKit, clock: ManualClock
+) -> None:
+    services.recording.config = replace(FILE_CONFIG, record_all=True)
+    await make_page(services)
+    await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()
+    await livekit.down()
+    await services.streams.end(ALICE.user_id)
+    await services.events.drain()
+    await livekit.up()
+    assert livekit.calls("StopEgress") == []
+    await deliver_after_first_retry(services, clock)
+    assert len(livekit.calls("StopEgress")) == 1
+    assert only_egress(livekit).status == Status.EGRESS_ENDING

@@ -23,6 +23,7 @@ from golive.bootstrap import open_services
 from tests.conftest import ALICE
 from tests.fakes.jpeg import solid_jpeg
 from tests.fakes.livekit import FakeLiveKit
+from tests.outbox_events import deliver_after_first_retry, deliver_again
 from tests.studio import send_video
 
 JPEG_START = b"\xff\xd8"
@@ -144,7 +145,7 @@ async def test_a_snapshot_written_after_the_stop_goes_when_the_egress_ends(
 
 
 async def test_livekit_down_while_starting_thumbnails_does_not_stop_going_live(
-    services: Services, livekit: FakeLiveKit
+    services: Services, livekit: FakeLiveKit, clock: ManualClock
 ) -> None:
     await alice_goes_live(services)
     await livekit.down()
@@ -152,12 +153,69 @@ async def test_livekit_down_while_starting_thumbnails_does_not_stop_going_live(
     assert stream.state == "live"
     assert [hit.stream.slug for hit in (await services.search.by_name("")).hits] == ["alice"]
     assert services.thumbnails.snapshot(stream) is None
-    row = await services.db.fetch_one("SELECT status, error FROM thumbnails")
-    assert row is not None and row["status"] == "failed" and "can't be reached" in row["error"]
+    # The claim was given back: the outbox tries again once LiveKit answers.
+    assert await services.db.fetch_one("SELECT 1 FROM thumbnails") is None
     await livekit.up()
-    await services.streams.end(ALICE.user_id)  # nothing to stop: no egress started
+    await deliver_after_first_retry(services, clock)
+    [egress] = image_egresses(livekit)
+    assert len(livekit.calls("StartRoomCompositeEgress")) == 1  # the first never reached it
+    row = await services.db.fetch_one("SELECT egress_id, status FROM thumbnails")
+    assert row is not None and row["egress_id"] == egress.egress_id
+    assert row["status"] in ("starting", "active")
+
+
+async def test_a_redelivered_on_air_starts_no_second_image_egress(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    await alice_goes_live(services)
+    await on_air(services, livekit)
+    assert await deliver_again(services, "ThumbnailService.follow_stream") == 1
+    assert len(image_egresses(livekit)) == 1
+    assert len(livekit.calls("StartRoomCompositeEgress")) == 1
+
+
+async def test_a_run_cut_short_before_livekit_answered_is_taken_over(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    """Its process died holding the claim: the redelivery (after the lease) starts the egress."""
+    await alice_goes_live(services)
+    await on_air(services, livekit)
+    async with services.db.transaction() as tx:
+        await tx.execute("UPDATE thumbnails SET egress_id = NULL, status = 'starting'")
+    livekit.egresses.clear()
+    await deliver_again(services, "ThumbnailService.follow_stream")
+    [egress] = image_egresses(livekit)
+    row = await services.db.fetch_one("SELECT egress_id FROM thumbnails")
+    assert row is not None and row["egress_id"] == egress.egress_id
+
+
+async def test_a_redelivered_end_stops_the_image_egress_once(
+    services: Services, livekit: FakeLiveKit
+) -> None:
+    await alice_goes_live(services)
+    await on_air(services, livekit)
+    await services.streams.end(ALICE.user_id)
     await services.events.drain()
-    assert livekit.calls("StopEgress") == []
+    assert await deliver_again(services, "ThumbnailService.follow_stream") == 2
+    assert len(livekit.calls("StopEgress")) == 1
+    assert len(livekit.calls("StartRoomCompositeEgress")) == 1  # the ended session: none
+
+
+async def test_livekit_down_at_the_end_stops_the_image_egress_later(
+    services: Services, livekit: FakeLiveKit, clock: ManualClock
+) -> None:
+    await alice_goes_live(services)
+    await on_air(services, livekit)
+    [egress] = image_egresses(livekit)
+    [written] = livekit.capture_snapshots()
+    await livekit.down()
+    await services.streams.end(ALICE.user_id)
+    await services.events.drain()
+    await livekit.up()
+    assert livekit.egresses[egress.egress_id].status != lk_egress.EgressStatus.EGRESS_ENDING
+    await deliver_after_first_retry(services, clock)
+    assert livekit.egresses[egress.egress_id].status == lk_egress.EgressStatus.EGRESS_ENDING
+    assert not written.exists()
 
 
 async def test_a_refused_thumbnail_egress_is_kept_and_the_stream_goes_on(

@@ -16,7 +16,7 @@ from core.stage import Member, StageChanged
 from core.stage import service as stage_module
 from core.streams import Stream, StreamDraft
 from tests.fakes.livekit import FakeLiveKit, PublishRefused
-from tests.outbox_events import FailedAfterTheEvent, fail_after_recording, recorded
+from tests.outbox_events import FailedAfterTheEvent, deliver_again, fail_after_recording, recorded
 
 ALICE, BOB, CAROL, DAVE, ERIN, MOD = 1, 2, 3, 4, 5, 6
 BOB_M = Member(BOB, "Bob")
@@ -385,3 +385,38 @@ async def test_a_stage_change_whose_transaction_fails_tells_no_room(
     with pytest.raises(Conflict, match="no invitation to decline"):
         await services.stage.decline(stream, BOB)  # refused inside the transaction
     assert await recorded(services.db, StageChanged) == []
+
+
+async def test_a_redelivered_stream_end_closes_the_stage_once(
+    services: Services, livekit: FakeLiveKit, clock: ManualClock
+) -> None:
+    """The outbox may deliver StreamEnded again (its process died before marking it): the
+    stage's rows keep what the first delivery wrote, and LiveKit hears nothing more."""
+    stream = await live_alice(services)
+    watch(services, livekit, stream, CAROL)
+    await services.stage.raise_hand(stream, Member(CAROL, "Carol"))
+    watch(services, livekit, stream, DAVE)
+    await services.stage.invite(stream, by=ALICE, member=Member(DAVE, "Dave"))
+    await invite_and_accept(services, livekit, stream, BOB_M)
+    clock.advance(60)
+    ended = await services.streams.end(ALICE)
+    await services.events.drain()
+
+    async def stage_rows() -> list[object]:
+        members = await services.db.fetch_all(
+            "SELECT user_id, left_at, left_reason FROM stage_members ORDER BY id"
+        )
+        invitations = await services.db.fetch_all(
+            "SELECT user_id, status, answered_at FROM stage_invitations ORDER BY id"
+        )
+        hands = await services.db.fetch_all("SELECT user_id FROM stage_hands")
+        return [dict(row) for row in [*members, *invitations, *hands]]
+
+    before = await stage_rows()
+    livekit_calls = len(livekit.requests)
+    clock.advance(1)  # (not past the retry of the room's stage packet, which has no room now)
+    assert await deliver_again(services, "StageService.close_for_stream_end") == 1
+    assert await stage_rows() == before
+    assert len(livekit.requests) == livekit_calls
+    [bob] = await services.stage.session_guests(ended.session.id)
+    assert bob.seconds == 60
