@@ -75,8 +75,9 @@ class Leg:
 
 
 # Builds a transfer's legs inside its transaction (after the replay check, before posting).
-TipRecorder = Callable[[SyncTransaction, "Tip", Row, int], None]
-"""Told of each new tip inside its transaction: (tx, the tip, its stream's row, donor's balance)."""
+TipRecorder = Callable[[SyncTransaction, "list[tuple[Tip, Row, int]]"], None]
+"""Told of a batch's new tips inside its transaction, in arrival order, once: (tx, [(the tip, its
+stream's row, the donor's balance after it)])."""
 LegsBuilder = Callable[[Transaction], Awaitable[list[Leg]]]
 
 
@@ -182,7 +183,8 @@ def credits_text(amount: int) -> str:
 
 class Ledger:
     def __init__(self, db: Database, clock: Clock, on_tip: TipRecorder | None = None) -> None:
-        """``on_tip`` runs inside each new tip's transaction (golive records its event there)."""
+        """``on_tip`` runs inside the transaction of each batch of new tips (golive records
+        their events there, one statement for the batch)."""
         self._db = db
         self._clock = clock
         self._on_tip = on_tip
@@ -758,6 +760,7 @@ class _TipBatch:
     def __init__(self, tx: SyncTransaction, now: datetime, on_tip: TipRecorder | None) -> None:
         self._tx = tx
         self._on_tip = on_tip
+        self._made: list[tuple[Tip, Row, int]] = []  # new tips, for on_tip
         self._now = to_db(now)
         self._created_at = from_db_required(self._now)  # as a tip read back would have it
         self._keys: dict[str, tuple[int, str]] = {}  # key: (transaction id, fingerprint)
@@ -767,7 +770,10 @@ class _TipBatch:
 
     def write(self, asked: list[_TipAsked]) -> list[_TipWritten]:
         self._read_what_the_batch_needs(asked)
-        return [self._write_one(tip) for tip in asked]
+        written = [self._write_one(tip) for tip in asked]
+        if self._on_tip is not None and self._made:
+            self._on_tip(self._tx, self._made)
+        return written
 
     def _read_what_the_batch_needs(self, asked: list[_TipAsked]) -> None:
         for row in self._rows_in(
@@ -877,8 +883,7 @@ class _TipBatch:
         )
         self._keys[tip.key] = (transaction_id, tip.fingerprint)
         self._tips[transaction_id] = made
-        if self._on_tip is not None:
-            self._on_tip(self._tx, made, stream, donor.balance)
+        self._made.append((made, stream, donor.balance))
         return _TipWritten(transaction_id=transaction_id, tip=made, balance=donor.balance)
 
     def _inserted(self, sql: str, params: Sequence[object]) -> int:
