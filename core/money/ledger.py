@@ -804,9 +804,11 @@ class _TipBatch:
     ledger transactions, their entries and the tip records, one multi-row INSERT each (per 500
     tips). Neither store promises the order of ``RETURNING`` rows, so ids are matched back by a
     unique column (a key, a member, a transaction), never by position. The entries go in arrival
-    order, each tip's debit before its credit, so the balance trigger moves every wallet through
-    the same balances the decisions followed, each one checked by the account's CHECK: were the
-    decisions wrong, the INSERT would fail and the batch roll back (and be retried tip by tip).
+    order, each tip's debit before its credit, so the database checks every balance the decisions
+    followed (SQLite's balance trigger runs per entry under the account's CHECK; PostgreSQL's
+    once per statement, checking the balance after each entry in their order, migration 0016):
+    were the decisions wrong, the INSERT would fail and the batch roll back (and be retried tip
+    by tip).
 
     Only plain ``execute``/``fetch_all`` with portable SQL (``INSERT ... VALUES (...), (...)
     RETURNING`` is both SQLite's and PostgreSQL's), so the same work runs on either backend.
