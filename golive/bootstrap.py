@@ -45,7 +45,7 @@ from core.money import (
     PayoutService,
     TipService,
     TopupService,
-    record_tip_event,
+    record_tip_events,
 )
 from core.services import Services
 from core.stage import StageService
@@ -219,7 +219,7 @@ def build_services(
     livekit: LiveKitGateway,
     events: EventBus,
 ) -> Services:
-    ledger = Ledger(db, clock, on_tip=record_tip_event)
+    ledger = Ledger(db, clock, on_tip=record_tip_events)
     outbox = Outbox(db, clock, spawn=events.spawn)
     events.on_durable = lambda _event: outbox.kick()
     passes = PassService(db, ledger, clock, settings.fees, events=events)

@@ -11,7 +11,7 @@ from core.money.tips import (
     TipEvent,
     TipOutcome,
     TipService,
-    record_tip_event,
+    record_tip_events,
 )
 from core.money.topups import CANCEL_PATH, RETURN_PATH, BadSignature, CheckoutStatus, TopupService
 
@@ -35,5 +35,5 @@ __all__ = [
     "TopupService",
     "WalletLine",
     "credits_text",
-    "record_tip_event",
+    "record_tip_events",
 ]

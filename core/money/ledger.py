@@ -75,8 +75,9 @@ class Leg:
 
 
 # Builds a transfer's legs inside its transaction (after the replay check, before posting).
-TipRecorder = Callable[[SyncTransaction, "Tip", Row, int], None]
-"""Told of each new tip inside its transaction: (tx, the tip, its stream's row, donor's balance)."""
+TipRecorder = Callable[[SyncTransaction, "list[tuple[Tip, Row, int]]"], None]
+"""Told of a batch's new tips inside its transaction, in arrival order, once: (tx, [(the tip, its
+stream's row, the donor's balance after it)])."""
 LegsBuilder = Callable[[Transaction], Awaitable[list[Leg]]]
 
 
@@ -182,7 +183,8 @@ def credits_text(amount: int) -> str:
 
 class Ledger:
     def __init__(self, db: Database, clock: Clock, on_tip: TipRecorder | None = None) -> None:
-        """``on_tip`` runs inside each new tip's transaction (golive records its event there)."""
+        """``on_tip`` runs inside the transaction of each batch of new tips (golive records
+        their events there, one statement for the batch)."""
         self._db = db
         self._clock = clock
         self._on_tip = on_tip
@@ -731,12 +733,59 @@ class _TipWritten:
 
 @dataclass
 class _Wallet:
-    account_id: int
+    account_id: int | None  # None: opened by this batch (a streamer's first tip), until written
     balance: int
 
 
+@dataclass
+class _NewTip:
+    """A tip of the batch that lands: decided in memory, written with the others after."""
+
+    asked: _TipAsked
+    stream: Row
+    donor: _Wallet
+    streamer: _Wallet
+    donor_balance: int  # after it
+    transaction_id: int = 0  # both set once its rows are written
+    made: Tip | None = None
+
+
+@dataclass(frozen=True)
+class _Landing:
+    """An answer waiting for its tip's rows: the new tip itself, or the same request again."""
+
+    tip: _NewTip
+    replayed: bool
+    balance: int  # the donor's, as this request was decided
+
+
 _IN_CHUNK = 500  # values per IN (...) list, far under either backend's parameter limit
+# Tips per multi-row INSERT: 9 parameters a row at most (4,500), as far under those limits.
+_ROWS_PER_INSERT = 500
+_KNOWN_KEYS = (
+    # A used key, and the tip it made if it made one (its replay answers with it).
+    "SELECT t.id AS transaction_id, t.idempotency_key, t.fingerprint, p.id, p.donor_id,"
+    " p.donor_name, p.streamer_id, p.stream_id, p.session_id, p.amount, p.message, p.created_at,"
+    " p.refund_transaction_id FROM ledger_transactions t"
+    " LEFT JOIN tips p ON p.transaction_id = t.id WHERE t.idempotency_key IN ({})"
+)
+_STREAMS = (
+    "SELECT s.*, o.id AS session_id FROM streams s"
+    " LEFT JOIN stream_sessions o ON o.stream_id = s.id AND o.ended_at IS NULL WHERE s.id IN ({})"
+)
 _WALLETS = "SELECT id, member_id, balance FROM ledger_accounts WHERE member_id IN ({}) ORDER BY id"
+_OPEN_WALLETS = (
+    "INSERT INTO ledger_accounts (member_id, created_at) VALUES {} RETURNING id, member_id"
+)
+_TRANSACTIONS = (
+    "INSERT INTO ledger_transactions (kind, idempotency_key, fingerprint, actor_id, memo,"
+    " created_at) VALUES {} RETURNING id, idempotency_key"
+)
+_ENTRIES = "INSERT INTO ledger_entries (transaction_id, account_id, amount, note) VALUES {}"
+_TIPS = (
+    "INSERT INTO tips (transaction_id, donor_id, donor_name, streamer_id, stream_id, session_id,"
+    " amount, message, created_at) VALUES {} RETURNING id, transaction_id"
+)
 
 
 class _TipBatch:
@@ -745,14 +794,24 @@ class _TipBatch:
     Each tip is decided as if it came alone, in arrival order: its replay check, its stream and
     its donor's balance are as this transaction has them after the tips before it (a key seen
     earlier in the batch is a replay of that tip), and a refused tip writes nothing, so it can't
-    affect its neighbours. What the batch needs (keys already used, streams, wallets) is read
-    once up front, and balances are then followed in memory as entries are written: nobody else
-    can write those wallets until this transaction ends (every store has one writer at a time:
-    SQLite's write lock, PostgreSQL's write advisory lock), and the trigger and its CHECK still
-    guard every entry.
+    affect its neighbours. What the batch needs (keys already used and their tips, streams,
+    wallets) is read once up front; every tip is then decided in memory, following balances as
+    its entries will move them: nobody else can write those wallets until this transaction ends
+    (every store has one writer at a time: SQLite's write lock, PostgreSQL's write advisory lock).
 
-    Only plain ``execute``/``fetch_all`` with portable SQL (``INSERT ... RETURNING id`` is both
-    SQLite's and PostgreSQL's), so the same work runs on either backend.
+    Then the tips that land are written together, a few statements for the whole batch whatever
+    its size (on PostgreSQL each statement is a round trip): the streamers' first wallets, the
+    ledger transactions, their entries and the tip records, one multi-row INSERT each (per 500
+    tips). Neither store promises the order of ``RETURNING`` rows, so ids are matched back by a
+    unique column (a key, a member, a transaction), never by position. The entries go in arrival
+    order, each tip's debit before its credit, so the database checks every balance the decisions
+    followed (SQLite's balance trigger runs per entry under the account's CHECK; PostgreSQL's
+    once per statement, checking the balance after each entry in their order, migration 0016):
+    were the decisions wrong, the INSERT would fail and the batch roll back (and be retried tip
+    by tip).
+
+    Only plain ``execute``/``fetch_all`` with portable SQL (``INSERT ... VALUES (...), (...)
+    RETURNING`` is both SQLite's and PostgreSQL's), so the same work runs on either backend.
     """
 
     def __init__(self, tx: SyncTransaction, now: datetime, on_tip: TipRecorder | None) -> None:
@@ -760,28 +819,35 @@ class _TipBatch:
         self._on_tip = on_tip
         self._now = to_db(now)
         self._created_at = from_db_required(self._now)  # as a tip read back would have it
-        self._keys: dict[str, tuple[int, str]] = {}  # key: (transaction id, fingerprint)
-        self._tips: dict[int, Tip] = {}  # made in this batch, by transaction id
+        self._used: dict[str, tuple[int, str, Tip | None]] = {}  # key: (transaction, fp, tip)
+        self._landing: dict[str, _NewTip] = {}  # by key: the new tips, in arrival order
         self._streams: dict[int, Row] = {}
         self._wallets: dict[int, _Wallet] = {}  # by member id
 
     def write(self, asked: list[_TipAsked]) -> list[_TipWritten]:
         self._read_what_the_batch_needs(asked)
-        return [self._write_one(tip) for tip in asked]
+        answers = [self._decide(tip) for tip in asked]
+        new = list(self._landing.values())
+        if new:
+            self._open_wallets()
+            made: list[tuple[Tip, Row, int]] = []
+            for start in range(0, len(new), _ROWS_PER_INSERT):
+                made += self._write_tips(new[start : start + _ROWS_PER_INSERT])
+            if self._on_tip is not None:
+                self._on_tip(self._tx, made)
+        return [_answered(answer) for answer in answers]
+
+    # -- reading -------------------------------------------------------------------------------
 
     def _read_what_the_batch_needs(self, asked: list[_TipAsked]) -> None:
-        for row in self._rows_in(
-            "SELECT id, idempotency_key, fingerprint FROM ledger_transactions"
-            " WHERE idempotency_key IN ({})",
-            {tip.key for tip in asked},
-        ):
-            self._keys[row["idempotency_key"]] = (int(row["id"]), row["fingerprint"])
-        for row in self._rows_in(
-            "SELECT s.*, o.id AS session_id FROM streams s"
-            " LEFT JOIN stream_sessions o ON o.stream_id = s.id AND o.ended_at IS NULL"
-            " WHERE s.id IN ({})",
-            {tip.stream_id for tip in asked},
-        ):
+        for row in self._rows_in(_KNOWN_KEYS, {tip.key for tip in asked}):
+            made = None if row["id"] is None else _tip(row)
+            self._used[row["idempotency_key"]] = (
+                int(row["transaction_id"]),
+                row["fingerprint"],
+                made,
+            )
+        for row in self._rows_in(_STREAMS, {tip.stream_id for tip in asked}):
             self._streams[int(row["id"])] = row
         members = {tip.donor_id for tip in asked}
         members.update(int(row["owner_id"]) for row in self._streams.values())
@@ -797,18 +863,23 @@ class _TipBatch:
             rows += self._tx.fetch_all(sql.format(", ".join("?" * len(chunk))), chunk)
         return rows
 
-    def _write_one(self, tip: _TipAsked) -> _TipWritten:
-        known = self._keys.get(tip.key)
-        if known is not None:
-            transaction_id, fingerprint_ = known
+    # -- deciding, in arrival order --------------------------------------------------------------
+
+    def _decide(self, tip: _TipAsked) -> _TipWritten | _Landing:
+        used = self._used.get(tip.key)
+        if used is not None:
+            transaction_id, fingerprint_, made = used
             if fingerprint_ != tip.fingerprint:
                 return _TipWritten(refusal=Conflict(KEY_REUSED))
+            balance = self._balance_of(tip.donor_id)
             return _TipWritten(
-                transaction_id=transaction_id,
-                tip=self._tip_of(transaction_id),
-                balance=self._balance_of(tip.donor_id),
-                replayed=True,
+                transaction_id=transaction_id, tip=made, balance=balance, replayed=True
             )
+        landing = self._landing.get(tip.key)
+        if landing is not None:  # the same key earlier in this batch
+            if landing.asked.fingerprint != tip.fingerprint:
+                return _TipWritten(refusal=Conflict(KEY_REUSED))
+            return _Landing(landing, replayed=True, balance=self._balance_of(tip.donor_id))
         stream = self._streams.get(tip.stream_id)
         if stream is None:
             refusal: GoLiveError = NotFound(
@@ -823,90 +894,117 @@ class _TipBatch:
                 SHORT_OF_FUNDS["You have"], balance=Credits(balance), amount=Credits(tip.amount)
             )
             return _TipWritten(refusal=refusal)
-        return self._post(tip, stream)
+        return self._land(tip, stream)
 
-    def _post(self, tip: _TipAsked, stream: Row) -> _TipWritten:
-        """The tip's transaction, its two entries and its record; the donor can afford it."""
+    def _land(self, tip: _TipAsked, stream: Row) -> _Landing:
+        """The tip will be written; the donor can afford it."""
         donor = self._wallets[tip.donor_id]
         streamer = self._wallet(int(stream["owner_id"]))
-        transaction_id = self._inserted(
-            "INSERT INTO ledger_transactions (kind, idempotency_key, fingerprint, actor_id, memo,"
-            " created_at) VALUES ('tip', ?, ?, ?, '', ?) RETURNING id",
-            (tip.key, tip.fingerprint, tip.donor_id, self._now),
-        )
-        self._tx.execute(
-            "INSERT INTO ledger_entries (transaction_id, account_id, amount, note)"
-            " VALUES (?, ?, ?, ?), (?, ?, ?, ?)",
-            (
-                *(transaction_id, donor.account_id, -tip.amount),
-                notes.written(notes.TIP_TO, name=stream["owner_name"]),
-                *(transaction_id, streamer.account_id, tip.amount),
-                notes.written(notes.TIP_FROM, name=tip.donor_name),
-            ),
-        )
         donor.balance -= tip.amount
         streamer.balance += tip.amount
-        tip_id = self._inserted(
-            "INSERT INTO tips (transaction_id, donor_id, donor_name, streamer_id, stream_id,"
-            " session_id, amount, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " RETURNING id",
-            (
-                transaction_id,
-                tip.donor_id,
-                tip.donor_name,
-                stream["owner_id"],
-                stream["id"],
-                stream["session_id"],
-                tip.amount,
-                tip.message,
-                self._now,
-            ),
-        )
-        made = Tip(
-            id=tip_id,
-            transaction_id=transaction_id,
-            donor_id=tip.donor_id,
-            donor_name=tip.donor_name,
-            streamer_id=int(stream["owner_id"]),
-            stream_id=int(stream["id"]),
-            session_id=stream["session_id"],
-            amount=tip.amount,
-            message=tip.message,
-            created_at=self._created_at,
-            refunded=False,
-        )
-        self._keys[tip.key] = (transaction_id, tip.fingerprint)
-        self._tips[transaction_id] = made
-        if self._on_tip is not None:
-            self._on_tip(self._tx, made, stream, donor.balance)
-        return _TipWritten(transaction_id=transaction_id, tip=made, balance=donor.balance)
-
-    def _inserted(self, sql: str, params: Sequence[object]) -> int:
-        # fetch_all, not fetch_one: the INSERT runs to its end before the next statement.
-        [row] = self._tx.fetch_all(sql, params)
-        return int(row["id"])
+        new = _NewTip(tip, stream, donor, streamer, donor_balance=donor.balance)
+        self._landing[tip.key] = new
+        return _Landing(new, replayed=False, balance=donor.balance)
 
     def _wallet(self, member_id: int) -> _Wallet:
-        """A member's wallet, opened on first use (a streamer's first tip)."""
+        """A member's wallet; one not opened yet is opened with the batch (a streamer's first
+        tip), and only if a tip to it lands."""
         wallet = self._wallets.get(member_id)
         if wallet is None:
-            account_id = self._inserted(
-                "INSERT INTO ledger_accounts (member_id, created_at) VALUES (?, ?) RETURNING id",
-                (member_id, self._now),
-            )
-            wallet = self._wallets[member_id] = _Wallet(account_id, 0)
+            wallet = self._wallets[member_id] = _Wallet(None, 0)
         return wallet
 
     def _balance_of(self, member_id: int) -> int:
         wallet = self._wallets.get(member_id)
         return 0 if wallet is None else wallet.balance
 
-    def _tip_of(self, transaction_id: int) -> Tip | None:
-        made = self._tips.get(transaction_id)
-        if made is not None:
-            return made
-        rows = self._tx.fetch_all("SELECT * FROM tips WHERE transaction_id = ?", (transaction_id,))
-        return _tip(rows[0]) if rows else None
+    # -- writing what landed -------------------------------------------------------------------
+
+    def _open_wallets(self) -> None:
+        opening = [member for member, wallet in self._wallets.items() if wallet.account_id is None]
+        for start in range(0, len(opening), _ROWS_PER_INSERT):
+            chunk = opening[start : start + _ROWS_PER_INSERT]
+            rows = self._inserted(
+                _OPEN_WALLETS, "(?, ?)", [(member, self._now) for member in chunk]
+            )
+            for row in rows:
+                self._wallets[int(row["member_id"])].account_id = int(row["id"])
+
+    def _write_tips(self, new: list[_NewTip]) -> list[tuple[Tip, Row, int]]:
+        """The ledger transactions of ``new``, their entries and their tip records; what
+        ``on_tip`` is told of them."""
+        rows = self._inserted(
+            _TRANSACTIONS,
+            "('tip', ?, ?, ?, '', ?)",
+            [(tip.asked.key, tip.asked.fingerprint, tip.asked.donor_id, self._now) for tip in new],
+        )
+        ids = {row["idempotency_key"]: int(row["id"]) for row in rows}
+        for tip in new:
+            tip.transaction_id = ids[tip.asked.key]
+        self._tx.execute(*_values(_ENTRIES, "(?, ?, ?, ?), (?, ?, ?, ?)", map(_entries, new)))
+        rows = self._inserted(_TIPS, "(?, ?, ?, ?, ?, ?, ?, ?, ?)", map(self._tip_record, new))
+        tip_ids = {int(row["transaction_id"]): int(row["id"]) for row in rows}
+        for tip in new:
+            tip.made = self._made(tip, tip_ids[tip.transaction_id])
+        return [(tip.made, tip.stream, tip.donor_balance) for tip in new if tip.made is not None]
+
+    def _inserted(self, sql: str, row: str, rows: Iterable[Sequence[object]]) -> list[Row]:
+        # fetch_all: every RETURNING row, and the INSERT runs to its end before the next statement.
+        return self._tx.fetch_all(*_values(sql, row, rows))
+
+    def _tip_record(self, tip: _NewTip) -> tuple[object, ...]:
+        stream = tip.stream
+        asked = tip.asked
+        return (
+            *(tip.transaction_id, asked.donor_id, asked.donor_name, stream["owner_id"]),
+            *(stream["id"], stream["session_id"], asked.amount, asked.message, self._now),
+        )
+
+    def _made(self, tip: _NewTip, tip_id: int) -> Tip:
+        return Tip(
+            id=tip_id,
+            transaction_id=tip.transaction_id,
+            donor_id=tip.asked.donor_id,
+            donor_name=tip.asked.donor_name,
+            streamer_id=int(tip.stream["owner_id"]),
+            stream_id=int(tip.stream["id"]),
+            session_id=tip.stream["session_id"],
+            amount=tip.asked.amount,
+            message=tip.asked.message,
+            created_at=self._created_at,
+            refunded=False,
+        )
+
+
+def _entries(tip: _NewTip) -> tuple[object, ...]:
+    """A tip's two entries, the donor's debit first (the trigger applies them in this order)."""
+    return (
+        *(tip.transaction_id, tip.donor.account_id, -tip.asked.amount),
+        notes.written(notes.TIP_TO, name=tip.stream["owner_name"]),
+        *(tip.transaction_id, tip.streamer.account_id, tip.asked.amount),
+        notes.written(notes.TIP_FROM, name=tip.asked.donor_name),
+    )
+
+
+def _values(sql: str, row: str, rows: Iterable[Sequence[object]]) -> tuple[str, list[object]]:
+    """``sql`` with its ``VALUES {}`` as one ``row`` per item of ``rows``, and their parameters."""
+    params: list[object] = []
+    count = 0
+    for values in rows:
+        params += values
+        count += 1
+    return sql.format(", ".join([row] * count)), params
+
+
+def _answered(answer: _TipWritten | _Landing) -> _TipWritten:
+    if isinstance(answer, _TipWritten):
+        return answer
+    return _TipWritten(
+        transaction_id=answer.tip.transaction_id,
+        tip=answer.tip.made,
+        balance=answer.balance,
+        replayed=answer.replayed,
+    )
 
 
 def _require_key(key: str) -> None:

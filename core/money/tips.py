@@ -157,7 +157,7 @@ class TipService:
             log.info("tip %s: %s credits to %s", tip.id, tip.amount, stream.slug)
             event = TipEvent(tip=tip, stream=stream, donor_balance=balance)
             # The streamer's DM and the room's alert: in the outbox since the tip's own commit
-            # (record_tip_event); publishing starts this process's delivery and inline rows.
+            # (record_tip_events); publishing starts this process's delivery and inline rows.
             await self._events.publish(event)
         return TipOutcome(tip=tip, stream=stream, donor_balance=balance, replayed=result.replayed)
 
@@ -248,8 +248,12 @@ def _standing(row: Row) -> Standing:
     )
 
 
-def record_tip_event(tx: SyncTransaction, tip: Tip, stream: Row, donor_balance: int) -> None:
-    """The ledger's ``on_tip`` (golive/bootstrap.py): a new tip's TipEvent is written in the
-    tip's own transaction, so a process that dies right after the commit loses no alert."""
-    event = TipEvent(tip=tip, stream=stream_from_row(stream), donor_balance=donor_balance)
-    record(tx, event, at=tip.created_at)
+def record_tip_events(tx: SyncTransaction, made: list[tuple[Tip, Row, int]]) -> None:
+    """The ledger's ``on_tip`` (golive/bootstrap.py): new tips' TipEvents are written in the
+    tips' own transaction (one statement for a burst), so a process that dies right after the
+    commit loses no alert."""
+    events = [
+        TipEvent(tip=tip, stream=stream_from_row(stream), donor_balance=balance)
+        for tip, stream, balance in made
+    ]
+    record(tx, *events, at=made[0][0].created_at)

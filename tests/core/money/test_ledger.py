@@ -179,6 +179,38 @@ async def test_the_database_itself_refuses_an_overdraft_and_edits(services: Serv
     assert await services.ledger.check_books() == [f"transaction {txn} has 0 entries summing to 0"]
 
 
+async def test_entries_written_together_are_checked_one_by_one_in_their_order(
+    services: Services,
+) -> None:
+    """A burst's entries are one INSERT (``_TipBatch``): the balance trigger still checks every
+    balance a wallet passes through, in the entries' order, not only where it ends."""
+    await fund(services, BOB, 5)
+    async with services.db.transaction() as tx:
+        wallet = await services.ledger.member_account(tx, BOB.user_id)
+        grants = await services.ledger.platform_account(tx, "grants")
+        txn = await tx.insert(
+            "INSERT INTO ledger_transactions (kind, idempotency_key, fingerprint, created_at)"
+            " VALUES ('grant', 'raw', 'x', '2026-01-01T00:00:00+00:00')"
+        )
+    spend_then_receive = [(wallet, -6), (wallet, 10), (grants, -4)]  # 5 - 6 < 0, ends at 9
+    with pytest.raises(IntegrityError, match=r"(?i)check"):
+        await enter(services, txn, spend_then_receive)
+    assert await services.ledger.balance(BOB.user_id) == 5
+    await enter(services, txn, [(wallet, 10), (wallet, -6), (grants, -4)])  # 15, then 9
+    assert await services.ledger.balance(BOB.user_id) == 9
+    assert await services.ledger.check_books() == []
+
+
+async def enter(services: Services, transaction_id: int, legs: list[tuple[int, int]]) -> None:
+    """``legs`` (account, amount) as the entries of one multi-row INSERT, in this order."""
+    async with services.db.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO ledger_entries (transaction_id, account_id, amount) VALUES "  # noqa: S608 - placeholders only
+            + ", ".join(["(?, ?, ?)"] * len(legs)),
+            [value for account, amount in legs for value in (transaction_id, account, amount)],
+        )
+
+
 async def overdraw(services: Services, transaction_id: int, wallet: int) -> None:
     async with services.db.transaction() as tx:
         await tx.insert(

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import core.money.ledger
 from core.accounts.auth import Identity
 from core.kernel.errors import Conflict, PaymentRefused
 from core.kernel.events import inline
@@ -154,4 +155,78 @@ async def test_a_request_sent_twice_in_one_batch_lands_once_and_a_misused_key_fa
     assert not (await services.tips.tip_stream(BOB, stream.id, 90, "", "k3")).replayed
     assert await services.ledger.balance(BOB.user_id) == 0
     assert len(heard) == 3
+    assert await services.ledger.check_books() == []
+
+
+async def test_a_burst_written_in_several_inserts_of_each_kind_matches_every_row_to_its_tip(
+    services: Services, tip_batches: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch's rows go in multi-row INSERTs of a few hundred tips; three here, so this burst
+    # takes several of each (wallets, transactions, entries, tip records). Ids come back by key,
+    # member and transaction, never by the position of a RETURNING row.
+    monkeypatch.setattr(core.money.ledger, "_ROWS_PER_INSERT", 3)
+    streamers = [
+        Identity(user_id=2000 + n, username=f"s{n}", display_name=f"S{n}") for n in range(5)
+    ]
+    streams = [await page(services, streamer) for streamer in streamers]  # no wallets yet
+    await fund(services, BOB, 100)
+    await fund(services, CAROL, 30)
+    heard = heard_tips(services)
+    burst = [  # (donor, stream, amount, key)
+        (BOB, streams[0], 10, "b0"),
+        (CAROL, streams[1], 20, "c1"),
+        (BOB, streams[2], 15, "b2"),
+        (BOB, streams[0], 10, "b0"),  # again: the first answer
+        (CAROL, streams[3], 20, "c3"),  # 10 left
+        (BOB, streams[4], 25, "b4"),
+        (BOB, streams[1], 30, "b1"),
+        (BOB, streams[3], 25, "b3"),  # 20 left
+        (CAROL, streams[4], 10, "c4"),
+    ]
+    outcomes = await asyncio.gather(
+        *(
+            services.tips.tip_stream(donor, stream.id, amount, key, key)
+            for donor, stream, amount, key in burst
+        ),
+        return_exceptions=True,
+    )
+    await services.events.drain()
+
+    assert tip_batches == [len(burst)]
+    assert [answer(outcome) for outcome in outcomes] == [
+        "landed", "landed", "landed", "replayed", "refused",
+        "landed", "landed", "refused", "landed",
+    ]  # fmt: skip
+    landed = [outcome for outcome in outcomes if isinstance(outcome, TipOutcome)]
+    assert [outcome.donor_balance for outcome in landed] == [90, 10, 75, 75, 50, 20, 0]
+    for outcome, (donor, stream, amount, key) in zip(outcomes, burst, strict=True):
+        if not isinstance(outcome, TipOutcome):
+            continue
+        tip = outcome.tip
+        assert (tip.donor_id, tip.stream_id, tip.amount, tip.message) == (
+            donor.user_id,
+            stream.id,
+            amount,
+            key,
+        )
+        assert await services.ledger.tip(tip.id) == tip
+        rows = await services.db.fetch_all(
+            "SELECT t.idempotency_key, a.member_id, e.amount FROM ledger_transactions t"
+            " JOIN ledger_entries e ON e.transaction_id = t.id"
+            " JOIN ledger_accounts a ON a.id = e.account_id WHERE t.id = ? ORDER BY e.id",
+            (tip.transaction_id,),
+        )
+        assert [tuple(row) for row in rows] == [
+            (key, donor.user_id, -amount),
+            (key, stream.owner_id, amount),
+        ]
+    balances = [await services.ledger.balance(who.user_id) for who in (BOB, CAROL, *streamers)]
+    assert balances == [20, 0, 10, 50, 15, 0, 35]
+    # Only the streamers a tip reached had a wallet opened for them.
+    opened = await services.db.fetch_all(
+        "SELECT member_id FROM ledger_accounts WHERE member_id >= 2000 ORDER BY member_id"
+    )
+    assert [row["member_id"] for row in opened] == [2000, 2001, 2002, 2004]
+    heard.sort(key=lambda event: event.tip.id)
+    assert [event.tip.message for event in heard] == ["b0", "c1", "b2", "b4", "b1", "c4"]
     assert await services.ledger.check_books() == []

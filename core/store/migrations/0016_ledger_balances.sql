@@ -1,0 +1,4 @@
+-- The ledger's balance trigger once per INSERT of entries: PostgreSQL only
+-- (postgres/0016_ledger_balances.sql says why). SQLite has no statement-level triggers, and it
+-- doesn't need one: its row trigger updates the account's row in place, so a burst of tips to
+-- one streamer costs no more per entry than tips to many; nothing changes here.
