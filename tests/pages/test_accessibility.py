@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from livekit.protocol import egress as lk_egress
 from playwright.async_api import Route, expect
 
 from core.accounts.auth import Identity
@@ -37,7 +36,7 @@ from tests.pages.browser import (
     sign_in_via_link,
     use_stub_livekit,
 )
-from tests.pages.test_vods import open_vod, recorded, seek
+from tests.pages.test_vods import open_vod, record_a_stream, recorded, seek
 from tests.studio import go_live_with_video
 from tests.web.test_money_api import WEBHOOK_SECRET, event, signed
 from tests.web.test_money_api import stripe_api as stripe_api
@@ -74,21 +73,6 @@ class World:
 Scene = Callable[[World, Tab], Awaitable[None]]
 
 
-async def record_a_stream(world: World, minutes: int) -> None:
-    services, livekit = world.services, world.livekit
-    await services.streams.go_live(ALICE.user_id)
-    world.clock.advance(minutes * 60)
-    await services.streams.end(ALICE.user_id)
-    [info] = [e for e in livekit.egresses.values() if not e.file_results]
-    livekit.set_egress_status(info.egress_id, lk_egress.EgressStatus.EGRESS_COMPLETE)
-    path = info.room_composite.file_outputs[0].filepath
-    info.file_results.append(
-        lk_egress.FileInfo(filename=path, duration=minutes * 60 * 1_000_000_000, location=path)
-    )
-    assert await services.webhooks.receive(livekit.event("egress_ended", egress_info=info))
-    world.clock.advance(3600)
-
-
 async def grid_empty(world: World, tab: Tab) -> None:
     await tab.goto("/live")
     await expect(tab.page.locator("h1")).to_be_visible()
@@ -112,7 +96,7 @@ async def grid_with_a_search_problem(world: World, tab: Tab) -> None:
 async def watch_offline(world: World, tab: Tab) -> None:
     world.services.recording.config = dataclasses.replace(FILE_RECORDING, record_all=True)
     await create_stream(world.services)
-    await record_a_stream(world, 72)
+    await record_a_stream(world.services, world.livekit, world.clock, 72)
     await add_past_session(world.services, world.clock, ALICE, 25 * 60)
     await tab.goto("/live/alice")
     await expect(tab.page.get_by_test_id("offline")).to_be_visible()

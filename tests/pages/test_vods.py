@@ -41,8 +41,10 @@ async def record_a_stream(
     services: Services, livekit: FakeLiveKit, clock: ManualClock, minutes: int
 ) -> None:
     await services.streams.go_live(ALICE.user_id)
+    await services.events.drain()  # the recording starts (a durable delivery)
     clock.advance(minutes * 60)
     await services.streams.end(ALICE.user_id)
+    await services.events.drain()
     [info] = [e for e in livekit.egresses.values() if not e.file_results]
     livekit.set_egress_status(info.egress_id, lk_egress.EgressStatus.EGRESS_COMPLETE)
     path = info.room_composite.file_outputs[0].filepath
