@@ -320,16 +320,15 @@ class RecordingService:
             log.warning("stream %s not recorded: %s", stream.slug, self.config.problem)
             await self._settle_claim_failed(stream, session.id, NOT_CONFIGURED)
             return NOT_CONFIGURED
-        output = file_output(self.config, stream.slug, session.room_name)
         try:
-            info = await self._livekit.start_room_recording(session.room_name, output)
+            info = await self._start_egress(stream, session)
         except LiveKitUnavailable as error:
             if not error.refused and now < session.started_at + KEEP_TRYING:
                 # LiveKit did not answer: the outbox tries again (with backoff) before the
                 # streamer is told; a refusal is final at once.
                 await self._release_claim(session.id)
                 raise
-            problem = EGRESS_REFUSED.format(code=error.code) if error.refused else error.message
+            problem = _problem_of(error)
             await self._settle_claim_failed(stream, session.id, problem)
             return problem
         await self._settle_claim(session.id, info.egress_id, _STATUS.get(info.status, "starting"))
@@ -404,17 +403,21 @@ class RecordingService:
             log.warning("stream %s not recorded: %s", stream.slug, self.config.problem)
             await self._insert(stream.id, session.id, None, "failed", NOT_CONFIGURED, now)
             return NOT_CONFIGURED
-        output = file_output(self.config, stream.slug, session.room_name)
         try:
-            info = await self._livekit.start_room_recording(session.room_name, output)
+            info = await self._start_egress(stream, session)
         except LiveKitUnavailable as error:
-            problem = EGRESS_REFUSED.format(code=error.code) if error.refused else error.message
+            problem = _problem_of(error)
             await self._insert(stream.id, session.id, None, "failed", problem, now)
             return problem
         status = _STATUS.get(info.status, "starting")
         await self._insert(stream.id, session.id, info.egress_id, status, None, now)
         log.info("recording stream %s (egress %s)", stream.slug, info.egress_id)
         return None
+
+    async def _start_egress(self, stream: Stream, session: StreamSession) -> api.EgressInfo:
+        """Ask LiveKit to record the session's room (LiveKitUnavailable when it can't)."""
+        output = file_output(self.config, stream.slug, session.room_name)
+        return await self._livekit.start_room_recording(session.room_name, output)
 
     async def _insert(
         self,
@@ -537,6 +540,11 @@ class RecordingService:
             filename=row["filename"],
             media_started_at=media_start,
         )
+
+
+def _problem_of(error: LiveKitUnavailable) -> str:
+    """Why LiveKit did not start a recording, as the streamer is told."""
+    return EGRESS_REFUSED.format(code=error.code) if error.refused else error.message
 
 
 # A go-live's claim on its session's recording: no egress yet (see `_claim_session`).
